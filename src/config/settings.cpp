@@ -1,0 +1,218 @@
+#include "config/settings.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+
+#include "common/ids.hpp"
+
+namespace berth::config {
+namespace {
+
+constexpr const char* kKeyForm = "must be 32 bytes given as 64 hex characters or base64";
+
+std::string Trim(const std::string& s) {
+  std::size_t b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos) return "";
+  std::size_t e = s.find_last_not_of(" \t\r\n");
+  return s.substr(b, e - b + 1);
+}
+
+Status Bad(const std::string& name, const std::string& why) {
+  return InvalidArgument(name + ": " + why);
+}
+
+Result<std::map<std::string, std::string>> ReadConfigFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Bad("BERTH_CONFIG", "cannot read config file " + path);
+  std::map<std::string, std::string> values;
+  std::string line;
+  int line_no = 0;
+  const auto& names = SettingNames();
+  while (std::getline(in, line)) {
+    ++line_no;
+    std::string t = Trim(line);
+    if (t.empty() || t[0] == '#') continue;
+    if (t.rfind("export ", 0) == 0) t = Trim(t.substr(7));
+    std::size_t eq = t.find('=');
+    if (eq == std::string::npos) {
+      return Bad("BERTH_CONFIG", path + ":" + std::to_string(line_no) + ": expected NAME=VALUE");
+    }
+    std::string name = Trim(t.substr(0, eq));
+    std::string value = Trim(t.substr(eq + 1));
+    if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
+        value.back() == value.front()) {
+      value = value.substr(1, value.size() - 2);
+    }
+    if (std::find(names.begin(), names.end(), name) == names.end()) {
+      return Bad("BERTH_CONFIG", path + ":" + std::to_string(line_no) + ": unknown setting '" +
+                                     name + "'");
+    }
+    values[name] = value;
+  }
+  return values;
+}
+
+bool IsUrl(const std::string& v) {
+  return (v.rfind("http://", 0) == 0 && v.size() > 7) || (v.rfind("https://", 0) == 0 && v.size() > 8);
+}
+
+}  // namespace
+
+std::string Settings::KeyFilePath() const {
+  std::string dir = data_dir;
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  return dir + "/encryption.key";
+}
+
+const std::vector<std::string>& SettingNames() {
+  static const std::vector<std::string> kNames = {
+      "BERTH_LISTEN",       "BERTH_DATA_DIR",  "BERTH_DATABASE_URL", "BERTH_ENCRYPTION_KEY",
+      "BERTH_ENCRYPTION_KEY_PREVIOUS",        "BERTH_ADMIN_TOKEN",  "OPENCLAW_IMAGE",
+      "OPENCLAW_NETWORK",   "MOSAIC_API_URL",  "DOCKER_HOST",        "BERTH_LOG_LEVEL",
+      "BERTH_THREADS"};
+  return kNames;
+}
+
+std::map<std::string, std::string> SettingsFromEnvironment() {
+  std::map<std::string, std::string> env;
+  auto take = [&](const std::string& name) {
+    if (const char* v = std::getenv(name.c_str()); v != nullptr && *v != '\0') env[name] = v;
+  };
+  for (const auto& name : SettingNames()) take(name);
+  take("BERTH_CONFIG");
+  return env;
+}
+
+Status ParseListen(const std::string& value, std::string* host, unsigned short* port) {
+  std::string h, p;
+  if (!value.empty() && value[0] == '[') {
+    std::size_t close = value.find(']');
+    if (close == std::string::npos || close + 1 >= value.size() || value[close + 1] != ':') {
+      return Bad("BERTH_LISTEN", "expected [ipv6]:port");
+    }
+    h = value.substr(1, close - 1);
+    p = value.substr(close + 2);
+  } else {
+    std::size_t colon = value.rfind(':');
+    if (colon == std::string::npos) return Bad("BERTH_LISTEN", "expected host:port");
+    h = value.substr(0, colon);
+    p = value.substr(colon + 1);
+    if (h.find(':') != std::string::npos) return Bad("BERTH_LISTEN", "wrap IPv6 hosts in [ ]");
+  }
+  if (h.empty()) h = "0.0.0.0";
+  if (p.empty() || p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos) {
+    return Bad("BERTH_LISTEN", "port must be a number from 0 to 65535");
+  }
+  long n = std::stol(p);
+  if (n > 65535) return Bad("BERTH_LISTEN", "port must be a number from 0 to 65535");
+  *host = h;
+  *port = static_cast<unsigned short>(n);
+  return Status::Ok();
+}
+
+Result<Settings> LoadSettings(const std::map<std::string, std::string>& flags,
+                              const std::map<std::string, std::string>& env,
+                              const std::optional<std::string>& config_file) {
+  std::map<std::string, std::string> file_values;
+  std::optional<std::string> file_path = config_file;
+  if (!file_path) {
+    if (auto it = env.find("BERTH_CONFIG"); it != env.end()) file_path = it->second;
+  }
+  if (file_path) {
+    auto read = ReadConfigFile(*file_path);
+    if (!read.ok()) return read.status();
+    file_values = std::move(*read);
+  }
+  auto get = [&](const std::string& name) -> std::optional<std::string> {
+    if (auto it = flags.find(name); it != flags.end()) return it->second;
+    if (auto it = env.find(name); it != env.end()) return it->second;
+    if (auto it = file_values.find(name); it != file_values.end()) return it->second;
+    return std::nullopt;
+  };
+
+  Settings s;
+  if (auto v = get("BERTH_LISTEN")) {
+    BERTH_RETURN_IF_ERROR(ParseListen(*v, &s.listen_host, &s.listen_port));
+  }
+  if (auto v = get("BERTH_DATA_DIR")) {
+    if (v->empty()) return Bad("BERTH_DATA_DIR", "must not be empty");
+    s.data_dir = *v;
+  }
+  if (auto v = get("BERTH_DATABASE_URL")) {
+    if (v->rfind("sqlite://", 0) != 0 && v->rfind("postgres://", 0) != 0 &&
+        v->rfind("postgresql://", 0) != 0) {
+      return Bad("BERTH_DATABASE_URL", "expected sqlite://<path> or postgres://...");
+    }
+    s.database_url = *v;
+  } else {
+    s.database_url = "sqlite://" + s.data_dir + "/berth.db";
+  }
+  if (auto v = get("BERTH_ENCRYPTION_KEY")) {
+    std::string key;
+    if (!DecodeKey32(*v, &key)) return Bad("BERTH_ENCRYPTION_KEY", kKeyForm);
+    s.encryption_key = std::move(key);
+  }
+  if (auto v = get("BERTH_ENCRYPTION_KEY_PREVIOUS")) {
+    std::size_t start = 0;
+    while (start <= v->size()) {
+      std::size_t comma = v->find(',', start);
+      std::string part = Trim(v->substr(start, comma == std::string::npos ? std::string::npos
+                                                                          : comma - start));
+      if (!part.empty()) {
+        std::string key;
+        if (!DecodeKey32(part, &key)) return Bad("BERTH_ENCRYPTION_KEY_PREVIOUS", kKeyForm);
+        s.previous_keys.push_back(std::move(key));
+      }
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  }
+  if (auto v = get("BERTH_ADMIN_TOKEN")) {
+    // A guessable admin token would open every user's data; insist on a real secret.
+    if (v->size() < 32 || v->find_first_of(" \t\r\n") != std::string::npos) {
+      return Bad("BERTH_ADMIN_TOKEN", "must be at least 32 characters without whitespace");
+    }
+    s.admin_token = *v;
+  }
+  if (auto v = get("OPENCLAW_IMAGE")) {
+    if (v->empty() || v->find_first_of(" \t") != std::string::npos) {
+      return Bad("OPENCLAW_IMAGE", "must be an image reference");
+    }
+    s.openclaw_image = *v;
+  }
+  if (auto v = get("OPENCLAW_NETWORK")) {
+    if (v->empty()) return Bad("OPENCLAW_NETWORK", "must not be empty");
+    s.openclaw_network = *v;
+  }
+  if (auto v = get("MOSAIC_API_URL")) {
+    if (!IsUrl(*v)) return Bad("MOSAIC_API_URL", "must be an http:// or https:// URL");
+    s.mosaic_api_url = *v;
+  }
+  if (auto v = get("DOCKER_HOST")) {
+    // The docker CLI's forms plus the seed's bare socket path.
+    bool ok = v->rfind("unix://", 0) == 0 || v->rfind("tcp://", 0) == 0 ||
+              v->rfind("http://", 0) == 0 || v->rfind("https://", 0) == 0 ||
+              (!v->empty() && (*v)[0] == '/');
+    if (!ok) return Bad("DOCKER_HOST", "expected unix://, tcp://, http(s):// or a socket path");
+    s.docker_host = *v;
+  }
+  if (auto v = get("BERTH_LOG_LEVEL")) {
+    static const std::vector<std::string> kLevels = {"trace", "debug", "info", "warn",
+                                                     "error", "critical", "off"};
+    if (std::find(kLevels.begin(), kLevels.end(), *v) == kLevels.end()) {
+      return Bad("BERTH_LOG_LEVEL", "expected trace|debug|info|warn|error|critical|off");
+    }
+    s.log_level = *v;
+  }
+  if (auto v = get("BERTH_THREADS")) {
+    if (v->empty() || v->size() > 3 || v->find_first_not_of("0123456789") != std::string::npos) {
+      return Bad("BERTH_THREADS", "must be a number from 0 to 256");
+    }
+    s.threads = std::stoi(*v);
+    if (s.threads > 256) return Bad("BERTH_THREADS", "must be a number from 0 to 256");
+  }
+  return s;
+}
+
+}  // namespace berth::config

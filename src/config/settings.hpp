@@ -1,0 +1,51 @@
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+
+namespace berth::config {
+
+// Service settings, resolved from (highest first) command-line flags, the environment, and an
+// optional config file. Every source uses the same names: the environment variable names below.
+struct Settings {
+  std::string listen_host = "0.0.0.0";  // BERTH_LISTEN host part
+  unsigned short listen_port = 3000;    // BERTH_LISTEN port part
+  std::string data_dir = "./data";      // BERTH_DATA_DIR
+  std::string database_url;             // BERTH_DATABASE_URL, default sqlite://<data dir>/berth.db
+  // BERTH_ENCRYPTION_KEY as raw 32 bytes; unset means the key file <data dir>/encryption.key.
+  std::optional<std::string> encryption_key;
+  // BERTH_ENCRYPTION_KEY_PREVIOUS: comma-separated keys still accepted for reading (rotation).
+  std::vector<std::string> previous_keys;
+  std::optional<std::string> admin_token;  // BERTH_ADMIN_TOKEN
+  std::string openclaw_image = "alpine/openclaw:latest";  // OPENCLAW_IMAGE
+  std::string openclaw_network = "mosaic-internal";       // OPENCLAW_NETWORK
+  // MOSAIC_API_URL given to agent containers; unset means derived from the agent network.
+  std::optional<std::string> mosaic_api_url;
+  std::string docker_host = "unix:///var/run/docker.sock";  // DOCKER_HOST
+  std::string log_level = "info";                           // BERTH_LOG_LEVEL
+  int threads = 0;                                          // BERTH_THREADS, 0 = cores
+
+  std::string KeyFilePath() const;  // <data dir>/encryption.key
+};
+
+// Names accepted in every source, in the order they are documented.
+const std::vector<std::string>& SettingNames();
+
+// Resolves settings. `flags` and `env` map setting names to raw values; `config_file`, when set,
+// is a file of NAME=VALUE lines ('#' comments, optional quotes; unknown names are an error).
+// Errors (kInvalidArgument) name the offending setting and never echo secret values.
+Result<Settings> LoadSettings(const std::map<std::string, std::string>& flags,
+                              const std::map<std::string, std::string>& env,
+                              const std::optional<std::string>& config_file);
+
+// The process environment restricted to SettingNames() (plus BERTH_CONFIG).
+std::map<std::string, std::string> SettingsFromEnvironment();
+
+// Parses "host:port", "[v6]:port" or ":port". Exposed for tests.
+Status ParseListen(const std::string& value, std::string* host, unsigned short* port);
+
+}  // namespace berth::config

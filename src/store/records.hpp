@@ -1,0 +1,104 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace berth::store {
+
+// Plain records, one per table. Timestamps are Unix milliseconds (common/clock.hpp), set by the
+// caller from its Clock; the store persists what it is given. Secret fields hold the sealed
+// stored form (crypto::SecretBox), never plaintext written by berth.
+
+struct User {
+  std::string id;
+  std::string name;
+  std::optional<std::string> email;
+  int64_t created_at = 0;
+  int64_t updated_at = 0;
+};
+
+enum class TokenRole { kUser, kAdmin };
+
+// A hashed API bearer token. user_id is set for kUser and empty for kAdmin.
+struct ApiToken {
+  std::string id;
+  TokenRole role = TokenRole::kUser;
+  std::optional<std::string> user_id;
+  std::string token_hash;  // crypto::TokenHash of the token
+  int64_t created_at = 0;
+};
+
+struct LlmProvider {
+  std::string id;
+  std::string user_id;
+  std::string name;  // unique per user; the OpenClaw provider id
+  std::optional<std::string> display_name;
+  std::string type;
+  std::optional<std::string> base_url;
+  std::optional<std::string> api_key;  // sealed
+  std::optional<std::string> api_type;
+  std::string models_json = "[]";  // JSON array: "id" strings or {"id","name"?} objects
+  bool is_active = true;
+  int64_t created_at = 0;
+  int64_t updated_at = 0;
+};
+
+struct UserAgentConfig {
+  std::string user_id;
+  std::optional<std::string> primary_model;  // "provider/model"
+  int64_t created_at = 0;
+  int64_t updated_at = 0;
+};
+
+// Container lifecycle status as stored: stopped|starting|running|stopping|failed.
+struct UserContainer {
+  std::string id;
+  std::string user_id;  // unique: one container per user
+  std::optional<std::string> container_id;  // engine id
+  std::string container_name;
+  std::optional<int> gateway_port;
+  std::string gateway_token;  // sealed
+  std::string token_hash;     // crypto::TokenHash of the token; unique
+  std::string status = "stopped";
+  std::optional<int64_t> last_active_at;
+  int idle_timeout_min = 30;
+  std::string config_json = "{}";
+  int64_t created_at = 0;
+  int64_t updated_at = 0;
+};
+
+struct SystemContainer {
+  std::string id;
+  std::string name;  // unique
+  std::optional<std::string> primary_model;
+  std::optional<std::string> container_id;
+  std::string container_name;
+  std::optional<int> gateway_port;
+  std::string gateway_token;  // sealed
+  std::string token_hash;     // unique
+  std::string status = "stopped";
+  std::optional<int64_t> last_active_at;
+  std::string config_json = "{}";
+  int64_t created_at = 0;
+  int64_t updated_at = 0;
+};
+
+enum class ContainerKind { kUser, kSystem };
+
+// What a container token resolves to.
+struct ContainerRef {
+  ContainerKind kind = ContainerKind::kUser;
+  std::string id;          // user_containers.id or system_containers.id
+  std::string token_hash;  // as stored, for the caller's constant-time comparison
+};
+
+// One sealed value and where it lives, for key rotation.
+enum class SecretColumn { kProviderApiKey, kUserContainerToken, kSystemContainerToken };
+struct StoredSecret {
+  SecretColumn column = SecretColumn::kProviderApiKey;
+  std::string row_id;
+  std::string value;  // stored form
+};
+
+}  // namespace berth::store

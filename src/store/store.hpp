@@ -1,0 +1,86 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+#include "store/records.hpp"
+
+namespace berth::store {
+
+// Seam for persistent state. Backends: SQLite (sqlite_store.hpp) now, PostgreSQL later.
+//
+// Contract for every backend:
+// - Thread-safe: any method may be called from any thread concurrently.
+// - Each method is atomic: it applies completely or not at all.
+// - Errors: kNotFound when the addressed row does not exist (for user-scoped lookups, also when
+//   it exists but belongs to another user); kAlreadyExists on a uniqueness violation (user id,
+//   provider name per user, one container per user, system container name, token hash);
+//   kUnavailable when the database cannot be reached; kInternal otherwise. Messages never
+//   contain secret values.
+// - Lists are ordered oldest first (created_at, then insertion order).
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Cheap round-trip proving the database answers (readiness).
+  virtual Status Ping() = 0;
+
+  // Users. DeleteUser removes the user's tokens, providers, agent config and container record.
+  virtual Status CreateUser(const User& user) = 0;
+  virtual Result<User> GetUser(const std::string& id) = 0;
+  virtual Result<std::vector<User>> ListUsers() = 0;
+  virtual Status DeleteUser(const std::string& id) = 0;
+
+  // API tokens (hashed).
+  virtual Status CreateApiToken(const ApiToken& token) = 0;
+  virtual Result<ApiToken> FindApiTokenByHash(const std::string& token_hash) = 0;
+  virtual Result<bool> HasAdminToken() = 0;
+
+  // LLM providers, scoped to their user.
+  virtual Status CreateProvider(const LlmProvider& provider) = 0;
+  virtual Result<LlmProvider> GetProvider(const std::string& user_id, const std::string& id) = 0;
+  virtual Result<std::vector<LlmProvider>> ListProviders(const std::string& user_id,
+                                                         bool active_only) = 0;
+  // Replaces every mutable field of the row (user_id, id) with provider's. kAlreadyExists when
+  // the new name collides with another provider of the user.
+  virtual Status UpdateProvider(const LlmProvider& provider) = 0;
+  virtual Status DeleteProvider(const std::string& user_id, const std::string& id) = 0;
+
+  // Agent settings: at most one row per user.
+  virtual Result<UserAgentConfig> GetAgentConfig(const std::string& user_id) = 0;
+  virtual Status UpsertAgentConfig(const UserAgentConfig& config) = 0;
+
+  // User container records.
+  virtual Status CreateUserContainer(const UserContainer& container) = 0;
+  virtual Result<UserContainer> GetUserContainer(const std::string& id) = 0;
+  virtual Result<UserContainer> GetUserContainerByUser(const std::string& user_id) = 0;
+  virtual Result<std::vector<UserContainer>> ListUserContainers() = 0;
+  // Replaces every mutable field of the row with the given id.
+  virtual Status UpdateUserContainer(const UserContainer& container) = 0;
+
+  // System container records.
+  virtual Status CreateSystemContainer(const SystemContainer& container) = 0;
+  virtual Result<SystemContainer> GetSystemContainer(const std::string& id) = 0;
+  virtual Result<std::vector<SystemContainer>> ListSystemContainers() = 0;
+  virtual Status UpdateSystemContainer(const SystemContainer& container) = 0;
+  virtual Status DeleteSystemContainer(const std::string& id) = 0;
+
+  // Resolves a container token hash (user or system container) through the hash index.
+  virtual Result<ContainerRef> FindContainerByTokenHash(const std::string& token_hash) = 0;
+
+  // Key rotation support. ListSecrets returns every non-null sealed value. ReplaceSecret is a
+  // compare-and-swap: it writes new_value only while the column still holds secret.value, and
+  // returns false (not an error) when the row changed or vanished meanwhile.
+  virtual Result<std::vector<StoredSecret>> ListSecrets() = 0;
+  virtual Result<bool> ReplaceSecret(const StoredSecret& secret, const std::string& new_value) = 0;
+};
+using StorePtr = std::shared_ptr<Store>;
+
+// Opens the backend named by a database URL: "sqlite://<path>" (created with its directory when
+// missing; migrations applied). "postgres://" and "postgresql://" are recognised but not yet
+// built: kInvalidArgument saying so. Any other scheme: kInvalidArgument.
+Result<StorePtr> OpenStore(const std::string& database_url);
+
+}  // namespace berth::store

@@ -1,0 +1,108 @@
+#include "config/settings.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "support/temp_dir.hpp"
+
+namespace berth::config {
+namespace {
+
+const std::string kHexKey(64, 'a');
+
+TEST(Settings, DefaultsMatchTheIssueAndSeed) {
+  auto s = LoadSettings({}, {}, std::nullopt);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->listen_host, "0.0.0.0");
+  EXPECT_EQ(s->listen_port, 3000);
+  EXPECT_EQ(s->data_dir, "./data");
+  EXPECT_EQ(s->database_url, "sqlite://./data/berth.db");
+  EXPECT_EQ(s->KeyFilePath(), "./data/encryption.key");
+  EXPECT_FALSE(s->encryption_key);
+  EXPECT_FALSE(s->admin_token);
+  EXPECT_EQ(s->openclaw_image, "alpine/openclaw:latest");
+  EXPECT_EQ(s->openclaw_network, "mosaic-internal");
+  EXPECT_EQ(s->docker_host, "unix:///var/run/docker.sock");
+}
+
+TEST(Settings, FlagsBeatEnvironmentBeatsFile) {
+  testing::TempDir dir;
+  std::string file = dir.File("berth.env");
+  std::ofstream(file) << "# comment\nBERTH_LISTEN=127.0.0.1:1111\nBERTH_DATA_DIR=\"/from/file\"\n"
+                         "export OPENCLAW_NETWORK=file-net\n";
+  auto s = LoadSettings({{"BERTH_LISTEN", "127.0.0.1:3333"}},
+                        {{"BERTH_LISTEN", "127.0.0.1:2222"}, {"BERTH_DATA_DIR", "/from/env"}},
+                        file);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->listen_port, 3333);
+  EXPECT_EQ(s->data_dir, "/from/env");
+  EXPECT_EQ(s->openclaw_network, "file-net");
+  EXPECT_EQ(s->database_url, "sqlite:///from/env/berth.db");
+
+  auto from_env_config = LoadSettings({}, {{"BERTH_CONFIG", file}}, std::nullopt);
+  ASSERT_TRUE(from_env_config.ok());
+  EXPECT_EQ(from_env_config->listen_port, 1111);
+  EXPECT_EQ(from_env_config->data_dir, "/from/file");
+}
+
+TEST(Settings, ConfigFileErrorsNameTheLine) {
+  testing::TempDir dir;
+  std::string file = dir.File("berth.env");
+  std::ofstream(file) << "BERTH_LISTEN=:1\nBERTH_LISTNE=oops\n";
+  auto s = LoadSettings({}, {}, file);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find(":2: unknown setting 'BERTH_LISTNE'"), std::string::npos);
+  auto missing = LoadSettings({}, {}, dir.File("nope"));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("BERTH_CONFIG"), std::string::npos);
+}
+
+TEST(Settings, InvalidValuesNameTheSettingAndHideSecrets) {
+  struct Case {
+    std::string name, value;
+  };
+  for (const auto& c : std::vector<Case>{{"BERTH_LISTEN", "nope"},
+                                          {"BERTH_LISTEN", "1.2.3.4:99999"},
+                                          {"BERTH_LISTEN", "::1:80"},
+                                          {"BERTH_DATABASE_URL", "mysql://x"},
+                                          {"BERTH_ENCRYPTION_KEY", "tooshort-secret"},
+                                          {"BERTH_ENCRYPTION_KEY_PREVIOUS", "a,bad-secret"},
+                                          {"BERTH_ADMIN_TOKEN", "short-secret"},
+                                          {"MOSAIC_API_URL", "ftp://x"},
+                                          {"DOCKER_HOST", "ssh://host"},
+                                          {"BERTH_LOG_LEVEL", "loud"},
+                                          {"BERTH_THREADS", "-1"}}) {
+    auto s = LoadSettings({}, {{c.name, c.value}}, std::nullopt);
+    ASSERT_FALSE(s.ok()) << c.name << "=" << c.value;
+    EXPECT_EQ(s.status().code(), ErrorCode::kInvalidArgument);
+    EXPECT_EQ(s.status().message().rfind(c.name + ":", 0), 0u) << s.status().message();
+    EXPECT_EQ(s.status().message().find("secret"), std::string::npos) << s.status().message();
+  }
+}
+
+TEST(Settings, ParsesKeysTokensAndAddresses) {
+  auto s = LoadSettings({},
+                        {{"BERTH_ENCRYPTION_KEY", kHexKey},
+                         {"BERTH_ENCRYPTION_KEY_PREVIOUS", std::string(64, 'b') + "," +
+                                                               std::string(64, 'c')},
+                         {"BERTH_ADMIN_TOKEN", std::string(40, 't')},
+                         {"BERTH_LISTEN", "[::1]:8080"},
+                         {"DOCKER_HOST", "/var/run/docker.sock"},
+                         {"MOSAIC_API_URL", "http://10.0.0.1:3000/api"}},
+                        std::nullopt);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->encryption_key->size(), 32u);
+  EXPECT_EQ(s->previous_keys.size(), 2u);
+  EXPECT_EQ(s->listen_host, "::1");
+  EXPECT_EQ(s->listen_port, 8080);
+  EXPECT_EQ(*s->mosaic_api_url, "http://10.0.0.1:3000/api");
+  std::string host;
+  unsigned short port = 0;
+  ASSERT_TRUE(ParseListen(":0", &host, &port).ok());
+  EXPECT_EQ(host, "0.0.0.0");
+  EXPECT_EQ(port, 0);
+}
+
+}  // namespace
+}  // namespace berth::config
