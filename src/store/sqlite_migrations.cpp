@@ -1,0 +1,187 @@
+#include "store/sqlite_migrations.hpp"
+
+#include <array>
+#include <chrono>
+#include <string>
+
+#include "common/clock.hpp"
+#include "store/sqlite_transaction.hpp"
+
+namespace berth::store {
+namespace {
+
+// Conventions: snake_case columns; timestamps are Unix milliseconds (INTEGER); JSON is TEXT;
+// booleans are 0/1. Tables keep their implicit rowid, the insertion-order tiebreak of every list
+// (ORDER BY created_at, rowid). Child rows reference users ON DELETE CASCADE so deleting a user
+// is one atomic statement; each foreign key column is indexed so the cascade is not a scan.
+constexpr const char* kInitialSchema = R"sql(
+CREATE TABLE users (
+  id         TEXT    NOT NULL PRIMARY KEY,
+  name       TEXT    NOT NULL,
+  email      TEXT,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX users_created_at_idx ON users (created_at);
+
+CREATE TABLE api_tokens (
+  id         TEXT    NOT NULL PRIMARY KEY,
+  role       TEXT    NOT NULL CHECK (role IN ('user', 'admin')),
+  user_id    TEXT    REFERENCES users (id) ON DELETE CASCADE,
+  token_hash TEXT    NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL,
+  CHECK ((role = 'user') = (user_id IS NOT NULL))
+);
+CREATE INDEX api_tokens_user_id_idx ON api_tokens (user_id);
+
+CREATE TABLE llm_providers (
+  id           TEXT    NOT NULL PRIMARY KEY,
+  user_id      TEXT    NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  name         TEXT    NOT NULL,
+  display_name TEXT,
+  type         TEXT    NOT NULL,
+  base_url     TEXT,
+  api_key      TEXT,
+  api_type     TEXT,
+  models       TEXT    NOT NULL DEFAULT '[]',
+  is_active    INTEGER NOT NULL DEFAULT 1 CHECK (is_active IN (0, 1)),
+  created_at   INTEGER NOT NULL,
+  updated_at   INTEGER NOT NULL,
+  UNIQUE (user_id, name)
+);
+-- Serves ListProviders(user, active_only=true) in order without a sort (rowid is the implicit
+-- last key of every index).
+CREATE INDEX llm_providers_user_active_created_idx
+  ON llm_providers (user_id, is_active, created_at);
+
+CREATE TABLE user_agent_configs (
+  user_id       TEXT    NOT NULL PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+  primary_model TEXT,
+  created_at    INTEGER NOT NULL,
+  updated_at    INTEGER NOT NULL
+);
+
+CREATE TABLE user_containers (
+  id               TEXT    NOT NULL PRIMARY KEY,
+  user_id          TEXT    NOT NULL UNIQUE REFERENCES users (id) ON DELETE CASCADE,
+  container_id     TEXT,
+  container_name   TEXT    NOT NULL,
+  gateway_port     INTEGER,
+  gateway_token    TEXT    NOT NULL,
+  token_hash       TEXT    NOT NULL UNIQUE,
+  status           TEXT    NOT NULL DEFAULT 'stopped',
+  last_active_at   INTEGER,
+  idle_timeout_min INTEGER NOT NULL DEFAULT 30,
+  config           TEXT    NOT NULL DEFAULT '{}',
+  created_at       INTEGER NOT NULL,
+  updated_at       INTEGER NOT NULL
+);
+CREATE INDEX user_containers_created_at_idx ON user_containers (created_at);
+
+CREATE TABLE system_containers (
+  id             TEXT    NOT NULL PRIMARY KEY,
+  name           TEXT    NOT NULL UNIQUE,
+  primary_model  TEXT,
+  container_id   TEXT,
+  container_name TEXT    NOT NULL,
+  gateway_port   INTEGER,
+  gateway_token  TEXT    NOT NULL,
+  token_hash     TEXT    NOT NULL UNIQUE,
+  status         TEXT    NOT NULL DEFAULT 'stopped',
+  last_active_at INTEGER,
+  config         TEXT    NOT NULL DEFAULT '{}',
+  created_at     INTEGER NOT NULL,
+  updated_at     INTEGER NOT NULL
+);
+
+-- A container token hash must resolve to exactly one container across both tables, so a token
+-- can only ever open its own container's config. The messages mimic SQLite's own UNIQUE errors
+-- (SqliteStatus maps them to kAlreadyExists).
+CREATE TRIGGER user_containers_token_hash_insert BEFORE INSERT ON user_containers
+  WHEN EXISTS (SELECT 1 FROM system_containers WHERE token_hash = NEW.token_hash)
+  BEGIN SELECT RAISE(ABORT, 'UNIQUE constraint failed: system_containers.token_hash'); END;
+CREATE TRIGGER user_containers_token_hash_update BEFORE UPDATE OF token_hash ON user_containers
+  WHEN EXISTS (SELECT 1 FROM system_containers WHERE token_hash = NEW.token_hash)
+  BEGIN SELECT RAISE(ABORT, 'UNIQUE constraint failed: system_containers.token_hash'); END;
+CREATE TRIGGER system_containers_token_hash_insert BEFORE INSERT ON system_containers
+  WHEN EXISTS (SELECT 1 FROM user_containers WHERE token_hash = NEW.token_hash)
+  BEGIN SELECT RAISE(ABORT, 'UNIQUE constraint failed: user_containers.token_hash'); END;
+CREATE TRIGGER system_containers_token_hash_update BEFORE UPDATE OF token_hash ON system_containers
+  WHEN EXISTS (SELECT 1 FROM user_containers WHERE token_hash = NEW.token_hash)
+  BEGIN SELECT RAISE(ABORT, 'UNIQUE constraint failed: user_containers.token_hash'); END;
+)sql";
+
+constexpr std::array kMigrations = {
+    SqliteMigration{1, "initial schema", kInitialSchema},
+};
+
+constexpr const char* kCreateMigrationsTable =
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    "version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)";
+constexpr const char* kCurrentVersion = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations";
+constexpr const char* kRecordMigration =
+    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)";
+
+Result<int64_t> CurrentVersion(SqliteConnection& conn) {
+  auto stmt = conn.Prepare(kCurrentVersion);
+  if (!stmt.ok()) return stmt.status();
+  auto row = stmt->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return Internal("sqlite: schema_migrations answered no row");
+  return stmt->Int64(0);
+}
+
+Status TooNew(int64_t recorded, int64_t known) {
+  return InvalidArgument("database schema version " + std::to_string(recorded) +
+                         " is newer than the newest this berth knows (" + std::to_string(known) +
+                         "); it was written by a newer berth: upgrade berth or use another "
+                         "database");
+}
+
+Status Apply(SqliteConnection& conn, const SqliteMigration& migration, int64_t latest_known) {
+  auto txn = SqliteTransaction::Begin(conn);
+  if (!txn.ok()) return txn.status();
+  // Re-read under the write lock: another process may have migrated since we looked.
+  auto current = CurrentVersion(conn);
+  if (!current.ok()) return current.status();
+  if (*current > latest_known) return TooNew(*current, latest_known);
+  if (*current >= migration.version) return txn->Commit();
+
+  Status applied = conn.ExecScript(migration.sql);
+  if (!applied.ok()) {
+    return Status(applied.code(), "schema migration " + std::to_string(migration.version) + " (" +
+                                      migration.name + ") failed: " + applied.message());
+  }
+  auto record = conn.Prepare(kRecordMigration);
+  if (!record.ok()) return record.status();
+  record->Bind(1, migration.version);
+  record->Bind(2, migration.name);
+  record->Bind(3, ToUnixMillis(std::chrono::system_clock::now()));
+  BERTH_RETURN_IF_ERROR(record->Run());
+  return txn->Commit();
+}
+
+}  // namespace
+
+std::span<const SqliteMigration> SqliteMigrations() { return kMigrations; }
+
+Status ApplySqliteMigrations(SqliteConnection& conn, std::span<const SqliteMigration> migrations) {
+  if (migrations.empty()) return Internal("sqlite: no schema migrations");
+  for (std::size_t i = 1; i < migrations.size(); ++i) {
+    if (migrations[i].version <= migrations[i - 1].version) {
+      return Internal("sqlite: schema migrations are not in increasing version order");
+    }
+  }
+  const int64_t latest_known = migrations.back().version;
+  BERTH_RETURN_IF_ERROR(conn.Exec(kCreateMigrationsTable));
+  auto current = CurrentVersion(conn);
+  if (!current.ok()) return current.status();
+  if (*current > latest_known) return TooNew(*current, latest_known);
+  for (const SqliteMigration& migration : migrations) {
+    if (migration.version <= *current) continue;
+    BERTH_RETURN_IF_ERROR(Apply(conn, migration, latest_known));
+  }
+  return Status::Ok();
+}
+
+}  // namespace berth::store

@@ -1,0 +1,653 @@
+#include "store/sqlite_store.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <initializer_list>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+
+#include "store/sqlite_connection.hpp"
+#include "store/sqlite_migrations.hpp"
+#include "store/sqlite_pool.hpp"
+#include "store/sqlite_queries.hpp"
+#include "store/sqlite_statement.hpp"
+
+namespace berth::store {
+namespace {
+
+namespace fs = std::filesystem;
+namespace q = sqlite_queries;
+
+// ---- opening -------------------------------------------------------------------------------
+
+std::string ErrnoText(int err) { return std::strerror(err); }
+
+// Creates `dir` and its missing ancestors with mode 0700 (before umask).
+Status EnsureDirectory(const fs::path& dir) {
+  if (dir.empty()) return Status::Ok();
+  std::error_code ec;
+  if (fs::is_directory(dir, ec)) return Status::Ok();
+  if (dir.has_parent_path() && dir.parent_path() != dir) {
+    BERTH_RETURN_IF_ERROR(EnsureDirectory(dir.parent_path()));
+  }
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return Unavailable("cannot create database directory '" + dir.string() +
+                       "': " + ErrnoText(errno));
+  }
+  return Status::Ok();
+}
+
+// Creates the database file with mode 0600 when missing (an empty file is a valid empty
+// database). SQLite would otherwise create it 0644; it copies the main file's mode onto its
+// -wal and -shm files.
+Status EnsureDatabaseFile(const fs::path& path) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return Unavailable("cannot open database file '" + path.string() + "': " + ErrnoText(errno));
+  }
+  ::close(fd);
+  return Status::Ok();
+}
+
+// ---- errors --------------------------------------------------------------------------------
+
+struct Collision {
+  std::string_view columns;  // as sqlite names them: "table.column[, table.column]"
+  std::string message;
+};
+
+// Rewrites a constraint failure of a write into the contract's wording. SqliteStatus reports
+// UNIQUE/PRIMARY KEY failures as kAlreadyExists "sqlite: UNIQUE constraint failed: <columns>"
+// and foreign key failures as kNotFound; every foreign key in the schema points at users.
+// Only called on the error path, so building the messages costs nothing on success.
+Status Explain(Status status, std::initializer_list<Collision> collisions) {
+  if (status.code() == ErrorCode::kNotFound) return NotFound("user not found");
+  if (status.code() != ErrorCode::kAlreadyExists) return status;
+  const std::string& text = status.message();
+  const std::size_t colon = text.rfind(": ");
+  const std::string_view columns =
+      colon == std::string::npos ? std::string_view() : std::string_view(text).substr(colon + 2);
+  for (const Collision& c : collisions) {
+    if (columns == c.columns) return AlreadyExists(c.message);
+  }
+  return status;
+}
+
+std::string Quoted(const std::string& s) { return "'" + s + "'"; }
+
+// ---- rows ----------------------------------------------------------------------------------
+
+std::string_view RoleName(TokenRole role) { return role == TokenRole::kAdmin ? "admin" : "user"; }
+
+User ReadUser(const SqliteStatement& s) {
+  User u;
+  u.id = s.Text(0);
+  u.name = s.Text(1);
+  u.email = s.OptionalText(2);
+  u.created_at = s.Int64(3);
+  u.updated_at = s.Int64(4);
+  return u;
+}
+
+Result<ApiToken> ReadApiToken(const SqliteStatement& s) {
+  ApiToken t;
+  t.id = s.Text(0);
+  const std::string role = s.Text(1);
+  if (role == "user") {
+    t.role = TokenRole::kUser;
+  } else if (role == "admin") {
+    t.role = TokenRole::kAdmin;
+  } else {
+    return Internal("api token " + Quoted(t.id) + " has unknown role " + Quoted(role));
+  }
+  t.user_id = s.OptionalText(2);
+  t.token_hash = s.Text(3);
+  t.created_at = s.Int64(4);
+  return t;
+}
+
+LlmProvider ReadProvider(const SqliteStatement& s) {
+  LlmProvider p;
+  p.id = s.Text(0);
+  p.user_id = s.Text(1);
+  p.name = s.Text(2);
+  p.display_name = s.OptionalText(3);
+  p.type = s.Text(4);
+  p.base_url = s.OptionalText(5);
+  p.api_key = s.OptionalText(6);
+  p.api_type = s.OptionalText(7);
+  p.models_json = s.Text(8);
+  p.is_active = s.Int64(9) != 0;
+  p.created_at = s.Int64(10);
+  p.updated_at = s.Int64(11);
+  return p;
+}
+
+UserAgentConfig ReadAgentConfig(const SqliteStatement& s) {
+  UserAgentConfig c;
+  c.user_id = s.Text(0);
+  c.primary_model = s.OptionalText(1);
+  c.created_at = s.Int64(2);
+  c.updated_at = s.Int64(3);
+  return c;
+}
+
+UserContainer ReadUserContainer(const SqliteStatement& s) {
+  UserContainer c;
+  c.id = s.Text(0);
+  c.user_id = s.Text(1);
+  c.container_id = s.OptionalText(2);
+  c.container_name = s.Text(3);
+  c.gateway_port = s.OptionalInt(4);
+  c.gateway_token = s.Text(5);
+  c.token_hash = s.Text(6);
+  c.status = s.Text(7);
+  c.last_active_at = s.OptionalInt64(8);
+  c.idle_timeout_min = static_cast<int>(s.Int64(9));
+  c.config_json = s.Text(10);
+  c.created_at = s.Int64(11);
+  c.updated_at = s.Int64(12);
+  return c;
+}
+
+SystemContainer ReadSystemContainer(const SqliteStatement& s) {
+  SystemContainer c;
+  c.id = s.Text(0);
+  c.name = s.Text(1);
+  c.primary_model = s.OptionalText(2);
+  c.container_id = s.OptionalText(3);
+  c.container_name = s.Text(4);
+  c.gateway_port = s.OptionalInt(5);
+  c.gateway_token = s.Text(6);
+  c.token_hash = s.Text(7);
+  c.status = s.Text(8);
+  c.last_active_at = s.OptionalInt64(9);
+  c.config_json = s.Text(10);
+  c.created_at = s.Int64(11);
+  c.updated_at = s.Int64(12);
+  return c;
+}
+
+// ---- statement helpers ---------------------------------------------------------------------
+
+template <typename T>
+struct RowType {
+  using type = T;
+};
+template <typename T>
+struct RowType<Result<T>> {
+  using type = T;
+};
+template <typename Read>
+using RowOf = typename RowType<std::invoke_result_t<Read, const SqliteStatement&>>::type;
+
+// Runs `f(connection)` on a pooled connection.
+template <typename F>
+auto WithConnection(SqlitePool& pool, F&& f) -> std::invoke_result_t<F, SqliteConnection&> {
+  auto lease = pool.Acquire();
+  if (!lease.ok()) return lease.status();
+  return std::forward<F>(f)(**lease);
+}
+
+// The single row `sql` selects, or kNotFound(not_found).
+template <typename Bind, typename Read>
+Result<RowOf<Read>> QueryOne(SqlitePool& pool, std::string_view sql, Bind&& bind, Read&& read,
+                             const char* not_found) {
+  return WithConnection(pool, [&](SqliteConnection& conn) -> Result<RowOf<Read>> {
+    auto stmt = conn.Prepare(sql);
+    if (!stmt.ok()) return stmt.status();
+    bind(*stmt);
+    auto row = stmt->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return NotFound(not_found);
+    return read(*stmt);
+  });
+}
+
+// Every row `sql` selects, in its order.
+template <typename Bind, typename Read>
+Result<std::vector<RowOf<Read>>> QueryAll(SqlitePool& pool, std::string_view sql, Bind&& bind,
+                                          Read&& read) {
+  return WithConnection(pool, [&](SqliteConnection& conn) -> Result<std::vector<RowOf<Read>>> {
+    auto stmt = conn.Prepare(sql);
+    if (!stmt.ok()) return stmt.status();
+    bind(*stmt);
+    std::vector<RowOf<Read>> rows;
+    for (;;) {
+      auto row = stmt->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return rows;
+      if constexpr (std::is_same_v<RowOf<Read>,
+                                   std::invoke_result_t<Read, const SqliteStatement&>>) {
+        rows.push_back(read(*stmt));
+      } else {
+        auto value = read(*stmt);
+        if (!value.ok()) return value.status();
+        rows.push_back(std::move(*value));
+      }
+    }
+  });
+}
+
+// Runs one writing statement; returns the number of rows it changed.
+template <typename Bind>
+Result<int64_t> Write(SqlitePool& pool, std::string_view sql, Bind&& bind) {
+  return WithConnection(pool, [&](SqliteConnection& conn) -> Result<int64_t> {
+    auto stmt = conn.Prepare(sql);
+    if (!stmt.ok()) return stmt.status();
+    bind(*stmt);
+    BERTH_RETURN_IF_ERROR(stmt->Run());
+    return conn.Changes();
+  });
+}
+
+constexpr auto kNoBind = [](SqliteStatement&) {};
+
+// Status of a write that must change exactly one row.
+Status ExpectOneRow(const Result<int64_t>& changed, const char* not_found) {
+  if (!changed.ok()) return changed.status();
+  if (*changed == 0) return NotFound(not_found);
+  return Status::Ok();
+}
+
+}  // namespace
+
+// ---- lifecycle -----------------------------------------------------------------------------
+
+Result<std::shared_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
+                                                       SqliteStoreOptions options) {
+  if (path.empty()) return InvalidArgument("sqlite database path is empty");
+  if (path == ":memory:") {
+    return InvalidArgument("sqlite in-memory databases are not supported; give a file path");
+  }
+  if (sqlite3_threadsafe() == 0) {
+    return Internal("sqlite: the linked library was built without thread support");
+  }
+  // Pool connections are opened lazily, possibly after a chdir: pin the path now.
+  std::error_code ec;
+  const fs::path absolute = fs::absolute(path, ec);
+  if (ec) return Unavailable("cannot resolve database path '" + path + "': " + ec.message());
+  BERTH_RETURN_IF_ERROR(EnsureDirectory(absolute.parent_path()));
+  BERTH_RETURN_IF_ERROR(EnsureDatabaseFile(absolute));
+
+  auto first = SqliteConnection::Open(absolute.string(), options.busy_timeout);
+  if (!first.ok()) return first.status();
+  BERTH_RETURN_IF_ERROR(ApplySqliteMigrations(**first, SqliteMigrations()));
+
+  SqlitePool::Options pool_options;
+  pool_options.max_connections = options.max_connections;
+  pool_options.busy_timeout = options.busy_timeout;
+  pool_options.acquire_timeout = options.acquire_timeout;
+  auto pool = std::make_unique<SqlitePool>(absolute.string(), pool_options, std::move(*first));
+  return std::shared_ptr<SqliteStore>(new SqliteStore(std::move(pool)));
+}
+
+SqliteStore::SqliteStore(std::unique_ptr<SqlitePool> pool) : pool_(std::move(pool)) {}
+
+SqliteStore::~SqliteStore() = default;
+
+Status SqliteStore::Ping() {
+  return WithConnection(*pool_, [](SqliteConnection& conn) -> Status {
+    auto stmt = conn.Prepare(q::kPing);
+    if (!stmt.ok()) return stmt.status();
+    auto row = stmt->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return Internal("sqlite: ping answered no row");
+    return Status::Ok();
+  });
+}
+
+// ---- users ---------------------------------------------------------------------------------
+
+Status SqliteStore::CreateUser(const User& user) {
+  auto changed = Write(*pool_, q::kInsertUser, [&](SqliteStatement& s) {
+    s.Bind(1, user.id);
+    s.Bind(2, user.name);
+    s.Bind(3, user.email);
+    s.Bind(4, user.created_at);
+    s.Bind(5, user.updated_at);
+  });
+  if (changed.ok()) return Status::Ok();
+  return Explain(changed.status(), {{"users.id", "user " + Quoted(user.id) + " already exists"}});
+}
+
+Result<User> SqliteStore::GetUser(const std::string& id) {
+  return QueryOne(
+      *pool_, q::kGetUser, [&](SqliteStatement& s) { s.Bind(1, id); }, ReadUser, "user not found");
+}
+
+Result<std::vector<User>> SqliteStore::ListUsers() {
+  return QueryAll(*pool_, q::kListUsers, kNoBind, ReadUser);
+}
+
+Status SqliteStore::DeleteUser(const std::string& id) {
+  // One statement: ON DELETE CASCADE removes tokens, providers, agent config and container
+  // record in the same implicit transaction.
+  return ExpectOneRow(Write(*pool_, q::kDeleteUser, [&](SqliteStatement& s) { s.Bind(1, id); }),
+                      "user not found");
+}
+
+// ---- api tokens ----------------------------------------------------------------------------
+
+Status SqliteStore::CreateApiToken(const ApiToken& token) {
+  std::optional<std::string> user_id = token.user_id;
+  if (user_id && user_id->empty()) user_id.reset();
+  if (token.role == TokenRole::kUser && !user_id) {
+    return InvalidArgument("a user api token needs a user_id");
+  }
+  if (token.role == TokenRole::kAdmin && user_id) {
+    return InvalidArgument("an admin api token has no user_id");
+  }
+  auto changed = Write(*pool_, q::kInsertApiToken, [&](SqliteStatement& s) {
+    s.Bind(1, token.id);
+    s.Bind(2, RoleName(token.role));
+    s.Bind(3, user_id);
+    s.Bind(4, token.token_hash);
+    s.Bind(5, token.created_at);
+  });
+  if (changed.ok()) return Status::Ok();
+  return Explain(changed.status(),
+                 {{"api_tokens.id", "api token " + Quoted(token.id) + " already exists"},
+                  {"api_tokens.token_hash", "api token hash already exists"}});
+}
+
+Result<ApiToken> SqliteStore::FindApiTokenByHash(const std::string& token_hash) {
+  return QueryOne(
+      *pool_, q::kFindApiTokenByHash, [&](SqliteStatement& s) { s.Bind(1, token_hash); },
+      ReadApiToken, "api token not found");
+}
+
+Result<bool> SqliteStore::HasAdminToken() {
+  return QueryOne(
+      *pool_, q::kHasAdminToken, kNoBind, [](const SqliteStatement& s) { return s.Int64(0) != 0; },
+      "no row");
+}
+
+// ---- providers -----------------------------------------------------------------------------
+
+Status SqliteStore::CreateProvider(const LlmProvider& p) {
+  auto changed = Write(*pool_, q::kInsertProvider, [&](SqliteStatement& s) {
+    s.Bind(1, p.id);
+    s.Bind(2, p.user_id);
+    s.Bind(3, p.name);
+    s.Bind(4, p.display_name);
+    s.Bind(5, p.type);
+    s.Bind(6, p.base_url);
+    s.Bind(7, p.api_key);
+    s.Bind(8, p.api_type);
+    s.Bind(9, p.models_json);
+    s.Bind(10, p.is_active);
+    s.Bind(11, p.created_at);
+    s.Bind(12, p.updated_at);
+  });
+  if (changed.ok()) return Status::Ok();
+  return Explain(changed.status(),
+                 {{"llm_providers.id", "provider " + Quoted(p.id) + " already exists"},
+                  {"llm_providers.user_id, llm_providers.name",
+                   "provider name " + Quoted(p.name) + " already exists for this user"}});
+}
+
+Result<LlmProvider> SqliteStore::GetProvider(const std::string& user_id, const std::string& id) {
+  return QueryOne(
+      *pool_, q::kGetProvider,
+      [&](SqliteStatement& s) {
+        s.Bind(1, id);
+        s.Bind(2, user_id);
+      },
+      ReadProvider, "provider not found");
+}
+
+Result<std::vector<LlmProvider>> SqliteStore::ListProviders(const std::string& user_id,
+                                                            bool active_only) {
+  return QueryAll(
+      *pool_, active_only ? q::kListActiveProviders : q::kListProviders,
+      [&](SqliteStatement& s) { s.Bind(1, user_id); }, ReadProvider);
+}
+
+Status SqliteStore::UpdateProvider(const LlmProvider& p) {
+  auto changed = Write(*pool_, q::kUpdateProvider, [&](SqliteStatement& s) {
+    s.Bind(1, p.id);
+    s.Bind(2, p.user_id);
+    s.Bind(3, p.name);
+    s.Bind(4, p.display_name);
+    s.Bind(5, p.type);
+    s.Bind(6, p.base_url);
+    s.Bind(7, p.api_key);
+    s.Bind(8, p.api_type);
+    s.Bind(9, p.models_json);
+    s.Bind(10, p.is_active);
+    s.Bind(11, p.updated_at);
+  });
+  if (!changed.ok()) {
+    return Explain(changed.status(),
+                   {{"llm_providers.user_id, llm_providers.name",
+                     "provider name " + Quoted(p.name) + " already exists for this user"}});
+  }
+  return ExpectOneRow(changed, "provider not found");
+}
+
+Status SqliteStore::DeleteProvider(const std::string& user_id, const std::string& id) {
+  return ExpectOneRow(Write(*pool_, q::kDeleteProvider,
+                            [&](SqliteStatement& s) {
+                              s.Bind(1, id);
+                              s.Bind(2, user_id);
+                            }),
+                      "provider not found");
+}
+
+// ---- agent config --------------------------------------------------------------------------
+
+Result<UserAgentConfig> SqliteStore::GetAgentConfig(const std::string& user_id) {
+  return QueryOne(
+      *pool_, q::kGetAgentConfig, [&](SqliteStatement& s) { s.Bind(1, user_id); }, ReadAgentConfig,
+      "agent config not found");
+}
+
+Status SqliteStore::UpsertAgentConfig(const UserAgentConfig& config) {
+  auto changed = Write(*pool_, q::kUpsertAgentConfig, [&](SqliteStatement& s) {
+    s.Bind(1, config.user_id);
+    s.Bind(2, config.primary_model);
+    s.Bind(3, config.created_at);
+    s.Bind(4, config.updated_at);
+  });
+  if (changed.ok()) return Status::Ok();
+  return Explain(changed.status(), {});
+}
+
+// ---- user containers -----------------------------------------------------------------------
+
+Status SqliteStore::CreateUserContainer(const UserContainer& c) {
+  auto changed = Write(*pool_, q::kInsertUserContainer, [&](SqliteStatement& s) {
+    s.Bind(1, c.id);
+    s.Bind(2, c.user_id);
+    s.Bind(3, c.container_id);
+    s.Bind(4, c.container_name);
+    s.Bind(5, c.gateway_port);
+    s.Bind(6, c.gateway_token);
+    s.Bind(7, c.token_hash);
+    s.Bind(8, c.status);
+    s.Bind(9, c.last_active_at);
+    s.Bind(10, c.idle_timeout_min);
+    s.Bind(11, c.config_json);
+    s.Bind(12, c.created_at);
+    s.Bind(13, c.updated_at);
+  });
+  if (changed.ok()) return Status::Ok();
+  return Explain(changed.status(),
+                 {{"user_containers.id", "container record " + Quoted(c.id) + " already exists"},
+                  {"user_containers.user_id", "user already has a container record"},
+                  {"user_containers.token_hash", "container token hash already exists"},
+                  {"system_containers.token_hash", "container token hash already exists"}});
+}
+
+Result<UserContainer> SqliteStore::GetUserContainer(const std::string& id) {
+  return QueryOne(
+      *pool_, q::kGetUserContainer, [&](SqliteStatement& s) { s.Bind(1, id); }, ReadUserContainer,
+      "container record not found");
+}
+
+Result<UserContainer> SqliteStore::GetUserContainerByUser(const std::string& user_id) {
+  return QueryOne(
+      *pool_, q::kGetUserContainerByUser, [&](SqliteStatement& s) { s.Bind(1, user_id); },
+      ReadUserContainer, "container record not found");
+}
+
+Result<std::vector<UserContainer>> SqliteStore::ListUserContainers() {
+  return QueryAll(*pool_, q::kListUserContainers, kNoBind, ReadUserContainer);
+}
+
+Status SqliteStore::UpdateUserContainer(const UserContainer& c) {
+  auto changed = Write(*pool_, q::kUpdateUserContainer, [&](SqliteStatement& s) {
+    s.Bind(1, c.id);
+    s.Bind(2, c.container_id);
+    s.Bind(3, c.container_name);
+    s.Bind(4, c.gateway_port);
+    s.Bind(5, c.gateway_token);
+    s.Bind(6, c.token_hash);
+    s.Bind(7, c.status);
+    s.Bind(8, c.last_active_at);
+    s.Bind(9, c.idle_timeout_min);
+    s.Bind(10, c.config_json);
+    s.Bind(11, c.updated_at);
+  });
+  if (!changed.ok()) {
+    return Explain(changed.status(),
+                   {{"user_containers.token_hash", "container token hash already exists"},
+                    {"system_containers.token_hash", "container token hash already exists"}});
+  }
+  return ExpectOneRow(changed, "container record not found");
+}
+
+// ---- system containers ---------------------------------------------------------------------
+
+Status SqliteStore::CreateSystemContainer(const SystemContainer& c) {
+  auto changed = Write(*pool_, q::kInsertSystemContainer, [&](SqliteStatement& s) {
+    s.Bind(1, c.id);
+    s.Bind(2, c.name);
+    s.Bind(3, c.primary_model);
+    s.Bind(4, c.container_id);
+    s.Bind(5, c.container_name);
+    s.Bind(6, c.gateway_port);
+    s.Bind(7, c.gateway_token);
+    s.Bind(8, c.token_hash);
+    s.Bind(9, c.status);
+    s.Bind(10, c.last_active_at);
+    s.Bind(11, c.config_json);
+    s.Bind(12, c.created_at);
+    s.Bind(13, c.updated_at);
+  });
+  if (changed.ok()) return Status::Ok();
+  return Explain(
+      changed.status(),
+      {{"system_containers.id", "system container " + Quoted(c.id) + " already exists"},
+       {"system_containers.name", "system container name " + Quoted(c.name) + " already exists"},
+       {"system_containers.token_hash", "container token hash already exists"},
+       {"user_containers.token_hash", "container token hash already exists"}});
+}
+
+Result<SystemContainer> SqliteStore::GetSystemContainer(const std::string& id) {
+  return QueryOne(
+      *pool_, q::kGetSystemContainer, [&](SqliteStatement& s) { s.Bind(1, id); },
+      ReadSystemContainer, "system container not found");
+}
+
+Result<std::vector<SystemContainer>> SqliteStore::ListSystemContainers() {
+  return QueryAll(*pool_, q::kListSystemContainers, kNoBind, ReadSystemContainer);
+}
+
+Status SqliteStore::UpdateSystemContainer(const SystemContainer& c) {
+  auto changed = Write(*pool_, q::kUpdateSystemContainer, [&](SqliteStatement& s) {
+    s.Bind(1, c.id);
+    s.Bind(2, c.name);
+    s.Bind(3, c.primary_model);
+    s.Bind(4, c.container_id);
+    s.Bind(5, c.container_name);
+    s.Bind(6, c.gateway_port);
+    s.Bind(7, c.gateway_token);
+    s.Bind(8, c.token_hash);
+    s.Bind(9, c.status);
+    s.Bind(10, c.last_active_at);
+    s.Bind(11, c.config_json);
+    s.Bind(12, c.updated_at);
+  });
+  if (!changed.ok()) {
+    return Explain(
+        changed.status(),
+        {{"system_containers.name", "system container name " + Quoted(c.name) + " already exists"},
+         {"system_containers.token_hash", "container token hash already exists"},
+         {"user_containers.token_hash", "container token hash already exists"}});
+  }
+  return ExpectOneRow(changed, "system container not found");
+}
+
+Status SqliteStore::DeleteSystemContainer(const std::string& id) {
+  return ExpectOneRow(
+      Write(*pool_, q::kDeleteSystemContainer, [&](SqliteStatement& s) { s.Bind(1, id); }),
+      "system container not found");
+}
+
+// ---- token lookup and key rotation ---------------------------------------------------------
+
+Result<ContainerRef> SqliteStore::FindContainerByTokenHash(const std::string& token_hash) {
+  return QueryOne(
+      *pool_, q::kFindContainerByTokenHash, [&](SqliteStatement& s) { s.Bind(1, token_hash); },
+      [](const SqliteStatement& s) {
+        ContainerRef ref;
+        ref.kind = s.Int64(0) == 0 ? ContainerKind::kUser : ContainerKind::kSystem;
+        ref.id = s.Text(1);
+        ref.token_hash = s.Text(2);
+        return ref;
+      },
+      "container token not found");
+}
+
+Result<std::vector<StoredSecret>> SqliteStore::ListSecrets() {
+  return QueryAll(*pool_, q::kListSecrets, kNoBind, [](const SqliteStatement& s) {
+    StoredSecret secret;
+    switch (s.Int64(0)) {
+      case 0:
+        secret.column = SecretColumn::kProviderApiKey;
+        break;
+      case 1:
+        secret.column = SecretColumn::kUserContainerToken;
+        break;
+      default:
+        secret.column = SecretColumn::kSystemContainerToken;
+        break;
+    }
+    secret.row_id = s.Text(1);
+    secret.value = s.Text(2);
+    return secret;
+  });
+}
+
+Result<bool> SqliteStore::ReplaceSecret(const StoredSecret& secret, const std::string& new_value) {
+  const char* sql = q::kReplaceProviderApiKey;
+  switch (secret.column) {
+    case SecretColumn::kProviderApiKey:
+      sql = q::kReplaceProviderApiKey;
+      break;
+    case SecretColumn::kUserContainerToken:
+      sql = q::kReplaceUserContainerToken;
+      break;
+    case SecretColumn::kSystemContainerToken:
+      sql = q::kReplaceSystemContainerToken;
+      break;
+  }
+  auto changed = Write(*pool_, sql, [&](SqliteStatement& s) {
+    s.Bind(1, secret.row_id);
+    s.Bind(2, new_value);
+    s.Bind(3, secret.value);
+  });
+  if (!changed.ok()) return changed.status();
+  return *changed == 1;
+}
+
+}  // namespace berth::store

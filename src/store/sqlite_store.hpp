@@ -1,0 +1,103 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+#include "store/store.hpp"
+
+namespace berth::store {
+
+class SqlitePool;
+
+struct SqliteStoreOptions {
+  // Upper bound on open connections. SQLite admits one writer at a time (WAL lets readers run
+  // alongside it), so more connections add read parallelism only.
+  std::size_t max_connections = 8;
+  // How long a statement waits for another connection's write lock before kUnavailable.
+  std::chrono::milliseconds busy_timeout{5000};
+  // How long a call waits for a free connection when all are in use before kUnavailable.
+  std::chrono::milliseconds acquire_timeout{10000};
+};
+
+// Store backed by one SQLite database file (WAL journal, synchronous=NORMAL, foreign keys on).
+//
+// Thread-safe: calls borrow a connection from a bounded pool; each connection caches its
+// prepared statements. Every method is one statement (hence atomic); deleting a user cascades
+// through foreign keys. Per the Store contract no exception escapes and messages never carry
+// stored values other than ids and names.
+//
+// Immutable fields: UpdateProvider keeps id, user_id and created_at; UpdateUserContainer keeps
+// user_id and created_at; UpdateSystemContainer keeps created_at; UpsertAgentConfig keeps the
+// first created_at.
+class SqliteStore final : public Store {
+ public:
+  // Opens (creating when missing) the database at `path`, a filesystem path: absolute, or
+  // relative to the working directory (resolved once, here). OpenStore() passes everything after
+  // "sqlite://" verbatim, so "sqlite://data/berth.db" is the relative path data/berth.db and
+  // "sqlite:///var/lib/berth/berth.db" the absolute /var/lib/berth/berth.db. Missing parent
+  // directories are created (mode 0700); a new database file is created with mode 0600, since it
+  // holds sealed secrets and token hashes (SQLite gives its -wal and -shm files the same mode).
+  // Then applies the schema migrations. Errors: kInvalidArgument for an empty path or ":memory:"
+  // (each pooled connection would see its own empty database), or when the file's schema is newer
+  // than this binary knows; kUnavailable when the file or directory cannot be created or opened;
+  // kInternal otherwise (e.g. the file is not a SQLite database).
+  static Result<std::shared_ptr<SqliteStore>> Open(const std::string& path,
+                                                   SqliteStoreOptions options = {});
+
+  ~SqliteStore() override;
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  Status Ping() override;
+
+  Status CreateUser(const User& user) override;
+  Result<User> GetUser(const std::string& id) override;
+  Result<std::vector<User>> ListUsers() override;
+  Status DeleteUser(const std::string& id) override;
+
+  // kInvalidArgument unless a kUser token has a non-empty user_id and a kAdmin token none.
+  Status CreateApiToken(const ApiToken& token) override;
+  Result<ApiToken> FindApiTokenByHash(const std::string& token_hash) override;
+  Result<bool> HasAdminToken() override;
+
+  Status CreateProvider(const LlmProvider& provider) override;
+  Result<LlmProvider> GetProvider(const std::string& user_id, const std::string& id) override;
+  Result<std::vector<LlmProvider>> ListProviders(const std::string& user_id,
+                                                 bool active_only) override;
+  Status UpdateProvider(const LlmProvider& provider) override;
+  Status DeleteProvider(const std::string& user_id, const std::string& id) override;
+
+  Result<UserAgentConfig> GetAgentConfig(const std::string& user_id) override;
+  Status UpsertAgentConfig(const UserAgentConfig& config) override;
+
+  Status CreateUserContainer(const UserContainer& container) override;
+  Result<UserContainer> GetUserContainer(const std::string& id) override;
+  Result<UserContainer> GetUserContainerByUser(const std::string& user_id) override;
+  Result<std::vector<UserContainer>> ListUserContainers() override;
+  Status UpdateUserContainer(const UserContainer& container) override;
+
+  Status CreateSystemContainer(const SystemContainer& container) override;
+  Result<SystemContainer> GetSystemContainer(const std::string& id) override;
+  Result<std::vector<SystemContainer>> ListSystemContainers() override;
+  Status UpdateSystemContainer(const SystemContainer& container) override;
+  Status DeleteSystemContainer(const std::string& id) override;
+
+  // A token hash is unique across both container tables (enforced by the schema).
+  Result<ContainerRef> FindContainerByTokenHash(const std::string& token_hash) override;
+
+  // Skips NULL and empty values (an empty string is not a sealed value).
+  Result<std::vector<StoredSecret>> ListSecrets() override;
+  // Does not touch updated_at: rotation re-seals the same plaintext.
+  Result<bool> ReplaceSecret(const StoredSecret& secret, const std::string& new_value) override;
+
+ private:
+  explicit SqliteStore(std::unique_ptr<SqlitePool> pool);
+
+  std::unique_ptr<SqlitePool> pool_;
+};
+
+}  // namespace berth::store

@@ -1,0 +1,28 @@
+#include "store/sqlite_transaction.hpp"
+
+#include <utility>
+
+namespace berth::store {
+
+Result<SqliteTransaction> SqliteTransaction::Begin(SqliteConnection& conn) {
+  BERTH_RETURN_IF_ERROR(conn.Exec("BEGIN IMMEDIATE"));
+  return SqliteTransaction(&conn);
+}
+
+SqliteTransaction::SqliteTransaction(SqliteTransaction&& other) noexcept
+    : conn_(std::exchange(other.conn_, nullptr)) {}
+
+SqliteTransaction::~SqliteTransaction() {
+  // Some errors (SQLITE_FULL, IOERR, ...) make SQLite roll back on its own; ROLLBACK would then
+  // fail with "no transaction is active".
+  if (conn_ != nullptr && !conn_->InAutocommit()) (void)conn_->Exec("ROLLBACK");
+}
+
+Status SqliteTransaction::Commit() {
+  if (conn_ == nullptr) return Internal("sqlite: transaction already finished");
+  Status status = conn_->Exec("COMMIT");
+  if (status.ok()) conn_ = nullptr;
+  return status;
+}
+
+}  // namespace berth::store
