@@ -1,0 +1,69 @@
+#pragma once
+
+// Assembly of the openclaw.json that berth serves to agent containers (GET
+// /api/internal/agent-config/:id) and pushes into running ones. This header is agentconfig's whole
+// API: it also brings in the input types (provider_input.hpp), the input rules
+// (provider_validation.hpp) and the gateway facts they rest on (openclaw_schema.hpp).
+//
+// Assembly rules (the seed's AgentConfigService, fixed for the real gateway):
+// - primary model: the configured one, else the first model of the first usable provider (oldest
+//   first), else kDefaultPrimaryModel (ResolvePrimaryModel).
+// - models.providers: the user's active providers, oldest first, keyed by name; apiKey only when
+//   non-empty, baseUrl when set, api = api_type, else "openai-completions" (but no api for one of
+//   OpenClaw's bundled provider ids, which keeps its own), models as an array of
+//   {"id", "name" (defaults to id), "compat": {"supportsUsageInStreaming": true}}.
+// - gateway: mode "local", port kGatewayPort (always: the gateway listens there inside the
+//   container; the seed's per-container host port was a defect), bind "lan", auth mode "token"
+//   (the token reaches the gateway through env OPENCLAW_GATEWAY_TOKEN and is never in the file),
+//   the OpenAI-compatible chat endpoint enabled.
+// - managed-container extras: Control UI, cron, heartbeat, update checks and the hosted model
+//   catalog refresh are off (no one administers these gateways interactively and they have no
+//   internet).
+// - every string value is passed through EscapeEnvReferences, so user text reaches the gateway
+//   literally instead of being substituted from the container's environment.
+//
+// Robustness: input that passed ValidateProvider/ValidateModelRef is emitted as is. Rows stored
+// before those rules existed may break them; the builder then drops what the gateway would reject
+// or could never use, because one bad entry makes the gateway refuse the whole file and the
+// container would not start: providers whose name or api type is invalid, custom providers
+// without baseUrl, providers with a key or URL that is not UTF-8, and a provider name repeated
+// (the first wins), and a configured primary model that is not UTF-8; within a provider, models
+// with an invalid id, repeated ids (the first wins) and invalid names (the id is used instead).
+//
+// All functions are pure and thread-safe.
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "agentconfig/openclaw_schema.hpp"
+#include "agentconfig/provider_input.hpp"
+#include "agentconfig/provider_validation.hpp"
+
+namespace berth::agentconfig {
+
+// Port the gateway listens on inside every agent container.
+inline constexpr int kGatewayPort = 18789;
+
+// Primary model when neither the user nor any provider names one (a bundled OpenClaw provider).
+inline constexpr std::string_view kDefaultPrimaryModel = "openai/gpt-4o-mini";
+
+// The primary model for a user: `configured` when set and non-empty (the seed used "" as is; the
+// gateway would ignore it), else "<provider>/<first model id>" of the first provider in
+// `active_providers_oldest_first` that BuildUserConfig would emit with at least one model, else
+// kDefaultPrimaryModel.
+std::string ResolvePrimaryModel(const std::optional<std::string>& configured,
+                                const std::vector<ProviderInput>& active_providers_oldest_first);
+
+// openclaw.json for a user's container. `active_providers_oldest_first` holds only active
+// providers, ordered by creation, with keys already decrypted.
+nlohmann::json BuildUserConfig(const std::optional<std::string>& primary_model,
+                               const std::vector<ProviderInput>& active_providers_oldest_first);
+
+// openclaw.json for a system container: no providers; the primary model is `primary_model` when
+// set and non-empty, else kDefaultPrimaryModel.
+nlohmann::json BuildSystemConfig(const std::optional<std::string>& primary_model);
+
+}  // namespace berth::agentconfig
