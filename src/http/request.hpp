@@ -1,0 +1,53 @@
+#pragma once
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/asio.hpp"
+#include "common/status.hpp"
+
+namespace berth::http {
+
+using BeastRequest = bhttp::request<bhttp::string_body>;
+using Response = bhttp::response<bhttp::string_body>;
+
+// One parsed request as a handler sees it. The router fills path, query and params; the server
+// fills raw, request_id (echoed as X-Request-Id) and peer. A handler may read and modify it freely
+// (it owns it for the duration of the call); nothing in it outlives the request.
+struct Request {
+  BeastRequest raw;
+  std::string path;                           // target without the query string, percent-decoded
+  std::map<std::string, std::string> query;   // decoded query parameters; first occurrence wins
+  std::map<std::string, std::string> params;  // ":name" segments of the matched route
+  std::string request_id;
+  std::string peer;  // remote address, for logs and rate limits
+
+  bhttp::verb method() const { return raw.method(); }
+  // Header value, or empty when absent.
+  std::string_view Header(std::string_view name) const;
+  // The token of an `Authorization: Bearer <token>` header: scheme case-insensitive, exactly one
+  // space, then one non-empty token without whitespace. nullopt when absent or in any other form
+  // (another scheme, empty token, several tokens).
+  std::optional<std::string> BearerToken() const;
+  const std::string& Param(const std::string& name) const;  // REQUIRES: the route declared it
+};
+
+// Response builders. Every JSON body is serialized with nlohmann::json (invalid UTF-8 in strings
+// is replaced, never thrown); every error has the one shape {"error":{"code","message"}} and the
+// status code of its ErrorCode (see StatusToHttp). The server adds Server, X-Request-Id,
+// Connection and Content-Length; handlers need not.
+Response JsonResponse(bhttp::status status, const nlohmann::json& body);
+// code = ErrorCodeName(error.code()). The message is passed through, except for kInternal (and an
+// ok Status, a caller bug) whose message may hold internals: it is logged at error level and the
+// client gets the generic "internal error". 401 responses carry `WWW-Authenticate: Bearer`.
+Response ErrorResponse(const Status& error);
+// Error in the same shape with an explicit status and code, for HTTP-level errors that have no
+// ErrorCode (405, 431). The message is sent as given. 401 carries `WWW-Authenticate: Bearer`.
+Response ErrorResponse(bhttp::status status, std::string_view code, std::string_view message);
+// 400/401/403/404/409/413/429/503; kDataLoss and kInternal are 500; kOk is 200.
+bhttp::status StatusToHttp(ErrorCode code);
+
+}  // namespace berth::http

@@ -1,0 +1,47 @@
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "http/request.hpp"
+
+namespace berth::http {
+
+// Synchronous handler: runs on a server thread; may block on the store (SQLite, microseconds).
+using Handler = std::function<Response(Request&)>;
+
+// Maps method + path pattern to a handler. Patterns are literal segments and ":name" captures,
+// e.g. "/api/admin/users/:id/tokens"; a capture matches one non-empty segment. A path that
+// matches a pattern under another method yields 405 with an Allow header; no match yields 404
+// {"error":{"code":"not_found","message":"no route for <path>"}}.
+//
+// Matching is on the percent-decoded path, segment by segment ("%2F" stays inside its segment, so
+// a capture may hold a '/'); one trailing slash is ignored ("/a/b/" is "/a/b"); empty segments
+// ("/a//b") match nothing. When several patterns match, the one with a literal at the first
+// segment where they differ wins ("/users/me" beats "/users/:id"), then the one added first.
+// The query string is decoded ('+' is a space) into Request::query. Malformed percent-encoding
+// in the path or query yields 400 invalid_argument.
+//
+// Add() is not thread-safe; call it before the server starts. Dispatch() is thread-safe as long
+// as the handlers are. Exceptions from handlers propagate to the caller (the server turns them
+// into a generic 500).
+class Router {
+ public:
+  void Add(bhttp::verb method, std::string pattern, Handler handler);
+  // Fills request.params and runs the handler, or answers 404/405 in the JSON error shape.
+  Response Dispatch(Request& request) const;
+  // "METHOD pattern" of every route, for documentation checks.
+  std::vector<std::string> Routes() const;
+
+ private:
+  struct Route {
+    bhttp::verb method;
+    std::vector<std::string> segments;
+    std::string pattern;
+    Handler handler;
+  };
+  std::vector<Route> routes_;
+};
+
+}  // namespace berth::http

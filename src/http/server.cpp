@@ -1,0 +1,547 @@
+#include "http/server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <limits>
+#include <list>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "common/ids.hpp"
+
+namespace berth::http {
+namespace {
+
+using tcp = net::ip::tcp;
+// Each connection lives on its own strand: with several threads on one io_context, the stream's
+// timer handler, the session coroutine and Stop()'s close must not run concurrently.
+using Strand = net::strand<net::io_context::executor_type>;
+using Socket = net::basic_stream_socket<tcp, Strand>;
+using Stream = beast::basic_stream<tcp, Strand>;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::size_t kFirstReadSize = 8192;
+// After an error response with request bytes still unread, keep reading (and discarding) for up
+// to this long before closing: closing with unread data makes the kernel send a reset, which can
+// destroy the response before the client reads it.
+constexpr std::chrono::seconds kLingerTimeout{2};
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+constexpr std::size_t kMaxRequestIdLength = 64;
+
+std::string_view ToStd(beast::string_view s) { return {s.data(), s.size()}; }
+
+bool IsValidRequestId(std::string_view id) {
+  if (id.empty() || id.size() > kMaxRequestIdLength) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
+  });
+}
+
+// A fresh request id, as random as NewId(): drawing one NewId() per request costs a CSPRNG call
+// (with a getpid() fork check) on the hot path, about 5% of the server's CPU for a small JSON
+// answer. So each thread draws one batch and slices it: any 22 characters of base64url over
+// random bytes carry 132 random bits, like a NewId() of 16 bytes.
+std::string NextRequestId() {
+  constexpr std::size_t kIdChars = 22;
+  constexpr std::size_t kIdsPerBatch = 64;
+  constexpr std::size_t kBatchBytes = kIdChars * kIdsPerBatch * 3 / 4;  // no base64 padding
+  thread_local std::string batch;
+  thread_local std::size_t next = 0;
+  if (next + kIdChars > batch.size()) {
+    batch = NewId(kBatchBytes);
+    next = 0;
+  }
+  std::string id = batch.substr(next, kIdChars);
+  next += kIdChars;
+  return id;
+}
+
+// The client's X-Request-Id when it is safe to log and echo, else a fresh one.
+std::string PickRequestId(const BeastRequest& req) {
+  auto it = req.find("X-Request-Id");
+  if (it != req.end() && IsValidRequestId(ToStd(it->value()))) return std::string(it->value());
+  return NextRequestId();
+}
+
+bool IsValidHostName(std::string_view host) {
+  if (host.empty() || host.size() > 253) return false;
+  return std::all_of(host.begin(), host.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '-' || c == '_';
+  });
+}
+
+std::string FormatEndpoint(const tcp::endpoint& ep) {
+  net::ip::address addr = ep.address();
+  if (addr.is_v6() && addr.to_v6().is_v4_mapped()) {
+    addr = net::ip::make_address_v4(net::ip::v4_mapped, addr.to_v6());
+  }
+  std::string out = addr.is_v6() ? "[" + addr.to_string() + "]" : addr.to_string();
+  out += ':';
+  out += std::to_string(ep.port());
+  return out;
+}
+
+bool IsHttpParseError(const beast::error_code& ec) {
+  return ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category();
+}
+
+// Completion handler for co_spawn: a coroutine that ends with an exception is a bug, but it
+// must be visible rather than silently dropped.
+void LogCoroutineException(const char* what, std::exception_ptr e) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    spdlog::error("http server: {} ended with an exception: {}", what, ex.what());
+  } catch (...) {
+    spdlog::error("http server: {} ended with an unknown exception", what);
+  }
+}
+
+struct Connection {
+  explicit Connection(Socket socket) : stream(std::move(socket)) {}
+
+  Stream stream;
+  std::string peer;
+  // Position in Server::Impl::connections_, guarded by its mutex.
+  std::list<std::weak_ptr<Connection>>::iterator position;
+  // Touched only on the connection's strand.
+  bool idle = false;    // waiting for the first byte of a request: Stop() may close it at once
+  bool closed = false;  // closed by Stop(); whatever a pending read returns is discarded
+};
+using ConnectionPtr = std::shared_ptr<Connection>;
+
+// REQUIRES: on the connection's strand.
+void CloseConnection(Connection& conn) {
+  conn.closed = true;
+  beast::error_code ec;
+  conn.stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+  conn.stream.close();
+}
+
+}  // namespace
+
+struct Server::Impl {
+  Impl(ServerOptions options_in, const Router& router_in)
+      : options(std::move(options_in)),
+        router(router_in),
+        threads(options.threads > 0
+                    ? options.threads
+                    : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))),
+        max_connections(std::max<std::size_t>(1, options.max_connections)),
+        header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(
+            options.header_limit, std::numeric_limits<std::uint32_t>::max()))),
+        ioc(threads),
+        control(net::make_strand(ioc)),
+        acceptor(control),
+        wakeup(control),
+        grace(control) {}
+
+  Status Listen();
+  Status BindTo(const tcp::endpoint& endpoint);
+  void Run();
+  void RunLoop();
+  void Stop();
+  void BeginShutdown();
+
+  net::awaitable<void> AcceptLoop();
+  void StartConnection(Socket socket);
+  void Unregister(const ConnectionPtr& conn);
+  std::vector<ConnectionPtr> Snapshot();
+  net::awaitable<void> Session(ConnectionPtr conn);
+  Response Handle(Request& request);
+  std::optional<Response> ReadErrorResponse(const beast::error_code& ec);
+  void Finalize(Response& res, unsigned version, bool head, const std::string& request_id,
+                bool keep_alive);
+  void LogAccess(std::string_view method, std::string_view target, unsigned status,
+                 Clock::time_point start, const std::string& request_id, const std::string& peer);
+
+  const ServerOptions options;
+  const Router& router;
+  const int threads;
+  const std::size_t max_connections;
+  const std::uint32_t header_limit;
+
+  net::io_context ioc;
+  // Acceptor, wakeup and grace timers are used only on this strand.
+  Strand control;
+  net::basic_socket_acceptor<tcp, Strand> acceptor;
+  net::basic_waitable_timer<Clock, net::wait_traits<Clock>, Strand> wakeup;  // paused accepts
+  net::basic_waitable_timer<Clock, net::wait_traits<Clock>, Strand> grace;   // shutdown grace
+  bool listening = false;
+  unsigned short port = 0;
+
+  std::atomic<bool> stopping{false};
+
+  std::mutex connections_mu;
+  std::list<std::weak_ptr<Connection>> connections;  // guarded by connections_mu
+
+  std::mutex run_mu;
+  std::condition_variable run_cv;
+  bool running = false;  // guarded by run_mu
+};
+
+Status Server::Impl::Listen() {
+  if (listening) return InvalidArgument("http server is already listening");
+  std::string host = options.host;
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  std::vector<tcp::endpoint> endpoints;
+  beast::error_code ec;
+  net::ip::address address = net::ip::make_address(host, ec);
+  if (!ec) {
+    endpoints.emplace_back(address, options.port);
+  } else {
+    if (!IsValidHostName(host)) {
+      return InvalidArgument("invalid listen address \"" + options.host + "\"");
+    }
+    tcp::resolver resolver(ioc);
+    auto results = resolver.resolve(host, std::to_string(options.port),
+                                    tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+    if (ec) return InvalidArgument("cannot resolve listen host \"" + host + "\": " + ec.message());
+    for (const auto& entry : results) endpoints.push_back(entry.endpoint());
+    if (endpoints.empty()) return InvalidArgument("listen host \"" + host + "\" has no address");
+  }
+  Status last;
+  for (const tcp::endpoint& endpoint : endpoints) {
+    last = BindTo(endpoint);
+    if (last.ok()) {
+      listening = true;
+      port = acceptor.local_endpoint().port();
+      return Status::Ok();
+    }
+  }
+  return last;
+}
+
+Status Server::Impl::BindTo(const tcp::endpoint& endpoint) {
+  const std::string where = FormatEndpoint(endpoint);
+  beast::error_code ec;
+  auto fail = [&](ErrorCode code, const std::string& what) {
+    beast::error_code ignored;
+    acceptor.close(ignored);
+    return Status(code, "cannot " + what + " " + where + ": " + ec.message());
+  };
+  acceptor.open(endpoint.protocol(), ec);
+  if (ec) return fail(ErrorCode::kInvalidArgument, "open a socket for");
+  acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (ec) return fail(ErrorCode::kUnavailable, "set SO_REUSEADDR on");
+  acceptor.bind(endpoint, ec);
+  if (ec == boost::system::errc::address_not_available)
+    return fail(ErrorCode::kInvalidArgument, "bind");
+  if (ec) return fail(ErrorCode::kUnavailable, "bind");  // in use, or a privileged port
+  acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) return fail(ErrorCode::kUnavailable, "listen on");
+  return Status::Ok();
+}
+
+void Server::Impl::Run() {
+  {
+    std::lock_guard lock(run_mu);
+    running = true;
+  }
+  // co_spawn from a thread that is not running the io_context has crashed on Boost 1.74
+  // (STYLE.md): spawn the accept loop from inside the context.
+  net::post(control, [this] {
+    net::co_spawn(control, AcceptLoop(),
+                  [](std::exception_ptr e) { LogCoroutineException("accept loop", e); });
+  });
+  std::vector<std::thread> pool;
+  pool.reserve(static_cast<std::size_t>(threads - 1));
+  for (int i = 1; i < threads; ++i) pool.emplace_back([this] { RunLoop(); });
+  RunLoop();
+  for (std::thread& t : pool) t.join();
+  std::lock_guard lock(run_mu);
+  running = false;
+  run_cv.notify_all();  // under the lock: ~Server may destroy run_cv as soon as it sees !running
+}
+
+void Server::Impl::RunLoop() {
+  for (;;) {
+    try {
+      ioc.run();
+      return;
+    } catch (const std::exception& e) {
+      spdlog::error("http server: io_context handler threw: {}", e.what());
+    } catch (...) {
+      spdlog::error("http server: io_context handler threw an unknown exception");
+    }
+  }
+}
+
+void Server::Impl::Stop() {
+  if (stopping.exchange(true)) return;
+  net::post(control, [this] { BeginShutdown(); });
+}
+
+// On the control strand, after `stopping` was set.
+void Server::Impl::BeginShutdown() {
+  beast::error_code ec;
+  acceptor.close(ec);
+  wakeup.cancel();
+  std::vector<ConnectionPtr> live = Snapshot();
+  for (const ConnectionPtr& conn : live) {
+    // A connection between requests has nothing in flight; one mid-request finishes it and then
+    // closes, since its response carries Connection: close.
+    net::post(conn->stream.get_executor(), [conn] {
+      if (conn->idle) CloseConnection(*conn);
+    });
+  }
+  if (live.empty()) return;
+  grace.expires_after(options.shutdown_grace);
+  // Cancelled by Unregister() when the last connection goes; either way, whatever is left now
+  // has had its grace.
+  grace.async_wait([this](beast::error_code) {
+    for (const ConnectionPtr& conn : Snapshot()) {
+      net::post(conn->stream.get_executor(), [conn] { CloseConnection(*conn); });
+    }
+  });
+}
+
+std::vector<ConnectionPtr> Server::Impl::Snapshot() {
+  std::vector<ConnectionPtr> out;
+  std::lock_guard lock(connections_mu);
+  out.reserve(connections.size());
+  for (const auto& weak : connections) {
+    if (ConnectionPtr conn = weak.lock()) out.push_back(std::move(conn));
+  }
+  return out;
+}
+
+net::awaitable<void> Server::Impl::AcceptLoop() {
+  beast::error_code ec;
+  // Not const: Boost 1.74's redirect_error cannot forward a const token.
+  auto token = net::redirect_error(net::use_awaitable, ec);
+  while (!stopping.load()) {
+    std::size_t count;
+    {
+      std::lock_guard lock(connections_mu);
+      count = connections.size();
+    }
+    if (count >= max_connections) {
+      // Unregister() cancels this wait when a connection closes. It posts that cancel to this
+      // strand after updating the count, so it either runs before the check above (which then
+      // sees the lower count) or after the wait began (and ends it).
+      wakeup.expires_at(Clock::time_point::max());
+      co_await wakeup.async_wait(token);
+      continue;
+    }
+    Socket socket = co_await acceptor.async_accept(net::make_strand(ioc), token);
+    if (stopping.load()) break;
+    if (ec) {
+      if (ec == net::error::operation_aborted || !acceptor.is_open()) break;
+      // Typically EMFILE/ENFILE: back off instead of spinning on the error.
+      spdlog::warn("http server: accept failed: {}", ec.message());
+      wakeup.expires_after(std::chrono::milliseconds(100));
+      co_await wakeup.async_wait(token);
+      continue;
+    }
+    StartConnection(std::move(socket));
+  }
+}
+
+void Server::Impl::StartConnection(Socket socket) {
+  beast::error_code ec;
+  socket.set_option(tcp::no_delay(true), ec);
+  tcp::endpoint remote = socket.remote_endpoint(ec);
+  auto conn = std::make_shared<Connection>(std::move(socket));
+  conn->peer = ec ? std::string("unknown") : FormatEndpoint(remote);
+  {
+    std::lock_guard lock(connections_mu);
+    conn->position = connections.insert(connections.end(), conn);
+  }
+  net::co_spawn(conn->stream.get_executor(), Session(conn), [this, conn](std::exception_ptr e) {
+    LogCoroutineException("connection", e);
+    Unregister(conn);
+  });
+}
+
+void Server::Impl::Unregister(const ConnectionPtr& conn) {
+  std::size_t remaining;
+  {
+    std::lock_guard lock(connections_mu);
+    connections.erase(conn->position);
+    remaining = connections.size();
+  }
+  if (remaining + 1 == max_connections) net::post(control, [this] { wakeup.cancel(); });
+  if (remaining == 0 && stopping.load()) net::post(control, [this] { grace.cancel(); });
+}
+
+net::awaitable<void> Server::Impl::Session(ConnectionPtr conn) {
+  Stream& stream = conn->stream;
+  beast::flat_buffer buffer;
+  beast::error_code ec;
+  auto token = net::redirect_error(net::use_awaitable, ec);
+  bool linger = false;
+
+  while (!stopping.load(std::memory_order_relaxed)) {
+    if (buffer.size() == 0) {
+      // Between requests the idle timeout applies; read_timeout starts with the first byte.
+      conn->idle = true;
+      stream.expires_after(options.idle_timeout);
+      std::size_t n = co_await stream.async_read_some(buffer.prepare(kFirstReadSize), token);
+      conn->idle = false;
+      if (ec || conn->closed) break;  // idle timeout, peer closed, or Stop()
+      buffer.commit(n);
+    }
+    const Clock::time_point start = Clock::now();
+
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.header_limit(header_limit);
+    parser.body_limit(options.body_limit);
+    stream.expires_after(options.read_timeout);
+    co_await bhttp::async_read_header(stream, buffer, parser, token);
+    if (!ec && !parser.is_done()) {
+      auto expect = parser.get().find(bhttp::field::expect);
+      if (expect != parser.get().end() && beast::iequals(expect->value(), "100-continue") &&
+          parser.get().version() == 11) {
+        co_await net::async_write(stream, net::buffer(kContinue.data(), kContinue.size()), token);
+      }
+      if (!ec) co_await bhttp::async_read(stream, buffer, parser, token);
+    }
+    if (ec) {
+      std::optional<Response> res = ReadErrorResponse(ec);
+      if (!res) break;  // timeout mid-request, peer gone, or Stop()'s force close
+      std::string request_id;
+      std::string_view method = "-";
+      std::string_view target = "-";
+      unsigned version = 11;
+      if (parser.is_header_done()) {
+        request_id = PickRequestId(parser.get());
+        method = ToStd(parser.get().method_string());
+        target = ToStd(parser.get().target());
+        version = parser.get().version();
+      } else {
+        request_id = NextRequestId();
+      }
+      Finalize(*res, version, false, request_id, false);
+      stream.expires_after(options.read_timeout);
+      co_await bhttp::async_write(stream, *res, token);
+      LogAccess(method, target, res->result_int(), start, request_id, conn->peer);
+      linger = !ec;
+      break;
+    }
+
+    Request request;
+    request.raw = parser.release();
+    request.peer = conn->peer;
+    request.request_id = PickRequestId(request.raw);
+    Response res = Handle(request);
+    // Read after the handler: a Stop() during a slow handler still closes this connection.
+    const bool keep_alive = request.raw.keep_alive() && !stopping.load();
+    Finalize(res, request.raw.version(), request.raw.method() == bhttp::verb::head,
+             request.request_id, keep_alive);
+    stream.expires_after(options.read_timeout);
+    co_await bhttp::async_write(stream, res, token);
+    LogAccess(ToStd(request.raw.method_string()), ToStd(request.raw.target()), res.result_int(),
+              start, request.request_id, conn->peer);
+    if (ec) break;
+    if (!keep_alive) {
+      linger = buffer.size() > 0;  // the client pipelined requests we will not answer
+      break;
+    }
+  }
+
+  if (linger && !conn->closed) {
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream.expires_after(kLingerTimeout);  // one deadline for the whole drain
+    while (!ec && !conn->closed) {
+      buffer.clear();
+      // Ends on EOF (the client read the answer and closed), the deadline, or Stop().
+      co_await stream.async_read_some(buffer.prepare(kFirstReadSize), token);
+    }
+  }
+  if (!conn->closed) {
+    ec = {};
+    stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream.close();
+  }
+}
+
+Response Server::Impl::Handle(Request& request) {
+  try {
+    return router.Dispatch(request);
+  } catch (const std::exception& e) {
+    // The exception text may hold internals: it goes to the log, never to the client.
+    spdlog::error("http {} {}: handler threw (request id {}): {}",
+                  ToStd(request.raw.method_string()), request.path, request.request_id, e.what());
+  } catch (...) {
+    spdlog::error("http {} {}: handler threw an unknown exception (request id {})",
+                  ToStd(request.raw.method_string()), request.path, request.request_id);
+  }
+  return ErrorResponse(bhttp::status::internal_server_error, ErrorCodeName(ErrorCode::kInternal),
+                       "internal error");
+}
+
+std::optional<Response> Server::Impl::ReadErrorResponse(const beast::error_code& ec) {
+  if (ec == bhttp::error::body_limit) {
+    return ErrorResponse(
+        bhttp::status::payload_too_large, ErrorCodeName(ErrorCode::kPayloadTooLarge),
+        "request body exceeds the limit of " + std::to_string(options.body_limit) + " bytes");
+  }
+  if (ec == bhttp::error::header_limit) {
+    return ErrorResponse(
+        bhttp::status::request_header_fields_too_large, "headers_too_large",
+        "request headers exceed the limit of " + std::to_string(header_limit) + " bytes");
+  }
+  if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message) {
+    return std::nullopt;
+  }
+  if (IsHttpParseError(ec)) {
+    return ErrorResponse(bhttp::status::bad_request, ErrorCodeName(ErrorCode::kInvalidArgument),
+                         "malformed request: " + ec.message());
+  }
+  return std::nullopt;  // beast::error::timeout, a reset, or a socket closed by Stop()
+}
+
+void Server::Impl::Finalize(Response& res, unsigned version, bool head,
+                            const std::string& request_id, bool keep_alive) {
+  res.version(version);
+  res.set(bhttp::field::server, "berth");
+  res.set("X-Request-Id", request_id);
+  res.keep_alive(keep_alive);
+  const unsigned status = res.result_int();
+  // These statuses have no body; prepare_payload() throws if one is there.
+  if (status / 100 == 1 || status == 204 || status == 304) res.body().clear();
+  res.prepare_payload();
+  // HEAD: the Content-Length of the GET answer, without its body (RFC 9110 §9.3.2).
+  if (head) res.body().clear();
+}
+
+void Server::Impl::LogAccess(std::string_view method, std::string_view target, unsigned status,
+                             Clock::time_point start, const std::string& request_id,
+                             const std::string& peer) {
+  // The query string may carry tokens: log the path only.
+  std::string_view path = target.substr(0, target.find('?'));
+  const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  spdlog::info("http {} {} {} {:.2f}ms id={} peer={}", method, path, status, ms, request_id, peer);
+}
+
+Server::Server(ServerOptions options, const Router& router)
+    : impl_(std::make_unique<Impl>(std::move(options), router)) {}
+
+Server::~Server() {
+  impl_->Stop();
+  std::unique_lock lock(impl_->run_mu);
+  impl_->run_cv.wait(lock, [this] { return !impl_->running; });
+}
+
+Status Server::Listen() { return impl_->Listen(); }
+
+unsigned short Server::port() const { return impl_->port; }
+
+void Server::Run() { impl_->Run(); }
+
+void Server::Stop() { impl_->Stop(); }
+
+}  // namespace berth::http

@@ -1,0 +1,66 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "common/result.hpp"
+#include "http/router.hpp"
+
+namespace berth::http {
+
+struct ServerOptions {
+  std::string host = "0.0.0.0";         // IPv4/IPv6 literal ("::1" or "[::1]") or a name to resolve
+  unsigned short port = 3000;           // 0 = ephemeral; see Server::port()
+  std::size_t body_limit = 1 << 20;     // larger bodies get 413, then the connection closes
+  std::size_t header_limit = 16 << 10;  // larger request line + headers get 431, then close
+  std::chrono::seconds read_timeout{30};    // whole request, from its first byte; also each write
+  std::chrono::seconds idle_timeout{75};    // keep-alive gap between requests
+  std::chrono::seconds shutdown_grace{10};  // in-flight requests finish within this
+  std::size_t max_connections = 10000;      // accepts pause at this many open connections (min 1)
+  int threads = 0;                          // 0 = hardware concurrency
+};
+
+// HTTP/1.1 server on Boost.Beast with C++20 coroutines. Keep-alive, a deadline on every read,
+// header and body size limits, one access log line per request at info (method, path without
+// the query string, status, duration, request id, peer; never headers, bodies or queries).
+// The router must outlive the server.
+//
+// Every response carries Server: berth, Content-Length and X-Request-Id: the client's when it
+// matches [A-Za-z0-9._-]{1,64}, else a fresh NewId(); handlers see it as Request::request_id.
+// Handlers run synchronously on the connection's coroutine (no thread hop), so a slow handler
+// holds one of the `threads` threads. An exception from a handler becomes a 500
+// {"error":{"code":"internal","message":"internal error"}}; its text goes to the log only.
+// Protocol errors answer in the same JSON shape and close the connection: 400 invalid_argument
+// (malformed request), 413 payload_too_large, 431 headers_too_large. A client that stalls
+// mid-request past read_timeout, or idles past idle_timeout, is closed without an answer.
+// `Expect: 100-continue` is answered once the headers passed the limits.
+class Server {
+ public:
+  Server(ServerOptions options, const Router& router);
+  // Stops if running and waits for Run() (on another thread) to return.
+  ~Server();
+
+  // Binds (SO_REUSEADDR) and listens; call once. kInvalidArgument for a malformed, unresolvable
+  // or non-local address; kUnavailable when the port is taken or may not be bound.
+  Status Listen();
+  // The bound port (useful with port 0). REQUIRES: Listen() succeeded.
+  unsigned short port() const;
+  // Serves on options.threads threads (the caller's included) until Stop(); returns after
+  // in-flight requests finished or the grace period ran out. Call at most once. Without a
+  // successful Listen() it returns at once.
+  void Run();
+  // Closes the acceptor and idle keep-alive connections at once; requests in flight finish and
+  // are answered with Connection: close; after shutdown_grace the remaining connections are
+  // closed (a handler still running is not interrupted: Run() returns once it does). Idempotent;
+  // may come before Run() (which then returns at once) or from inside a handler.
+  // Thread-safe and async-signal-unsafe: call from a normal thread (e.g. a signal_set handler).
+  void Stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace berth::http
