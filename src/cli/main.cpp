@@ -1,0 +1,273 @@
+// berth: the control plane binary. Wiring only: settings → key → store → services → HTTP.
+
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "common/logging.hpp"
+#include "config/settings.hpp"
+#include "crypto/key_file.hpp"
+#include "crypto/secret_box.hpp"
+#include "http/api.hpp"
+#include "http/server.hpp"
+#include "service/accounts.hpp"
+#include "service/containers.hpp"
+#include "service/providers.hpp"
+#include "service/secret_rotation.hpp"
+#include "store/store.hpp"
+
+namespace berth {
+namespace {
+
+constexpr int kExitUsage = 2;
+constexpr int kExitFailure = 1;
+
+int Fail(const Status& status) {
+  std::fprintf(stderr, "berth: %s\n", status.message().c_str());
+  return status.code() == ErrorCode::kInvalidArgument ? kExitUsage : kExitFailure;
+}
+
+std::string PreviousKeyFilePath(const config::Settings& s) { return s.KeyFilePath() + ".previous"; }
+
+// The keys berth reads and writes with: BERTH_ENCRYPTION_KEY or the data dir's key file as the
+// current key; BERTH_ENCRYPTION_KEY_PREVIOUS and a key file left by an unfinished
+// `rotate-key --generate` as read-only previous keys.
+Result<crypto::KeyProviderPtr> LoadKeys(const config::Settings& s) {
+  std::string current;
+  if (s.encryption_key) {
+    current = *s.encryption_key;
+  } else {
+    auto key = crypto::LoadOrCreateKeyFile(s.KeyFilePath());
+    if (!key.ok()) return InvalidArgument("BERTH_ENCRYPTION_KEY: " + key.status().message());
+    current = std::move(*key);
+  }
+  std::vector<std::string> previous = s.previous_keys;
+  if (std::filesystem::exists(PreviousKeyFilePath(s))) {
+    auto key = crypto::LoadOrCreateKeyFile(PreviousKeyFilePath(s));
+    if (!key.ok()) return InvalidArgument("BERTH_ENCRYPTION_KEY: " + key.status().message());
+    previous.push_back(std::move(*key));
+  }
+  return crypto::KeyProviderPtr(
+      std::make_shared<crypto::StaticKeyProvider>(std::move(current), std::move(previous)));
+}
+
+// Refuses to start when stored secrets were sealed under a key berth was not given: better a
+// clear error at start than every agent failing to fetch its config later. (Values that fail
+// authentication are reported when read; this only checks that every named key is present.)
+Status CheckKeysPresent(store::Store& store, const crypto::KeyProvider& keys) {
+  auto secrets = store.ListSecrets();
+  if (!secrets.ok()) return secrets.status();
+  std::set<std::string> checked;
+  for (const auto& secret : *secrets) {
+    std::string id = crypto::SecretBox::SealedKeyId(secret.value);
+    if (id.empty() || !checked.insert(id).second) continue;
+    if (keys.FindKey(id) == nullptr) {
+      return InvalidArgument("BERTH_ENCRYPTION_KEY: stored secrets were sealed with key '" + id +
+                             "', which is not configured (current key is '" +
+                             keys.CurrentKey().id +
+                             "'; give the old key in BERTH_ENCRYPTION_KEY_PREVIOUS and run "
+                             "`berth rotate-key`)");
+    }
+  }
+  return Status::Ok();
+}
+
+struct Opened {
+  config::Settings settings;
+  crypto::KeyProviderPtr keys;
+  std::shared_ptr<crypto::SecretBox> secrets;
+  store::StorePtr store;
+};
+
+Result<Opened> Open(const std::map<std::string, std::string>& flags,
+                    const std::optional<std::string>& config_file) {
+  auto settings = config::LoadSettings(flags, config::SettingsFromEnvironment(), config_file);
+  if (!settings.ok()) return settings.status();
+  Opened o{std::move(*settings), nullptr, nullptr, nullptr};
+  InitLogging(o.settings.log_level);
+
+  std::error_code ec;
+  std::filesystem::create_directories(o.settings.data_dir, ec);
+  if (ec) {
+    return InvalidArgument("BERTH_DATA_DIR: cannot create " + o.settings.data_dir + ": " +
+                           ec.message());
+  }
+  ::chmod(o.settings.data_dir.c_str(), 0700);
+
+  auto keys = LoadKeys(o.settings);
+  if (!keys.ok()) return keys.status();
+  o.keys = *keys;
+  o.secrets = std::make_shared<crypto::SecretBox>(o.keys);
+
+  auto store = store::OpenStore(o.settings.database_url);
+  if (!store.ok()) return store.status();
+  o.store = *store;
+  return o;
+}
+
+// Blocks SIGINT/SIGTERM in every thread (call before starting any) and waits for one on a
+// thread of its own, which then calls on_signal. Returns that thread.
+std::thread StartSignalWaiter(std::function<void()> on_signal) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return std::thread([set, on_signal = std::move(on_signal)] {
+    int sig = 0;
+    sigwait(&set, &sig);
+    spdlog::info("received {}, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    on_signal();
+  });
+}
+
+int Serve(const std::map<std::string, std::string>& flags,
+          const std::optional<std::string>& config_file) {
+  auto opened = Open(flags, config_file);
+  if (!opened.ok()) return Fail(opened.status());
+  Opened& o = *opened;
+  if (Status st = CheckKeysPresent(*o.store, *o.keys); !st.ok()) return Fail(st);
+
+  ClockPtr clock = std::make_shared<SystemClock>();
+  http::ApiServices services;
+  services.store = o.store;
+  services.accounts =
+      std::make_shared<service::AccountService>(o.store, clock, o.settings.admin_token);
+  services.providers = std::make_shared<service::ProviderService>(o.store, o.secrets, clock);
+  services.containers = std::make_shared<service::ContainerService>(o.store, o.secrets,
+                                                                    services.providers, clock);
+
+  auto bootstrap = services.accounts->BootstrapAdminToken();
+  if (!bootstrap.ok()) return Fail(bootstrap.status());
+  if (*bootstrap) {
+    // Shown once, on stdout (not the log): berth keeps only its hash.
+    std::printf("berth: created the first admin token (shown once, store it now):\n%s\n",
+                (*bootstrap)->c_str());
+    std::fflush(stdout);
+  }
+
+  http::Router router;
+  http::RegisterApiRoutes(router, services);
+  http::ServerOptions options;
+  options.host = o.settings.listen_host;
+  options.port = o.settings.listen_port;
+  options.threads = o.settings.threads;
+  http::Server server(options, router);
+
+  std::thread signals = StartSignalWaiter([&server] { server.Stop(); });
+  if (Status st = server.Listen(); !st.ok()) {
+    ::kill(::getpid(), SIGTERM);  // release the signal thread
+    signals.join();
+    return Fail(Status(st.code(), "BERTH_LISTEN: " + st.message()));
+  }
+  spdlog::info("berth listening on {}:{} (data dir {}, store {})", o.settings.listen_host,
+               server.port(), o.settings.data_dir,
+               o.settings.database_url.substr(0, o.settings.database_url.find("://")));
+  server.Run();
+  signals.join();
+  spdlog::info("berth stopped");
+  return 0;
+}
+
+// `rotate-key`: re-encrypts every secret under the current key. With --generate (key-file mode)
+// it first makes a new key file, keeping the old key in encryption.key.previous until every value
+// is converted; a crashed run is finished by running `rotate-key` again.
+int RotateKey(const std::map<std::string, std::string>& flags,
+              const std::optional<std::string>& config_file, bool generate) {
+  if (generate) {
+    auto settings = config::LoadSettings(flags, config::SettingsFromEnvironment(), config_file);
+    if (!settings.ok()) return Fail(settings.status());
+    if (settings->encryption_key) {
+      return Fail(InvalidArgument(
+          "BERTH_ENCRYPTION_KEY: --generate rotates the data dir's key file; with "
+          "BERTH_ENCRYPTION_KEY set, give the new key there and the old one in "
+          "BERTH_ENCRYPTION_KEY_PREVIOUS"));
+    }
+    const std::string key_file = settings->KeyFilePath();
+    const std::string previous = PreviousKeyFilePath(*settings);
+    if (std::filesystem::exists(previous)) {
+      std::fprintf(stderr, "berth: an earlier rotation is unfinished; finishing it first\n");
+    } else if (std::filesystem::exists(key_file)) {
+      std::error_code ec;
+      // rename is atomic: at every instant exactly one of the two files holds the old key.
+      std::filesystem::rename(key_file, previous, ec);
+      if (ec) return Fail(Unavailable("cannot move " + key_file + ": " + ec.message()));
+      auto fresh = crypto::LoadOrCreateKeyFile(key_file);
+      if (!fresh.ok()) return Fail(fresh.status());
+    }
+  }
+  auto opened = Open(flags, config_file);
+  if (!opened.ok()) return Fail(opened.status());
+  auto report = service::RotateSecrets(*opened->store, *opened->secrets);
+  if (!report.ok()) return Fail(report.status());
+  // Every value is now under the current key: the old key file is no longer needed.
+  std::filesystem::remove(PreviousKeyFilePath(opened->settings));
+  std::printf("rotated %zu of %zu secrets to key %s (%zu were already under it)\n",
+              report->resealed, report->total, opened->keys->CurrentKey().id.c_str(),
+              report->current);
+  return 0;
+}
+
+}  // namespace
+}  // namespace berth
+
+int main(int argc, char** argv) {
+  CLI::App app{"berth: a private OpenClaw agent for every user"};
+  app.require_subcommand(1);
+  std::map<std::string, std::string> flags;
+  std::optional<std::string> config_file;
+
+  auto add_common = [&](CLI::App* cmd) {
+    auto setting = [&, cmd](const std::string& flag, const std::string& name,
+                            const std::string& help) {
+      cmd->add_option_function<std::string>(
+          flag, [&flags, name](const std::string& v) { flags[name] = v; }, help + " [" + name + "]");
+    };
+    setting("--listen", "BERTH_LISTEN", "host:port to serve on (default 0.0.0.0:3000)");
+    setting("--data-dir", "BERTH_DATA_DIR", "data directory (default ./data)");
+    setting("--database-url", "BERTH_DATABASE_URL",
+            "database URL (default sqlite://<data dir>/berth.db)");
+    setting("--log-level", "BERTH_LOG_LEVEL", "trace|debug|info|warn|error|off");
+    setting("--threads", "BERTH_THREADS", "HTTP threads, 0 = one per core");
+    setting("--image", "OPENCLAW_IMAGE", "agent image");
+    setting("--network", "OPENCLAW_NETWORK", "agent network");
+    setting("--api-url", "MOSAIC_API_URL", "berth's API base URL as agents reach it");
+    setting("--docker-host", "DOCKER_HOST", "container engine address");
+    cmd->add_option_function<std::string>(
+        "--config", [&config_file](const std::string& v) { config_file = v; },
+        "file of NAME=VALUE settings (below flags and environment) [BERTH_CONFIG]");
+  };
+
+  auto* serve = app.add_subcommand("serve", "run the control plane");
+  add_common(serve);
+  auto* rotate = app.add_subcommand(
+      "rotate-key",
+      "re-encrypt every stored secret under the current key (old key in "
+      "BERTH_ENCRYPTION_KEY_PREVIOUS); safe to re-run");
+  add_common(rotate);
+  bool generate = false;
+  rotate->add_flag("--generate", generate,
+                   "make a new key file in the data dir first (key-file mode)");
+  app.add_subcommand("version", "print the version")->callback([] {
+    std::printf("berth 0.1.0\n");
+  });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  if (serve->parsed()) return berth::Serve(flags, config_file);
+  if (rotate->parsed()) return berth::RotateKey(flags, config_file, generate);
+  return 0;
+}

@@ -1,0 +1,343 @@
+#include "http/api.hpp"
+
+#include <set>
+
+#include "common/ids.hpp"
+
+namespace berth::http {
+namespace {
+
+using nlohmann::json;
+using service::Patch;
+using service::Principal;
+using service::Role;
+
+// ---- request parsing --------------------------------------------------------------------------
+
+// The body as a JSON object. Unknown fields are refused so that a misspelt field (say "apikey")
+// never silently drops a value.
+Result<json> ParseObject(const Request& request, const std::set<std::string>& allowed) {
+  const std::string& body = request.raw.body();
+  if (body.empty()) return InvalidArgument("request body must be a JSON object");
+  json parsed = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded()) return InvalidArgument("request body is not valid JSON");
+  if (!parsed.is_object()) return InvalidArgument("request body must be a JSON object");
+  for (const auto& [key, value] : parsed.items()) {
+    if (!allowed.count(key)) return InvalidArgument("unknown field '" + key + "'");
+  }
+  return parsed;
+}
+
+// Reads an optional string field: absent → nullopt, null → holds nullopt.
+Status ReadString(const json& body, const char* key, Patch<std::string>* out) {
+  auto it = body.find(key);
+  if (it == body.end()) return Status::Ok();
+  if (it->is_null()) {
+    *out = std::optional<std::string>();
+  } else if (it->is_string()) {
+    *out = std::optional<std::string>(it->get<std::string>());
+  } else {
+    return InvalidArgument(std::string(key) + " must be a string");
+  }
+  return Status::Ok();
+}
+
+Status ReadBool(const json& body, const char* key, Patch<bool>* out) {
+  auto it = body.find(key);
+  if (it == body.end()) return Status::Ok();
+  if (it->is_null()) {
+    *out = std::optional<bool>();
+  } else if (it->is_boolean()) {
+    *out = std::optional<bool>(it->get<bool>());
+  } else {
+    return InvalidArgument(std::string(key) + " must be true or false");
+  }
+  return Status::Ok();
+}
+
+// A required, non-null string.
+Result<std::string> RequireString(const json& body, const char* key) {
+  Patch<std::string> value;
+  BERTH_RETURN_IF_ERROR(ReadString(body, key, &value));
+  if (!value || !*value) return InvalidArgument(std::string(key) + " is required");
+  return **value;
+}
+
+// An optional string that may not be null (absent → nullopt).
+Result<std::optional<std::string>> OptionalString(const json& body, const char* key) {
+  Patch<std::string> value;
+  BERTH_RETURN_IF_ERROR(ReadString(body, key, &value));
+  if (!value) return std::optional<std::string>();
+  return *value;
+}
+
+// ---- serialization ----------------------------------------------------------------------------
+
+json Time(int64_t ms) { return FormatRfc3339Millis(ms); }
+template <typename T>
+json OrNull(const std::optional<T>& v) {
+  return v ? json(*v) : json(nullptr);
+}
+
+json UserJson(const store::User& u) {
+  return {{"id", u.id}, {"name", u.name}, {"email", OrNull(u.email)},
+          {"createdAt", Time(u.created_at)}, {"updatedAt", Time(u.updated_at)}};
+}
+
+// Never contains the key: only whether there is one.
+json ProviderJson(const store::LlmProvider& p) {
+  json models = json::parse(p.models_json, nullptr, false);
+  if (models.is_discarded()) models = json::array();
+  return {{"id", p.id},
+          {"name", p.name},
+          {"displayName", OrNull(p.display_name)},
+          {"type", p.type},
+          {"baseUrl", OrNull(p.base_url)},
+          {"apiType", OrNull(p.api_type)},
+          {"models", std::move(models)},
+          {"isActive", p.is_active},
+          {"hasApiKey", p.api_key.has_value()},
+          {"createdAt", Time(p.created_at)},
+          {"updatedAt", Time(p.updated_at)}};
+}
+
+json SystemContainerJson(const store::SystemContainer& c) {
+  return {{"id", c.id},
+          {"name", c.name},
+          {"primaryModel", OrNull(c.primary_model)},
+          {"status", c.status},
+          {"containerName", c.container_name},
+          {"createdAt", Time(c.created_at)}};
+}
+
+json AgentSettingsJson(const service::AgentSettings& s) {
+  return {{"primaryModel", OrNull(s.primary_model)},
+          {"effectivePrimaryModel", s.effective_primary_model}};
+}
+
+Response Ok(const json& body) { return JsonResponse(bhttp::status::ok, body); }
+Response Created(const json& body) { return JsonResponse(bhttp::status::created, body); }
+Response NoContent() {
+  Response r{bhttp::status::no_content, 11};
+  r.set(bhttp::field::cache_control, "no-store");
+  return r;
+}
+
+// ---- authorization ----------------------------------------------------------------------------
+
+using AuthedHandler = std::function<Response(Request&, const Principal&)>;
+
+Handler WithRole(std::shared_ptr<service::AccountService> accounts, Role role,
+                 AuthedHandler handler) {
+  return [accounts = std::move(accounts), role, handler = std::move(handler)](Request& request) {
+    auto token = request.BearerToken();
+    if (!token) return ErrorResponse(Unauthenticated("Missing Bearer token"));
+    auto principal = accounts->Authenticate(*token);
+    if (!principal.ok()) return ErrorResponse(principal.status());
+    if (principal->role != role) {
+      return ErrorResponse(PermissionDenied(role == Role::kAdmin
+                                                ? "this endpoint needs an admin token"
+                                                : "this endpoint needs a user token"));
+    }
+    return handler(request, *principal);
+  };
+}
+
+template <typename T, typename F>
+Response Respond(const Result<T>& result, F&& to_response) {
+  if (!result.ok()) return ErrorResponse(result.status());
+  return to_response(*result);
+}
+
+Response RespondStatus(const Status& status) {
+  return status.ok() ? NoContent() : ErrorResponse(status);
+}
+
+}  // namespace
+
+void RegisterApiRoutes(Router& router, const ApiServices& s) {
+  using V = bhttp::verb;
+  auto admin = [&](AuthedHandler h) { return WithRole(s.accounts, Role::kAdmin, std::move(h)); };
+  auto user = [&](AuthedHandler h) { return WithRole(s.accounts, Role::kUser, std::move(h)); };
+
+  // ---- health ---------------------------------------------------------------------------------
+  router.Add(V::get, "/api/health", [](Request&) { return Ok({{"status", "ok"}}); });
+  router.Add(V::get, "/api/ready", [store = s.store](Request&) {
+    Status ping = store->Ping();
+    if (!ping.ok()) return ErrorResponse(Unavailable("store: " + ping.message()));
+    return Ok({{"status", "ready"}, {"checks", {{"store", "ok"}}}});
+  });
+
+  // ---- admin: users ---------------------------------------------------------------------------
+  router.Add(V::post, "/api/admin/users", admin([a = s.accounts](Request& r, const Principal&) {
+    auto body = ParseObject(r, {"name", "email", "id"});
+    if (!body.ok()) return ErrorResponse(body.status());
+    service::NewUser request;
+    auto name = RequireString(*body, "name");
+    if (!name.ok()) return ErrorResponse(name.status());
+    request.name = *name;
+    auto email = OptionalString(*body, "email");
+    if (!email.ok()) return ErrorResponse(email.status());
+    request.email = *email;
+    auto id = OptionalString(*body, "id");
+    if (!id.ok()) return ErrorResponse(id.status());
+    request.id = *id;
+    return Respond(a->CreateUser(request), [](const service::CreatedUser& c) {
+      return Created({{"user", UserJson(c.user)}, {"token", c.token}});
+    });
+  }));
+  router.Add(V::get, "/api/admin/users", admin([a = s.accounts](Request&, const Principal&) {
+    return Respond(a->ListUsers(), [](const std::vector<store::User>& users) {
+      json list = json::array();
+      for (const auto& u : users) list.push_back(UserJson(u));
+      return Ok({{"users", std::move(list)}});
+    });
+  }));
+  router.Add(V::get, "/api/admin/users/:id", admin([a = s.accounts](Request& r, const Principal&) {
+    return Respond(a->GetUser(r.Param("id")),
+                   [](const store::User& u) { return Ok({{"user", UserJson(u)}}); });
+  }));
+  router.Add(V::delete_, "/api/admin/users/:id",
+             admin([a = s.accounts](Request& r, const Principal&) {
+               return RespondStatus(a->DeleteUser(r.Param("id")));
+             }));
+  router.Add(V::post, "/api/admin/users/:id/tokens",
+             admin([a = s.accounts](Request& r, const Principal&) {
+               return Respond(a->IssueUserToken(r.Param("id")),
+                              [](const std::string& t) { return Created({{"token", t}}); });
+             }));
+  router.Add(V::post, "/api/admin/users/:id/container",
+             admin([c = s.containers](Request& r, const Principal&) {
+               bool rotate = false;
+               if (auto it = r.query.find("rotate"); it != r.query.end()) {
+                 if (it->second != "true" && it->second != "false") {
+                   return ErrorResponse(InvalidArgument("rotate must be true or false"));
+                 }
+                 rotate = it->second == "true";
+               }
+               return Respond(c->ProvisionUserContainer(r.Param("id"), rotate),
+                              [](const service::ProvisionedUserContainer& p) {
+                                return Created({{"id", p.record.id},
+                                                {"containerName", p.record.container_name},
+                                                {"token", p.token}});
+                              });
+             }));
+
+  // ---- admin: system containers ---------------------------------------------------------------
+  router.Add(V::post, "/api/admin/system-containers",
+             admin([c = s.containers](Request& r, const Principal&) {
+               auto body = ParseObject(r, {"name", "primaryModel"});
+               if (!body.ok()) return ErrorResponse(body.status());
+               auto name = RequireString(*body, "name");
+               if (!name.ok()) return ErrorResponse(name.status());
+               Patch<std::string> model;
+               if (Status st = ReadString(*body, "primaryModel", &model); !st.ok()) {
+                 return ErrorResponse(st);
+               }
+               return Respond(c->CreateSystemContainer(*name, model.value_or(std::nullopt)),
+                              [](const service::ProvisionedSystemContainer& p) {
+                                return Created({{"container", SystemContainerJson(p.record)},
+                                                {"token", p.token}});
+                              });
+             }));
+  router.Add(V::get, "/api/admin/system-containers",
+             admin([c = s.containers](Request&, const Principal&) {
+               return Respond(c->ListSystemContainers(),
+                              [](const std::vector<store::SystemContainer>& list) {
+                                json out = json::array();
+                                for (const auto& x : list) out.push_back(SystemContainerJson(x));
+                                return Ok({{"containers", std::move(out)}});
+                              });
+             }));
+  router.Add(V::delete_, "/api/admin/system-containers/:id",
+             admin([c = s.containers](Request& r, const Principal&) {
+               return RespondStatus(c->DeleteSystemContainer(r.Param("id")));
+             }));
+
+  // ---- user -----------------------------------------------------------------------------------
+  router.Add(V::get, "/api/me", user([a = s.accounts](Request&, const Principal& p) {
+    return Respond(a->GetUser(p.user_id),
+                   [](const store::User& u) { return Ok({{"user", UserJson(u)}}); });
+  }));
+
+  auto read_provider = [](const Request& r) -> Result<service::ProviderChange> {
+    auto body = ParseObject(r, {"name", "displayName", "type", "baseUrl", "apiKey", "apiType",
+                                "models", "isActive"});
+    if (!body.ok()) return body.status();
+    service::ProviderChange change;
+    BERTH_RETURN_IF_ERROR(ReadString(*body, "name", &change.name));
+    BERTH_RETURN_IF_ERROR(ReadString(*body, "displayName", &change.display_name));
+    BERTH_RETURN_IF_ERROR(ReadString(*body, "type", &change.type));
+    BERTH_RETURN_IF_ERROR(ReadString(*body, "baseUrl", &change.base_url));
+    BERTH_RETURN_IF_ERROR(ReadString(*body, "apiKey", &change.api_key));
+    BERTH_RETURN_IF_ERROR(ReadString(*body, "apiType", &change.api_type));
+    BERTH_RETURN_IF_ERROR(ReadBool(*body, "isActive", &change.is_active));
+    if (auto it = body->find("models"); it != body->end()) {
+      change.models = it->is_null() ? std::optional<json>() : std::optional<json>(*it);
+    }
+    return change;
+  };
+
+  router.Add(V::post, "/api/providers",
+             user([p = s.providers, read_provider](Request& r, const Principal& who) {
+               auto change = read_provider(r);
+               if (!change.ok()) return ErrorResponse(change.status());
+               return Respond(p->Create(who.user_id, *change), [](const store::LlmProvider& x) {
+                 return Created({{"provider", ProviderJson(x)}});
+               });
+             }));
+  router.Add(V::get, "/api/providers", user([p = s.providers](Request&, const Principal& who) {
+    return Respond(p->List(who.user_id), [](const std::vector<store::LlmProvider>& list) {
+      json out = json::array();
+      for (const auto& x : list) out.push_back(ProviderJson(x));
+      return Ok({{"providers", std::move(out)}});
+    });
+  }));
+  router.Add(V::get, "/api/providers/:id",
+             user([p = s.providers](Request& r, const Principal& who) {
+               return Respond(p->Get(who.user_id, r.Param("id")), [](const store::LlmProvider& x) {
+                 return Ok({{"provider", ProviderJson(x)}});
+               });
+             }));
+  router.Add(V::patch, "/api/providers/:id",
+             user([p = s.providers, read_provider](Request& r, const Principal& who) {
+               auto change = read_provider(r);
+               if (!change.ok()) return ErrorResponse(change.status());
+               return Respond(p->Update(who.user_id, r.Param("id"), *change),
+                              [](const store::LlmProvider& x) {
+                                return Ok({{"provider", ProviderJson(x)}});
+                              });
+             }));
+  router.Add(V::delete_, "/api/providers/:id",
+             user([p = s.providers](Request& r, const Principal& who) {
+               return RespondStatus(p->Delete(who.user_id, r.Param("id")));
+             }));
+
+  router.Add(V::get, "/api/agent-config", user([p = s.providers](Request&, const Principal& who) {
+    return Respond(p->GetAgentSettings(who.user_id),
+                   [](const service::AgentSettings& x) { return Ok(AgentSettingsJson(x)); });
+  }));
+  router.Add(V::put, "/api/agent-config", user([p = s.providers](Request& r, const Principal& who) {
+    auto body = ParseObject(r, {"primaryModel"});
+    if (!body.ok()) return ErrorResponse(body.status());
+    if (!body->contains("primaryModel")) {
+      return ErrorResponse(InvalidArgument("primaryModel is required (a string, or null)"));
+    }
+    Patch<std::string> model;
+    if (Status st = ReadString(*body, "primaryModel", &model); !st.ok()) return ErrorResponse(st);
+    return Respond(p->SetPrimaryModel(who.user_id, *model),
+                   [](const service::AgentSettings& x) { return Ok(AgentSettingsJson(x)); });
+  }));
+
+  // ---- internal: agent containers fetch their config (seed contract) ---------------------------
+  router.Add(V::get, "/api/internal/agent-config/:id", [c = s.containers](Request& r) {
+    auto token = r.BearerToken();
+    if (!token) return ErrorResponse(Unauthenticated("Missing Bearer token"));
+    auto caller = c->AuthenticateContainer(*token);
+    if (!caller.ok()) return ErrorResponse(caller.status());
+    return Respond(c->ConfigForContainer(*caller, r.Param("id")),
+                   [](const json& config) { return Ok(config); });
+  });
+}
+
+}  // namespace berth::http

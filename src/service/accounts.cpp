@@ -1,0 +1,130 @@
+#include "service/accounts.hpp"
+
+#include <cctype>
+
+#include "common/ids.hpp"
+#include "crypto/tokens.hpp"
+
+namespace berth::service {
+namespace {
+
+constexpr std::size_t kMaxNameLength = 200;
+constexpr std::size_t kMaxEmailLength = 254;
+
+// A generated id that satisfies ValidateUserId: base64url may start with '-' or '_'.
+std::string NewUserId() {
+  std::string id = NewId();
+  if (!std::isalnum(static_cast<unsigned char>(id[0]))) id[0] = 'u';
+  return id;
+}
+
+}  // namespace
+
+AccountService::AccountService(store::StorePtr store, ClockPtr clock,
+                               std::optional<std::string> admin_token)
+    : store_(std::move(store)), clock_(std::move(clock)) {
+  if (admin_token) admin_token_hash_ = crypto::TokenHash(*admin_token);
+}
+
+Result<Principal> AccountService::Authenticate(std::string_view token) const {
+  if (token.empty()) return Unauthenticated("Invalid token");
+  const std::string hash = crypto::TokenHash(token);
+  if (admin_token_hash_ && crypto::ConstantTimeEquals(hash, *admin_token_hash_)) {
+    return Principal{Role::kAdmin, ""};
+  }
+  auto found = store_->FindApiTokenByHash(hash);
+  if (!found.ok()) {
+    if (found.status().code() == ErrorCode::kNotFound) return Unauthenticated("Invalid token");
+    return found.status();
+  }
+  // The index lookup matched on the hash; compare again in constant time so a backend that
+  // matched loosely (collation, prefix) can never authenticate a different token.
+  if (!crypto::ConstantTimeEquals(found->token_hash, hash)) return Unauthenticated("Invalid token");
+  if (found->role == store::TokenRole::kAdmin) return Principal{Role::kAdmin, ""};
+  return Principal{Role::kUser, found->user_id.value_or("")};
+}
+
+Result<std::optional<std::string>> AccountService::BootstrapAdminToken() {
+  if (admin_token_hash_) return std::optional<std::string>();
+  auto has = store_->HasAdminToken();
+  if (!has.ok()) return has.status();
+  if (*has) return std::optional<std::string>();
+  auto token = IssueToken(store::TokenRole::kAdmin, std::nullopt);
+  if (!token.ok()) return token.status();
+  return std::optional<std::string>(std::move(*token));
+}
+
+Status AccountService::ValidateUserId(const std::string& id) {
+  if (id.empty() || id.size() > 64) return InvalidArgument("id must be 1 to 64 characters");
+  if (!std::isalnum(static_cast<unsigned char>(id[0]))) {
+    return InvalidArgument("id must start with a letter or digit");
+  }
+  for (char c : id) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.' && c != '-') {
+      return InvalidArgument("id may contain only letters, digits, '_', '.' and '-'");
+    }
+  }
+  return Status::Ok();
+}
+
+Result<CreatedUser> AccountService::CreateUser(const NewUser& request) {
+  if (request.name.empty() || request.name.size() > kMaxNameLength) {
+    return InvalidArgument("name must be 1 to 200 characters");
+  }
+  if (request.email) {
+    const std::string& e = *request.email;
+    if (e.size() > kMaxEmailLength || e.find('@') == std::string::npos || e.front() == '@' ||
+        e.back() == '@' || e.find_first_of(" \t\r\n") != std::string::npos) {
+      return InvalidArgument("email is not a valid address");
+    }
+  }
+  store::User user;
+  if (request.id) {
+    BERTH_RETURN_IF_ERROR(ValidateUserId(*request.id));
+    user.id = *request.id;
+  } else {
+    user.id = NewUserId();
+  }
+  user.name = request.name;
+  user.email = request.email;
+  user.created_at = user.updated_at = ToUnixMillis(clock_->Now());
+  BERTH_RETURN_IF_ERROR(store_->CreateUser(user));
+  auto token = IssueToken(store::TokenRole::kUser, user.id);
+  if (!token.ok()) {
+    // Undo: a user nobody got a token for would look created to no one.
+    (void)store_->DeleteUser(user.id);
+    return token.status();
+  }
+  return CreatedUser{std::move(user), std::move(*token)};
+}
+
+Result<std::vector<store::User>> AccountService::ListUsers() const { return store_->ListUsers(); }
+
+Result<store::User> AccountService::GetUser(const std::string& id) const {
+  return store_->GetUser(id);
+}
+
+Status AccountService::DeleteUser(const std::string& id) { return store_->DeleteUser(id); }
+
+Result<std::string> AccountService::IssueUserToken(const std::string& user_id) {
+  auto user = store_->GetUser(user_id);
+  if (!user.ok()) return user.status();
+  return IssueToken(store::TokenRole::kUser, user_id);
+}
+
+Result<std::string> AccountService::IssueToken(store::TokenRole role,
+                                               const std::optional<std::string>& user_id) {
+  std::string token = crypto::NewToken(role == store::TokenRole::kAdmin
+                                           ? crypto::kAdminTokenPrefix
+                                           : crypto::kUserTokenPrefix);
+  store::ApiToken record;
+  record.id = NewId();
+  record.role = role;
+  record.user_id = user_id;
+  record.token_hash = crypto::TokenHash(token);
+  record.created_at = ToUnixMillis(clock_->Now());
+  BERTH_RETURN_IF_ERROR(store_->CreateApiToken(record));
+  return token;
+}
+
+}  // namespace berth::service

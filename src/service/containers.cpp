@@ -1,0 +1,134 @@
+#include "service/containers.hpp"
+
+#include <cctype>
+
+#include "agentconfig/openclaw_config.hpp"
+#include "common/ids.hpp"
+#include "crypto/tokens.hpp"
+
+namespace berth::service {
+
+ContainerService::ContainerService(store::StorePtr store,
+                                   std::shared_ptr<const crypto::SecretBox> secrets,
+                                   std::shared_ptr<const ProviderService> providers,
+                                   ClockPtr clock)
+    : store_(std::move(store)),
+      secrets_(std::move(secrets)),
+      providers_(std::move(providers)),
+      clock_(std::move(clock)) {}
+
+Result<ProvisionedUserContainer> ContainerService::ProvisionUserContainer(
+    const std::string& user_id, bool rotate) {
+  auto user = store_->GetUser(user_id);
+  if (!user.ok()) return user.status();
+
+  std::string token = crypto::NewToken(crypto::kContainerTokenPrefix);
+  const int64_t now = ToUnixMillis(clock_->Now());
+  auto existing = store_->GetUserContainerByUser(user_id);
+  if (existing.ok()) {
+    if (!rotate) {
+      return AlreadyExists("user already has a container record; use ?rotate=true for a new token");
+    }
+    store::UserContainer record = std::move(*existing);
+    record.gateway_token = secrets_->Seal(token);
+    record.token_hash = crypto::TokenHash(token);
+    record.updated_at = now;
+    BERTH_RETURN_IF_ERROR(store_->UpdateUserContainer(record));
+    return ProvisionedUserContainer{std::move(record), std::move(token)};
+  }
+  if (existing.status().code() != ErrorCode::kNotFound) return existing.status();
+
+  store::UserContainer record;
+  record.id = NewId();
+  record.user_id = user_id;
+  record.container_name = std::string(kUserContainerPrefix) + user_id;
+  record.gateway_token = secrets_->Seal(token);
+  record.token_hash = crypto::TokenHash(token);
+  record.created_at = record.updated_at = now;
+  BERTH_RETURN_IF_ERROR(store_->CreateUserContainer(record));
+  return ProvisionedUserContainer{std::move(record), std::move(token)};
+}
+
+Status ContainerService::ValidateSystemName(const std::string& name) {
+  // Becomes part of a Docker container name: keep to Docker's alphabet, lowercase.
+  if (name.empty() || name.size() > 63) return InvalidArgument("name must be 1 to 63 characters");
+  if (!std::islower(static_cast<unsigned char>(name[0])) &&
+      !std::isdigit(static_cast<unsigned char>(name[0]))) {
+    return InvalidArgument("name must start with a lowercase letter or digit");
+  }
+  for (char c : name) {
+    if (!std::islower(static_cast<unsigned char>(c)) && !std::isdigit(static_cast<unsigned char>(c)) &&
+        c != '_' && c != '.' && c != '-') {
+      return InvalidArgument("name may contain only lowercase letters, digits, '_', '.' and '-'");
+    }
+  }
+  return Status::Ok();
+}
+
+Result<ProvisionedSystemContainer> ContainerService::CreateSystemContainer(
+    const std::string& name, const std::optional<std::string>& primary_model) {
+  BERTH_RETURN_IF_ERROR(ValidateSystemName(name));
+  if (primary_model) BERTH_RETURN_IF_ERROR(agentconfig::ValidateModelRef(*primary_model));
+  std::string token = crypto::NewToken(crypto::kContainerTokenPrefix);
+  store::SystemContainer record;
+  record.id = NewId();
+  record.name = name;
+  record.primary_model = primary_model;
+  record.container_name = std::string(kSystemContainerPrefix) + name;
+  record.gateway_token = secrets_->Seal(token);
+  record.token_hash = crypto::TokenHash(token);
+  record.created_at = record.updated_at = ToUnixMillis(clock_->Now());
+  BERTH_RETURN_IF_ERROR(store_->CreateSystemContainer(record));
+  return ProvisionedSystemContainer{std::move(record), std::move(token)};
+}
+
+Result<std::vector<store::SystemContainer>> ContainerService::ListSystemContainers() const {
+  return store_->ListSystemContainers();
+}
+
+Status ContainerService::DeleteSystemContainer(const std::string& id) {
+  return store_->DeleteSystemContainer(id);
+}
+
+Result<store::ContainerRef> ContainerService::AuthenticateContainer(std::string_view token) const {
+  if (token.empty()) return Unauthenticated("Missing Bearer token");
+  const std::string hash = crypto::TokenHash(token);
+  auto ref = store_->FindContainerByTokenHash(hash);
+  if (!ref.ok()) {
+    if (ref.status().code() == ErrorCode::kNotFound) {
+      return Unauthenticated("Invalid container token");
+    }
+    return ref.status();
+  }
+  if (!crypto::ConstantTimeEquals(ref->token_hash, hash)) {
+    return Unauthenticated("Invalid container token");
+  }
+  return ref;
+}
+
+Result<nlohmann::json> ContainerService::ConfigForContainer(const store::ContainerRef& caller,
+                                                            const std::string& id) const {
+  if (caller.id != id) {
+    return PermissionDenied("Token is not authorized for the requested container");
+  }
+  if (caller.kind == store::ContainerKind::kSystem) {
+    auto record = store_->GetSystemContainer(id);
+    if (!record.ok()) {
+      if (record.status().code() == ErrorCode::kNotFound) {
+        return NotFound("System container " + id + " not found");
+      }
+      return record.status();
+    }
+    return agentconfig::BuildSystemConfig(record->primary_model);
+  }
+  auto record = store_->GetUserContainer(id);
+  if (!record.ok()) {
+    if (record.status().code() == ErrorCode::kNotFound) {
+      return NotFound("User container " + id + " not found");
+    }
+    return record.status();
+  }
+  return providers_->BuildUserConfig(record->user_id);
+}
+
+}  // namespace berth::service

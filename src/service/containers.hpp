@@ -1,0 +1,67 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/clock.hpp"
+#include "common/result.hpp"
+#include "crypto/secret_box.hpp"
+#include "service/providers.hpp"
+#include "store/store.hpp"
+
+namespace berth::service {
+
+// Names from the seed, kept so existing agent images and operators' tooling keep working.
+inline constexpr std::string_view kUserContainerPrefix = "mosaic-user-";
+inline constexpr std::string_view kSystemContainerPrefix = "mosaic-system-";
+
+struct ProvisionedUserContainer {
+  store::UserContainer record;
+  std::string token;  // shown once
+};
+
+struct ProvisionedSystemContainer {
+  store::SystemContainer record;
+  std::string token;  // shown once
+};
+
+// Container records and their tokens, and the internal agent-config endpoint's logic.
+// Starting containers is the lifecycle module's job; this only provisions records. Thread-safe.
+class ContainerService {
+ public:
+  ContainerService(store::StorePtr store, std::shared_ptr<const crypto::SecretBox> secrets,
+                   std::shared_ptr<const ProviderService> providers, ClockPtr clock);
+
+  // Creates the user's container record with a fresh token. kAlreadyExists when one exists,
+  // unless rotate is set: then the record keeps its id and gets a new token, which invalidates
+  // the old one at once.
+  Result<ProvisionedUserContainer> ProvisionUserContainer(const std::string& user_id,
+                                                          bool rotate);
+
+  Result<ProvisionedSystemContainer> CreateSystemContainer(
+      const std::string& name, const std::optional<std::string>& primary_model);
+  Result<std::vector<store::SystemContainer>> ListSystemContainers() const;
+  Status DeleteSystemContainer(const std::string& id);
+
+  // Resolves a container bearer token through the hash index.
+  // kUnauthenticated "Invalid container token" when it matches no container.
+  Result<store::ContainerRef> AuthenticateContainer(std::string_view token) const;
+
+  // openclaw.json for container `id` as seen by the holder of `caller`'s token: kPermissionDenied
+  // when the token is another container's; kNotFound when the record is gone.
+  Result<nlohmann::json> ConfigForContainer(const store::ContainerRef& caller,
+                                            const std::string& id) const;
+
+  static Status ValidateSystemName(const std::string& name);
+
+ private:
+  store::StorePtr store_;
+  std::shared_ptr<const crypto::SecretBox> secrets_;
+  std::shared_ptr<const ProviderService> providers_;
+  ClockPtr clock_;
+};
+
+}  // namespace berth::service

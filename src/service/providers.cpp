@@ -1,0 +1,208 @@
+#include "service/providers.hpp"
+
+#include "agentconfig/openclaw_config.hpp"
+#include "common/ids.hpp"
+
+namespace berth::service {
+namespace {
+
+constexpr std::size_t kMaxDisplayName = 200;
+constexpr std::size_t kMaxType = 64;
+constexpr std::size_t kMaxApiKey = 8192;
+
+// Converts a stored provider into the assembly input; opens its key when `secrets` is given.
+Result<agentconfig::ProviderInput> ToInput(const store::LlmProvider& p,
+                                           const crypto::SecretBox* secrets) {
+  agentconfig::ProviderInput in;
+  in.name = p.name;
+  in.type = p.type;
+  in.base_url = p.base_url;
+  in.api_type = p.api_type;
+  in.models = agentconfig::ParseModelsLenient(p.models_json);
+  if (secrets != nullptr && p.api_key) {
+    auto key = secrets->Open(*p.api_key);
+    if (!key.ok()) {
+      return Status(key.status().code(),
+                    "provider '" + p.name + "': " + key.status().message());
+    }
+    if (!key->empty()) in.api_key = std::move(*key);
+  }
+  return in;
+}
+
+template <typename T>
+bool IsSet(const Patch<T>& p) {
+  return p.has_value() && p->has_value();
+}
+
+}  // namespace
+
+ProviderService::ProviderService(store::StorePtr store,
+                                 std::shared_ptr<const crypto::SecretBox> secrets, ClockPtr clock)
+    : store_(std::move(store)), secrets_(std::move(secrets)), clock_(std::move(clock)) {}
+
+Status ProviderService::ApplyAndValidate(const ProviderChange& change,
+                                         store::LlmProvider* p) const {
+  if (change.name) {
+    if (!IsSet(change.name)) return InvalidArgument("name is required");
+    BERTH_RETURN_IF_ERROR(agentconfig::ValidateProviderName(**change.name));
+    p->name = **change.name;
+  }
+  if (change.display_name) {
+    if (IsSet(change.display_name) && (*change.display_name)->size() > kMaxDisplayName) {
+      return InvalidArgument("displayName must be at most 200 characters");
+    }
+    p->display_name = *change.display_name;
+  }
+  if (change.type) {
+    if (!IsSet(change.type) || (*change.type)->empty() || (*change.type)->size() > kMaxType) {
+      return InvalidArgument("type must be 1 to 64 characters");
+    }
+    p->type = **change.type;
+  }
+  if (change.base_url) {
+    p->base_url = *change.base_url;
+    if (p->base_url && p->base_url->empty()) p->base_url.reset();
+  }
+  if (change.api_type) {
+    p->api_type = *change.api_type;
+    if (p->api_type) BERTH_RETURN_IF_ERROR(agentconfig::ValidateApiType(*p->api_type));
+  }
+  if (change.models) {
+    nlohmann::json models = IsSet(change.models) ? **change.models : nlohmann::json::array();
+    auto parsed = agentconfig::ParseModelsStrict(models);
+    if (!parsed.ok()) return parsed.status();
+    nlohmann::json stored = nlohmann::json::array();
+    for (const auto& m : *parsed) {
+      nlohmann::json entry = {{"id", m.id}};
+      if (m.name) entry["name"] = *m.name;
+      stored.push_back(std::move(entry));
+    }
+    p->models_json = stored.dump();
+  }
+  if (change.is_active) {
+    if (!IsSet(change.is_active)) return InvalidArgument("isActive must be true or false");
+    p->is_active = **change.is_active;
+  }
+
+  // Validate the provider as the gateway will see it, with the key it will get.
+  auto input = ToInput(*p, nullptr);
+  if (!input.ok()) return input.status();
+  if (change.api_key) {
+    if (IsSet(change.api_key)) {
+      if ((*change.api_key)->size() > kMaxApiKey) {
+        return InvalidArgument("apiKey must be at most 8192 characters");
+      }
+      if (!(*change.api_key)->empty()) input->api_key = **change.api_key;
+    }
+  } else if (p->api_key) {
+    input->api_key = "present";  // unchanged stored key: only its presence matters here
+  }
+  BERTH_RETURN_IF_ERROR(agentconfig::ValidateProvider(*input));
+
+  if (change.api_key) {
+    if (IsSet(change.api_key) && !(*change.api_key)->empty()) {
+      p->api_key = secrets_->Seal(**change.api_key);
+    } else {
+      p->api_key.reset();
+    }
+  }
+  return Status::Ok();
+}
+
+Result<store::LlmProvider> ProviderService::Create(const std::string& user_id,
+                                                   const ProviderChange& change) {
+  if (!IsSet(change.name)) return InvalidArgument("name is required");
+  if (!IsSet(change.type)) return InvalidArgument("type is required");
+  store::LlmProvider p;
+  p.id = NewId();
+  p.user_id = user_id;
+  ProviderChange full = change;
+  if (!full.models) full.models = std::optional<nlohmann::json>(nlohmann::json::array());
+  BERTH_RETURN_IF_ERROR(ApplyAndValidate(full, &p));
+  p.created_at = p.updated_at = ToUnixMillis(clock_->Now());
+  BERTH_RETURN_IF_ERROR(store_->CreateProvider(p));
+  return p;
+}
+
+Result<store::LlmProvider> ProviderService::Get(const std::string& user_id,
+                                                const std::string& id) const {
+  return store_->GetProvider(user_id, id);
+}
+
+Result<std::vector<store::LlmProvider>> ProviderService::List(const std::string& user_id) const {
+  return store_->ListProviders(user_id, /*active_only=*/false);
+}
+
+Result<store::LlmProvider> ProviderService::Update(const std::string& user_id,
+                                                   const std::string& id,
+                                                   const ProviderChange& change) {
+  auto existing = store_->GetProvider(user_id, id);
+  if (!existing.ok()) return existing.status();
+  store::LlmProvider p = std::move(*existing);
+  BERTH_RETURN_IF_ERROR(ApplyAndValidate(change, &p));
+  p.updated_at = ToUnixMillis(clock_->Now());
+  BERTH_RETURN_IF_ERROR(store_->UpdateProvider(p));
+  return p;
+}
+
+Status ProviderService::Delete(const std::string& user_id, const std::string& id) {
+  return store_->DeleteProvider(user_id, id);
+}
+
+Result<AgentSettings> ProviderService::GetAgentSettings(const std::string& user_id) const {
+  AgentSettings settings;
+  auto config = store_->GetAgentConfig(user_id);
+  if (config.ok()) {
+    settings.primary_model = config->primary_model;
+  } else if (config.status().code() != ErrorCode::kNotFound) {
+    return config.status();
+  }
+  auto providers = store_->ListProviders(user_id, /*active_only=*/true);
+  if (!providers.ok()) return providers.status();
+  std::vector<agentconfig::ProviderInput> inputs;
+  for (const auto& p : *providers) {
+    auto in = ToInput(p, nullptr);
+    if (!in.ok()) return in.status();
+    inputs.push_back(std::move(*in));
+  }
+  settings.effective_primary_model =
+      agentconfig::ResolvePrimaryModel(settings.primary_model, inputs);
+  return settings;
+}
+
+Result<AgentSettings> ProviderService::SetPrimaryModel(
+    const std::string& user_id, const std::optional<std::string>& primary_model) {
+  if (primary_model) BERTH_RETURN_IF_ERROR(agentconfig::ValidateModelRef(*primary_model));
+  store::UserAgentConfig config;
+  config.user_id = user_id;
+  config.primary_model = primary_model;
+  const int64_t now = ToUnixMillis(clock_->Now());
+  auto existing = store_->GetAgentConfig(user_id);
+  config.created_at = existing.ok() ? existing->created_at : now;
+  config.updated_at = now;
+  BERTH_RETURN_IF_ERROR(store_->UpsertAgentConfig(config));
+  return GetAgentSettings(user_id);
+}
+
+Result<nlohmann::json> ProviderService::BuildUserConfig(const std::string& user_id) const {
+  std::optional<std::string> primary;
+  auto config = store_->GetAgentConfig(user_id);
+  if (config.ok()) {
+    primary = config->primary_model;
+  } else if (config.status().code() != ErrorCode::kNotFound) {
+    return config.status();
+  }
+  auto providers = store_->ListProviders(user_id, /*active_only=*/true);
+  if (!providers.ok()) return providers.status();
+  std::vector<agentconfig::ProviderInput> inputs;
+  inputs.reserve(providers->size());
+  for (const auto& p : *providers) {
+    auto in = ToInput(p, secrets_.get());
+    if (!in.ok()) return in.status();
+    inputs.push_back(std::move(*in));
+  }
+  return agentconfig::BuildUserConfig(primary, inputs);
+}
+
+}  // namespace berth::service

@@ -1,0 +1,68 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/clock.hpp"
+#include "common/result.hpp"
+#include "crypto/secret_box.hpp"
+#include "store/store.hpp"
+
+namespace berth::service {
+
+// A field of a partial update: absent (nullopt), explicitly null (holds nullopt), or a value.
+template <typename T>
+using Patch = std::optional<std::optional<T>>;
+
+// Fields of POST /api/providers (absent = default) and PATCH /api/providers/:id (absent = keep,
+// null = clear where the field is optional).
+struct ProviderChange {
+  Patch<std::string> name;
+  Patch<std::string> display_name;
+  Patch<std::string> type;
+  Patch<std::string> base_url;
+  Patch<std::string> api_key;  // plaintext from the request; sealed before it is stored
+  Patch<std::string> api_type;
+  Patch<nlohmann::json> models;  // array of "id" strings or {"id","name"?} objects
+  Patch<bool> is_active;
+};
+
+struct AgentSettings {
+  std::optional<std::string> primary_model;  // what the user set
+  std::string effective_primary_model;       // what their agent runs with
+};
+
+// A user's LLM providers and agent settings, and the openclaw.json they add up to. Validates
+// input so that nothing it accepts can yield a config the gateway rejects. Thread-safe.
+class ProviderService {
+ public:
+  ProviderService(store::StorePtr store, std::shared_ptr<const crypto::SecretBox> secrets,
+                  ClockPtr clock);
+
+  Result<store::LlmProvider> Create(const std::string& user_id, const ProviderChange& change);
+  Result<store::LlmProvider> Get(const std::string& user_id, const std::string& id) const;
+  Result<std::vector<store::LlmProvider>> List(const std::string& user_id) const;
+  Result<store::LlmProvider> Update(const std::string& user_id, const std::string& id,
+                                    const ProviderChange& change);
+  Status Delete(const std::string& user_id, const std::string& id);
+
+  Result<AgentSettings> GetAgentSettings(const std::string& user_id) const;
+  // primary_model: "provider/model", or nullopt to fall back to the default chain.
+  Result<AgentSettings> SetPrimaryModel(const std::string& user_id,
+                                        const std::optional<std::string>& primary_model);
+
+  // The user's openclaw.json: active providers oldest first, keys opened here and only here.
+  Result<nlohmann::json> BuildUserConfig(const std::string& user_id) const;
+
+ private:
+  Status ApplyAndValidate(const ProviderChange& change, store::LlmProvider* provider) const;
+
+  store::StorePtr store_;
+  std::shared_ptr<const crypto::SecretBox> secrets_;
+  ClockPtr clock_;
+};
+
+}  // namespace berth::service

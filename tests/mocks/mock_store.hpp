@@ -1,0 +1,49 @@
+#pragma once
+
+#include <gmock/gmock.h>
+
+#include "store/store.hpp"
+
+namespace berth::testing {
+
+// gmock Store for unit tests that need a failure the real backend cannot be made to produce on
+// demand (e.g. a row vanishing between two calls). Capability tests use the real SQLite store.
+class MockStore : public store::Store {
+ public:
+  MOCK_METHOD(Status, Ping, (), (override));
+  MOCK_METHOD(Status, CreateUser, (const store::User&), (override));
+  MOCK_METHOD(Result<store::User>, GetUser, (const std::string&), (override));
+  MOCK_METHOD(Result<std::vector<store::User>>, ListUsers, (), (override));
+  MOCK_METHOD(Status, DeleteUser, (const std::string&), (override));
+  MOCK_METHOD(Status, CreateApiToken, (const store::ApiToken&), (override));
+  MOCK_METHOD(Result<store::ApiToken>, FindApiTokenByHash, (const std::string&), (override));
+  MOCK_METHOD(Result<bool>, HasAdminToken, (), (override));
+  MOCK_METHOD(Status, CreateProvider, (const store::LlmProvider&), (override));
+  MOCK_METHOD(Result<store::LlmProvider>, GetProvider, (const std::string&, const std::string&),
+              (override));
+  MOCK_METHOD(Result<std::vector<store::LlmProvider>>, ListProviders, (const std::string&, bool),
+              (override));
+  MOCK_METHOD(Status, UpdateProvider, (const store::LlmProvider&), (override));
+  MOCK_METHOD(Status, DeleteProvider, (const std::string&, const std::string&), (override));
+  MOCK_METHOD(Result<store::UserAgentConfig>, GetAgentConfig, (const std::string&), (override));
+  MOCK_METHOD(Status, UpsertAgentConfig, (const store::UserAgentConfig&), (override));
+  MOCK_METHOD(Status, CreateUserContainer, (const store::UserContainer&), (override));
+  MOCK_METHOD(Result<store::UserContainer>, GetUserContainer, (const std::string&), (override));
+  MOCK_METHOD(Result<store::UserContainer>, GetUserContainerByUser, (const std::string&),
+              (override));
+  MOCK_METHOD(Result<std::vector<store::UserContainer>>, ListUserContainers, (), (override));
+  MOCK_METHOD(Status, UpdateUserContainer, (const store::UserContainer&), (override));
+  MOCK_METHOD(Status, CreateSystemContainer, (const store::SystemContainer&), (override));
+  MOCK_METHOD(Result<store::SystemContainer>, GetSystemContainer, (const std::string&),
+              (override));
+  MOCK_METHOD(Result<std::vector<store::SystemContainer>>, ListSystemContainers, (), (override));
+  MOCK_METHOD(Status, UpdateSystemContainer, (const store::SystemContainer&), (override));
+  MOCK_METHOD(Status, DeleteSystemContainer, (const std::string&), (override));
+  MOCK_METHOD(Result<store::ContainerRef>, FindContainerByTokenHash, (const std::string&),
+              (override));
+  MOCK_METHOD(Result<std::vector<store::StoredSecret>>, ListSecrets, (), (override));
+  MOCK_METHOD(Result<bool>, ReplaceSecret, (const store::StoredSecret&, const std::string&),
+              (override));
+};
+
+}  // namespace berth::testing

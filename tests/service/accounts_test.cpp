@@ -1,0 +1,74 @@
+#include "service/accounts.hpp"
+
+#include "service/service_fixture.hpp"
+
+namespace berth::testing {
+namespace {
+
+using AccountServiceTest = ServiceTest;
+
+TEST_F(AccountServiceTest, CreatedUserTokenAuthenticatesAsThatUser) {
+  auto created = accounts_->CreateUser({"alice", std::string("a@example.com"), std::nullopt});
+  ASSERT_TRUE(created.ok());
+  auto who = accounts_->Authenticate(created->token);
+  ASSERT_TRUE(who.ok());
+  EXPECT_EQ(who->role, service::Role::kUser);
+  EXPECT_EQ(who->user_id, created->user.id);
+  EXPECT_TRUE(service::AccountService::ValidateUserId(created->user.id).ok()) << created->user.id;
+}
+
+TEST_F(AccountServiceTest, UnknownOrEmptyTokensAreUnauthenticated) {
+  NewUser();
+  for (std::string_view t : {"", "bu_nope", "ba_nope"}) {
+    auto who = accounts_->Authenticate(t);
+    ASSERT_FALSE(who.ok());
+    EXPECT_EQ(who.status().code(), ErrorCode::kUnauthenticated);
+  }
+}
+
+TEST_F(AccountServiceTest, ConfiguredAdminTokenAndBootstrap) {
+  service::AccountService with_env(store_, clock_, std::string(40, 'z'));
+  auto admin = with_env.Authenticate(std::string(40, 'z'));
+  ASSERT_TRUE(admin.ok());
+  EXPECT_EQ(admin->role, service::Role::kAdmin);
+  auto none = with_env.BootstrapAdminToken();
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value()) << "no bootstrap token when one is configured";
+
+  auto first = accounts_->BootstrapAdminToken();
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE(first->has_value());
+  EXPECT_EQ((*first)->rfind("ba_", 0), 0u);
+  auto who = accounts_->Authenticate(**first);
+  ASSERT_TRUE(who.ok());
+  EXPECT_EQ(who->role, service::Role::kAdmin);
+  auto second = accounts_->BootstrapAdminToken();
+  ASSERT_TRUE(second.ok());
+  EXPECT_FALSE(second->has_value()) << "bootstrap happens once";
+}
+
+TEST_F(AccountServiceTest, Validation) {
+  EXPECT_FALSE(accounts_->CreateUser({"", std::nullopt, std::nullopt}).ok());
+  EXPECT_FALSE(accounts_->CreateUser({std::string(201, 'n'), std::nullopt, std::nullopt}).ok());
+  EXPECT_FALSE(accounts_->CreateUser({"a", std::string("no-at"), std::nullopt}).ok());
+  EXPECT_FALSE(accounts_->CreateUser({"a", std::nullopt, std::string("has space")}).ok());
+  EXPECT_FALSE(accounts_->CreateUser({"a", std::nullopt, std::string("_x")}).ok());
+  EXPECT_FALSE(accounts_->CreateUser({"a", std::nullopt, std::string(65, 'x')}).ok());
+  EXPECT_TRUE(accounts_->CreateUser({"a", std::nullopt, std::string("Ok.id_1-x")}).ok());
+  auto dup = accounts_->CreateUser({"b", std::nullopt, std::string("Ok.id_1-x")});
+  ASSERT_FALSE(dup.ok());
+  EXPECT_EQ(dup.status().code(), ErrorCode::kAlreadyExists);
+}
+
+TEST_F(AccountServiceTest, ExtraTokensAndDeletion) {
+  std::string id = NewUser();
+  auto extra = accounts_->IssueUserToken(id);
+  ASSERT_TRUE(extra.ok());
+  EXPECT_TRUE(accounts_->Authenticate(*extra).ok());
+  EXPECT_EQ(accounts_->IssueUserToken("ghost").status().code(), ErrorCode::kNotFound);
+  ASSERT_TRUE(accounts_->DeleteUser(id).ok());
+  EXPECT_EQ(accounts_->Authenticate(*extra).status().code(), ErrorCode::kUnauthenticated);
+}
+
+}  // namespace
+}  // namespace berth::testing

@@ -1,0 +1,100 @@
+#include "service/containers.hpp"
+
+#include "crypto/tokens.hpp"
+#include "mocks/mock_store.hpp"
+#include "service/service_fixture.hpp"
+
+namespace berth::testing {
+namespace {
+
+using ::testing::_;
+using ::testing::Return;
+
+using ContainerServiceTest = ServiceTest;
+
+TEST_F(ContainerServiceTest, ProvisionStoresSealedTokenAndHashOnly) {
+  std::string uid = NewUser();
+  auto p = containers_->ProvisionUserContainer(uid, false);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->record.container_name, "mosaic-user-" + uid);
+  auto stored = store_->GetUserContainer(p->record.id);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->token_hash, crypto::TokenHash(p->token));
+  EXPECT_EQ(stored->gateway_token.find(p->token), std::string::npos);
+  EXPECT_EQ(*secrets_->Open(stored->gateway_token), p->token);
+  EXPECT_EQ(stored->idle_timeout_min, 30);
+  EXPECT_EQ(stored->status, "stopped");
+}
+
+TEST_F(ContainerServiceTest, TokenOpensOnlyItsOwnConfig) {
+  std::string a = NewUser("a"), b = NewUser("b");
+  auto pa = containers_->ProvisionUserContainer(a, false);
+  auto pb = containers_->ProvisionUserContainer(b, false);
+  ASSERT_TRUE(pa.ok() && pb.ok());
+  auto ref = containers_->AuthenticateContainer(pa->token);
+  ASSERT_TRUE(ref.ok());
+  EXPECT_EQ(ref->kind, store::ContainerKind::kUser);
+  EXPECT_EQ(ref->id, pa->record.id);
+  EXPECT_TRUE(containers_->ConfigForContainer(*ref, pa->record.id).ok());
+  EXPECT_EQ(containers_->ConfigForContainer(*ref, pb->record.id).status().code(),
+            ErrorCode::kPermissionDenied);
+  EXPECT_EQ(containers_->AuthenticateContainer("bc_forged").status().code(),
+            ErrorCode::kUnauthenticated);
+  EXPECT_EQ(containers_->AuthenticateContainer("").status().message(), "Missing Bearer token");
+}
+
+TEST_F(ContainerServiceTest, RotationInvalidatesTheOldTokenAtOnce) {
+  std::string uid = NewUser();
+  auto first = containers_->ProvisionUserContainer(uid, false);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(containers_->ProvisionUserContainer(uid, false).status().code(),
+            ErrorCode::kAlreadyExists);
+  auto second = containers_->ProvisionUserContainer(uid, true);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->record.id, first->record.id);
+  EXPECT_FALSE(containers_->AuthenticateContainer(first->token).ok());
+  EXPECT_TRUE(containers_->AuthenticateContainer(second->token).ok());
+}
+
+TEST_F(ContainerServiceTest, SystemContainers) {
+  auto created = containers_->CreateSystemContainer("ops", std::string("a/b"));
+  ASSERT_TRUE(created.ok());
+  EXPECT_EQ(created->record.container_name, "mosaic-system-ops");
+  auto ref = containers_->AuthenticateContainer(created->token);
+  ASSERT_TRUE(ref.ok());
+  EXPECT_EQ(ref->kind, store::ContainerKind::kSystem);
+  auto config = containers_->ConfigForContainer(*ref, created->record.id);
+  ASSERT_TRUE(config.ok());
+  EXPECT_EQ((*config)["agents"]["defaults"]["model"]["primary"], "a/b");
+  EXPECT_EQ(containers_->CreateSystemContainer("ops", std::nullopt).status().code(),
+            ErrorCode::kAlreadyExists);
+  for (const std::string& bad :
+       std::vector<std::string>{"", "Ops", "-ops", "ops bot", std::string(64, 'o')}) {
+    EXPECT_EQ(containers_->CreateSystemContainer(bad, std::nullopt).status().code(),
+              ErrorCode::kInvalidArgument)
+        << bad;
+  }
+}
+
+// The record vanishing between token lookup and config assembly is a 404, as in the seed.
+TEST(ContainerServiceRace, RecordGoneAfterAuthenticationIsNotFound) {
+  auto store = std::make_shared<MockStore>();
+  auto keys = std::make_shared<crypto::StaticKeyProvider>(std::string(32, 'k'));
+  auto secrets = std::make_shared<crypto::SecretBox>(keys);
+  auto clock = std::make_shared<SystemClock>();
+  auto providers = std::make_shared<service::ProviderService>(store, secrets, clock);
+  service::ContainerService containers(store, secrets, providers, clock);
+  std::string token = "bc_token";
+  EXPECT_CALL(*store, FindContainerByTokenHash(crypto::TokenHash(token)))
+      .WillOnce(Return(store::ContainerRef{store::ContainerKind::kUser, "c1",
+                                           crypto::TokenHash(token)}));
+  EXPECT_CALL(*store, GetUserContainer("c1")).WillOnce(Return(NotFound("gone")));
+  auto ref = containers.AuthenticateContainer(token);
+  ASSERT_TRUE(ref.ok());
+  auto config = containers.ConfigForContainer(*ref, "c1");
+  EXPECT_EQ(config.status().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(config.status().message(), "User container c1 not found");
+}
+
+}  // namespace
+}  // namespace berth::testing

@@ -1,0 +1,142 @@
+#include "service/providers.hpp"
+
+#include "service/service_fixture.hpp"
+
+namespace berth::testing {
+namespace {
+
+using nlohmann::json;
+using service::ProviderChange;
+
+template <typename T>
+service::Patch<T> Set(T v) {
+  return std::optional<T>(std::move(v));
+}
+
+ProviderChange Provider(const std::string& name, const std::string& key = "") {
+  ProviderChange c;
+  c.name = Set<std::string>(name);
+  c.type = Set<std::string>("openai");
+  c.base_url = Set<std::string>("http://127.0.0.1:9/v1");
+  if (!key.empty()) c.api_key = Set<std::string>(key);
+  c.models = Set<json>(json::array({"m1", {{"id", "m2"}, {"name", "Model 2"}}}));
+  return c;
+}
+
+using ProviderServiceTest = ServiceTest;
+
+TEST_F(ProviderServiceTest, KeysAreSealedAtRestAndOpenedOnlyForTheConfig) {
+  std::string uid = NewUser();
+  auto p = providers_->Create(uid, Provider("work", "sk-secret-1"));
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  ASSERT_TRUE(p->api_key.has_value());
+  EXPECT_EQ(p->api_key->rfind("enc:v1:", 0), 0u);
+  EXPECT_EQ(p->api_key->find("sk-secret-1"), std::string::npos);
+  auto stored = store_->GetProvider(uid, p->id);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(*stored->api_key, *p->api_key);
+
+  auto config = providers_->BuildUserConfig(uid);
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ((*config)["models"]["providers"]["work"]["apiKey"], "sk-secret-1");
+  EXPECT_EQ((*config)["agents"]["defaults"]["model"]["primary"], "work/m1");
+}
+
+TEST_F(ProviderServiceTest, ModelsAreStoredNormalised) {
+  std::string uid = NewUser();
+  auto p = providers_->Create(uid, Provider("work"));
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(json::parse(p->models_json),
+            json::parse(R"([{"id":"m1"},{"id":"m2","name":"Model 2"}])"));
+}
+
+TEST_F(ProviderServiceTest, PatchKeepsClearsAndReplaces) {
+  std::string uid = NewUser();
+  auto p = providers_->Create(uid, Provider("work", "sk-1"));
+  ASSERT_TRUE(p.ok());
+  ProviderChange rename;
+  rename.name = Set<std::string>("home");
+  auto renamed = providers_->Update(uid, p->id, rename);
+  ASSERT_TRUE(renamed.ok()) << renamed.status().ToString();
+  EXPECT_EQ(renamed->name, "home");
+  EXPECT_EQ(renamed->api_key, p->api_key) << "an absent field keeps its value";
+
+  ProviderChange new_key;
+  new_key.api_key = Set<std::string>("sk-2");
+  auto rekeyed = providers_->Update(uid, p->id, new_key);
+  ASSERT_TRUE(rekeyed.ok());
+  EXPECT_EQ((*providers_->BuildUserConfig(uid))["models"]["providers"]["home"]["apiKey"], "sk-2");
+
+  ProviderChange clear;
+  clear.api_key = std::optional<std::string>();
+  auto cleared = providers_->Update(uid, p->id, clear);
+  ASSERT_TRUE(cleared.ok());
+  EXPECT_FALSE(cleared->api_key.has_value());
+  EXPECT_FALSE((*providers_->BuildUserConfig(uid))["models"]["providers"]["home"].contains("apiKey"));
+
+  ProviderChange bad;
+  bad.name = std::optional<std::string>();
+  EXPECT_EQ(providers_->Update(uid, p->id, bad).status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(providers_->Update("other", p->id, rename).status().code(), ErrorCode::kNotFound);
+}
+
+TEST_F(ProviderServiceTest, InactiveProvidersAreLeftOutOldestFirstKept) {
+  std::string uid = NewUser();
+  ASSERT_TRUE(providers_->Create(uid, Provider("first")).ok());
+  auto second = providers_->Create(uid, Provider("second"));
+  ASSERT_TRUE(second.ok());
+  ASSERT_TRUE(providers_->Create(uid, Provider("third")).ok());
+  ProviderChange off;
+  off.is_active = Set<bool>(false);
+  ASSERT_TRUE(providers_->Update(uid, second->id, off).ok());
+  auto config = providers_->BuildUserConfig(uid);
+  ASSERT_TRUE(config.ok());
+  auto& providers = (*config)["models"]["providers"];
+  EXPECT_TRUE(providers.contains("first"));
+  EXPECT_FALSE(providers.contains("second"));
+  EXPECT_TRUE(providers.contains("third"));
+  auto list = providers_->List(uid);
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 3u);
+  EXPECT_EQ((*list)[0].name, "first");
+  EXPECT_EQ((*list)[2].name, "third");
+}
+
+TEST_F(ProviderServiceTest, PrimaryModelSettingAndChain) {
+  std::string uid = NewUser();
+  auto initial = providers_->GetAgentSettings(uid);
+  ASSERT_TRUE(initial.ok());
+  EXPECT_FALSE(initial->primary_model);
+  EXPECT_EQ(initial->effective_primary_model, "openai/gpt-4o-mini");
+  ASSERT_TRUE(providers_->Create(uid, Provider("work")).ok());
+  EXPECT_EQ(providers_->GetAgentSettings(uid)->effective_primary_model, "work/m1");
+  auto set = providers_->SetPrimaryModel(uid, std::string("work/m2"));
+  ASSERT_TRUE(set.ok());
+  EXPECT_EQ(set->effective_primary_model, "work/m2");
+  EXPECT_EQ((*providers_->BuildUserConfig(uid))["agents"]["defaults"]["model"]["primary"],
+            "work/m2");
+  EXPECT_EQ(providers_->SetPrimaryModel(uid, std::string("nope")).status().code(),
+            ErrorCode::kInvalidArgument);
+  auto cleared = providers_->SetPrimaryModel(uid, std::nullopt);
+  ASSERT_TRUE(cleared.ok());
+  EXPECT_EQ(cleared->effective_primary_model, "work/m1");
+}
+
+TEST_F(ProviderServiceTest, RefusesInputTheGatewayWouldReject) {
+  std::string uid = NewUser();
+  ProviderChange c = Provider("Bad_Upper");
+  EXPECT_EQ(providers_->Create(uid, c).status().code(), ErrorCode::kInvalidArgument);
+  c = Provider("ok");
+  c.api_type = Set<std::string>("not-an-api");
+  EXPECT_EQ(providers_->Create(uid, c).status().code(), ErrorCode::kInvalidArgument);
+  c = Provider("ok");
+  c.models = Set<json>(json::array({json::array()}));
+  EXPECT_EQ(providers_->Create(uid, c).status().code(), ErrorCode::kInvalidArgument);
+  c = Provider("ok");
+  c.type = std::optional<std::string>();
+  EXPECT_EQ(providers_->Create(uid, c).status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_TRUE(providers_->List(uid)->empty());
+}
+
+}  // namespace
+}  // namespace berth::testing
