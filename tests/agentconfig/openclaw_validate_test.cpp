@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "agentconfig/openclaw_config.hpp"
+#include "support/openclaw_runner.hpp"
 #include "support/temp_dir.hpp"
 
 namespace berth::agentconfig {
@@ -30,158 +31,9 @@ namespace {
 
 using Json = nlohmann::json;
 using ::testing::HasSubstr;
-
-constexpr std::size_t kParallelValidators = 2;  // the machine has 2 shared cores
-constexpr auto kValidatorTimeout = std::chrono::seconds(120);
-
-std::string WrapperPath() { return std::string(BERTH_SOURCE_DIR) + "/scripts/openclaw"; }
-
-std::string ReadFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
-// `value[key]` when `value` is an object holding `key`, else null; never throws.
-const Json& Member(const Json& value, const std::string& key) {
-  static const Json kNull;
-  if (!value.is_object()) return kNull;
-  const auto it = value.find(key);
-  return it == value.end() ? kNull : *it;
-}
-
-void WriteFile(const std::filesystem::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-}
-
-struct Invocation {
-  std::vector<std::string> args;  // after the wrapper
-  std::string config_text;        // written to a file named by OPENCLAW_CONFIG_PATH
-};
-
-struct Outcome {
-  int exit_code = -1;  // -1: did not run or was killed
-  std::string out;
-  std::string err;
-  Json json;  // stdout parsed; discarded value when it is not JSON
-
-  std::string Describe() const {
-    return "exit " + std::to_string(exit_code) + "\nstdout: " + out + "\nstderr: " + err;
-  }
-};
-
-class OpenClawRunner {
- public:
-  // Runs every invocation through scripts/openclaw, kParallelValidators at a time, each in its own
-  // process group, and returns the outcomes in order.
-  std::vector<Outcome> RunAll(const std::vector<Invocation>& invocations) {
-    ++batch_;
-    std::vector<Outcome> outcomes(invocations.size());
-    struct Running {
-      std::size_t index;
-      pid_t pid;
-      std::chrono::steady_clock::time_point started;
-    };
-    std::vector<Running> running;
-    std::size_t next = 0;
-    while (next < invocations.size() || !running.empty()) {
-      while (next < invocations.size() && running.size() < kParallelValidators) {
-        const pid_t pid = Spawn(next, invocations[next]);
-        if (pid > 0) running.push_back({next, pid, std::chrono::steady_clock::now()});
-        ++next;
-      }
-      for (auto it = running.begin(); it != running.end();) {
-        int status = 0;
-        const pid_t done = waitpid(it->pid, &status, WNOHANG);
-        if (done == 0 && std::chrono::steady_clock::now() - it->started > kValidatorTimeout) {
-          kill(-it->pid, SIGKILL);
-          waitpid(it->pid, &status, 0);
-          Collect(it->index, -1, outcomes);
-          ADD_FAILURE() << "openclaw timed out after " << kValidatorTimeout.count() << " s";
-          it = running.erase(it);
-        } else if (done == it->pid) {
-          Collect(it->index, WIFEXITED(status) ? WEXITSTATUS(status) : -1, outcomes);
-          it = running.erase(it);
-        } else {
-          ++it;
-        }
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return outcomes;
-  }
-
-  Outcome Run(const Invocation& invocation) { return RunAll({invocation}).front(); }
-
- private:
-  std::filesystem::path FileFor(std::size_t index, const std::string& suffix) const {
-    return dir_.path() / (std::to_string(batch_) + "-" + std::to_string(index) + suffix);
-  }
-
-  pid_t Spawn(std::size_t index, const Invocation& invocation) {
-    const std::filesystem::path scratch =
-        dir_.path() / ("home-" + std::to_string(batch_) + "-" + std::to_string(index));
-    std::filesystem::create_directories(scratch / "state");
-    const std::string config = FileFor(index, ".json").string();
-    WriteFile(config, invocation.config_text);
-
-    // A clean environment: nothing of the caller's OpenClaw setup (profile, token, state) leaks in.
-    std::vector<std::string> env = {
-        "HOME=" + scratch.string(),
-        "OPENCLAW_HOME=" + scratch.string(),
-        "OPENCLAW_STATE_DIR=" + (scratch / "state").string(),
-        "OPENCLAW_CONFIG_PATH=" + config,
-        "NO_COLOR=1",
-        std::string("PATH=") + (std::getenv("PATH") ? std::getenv("PATH") : "/usr/bin:/bin"),
-    };
-    for (const char* passed : {"BERTH_OPENCLAW_HOME", "TMPDIR"}) {
-      if (const char* value = std::getenv(passed)) env.push_back(std::string(passed) + "=" + value);
-    }
-    std::vector<std::string> args = {WrapperPath()};
-    args.insert(args.end(), invocation.args.begin(), invocation.args.end());
-
-    std::vector<char*> argv;
-    for (std::string& arg : args) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    std::vector<char*> envp;
-    for (std::string& var : env) envp.push_back(var.data());
-    envp.push_back(nullptr);
-
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, FileFor(index, ".out").c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, FileFor(index, ".err").c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);  // so a timeout kills its children
-    posix_spawnattr_setpgroup(&attr, 0);
-    pid_t pid = -1;
-    const int rc = posix_spawn(&pid, argv[0], &actions, &attr, argv.data(), envp.data());
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
-    if (rc != 0) {
-      ADD_FAILURE() << "cannot run " << argv[0] << ": " << std::strerror(rc);
-      return -1;
-    }
-    return pid;
-  }
-
-  void Collect(std::size_t index, int exit_code, std::vector<Outcome>& outcomes) {
-    Outcome& outcome = outcomes[index];
-    outcome.exit_code = exit_code;
-    outcome.out = ReadFile(FileFor(index, ".out"));
-    outcome.err = ReadFile(FileFor(index, ".err"));
-    outcome.json = Json::parse(outcome.out, nullptr, /*allow_exceptions=*/false);
-  }
-
-  testing::TempDir dir_;
-  int batch_ = 0;
-};
+using testing::Invocation;
+using testing::Member;
+using testing::Outcome;
 
 class OpenClawValidate : public ::testing::Test {
  protected:
@@ -189,24 +41,15 @@ class OpenClawValidate : public ::testing::Test {
     if (const char* skip = std::getenv("BERTH_SKIP_OPENCLAW"); skip && std::string(skip) == "1") {
       GTEST_SKIP() << "BERTH_SKIP_OPENCLAW=1";
     }
-    const Outcome version = runner_.Run({{"--version"}, "{}"});
-    ASSERT_EQ(version.exit_code, 0)
-        << "OpenClaw is not installed (or does not run): run scripts/install-openclaw.sh as root "
-           "(installs into ${BERTH_OPENCLAW_HOME:-/var/cache/berth/openclaw}), or set "
-           "BERTH_SKIP_OPENCLAW=1 to skip these tests.\n"
-        << version.Describe();
-    ASSERT_THAT(version.out, HasSubstr("OpenClaw " + std::string(kOpenClawVersion) + " "))
-        << "berth's schema findings were validated against OpenClaw " << kOpenClawVersion
-        << "; run scripts/install-openclaw.sh to install that version (or update the findings)";
+    const std::string problem = runner_.CheckInstalled(std::string(kOpenClawVersion));
+    ASSERT_TRUE(problem.empty()) << problem;
   }
 
   // Runs `openclaw config validate --json` on every config, 2 at a time.
   std::vector<Outcome> ValidateAll(const std::vector<std::pair<std::string, Json>>& configs) {
-    std::vector<Invocation> invocations;
-    for (const auto& labelled : configs) {
-      invocations.push_back({{"config", "validate", "--json"}, labelled.second.dump(2)});
-    }
-    return runner_.RunAll(invocations);
+    std::vector<Json> plain;
+    for (const auto& labelled : configs) plain.push_back(labelled.second);
+    return runner_.ValidateAll(plain);
   }
 
   // Expects every config to be valid with no warnings.
@@ -244,7 +87,7 @@ class OpenClawValidate : public ::testing::Test {
     return paths;
   }
 
-  OpenClawRunner runner_;
+  testing::OpenClawRunner runner_;
 };
 
 ProviderInput Provider(std::string name, std::optional<std::string> base_url,

@@ -1,0 +1,63 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "support/http_client.hpp"
+
+namespace berth::testing {
+
+// Output of a berth command run to completion.
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs the built berth binary with `args` in a clean environment (PATH plus `env`), waits for it
+// to exit (killed after timeout_s), and captures stdout and stderr.
+CommandResult RunBerth(const std::vector<std::string>& args,
+                       const std::map<std::string, std::string>& env, int timeout_s = 60);
+
+// A `berth serve` process listening on 127.0.0.1 with an engine-chosen port. Killed (SIGKILL) on
+// destruction if still running, so a failing test leaves no process behind.
+class BerthProcess {
+ public:
+  // Starts `berth serve --listen 127.0.0.1:0 <extra_args>` with `env` (clean environment plus
+  // PATH), output to files in log_dir, and waits until it logs the port it bound (10 s).
+  // Returns nullptr when it exited or never got ready; *error then says why (with its stderr).
+  static std::unique_ptr<BerthProcess> Start(const std::string& log_dir,
+                                             const std::map<std::string, std::string>& env,
+                                             const std::vector<std::string>& extra_args = {},
+                                             std::string* error = nullptr);
+  ~BerthProcess();
+
+  unsigned short port() const { return port_; }
+  pid_t pid() const { return pid_; }
+  std::string Stdout() const;
+  std::string Stderr() const;
+
+  // Sends sig and waits for exit (timeout_s); returns the exit code, 128+signal when killed by
+  // one, or -1 on timeout (then the process is SIGKILLed).
+  int Stop(int sig, int timeout_s = 15);
+
+  HttpResult Get(const std::string& target, const std::string& token = "") const;
+  HttpResult Delete(const std::string& target, const std::string& token = "") const;
+  HttpResult Post(const std::string& target, const std::string& body,
+                  const std::string& token = "") const;
+  HttpResult Send(const std::string& method, const std::string& target, const std::string& body,
+                  const std::string& token = "") const;
+
+ private:
+  BerthProcess() = default;
+  pid_t pid_ = -1;
+  unsigned short port_ = 0;
+  std::string out_path_;
+  std::string err_path_;
+};
+
+}  // namespace berth::testing
