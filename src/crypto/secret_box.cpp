@@ -51,6 +51,11 @@ bool SplitV1(std::string_view s, std::string_view* id, std::string_view* payload
 
 bool SecretBox::LooksSealed(std::string_view stored) { return HasVersionPrefix(stored); }
 
+std::string SecretBox::SealedKeyId(std::string_view stored) {
+  std::string_view id, payload;
+  return SplitV1(stored, &id, &payload) ? std::string(id) : std::string();
+}
+
 std::string SecretBox::Seal(std::string_view plaintext) const {
   const EncryptionKey& key = keys_->CurrentKey();
   std::string header = std::string(kV1) + key.id;

@@ -34,6 +34,8 @@ class SecretBox {
   bool NeedsReseal(std::string_view stored) const;
 
   static bool LooksSealed(std::string_view stored);
+  // Id of the key a v1 value names; empty for plaintext or other versions.
+  static std::string SealedKeyId(std::string_view stored);
 
  private:
   KeyProviderPtr keys_;
