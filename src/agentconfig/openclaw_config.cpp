@@ -81,7 +81,10 @@ nlohmann::json ProviderJson(const EmittedProvider& provider) {
 
 void EscapeStrings(nlohmann::json& value) {
   if (value.is_string()) {
-    value = EscapeEnvReferences(value.get_ref<const std::string&>());
+    // Only "${" can start a reference; most strings have none and are left untouched (this runs
+    // on every config fetch).
+    std::string& text = value.get_ref<std::string&>();
+    if (text.find("${") != std::string::npos) text = EscapeEnvReferences(text);
   } else if (value.is_structured()) {
     for (nlohmann::json& child : value) EscapeStrings(child);
   }

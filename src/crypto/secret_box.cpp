@@ -22,6 +22,14 @@ struct CtxDeleter {
 };
 using CtxPtr = std::unique_ptr<EVP_CIPHER_CTX, CtxDeleter>;
 
+// Fetched once: the legacy EVP_aes_256_gcm() makes OpenSSL 3 look the implementation up on every
+// init, and Open() runs for every provider key of every config fetch.
+const EVP_CIPHER* Aes256Gcm() {
+  static EVP_CIPHER* const kCipher = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
+  if (kCipher == nullptr) throw std::runtime_error("AES-256-GCM is not available");
+  return kCipher;
+}
+
 // "enc:v<digits>:" — anything else is legacy plaintext.
 bool HasVersionPrefix(std::string_view s) {
   if (s.substr(0, kPrefix.size()) != kPrefix) return false;
@@ -67,19 +75,19 @@ std::string SecretBox::Seal(std::string_view plaintext) const {
   CtxPtr ctx(EVP_CIPHER_CTX_new());
   int len = 0;
   auto* out = nonce + kNonceSize;
-  bool ok = ctx && EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) == 1 &&
-            EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, kNonceSize, nullptr) == 1 &&
-            EVP_EncryptInit_ex(ctx.get(), nullptr, nullptr,
-                               reinterpret_cast<const unsigned char*>(key.bytes.data()), nonce) == 1 &&
-            EVP_EncryptUpdate(ctx.get(), nullptr, &len,
-                              reinterpret_cast<const unsigned char*>(header.data()),
-                              static_cast<int>(header.size())) == 1 &&
-            EVP_EncryptUpdate(ctx.get(), out, &len,
-                              reinterpret_cast<const unsigned char*>(plaintext.data()),
-                              static_cast<int>(plaintext.size())) == 1 &&
-            EVP_EncryptFinal_ex(ctx.get(), out + len, &len) == 1 &&
-            EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kTagSize,
-                                out + plaintext.size()) == 1;
+  bool ok =
+      ctx && EVP_EncryptInit_ex(ctx.get(), Aes256Gcm(), nullptr, nullptr, nullptr) == 1 &&
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, kNonceSize, nullptr) == 1 &&
+      EVP_EncryptInit_ex(ctx.get(), nullptr, nullptr,
+                         reinterpret_cast<const unsigned char*>(key.bytes.data()), nonce) == 1 &&
+      EVP_EncryptUpdate(ctx.get(), nullptr, &len,
+                        reinterpret_cast<const unsigned char*>(header.data()),
+                        static_cast<int>(header.size())) == 1 &&
+      EVP_EncryptUpdate(ctx.get(), out, &len,
+                        reinterpret_cast<const unsigned char*>(plaintext.data()),
+                        static_cast<int>(plaintext.size())) == 1 &&
+      EVP_EncryptFinal_ex(ctx.get(), out + len, &len) == 1 &&
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kTagSize, out + plaintext.size()) == 1;
   if (!ok) throw std::runtime_error("AES-256-GCM encryption failed");
   return header + ":" + Base64UrlEncode(blob);
 }
@@ -109,21 +117,23 @@ Result<std::string> SecretBox::Open(std::string_view stored) const {
 
   CtxPtr ctx(EVP_CIPHER_CTX_new());
   int len = 0;
-  bool ok = ctx && EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) == 1 &&
-            EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, kNonceSize, nullptr) == 1 &&
-            EVP_DecryptInit_ex(ctx.get(), nullptr, nullptr,
-                               reinterpret_cast<const unsigned char*>(key->bytes.data()), nonce) == 1 &&
-            EVP_DecryptUpdate(ctx.get(), nullptr, &len,
-                              reinterpret_cast<const unsigned char*>(header.data()),
-                              static_cast<int>(header.size())) == 1 &&
-            EVP_DecryptUpdate(ctx.get(), out, &len, ct, static_cast<int>(ct_size)) == 1 &&
-            EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTagSize,
-                                const_cast<unsigned char*>(ct + ct_size)) == 1 &&
-            EVP_DecryptFinal_ex(ctx.get(), out + len, &len) == 1;
+  bool ok =
+      ctx && EVP_DecryptInit_ex(ctx.get(), Aes256Gcm(), nullptr, nullptr, nullptr) == 1 &&
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, kNonceSize, nullptr) == 1 &&
+      EVP_DecryptInit_ex(ctx.get(), nullptr, nullptr,
+                         reinterpret_cast<const unsigned char*>(key->bytes.data()), nonce) == 1 &&
+      EVP_DecryptUpdate(ctx.get(), nullptr, &len,
+                        reinterpret_cast<const unsigned char*>(header.data()),
+                        static_cast<int>(header.size())) == 1 &&
+      EVP_DecryptUpdate(ctx.get(), out, &len, ct, static_cast<int>(ct_size)) == 1 &&
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTagSize,
+                          const_cast<unsigned char*>(ct + ct_size)) == 1 &&
+      EVP_DecryptFinal_ex(ctx.get(), out + len, &len) == 1;
   if (!ok) {
     OPENSSL_cleanse(plain.data(), plain.size());
-    return DataLoss("stored secret failed authentication (tampered, or sealed under a different key "
-                    "with the same id)");
+    return DataLoss(
+        "stored secret failed authentication (tampered, or sealed under a different key "
+        "with the same id)");
   }
   return plain;
 }

@@ -1,6 +1,7 @@
 #include "crypto/tokens.hpp"
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
@@ -20,9 +21,16 @@ std::string NewToken(std::string_view prefix) {
 }
 
 std::string TokenHash(std::string_view token) {
+  // OpenSSL 3's one-shot SHA256() looks the algorithm up on every call; this runs on every
+  // authenticated request, so fetch it once.
+  static EVP_MD* const kSha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(), digest);
-  return HexEncode(digest, sizeof digest);
+  unsigned int size = 0;
+  if (kSha256 == nullptr ||
+      EVP_Digest(token.data(), token.size(), digest, &size, kSha256, nullptr) != 1) {
+    throw std::runtime_error("SHA-256 failed");
+  }
+  return HexEncode(digest, size);
 }
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {

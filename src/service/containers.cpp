@@ -106,29 +106,27 @@ Result<store::ContainerRef> ContainerService::AuthenticateContainer(std::string_
   return ref;
 }
 
-Result<nlohmann::json> ContainerService::ConfigForContainer(const store::ContainerRef& caller,
-                                                            const std::string& id) const {
-  if (caller.id != id) {
+Result<nlohmann::json> ContainerService::ConfigForToken(std::string_view token,
+                                                        const std::string& id) const {
+  if (token.empty()) return Unauthenticated("Missing Bearer token");
+  const std::string hash = crypto::TokenHash(token);
+  auto source = store_->LoadAgentConfigSource(hash);
+  if (!source.ok()) {
+    if (source.status().code() == ErrorCode::kNotFound) {
+      return Unauthenticated("Invalid container token");
+    }
+    return source.status();
+  }
+  if (!crypto::ConstantTimeEquals(source->container.token_hash, hash)) {
+    return Unauthenticated("Invalid container token");
+  }
+  if (source->container.id != id) {
     return PermissionDenied("Token is not authorized for the requested container");
   }
-  if (caller.kind == store::ContainerKind::kSystem) {
-    auto record = store_->GetSystemContainer(id);
-    if (!record.ok()) {
-      if (record.status().code() == ErrorCode::kNotFound) {
-        return NotFound("System container " + id + " not found");
-      }
-      return record.status();
-    }
-    return agentconfig::BuildSystemConfig(record->primary_model);
+  if (source->container.kind == store::ContainerKind::kSystem) {
+    return agentconfig::BuildSystemConfig(source->primary_model);
   }
-  auto record = store_->GetUserContainer(id);
-  if (!record.ok()) {
-    if (record.status().code() == ErrorCode::kNotFound) {
-      return NotFound("User container " + id + " not found");
-    }
-    return record.status();
-  }
-  return providers_->BuildUserConfig(record->user_id);
+  return providers_->AssembleUserConfig(source->primary_model, source->active_providers);
 }
 
 }  // namespace berth::service

@@ -50,10 +50,11 @@ class ContainerService {
   // kUnauthenticated "Invalid container token" when it matches no container.
   Result<store::ContainerRef> AuthenticateContainer(std::string_view token) const;
 
-  // openclaw.json for container `id` as seen by the holder of `caller`'s token: kPermissionDenied
-  // when the token is another container's; kNotFound when the record is gone.
-  Result<nlohmann::json> ConfigForContainer(const store::ContainerRef& caller,
-                                            const std::string& id) const;
+  // The internal endpoint: openclaw.json for container `id`, for the holder of `token`.
+  // kUnauthenticated "Invalid container token" when the token matches no container;
+  // kPermissionDenied when it is another container's. Token, settings and providers are read in
+  // one snapshot, so a record deleted meanwhile shows as an invalid token, never half a config.
+  Result<nlohmann::json> ConfigForToken(std::string_view token, const std::string& id) const;
 
   static Status ValidateSystemName(const std::string& name);
 

@@ -8,7 +8,6 @@ namespace {
 
 constexpr std::size_t kMaxDisplayName = 200;
 constexpr std::size_t kMaxType = 64;
-constexpr std::size_t kMaxApiKey = 8192;
 
 // Converts a stored provider into the assembly input; opens its key when `secrets` is given.
 Result<agentconfig::ProviderInput> ToInput(const store::LlmProvider& p,
@@ -89,12 +88,8 @@ Status ProviderService::ApplyAndValidate(const ProviderChange& change,
   auto input = ToInput(*p, nullptr);
   if (!input.ok()) return input.status();
   if (change.api_key) {
-    if (IsSet(change.api_key)) {
-      if ((*change.api_key)->size() > kMaxApiKey) {
-        return InvalidArgument("apiKey must be at most 8192 characters");
-      }
-      if (!(*change.api_key)->empty()) input->api_key = **change.api_key;
-    }
+    // ValidateProvider below checks the key's form and length.
+    if (IsSet(change.api_key) && !(*change.api_key)->empty()) input->api_key = **change.api_key;
   } else if (p->api_key) {
     input->api_key = "present";  // unchanged stored key: only its presence matters here
   }
@@ -195,14 +190,20 @@ Result<nlohmann::json> ProviderService::BuildUserConfig(const std::string& user_
   }
   auto providers = store_->ListProviders(user_id, /*active_only=*/true);
   if (!providers.ok()) return providers.status();
+  return AssembleUserConfig(primary, *providers);
+}
+
+Result<nlohmann::json> ProviderService::AssembleUserConfig(
+    const std::optional<std::string>& primary_model,
+    const std::vector<store::LlmProvider>& active_providers) const {
   std::vector<agentconfig::ProviderInput> inputs;
-  inputs.reserve(providers->size());
-  for (const auto& p : *providers) {
+  inputs.reserve(active_providers.size());
+  for (const auto& p : active_providers) {
     auto in = ToInput(p, secrets_.get());
     if (!in.ok()) return in.status();
     inputs.push_back(std::move(*in));
   }
-  return agentconfig::BuildUserConfig(primary, inputs);
+  return agentconfig::BuildUserConfig(primary_model, inputs);
 }
 
 }  // namespace berth::service

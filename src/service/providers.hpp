@@ -56,6 +56,10 @@ class ProviderService {
 
   // The user's openclaw.json: active providers oldest first, keys opened here and only here.
   Result<nlohmann::json> BuildUserConfig(const std::string& user_id) const;
+  // The same from inputs already read (primary model setting, active providers oldest first).
+  Result<nlohmann::json> AssembleUserConfig(
+      const std::optional<std::string>& primary_model,
+      const std::vector<store::LlmProvider>& active_providers) const;
 
  private:
   Status ApplyAndValidate(const ProviderChange& change, store::LlmProvider* provider) const;

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace berth::store {
 
@@ -91,6 +92,14 @@ struct ContainerRef {
   ContainerKind kind = ContainerKind::kUser;
   std::string id;          // user_containers.id or system_containers.id
   std::string token_hash;  // as stored, for the caller's constant-time comparison
+};
+
+// Everything the internal agent-config endpoint needs, read in one snapshot.
+struct AgentConfigSource {
+  ContainerRef container;
+  std::string user_id;                        // the owner (user containers only)
+  std::optional<std::string> primary_model;   // the owner's setting, or the system container's
+  std::vector<LlmProvider> active_providers;  // the owner's, oldest first (user containers only)
 };
 
 // One sealed value and where it lives, for key rotation.

@@ -110,6 +110,17 @@ inline constexpr const char kFindContainerByTokenHash[] =
     "SELECT 0, id, token_hash FROM user_containers WHERE token_hash = ?1 "
     "UNION ALL SELECT 1, id, token_hash FROM system_containers WHERE token_hash = ?1 LIMIT 1";
 
+// The internal endpoint's lookup: container by token hash with its primary model (the owner's
+// agent setting for user containers).
+inline constexpr const char kFindAgentConfigSource[] =
+    "SELECT 0, c.id, c.token_hash, c.user_id, a.primary_model FROM user_containers c "
+    "LEFT JOIN user_agent_configs a ON a.user_id = c.user_id WHERE c.token_hash = ?1 "
+    "UNION ALL SELECT 1, id, token_hash, NULL, primary_model FROM system_containers "
+    "WHERE token_hash = ?1 LIMIT 1";
+inline constexpr const char kBeginRead[] = "BEGIN DEFERRED";
+inline constexpr const char kCommit[] = "COMMIT";
+inline constexpr const char kRollback[] = "ROLLBACK";
+
 // Key rotation. Column kinds: 0 provider api_key, 1 user container token, 2 system container
 // token. Empty strings are not sealed values and are skipped like NULLs.
 inline constexpr const char kListSecrets[] =

@@ -608,6 +608,50 @@ Result<ContainerRef> SqliteStore::FindContainerByTokenHash(const std::string& to
       "container token not found");
 }
 
+Result<AgentConfigSource> SqliteStore::LoadAgentConfigSource(const std::string& token_hash) {
+  return WithConnection(*pool_, [&](SqliteConnection& conn) -> Result<AgentConfigSource> {
+    auto step_once = [&](const char* sql) -> Status {
+      auto stmt = conn.Prepare(sql);
+      if (!stmt.ok()) return stmt.status();
+      auto row = stmt->Step();
+      return row.ok() ? Status::Ok() : row.status();
+    };
+    // A deferred transaction takes one read snapshot for both statements instead of one each.
+    BERTH_RETURN_IF_ERROR(step_once(q::kBeginRead));
+    auto load = [&]() -> Result<AgentConfigSource> {
+      auto stmt = conn.Prepare(q::kFindAgentConfigSource);
+      if (!stmt.ok()) return stmt.status();
+      stmt->Bind(1, token_hash);
+      auto row = stmt->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return NotFound("container token not found");
+      AgentConfigSource source;
+      source.container.kind = stmt->Int64(0) == 0 ? ContainerKind::kUser : ContainerKind::kSystem;
+      source.container.id = stmt->Text(1);
+      source.container.token_hash = stmt->Text(2);
+      source.primary_model = stmt->OptionalText(4);
+      if (source.container.kind == ContainerKind::kSystem) return source;
+      source.user_id = stmt->Text(3);
+      auto providers = conn.Prepare(q::kListActiveProviders);
+      if (!providers.ok()) return providers.status();
+      providers->Bind(1, source.user_id);
+      for (;;) {
+        auto next = providers->Step();
+        if (!next.ok()) return next.status();
+        if (!*next) break;
+        source.active_providers.push_back(ReadProvider(*providers));
+      }
+      return source;
+    };
+    auto result = load();
+    Status end = step_once(result.ok() || result.status().code() == ErrorCode::kNotFound
+                               ? q::kCommit
+                               : q::kRollback);
+    if (!end.ok() && result.ok()) return end;
+    return result;
+  });
+}
+
 Result<std::vector<StoredSecret>> SqliteStore::ListSecrets() {
   return QueryAll(*pool_, q::kListSecrets, kNoBind, [](const SqliteStatement& s) {
     StoredSecret secret;

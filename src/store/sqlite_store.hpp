@@ -88,6 +88,7 @@ class SqliteStore final : public Store {
 
   // A token hash is unique across both container tables (enforced by the schema).
   Result<ContainerRef> FindContainerByTokenHash(const std::string& token_hash) override;
+  Result<AgentConfigSource> LoadAgentConfigSource(const std::string& token_hash) override;
 
   // Skips NULL and empty values (an empty string is not a sealed value).
   Result<std::vector<StoredSecret>> ListSecrets() override;

@@ -70,6 +70,12 @@ class Store {
   // Resolves a container token hash (user or system container) through the hash index.
   virtual Result<ContainerRef> FindContainerByTokenHash(const std::string& token_hash) = 0;
 
+  // The container a token hash belongs to and, in the same snapshot, the inputs of its
+  // openclaw.json: one pool checkout and one read transaction, as this serves every agent start.
+  // kNotFound when no container has that token hash. Since a container's token lives on its
+  // record, a deleted record can never be observed with a valid token.
+  virtual Result<AgentConfigSource> LoadAgentConfigSource(const std::string& token_hash) = 0;
+
   // Key rotation support. ListSecrets returns every non-null sealed value. ReplaceSecret is a
   // compare-and-swap: it writes new_value only while the column still holds secret.value, and
   // returns false (not an error) when the row changed or vanished meanwhile.

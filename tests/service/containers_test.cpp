@@ -35,9 +35,11 @@ TEST_F(ContainerServiceTest, TokenOpensOnlyItsOwnConfig) {
   ASSERT_TRUE(ref.ok());
   EXPECT_EQ(ref->kind, store::ContainerKind::kUser);
   EXPECT_EQ(ref->id, pa->record.id);
-  EXPECT_TRUE(containers_->ConfigForContainer(*ref, pa->record.id).ok());
-  EXPECT_EQ(containers_->ConfigForContainer(*ref, pb->record.id).status().code(),
+  EXPECT_TRUE(containers_->ConfigForToken(pa->token, pa->record.id).ok());
+  EXPECT_EQ(containers_->ConfigForToken(pa->token, pb->record.id).status().code(),
             ErrorCode::kPermissionDenied);
+  EXPECT_EQ(containers_->ConfigForToken("bc_forged", pa->record.id).status().message(),
+            "Invalid container token");
   EXPECT_EQ(containers_->AuthenticateContainer("bc_forged").status().code(),
             ErrorCode::kUnauthenticated);
   EXPECT_EQ(containers_->AuthenticateContainer("").status().message(), "Missing Bearer token");
@@ -63,7 +65,7 @@ TEST_F(ContainerServiceTest, SystemContainers) {
   auto ref = containers_->AuthenticateContainer(created->token);
   ASSERT_TRUE(ref.ok());
   EXPECT_EQ(ref->kind, store::ContainerKind::kSystem);
-  auto config = containers_->ConfigForContainer(*ref, created->record.id);
+  auto config = containers_->ConfigForToken(created->token, created->record.id);
   ASSERT_TRUE(config.ok());
   EXPECT_EQ((*config)["agents"]["defaults"]["model"]["primary"], "a/b");
   EXPECT_EQ(containers_->CreateSystemContainer("ops", std::nullopt).status().code(),
@@ -76,24 +78,28 @@ TEST_F(ContainerServiceTest, SystemContainers) {
   }
 }
 
-// The record vanishing between token lookup and config assembly is a 404, as in the seed.
-TEST(ContainerServiceRace, RecordGoneAfterAuthenticationIsNotFound) {
+TEST_F(ContainerServiceTest, ConfigComesFromTheOwnersCurrentSettings) {
+  std::string uid = NewUser();
+  auto p = containers_->ProvisionUserContainer(uid, false);
+  ASSERT_TRUE(p.ok());
+  ASSERT_TRUE(providers_->SetPrimaryModel(uid, std::string("x/y")).ok());
+  auto config = containers_->ConfigForToken(p->token, p->record.id);
+  ASSERT_TRUE(config.ok());
+  EXPECT_EQ((*config)["agents"]["defaults"]["model"]["primary"], "x/y");
+  EXPECT_EQ(*config, *providers_->BuildUserConfig(uid));
+}
+
+// A store outage is reported as such, never as a bad token.
+TEST(ContainerServiceErrors, StoreOutageIsNotAnAuthenticationFailure) {
   auto store = std::make_shared<MockStore>();
-  auto keys = std::make_shared<crypto::StaticKeyProvider>(std::string(32, 'k'));
-  auto secrets = std::make_shared<crypto::SecretBox>(keys);
+  auto secrets = std::make_shared<crypto::SecretBox>(
+      std::make_shared<crypto::StaticKeyProvider>(std::string(32, 'k')));
   auto clock = std::make_shared<SystemClock>();
   auto providers = std::make_shared<service::ProviderService>(store, secrets, clock);
   service::ContainerService containers(store, secrets, providers, clock);
-  std::string token = "bc_token";
-  EXPECT_CALL(*store, FindContainerByTokenHash(crypto::TokenHash(token)))
-      .WillOnce(Return(store::ContainerRef{store::ContainerKind::kUser, "c1",
-                                           crypto::TokenHash(token)}));
-  EXPECT_CALL(*store, GetUserContainer("c1")).WillOnce(Return(NotFound("gone")));
-  auto ref = containers.AuthenticateContainer(token);
-  ASSERT_TRUE(ref.ok());
-  auto config = containers.ConfigForContainer(*ref, "c1");
-  EXPECT_EQ(config.status().code(), ErrorCode::kNotFound);
-  EXPECT_EQ(config.status().message(), "User container c1 not found");
+  EXPECT_CALL(*store, LoadAgentConfigSource(crypto::TokenHash("bc_token")))
+      .WillOnce(Return(Unavailable("database is locked")));
+  EXPECT_EQ(containers.ConfigForToken("bc_token", "c1").status().code(), ErrorCode::kUnavailable);
 }
 
 }  // namespace

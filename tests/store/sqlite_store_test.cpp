@@ -648,6 +648,47 @@ TEST_F(SqliteStoreTest, FindContainerByTokenHashResolvesBothKinds) {
   EXPECT_EQ(rotated->id, "c1");
 }
 
+TEST_F(SqliteStoreTest, LoadAgentConfigSourceReadsTokenSettingsAndProvidersTogether) {
+  CreateTwoUsers();
+  ASSERT_OK(store_->CreateUserContainer(MakeUserContainer("c1", "u1", "user-hash")));
+  ASSERT_OK(store_->CreateUserContainer(MakeUserContainer("c2", "u2", "other-hash")));
+  auto inactive = MakeProvider("p2", "u1", "off");
+  inactive.is_active = false;
+  ASSERT_OK(store_->CreateProvider(MakeProvider("p1", "u1", "first")));
+  ASSERT_OK(store_->CreateProvider(inactive));
+  ASSERT_OK(store_->CreateProvider(MakeProvider("p3", "u1", "third")));
+  ASSERT_OK(store_->CreateProvider(MakeProvider("p4", "u2", "not-mine")));
+
+  auto bare = store_->LoadAgentConfigSource("user-hash");
+  ASSERT_OK(bare);
+  EXPECT_EQ(bare->container.kind, ContainerKind::kUser);
+  EXPECT_EQ(bare->container.id, "c1");
+  EXPECT_EQ(bare->container.token_hash, "user-hash");
+  EXPECT_EQ(bare->user_id, "u1");
+  EXPECT_FALSE(bare->primary_model.has_value());
+  ASSERT_EQ(bare->active_providers.size(), 2u);
+  EXPECT_EQ(bare->active_providers[0].name, "first");
+  EXPECT_EQ(bare->active_providers[1].name, "third");
+
+  ASSERT_OK(store_->UpsertAgentConfig({"u1", std::string("first/m"), 1, 1}));
+  auto configured = store_->LoadAgentConfigSource("user-hash");
+  ASSERT_OK(configured);
+  EXPECT_EQ(configured->primary_model, std::optional<std::string>("first/m"));
+
+  ASSERT_OK(store_->CreateSystemContainer(MakeSystemContainer("s1", "indexer", "system-hash")));
+  auto system = store_->LoadAgentConfigSource("system-hash");
+  ASSERT_OK(system);
+  EXPECT_EQ(system->container.kind, ContainerKind::kSystem);
+  EXPECT_EQ(system->container.id, "s1");
+  EXPECT_TRUE(system->active_providers.empty());
+
+  EXPECT_CODE(store_->LoadAgentConfigSource("unknown-hash"), kNotFound);
+  // The connection is left usable after a miss (the read transaction was closed).
+  for (int i = 0; i < 20; ++i) ASSERT_OK(store_->LoadAgentConfigSource("user-hash"));
+  ASSERT_OK(store_->DeleteUser("u1"));
+  EXPECT_CODE(store_->LoadAgentConfigSource("user-hash"), kNotFound);
+}
+
 // ---- key rotation --------------------------------------------------------------------------
 
 std::vector<std::tuple<SecretColumn, std::string, std::string>> Flatten(
