@@ -1,0 +1,350 @@
+#!/usr/bin/env bash
+# Load test of the internal endpoint agents fetch their config from,
+#   GET /api/internal/agent-config/:id   (Authorization: Bearer <container token>)
+# with RECORDS container records, against nginx serving a static file of the same size in the
+# same run as the machine's ceiling. See bench/README.md.
+#
+# Builds nothing: expects berth and bench_seed in BUILD_DIR (default: the repo's build/).
+# Everything listens on 127.0.0.1; every process started here is stopped on exit, pass or fail,
+# and the temporary directory is removed.
+#
+# Exit status: 0 when the measurement ran (whether or not berth met the goal; the verdict is
+# printed), 2 on a setup error (missing tool, berth or nginx not answering, wrong response).
+#
+# Settings (environment):
+#   BUILD_DIR    build directory holding berth and bench_seed   (default <repo>/build)
+#   RECORDS      container records to seed                     (default 100000)
+#   THREADS      wrk threads                                    (default 2)
+#   CONNECTIONS  wrk connections                                (default 64)
+#   DURATION     wrk duration of each measured run              (default 15s)
+#   WARMUP       wrk duration of the warm-up run of each server (default 3s)
+#   ROUNDS       measured rounds, each berth then nginx         (default 3)
+#   LIGHT_CONNECTIONS  connections of the extra light-load run (wrk -t1, default 1; 0 skips
+#                it). With a closed loop of C connections, latency ~ C / rate, so at -c64 the p99
+#                mostly measures queueing; the light run shows the latency of one request.
+#   BENCH_TMPDIR where the temp dir goes (default /dev/shm when writable, else TMPDIR or /tmp;
+#                the endpoint only reads, so tmpfs changes seeding time, not the measurement)
+#   BERTH_THREADS berth's HTTP threads (default: berth's own default, one per core)
+
+set -euo pipefail
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_DIR=$(cd "$SCRIPT_DIR/.." && pwd)
+BUILD_DIR=${BUILD_DIR:-$REPO_DIR/build}
+RECORDS=${RECORDS:-100000}
+THREADS=${THREADS:-2}
+CONNECTIONS=${CONNECTIONS:-64}
+DURATION=${DURATION:-15s}
+WARMUP=${WARMUP:-3s}
+ROUNDS=${ROUNDS:-3}
+LIGHT_CONNECTIONS=${LIGHT_CONNECTIONS:-1}
+LUA_SCRIPT=$SCRIPT_DIR/internal_endpoint.lua
+
+# Goals from the issue.
+GOAL_RATIO=0.5
+GOAL_P99_MS=5
+
+die() {
+  echo "internal_endpoint.sh: $*" >&2
+  exit 2
+}
+
+BERTH=$BUILD_DIR/berth
+SEED=$BUILD_DIR/bench_seed
+[[ -x $BERTH ]] || die "no berth binary at $BERTH (build it, or set BUILD_DIR)"
+[[ -x $SEED ]] || die "no bench_seed at $SEED (configure with -DBERTH_BUILD_BENCH=ON and build it)"
+[[ -r $LUA_SCRIPT ]] || die "missing $LUA_SCRIPT"
+for tool in wrk curl od awk; do
+  command -v "$tool" >/dev/null || die "$tool is not installed"
+done
+NGINX=$(command -v nginx || true)
+[[ -z $NGINX && -x /usr/sbin/nginx ]] && NGINX=/usr/sbin/nginx
+[[ -n $NGINX ]] || die "nginx is not installed (Debian: apt-get install nginx-light)"
+
+if [[ -z ${BENCH_TMPDIR:-} ]]; then
+  if [[ -d /dev/shm && -w /dev/shm ]]; then BENCH_TMPDIR=/dev/shm; else BENCH_TMPDIR=${TMPDIR:-/tmp}; fi
+fi
+WORK=$(mktemp -d "$BENCH_TMPDIR/berth-bench.XXXXXX")
+
+BERTH_PID=""
+NGINX_PID=""
+WRK_PID=""
+
+stop_pid() {  # pid, signal: signal, wait up to 5 s, then SIGKILL
+  local pid=$1 sig=$2
+  [[ -n $pid ]] || return 0
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill "-$sig" "$pid" 2>/dev/null || true
+  for _ in $(seq 50); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  local status=$?
+  set +e
+  stop_pid "$WRK_PID" TERM
+  # nginx's workers are its children: list them before the master goes, kill leftovers after.
+  local workers=""
+  [[ -n $NGINX_PID ]] && workers=$(ps -o pid= --ppid "$NGINX_PID" 2>/dev/null)
+  stop_pid "$NGINX_PID" QUIT
+  for w in $workers; do kill -KILL "$w" 2>/dev/null; done
+  stop_pid "$BERTH_PID" TERM
+  rm -rf "$WORK"
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# A port nothing listens on, below the usual ephemeral range (32768+) that wrk's own
+# connections use.
+free_port() {
+  local port
+  for _ in $(seq 100); do
+    port=$((20000 + RANDOM % 10000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "$port"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# Waits up to $2 seconds for URL $1 to answer 200; fails early if process $3 died.
+wait_http_ok() {
+  local url=$1 timeout=$2 pid=$3
+  local deadline=$((SECONDS + timeout))
+  while ((SECONDS < deadline)); do
+    kill -0 "$pid" 2>/dev/null || return 1
+    [[ $(curl -s -o /dev/null -w '%{http_code}' "$url" || true) == 200 ]] && return 0
+    sleep 0.2
+  done
+  return 1
+}
+
+# CPU time (user + system, in clock ticks) of a process, or of its waited-for children ("c").
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+children_ticks() { awk '{print $16 + $17}' "/proc/$$/stat"; }
+CLK_TCK=$(getconf CLK_TCK)
+
+hex32() { od -An -tx1 -N32 /dev/urandom | tr -d ' \n'; }
+KEY=$(hex32)
+ADMIN_TOKEN=ba_$(hex32)
+
+echo "== internal endpoint benchmark: $RECORDS records, wrk -t$THREADS -c$CONNECTIONS -d$DURATION," \
+  "$ROUNDS rounds; $(nproc) cores; temp dir in $BENCH_TMPDIR"
+
+# ---- seed -----------------------------------------------------------------------------------
+mkdir -p "$WORK/data" "$WORK/www" "$WORK/nginx/logs" "$WORK/nginx/tmp"
+chmod 700 "$WORK/data"
+PAIRS=$WORK/pairs.txt
+seed_start=$(date +%s.%N)
+"$SEED" "sqlite://$WORK/data/berth.db" "$KEY" "$RECORDS" "$PAIRS" 2>"$WORK/seed.err" ||
+  die "bench_seed failed: $(tail -5 "$WORK/seed.err")"
+SEED_SECONDS=$(awk -v s="$seed_start" -v e="$(date +%s.%N)" 'BEGIN {printf "%.1f", e - s}')
+echo "seeded $RECORDS users (user, API token, container record, provider each) in ${SEED_SECONDS} s"
+
+# ---- berth ----------------------------------------------------------------------------------
+BERTH_PORT=$(free_port) || die "no free port for berth"
+# A clean environment, so no BERTH_* setting of the caller's (database URL, config file) leaks in.
+berth_env=(PATH="$PATH" BERTH_DATA_DIR="$WORK/data" BERTH_ENCRYPTION_KEY="$KEY"
+  BERTH_ADMIN_TOKEN="$ADMIN_TOKEN" BERTH_LOG_LEVEL=warn)
+[[ -n ${BERTH_THREADS:-} ]] && berth_env+=(BERTH_THREADS="$BERTH_THREADS")
+env -i "${berth_env[@]}" "$BERTH" serve --listen "127.0.0.1:$BERTH_PORT" \
+  >"$WORK/berth.out" 2>"$WORK/berth.err" &
+BERTH_PID=$!
+wait_http_ok "http://127.0.0.1:$BERTH_PORT/api/health" 60 "$BERTH_PID" ||
+  die "berth did not answer /api/health: $(tail -5 "$WORK/berth.err")"
+
+read -r FIRST_ID FIRST_TOKEN <"$PAIRS"
+read -r LAST_ID LAST_TOKEN < <(tail -1 "$PAIRS")
+BERTH_URL=http://127.0.0.1:$BERTH_PORT
+check_config() {  # id token expected-status -> writes body to $WORK/body.json
+  local code
+  code=$(curl -s -o "$WORK/body.json" -w '%{http_code}' -H "Authorization: Bearer $2" \
+    "$BERTH_URL/api/internal/agent-config/$1")
+  [[ $code == "$3" ]] || die "GET /api/internal/agent-config/$1 answered $code, expected $3"
+}
+check_config "$LAST_ID" "$FIRST_TOKEN" 403  # another container's token
+check_config "$FIRST_ID" "bc_not-a-token" 401
+check_config "$LAST_ID" "$LAST_TOKEN" 200
+check_config "$FIRST_ID" "$FIRST_TOKEN" 200
+[[ $(head -c1 "$WORK/body.json") == "{" ]] || die "the config is not a JSON object"
+BODY_BYTES=$(stat -c %s "$WORK/body.json")
+echo "berth answers 200 with a ${BODY_BYTES}-byte openclaw.json"
+
+# ---- nginx: the same bytes as a static file ---------------------------------------------------
+cp "$WORK/body.json" "$WORK/www/openclaw.json"
+NGINX_PORT=$(free_port) || die "no free port for nginx"
+[[ $NGINX_PORT == "$BERTH_PORT" ]] && NGINX_PORT=$(free_port)
+NGINX_USER=""
+[[ $(id -u) == 0 ]] && NGINX_USER="user root;"
+cat >"$WORK/nginx/nginx.conf" <<EOF
+$NGINX_USER
+worker_processes auto;
+daemon off;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_timeout 75s;
+  keepalive_requests 100000000;
+  client_body_temp_path $WORK/nginx/tmp/body;
+  proxy_temp_path $WORK/nginx/tmp/proxy;
+  fastcgi_temp_path $WORK/nginx/tmp/fastcgi;
+  uwsgi_temp_path $WORK/nginx/tmp/uwsgi;
+  scgi_temp_path $WORK/nginx/tmp/scgi;
+  default_type application/json;
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    root $WORK/www;
+    # Every path, including /api/internal/agent-config/<id>, gets the one file, so nginx sees
+    # exactly the requests berth sees.
+    location / { try_files /openclaw.json =404; }
+  }
+}
+EOF
+"$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/logs/error.log" \
+  >"$WORK/nginx/logs/stdout.log" 2>&1 &
+NGINX_PID=$!
+NGINX_URL=http://127.0.0.1:$NGINX_PORT
+wait_http_ok "$NGINX_URL/api/internal/agent-config/$FIRST_ID" 20 "$NGINX_PID" ||
+  die "nginx did not start: $(tail -5 "$WORK/nginx/logs/error.log" "$WORK/nginx/logs/stdout.log")"
+NGINX_BYTES=$(curl -s -H "Authorization: Bearer $FIRST_TOKEN" \
+  "$NGINX_URL/api/internal/agent-config/$FIRST_ID" | wc -c)
+[[ $NGINX_BYTES == "$BODY_BYTES" ]] || die "nginx served $NGINX_BYTES bytes, berth $BODY_BYTES"
+echo "nginx $(${NGINX} -v 2>&1 | sed 's/.*nginx\///') serves the same ${BODY_BYTES} bytes"
+
+# ---- load -----------------------------------------------------------------------------------
+# Runs wrk against $2 for $3 (threads $4 and connections $5 when given) and sets RESULT to "<BENCH_RESULT fields> server_cpu_us=<per
+# request> wrk_cpu_us=<per request>". $1 names the server: berth or nginx. Runs in this shell
+# (not a command substitution) so that WRK_PID is known to cleanup.
+RESULT=""
+run_wrk() {
+  local name=$1 url=$2 duration=$3
+  local pids=$BERTH_PID
+  [[ $name == nginx ]] && pids="$NGINX_PID $(ps -o pid= --ppid "$NGINX_PID")"
+  local before=0 after=0 p
+  for p in $pids; do before=$((before + $(cpu_ticks "$p"))); done
+  local wrk_before
+  wrk_before=$(children_ticks)
+  local threads=${4:-$THREADS} connections=${5:-$CONNECTIONS}
+  wrk -t"$threads" -c"$connections" -d"$duration" --latency -s "$LUA_SCRIPT" \
+    "$url" -- "$PAIRS" "$threads" >"$WORK/wrk.out" 2>&1 &
+  WRK_PID=$!
+  wait "$WRK_PID" || die "wrk failed against $name: $(tail -5 "$WORK/wrk.out")"
+  WRK_PID=""
+  for p in $pids; do after=$((after + $(cpu_ticks "$p"))); done
+  local wrk_ticks=$(($(children_ticks) - wrk_before))
+  local line
+  line=$(grep '^BENCH_RESULT ' "$WORK/wrk.out") || die "no result from wrk: $(cat "$WORK/wrk.out")"
+  RESULT=$(awk -v line="$line" -v server=$((after - before)) -v client="$wrk_ticks" \
+    -v tck="$CLK_TCK" '
+    BEGIN {
+      n = split(line, kv, " ")
+      for (i = 2; i <= n; i++) { split(kv[i], p, "="); f[p[1]] = p[2] }
+      req = f["requests"] > 0 ? f["requests"] : 1
+      printf "%s server_cpu_us=%.1f wrk_cpu_us=%.1f\n", line, server * 1e6 / tck / req,
+             client * 1e6 / tck / req
+    }')
+}
+
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
+
+describe() {  # name result
+  awk -v name="$1" -v req="$(field requests "$2")" -v dur="$(field duration_us "$2")" \
+    -v p50="$(field p50_us "$2")" -v p99="$(field p99_us "$2")" \
+    -v errs="$(($(field err_status "$2") + $(field err_connect "$2") + $(field err_read "$2") \
+      + $(field err_write "$2") + $(field err_timeout "$2")))" \
+    -v scpu="$(field server_cpu_us "$2")" -v wcpu="$(field wrk_cpu_us "$2")" \
+    'BEGIN { printf "  %-6s %9.0f req/s  p50 %6.2f ms  p99 %6.2f ms  errors %d  cpu/request: server %.1f us, wrk %.1f us\n",
+             name, req / (dur / 1e6), p50 / 1000, p99 / 1000, errs, scpu, wcpu }'
+}
+
+echo "warm-up ($WARMUP each)"
+run_wrk berth "$BERTH_URL" "$WARMUP"
+describe berth "$RESULT"
+run_wrk nginx "$NGINX_URL" "$WARMUP"
+describe nginx "$RESULT"
+
+declare -a BERTH_RPS BERTH_P50 BERTH_P99 NGINX_RPS NGINX_P50 NGINX_P99
+ERRORS=0
+for round in $(seq "$ROUNDS"); do
+  echo "round $round/$ROUNDS ($DURATION each)"
+  for name in berth nginx; do
+    url=$BERTH_URL
+    [[ $name == nginx ]] && url=$NGINX_URL
+    run_wrk "$name" "$url" "$DURATION"
+    result=$RESULT
+    describe "$name" "$result"
+    rps=$(awk -v r="$(field requests "$result")" -v d="$(field duration_us "$result")" \
+      'BEGIN { printf "%.1f", r / (d / 1e6) }')
+    errs=$(($(field err_status "$result") + $(field err_connect "$result") + \
+      $(field err_read "$result") + $(field err_write "$result") + $(field err_timeout "$result")))
+    ERRORS=$((ERRORS + errs))
+    if [[ $name == berth ]]; then
+      BERTH_RPS+=("$rps"); BERTH_P50+=("$(field p50_us "$result")"); BERTH_P99+=("$(field p99_us "$result")")
+    else
+      NGINX_RPS+=("$rps"); NGINX_P50+=("$(field p50_us "$result")"); NGINX_P99+=("$(field p99_us "$result")")
+    fi
+  done
+done
+LIGHT_SUMMARY=""
+if ((LIGHT_CONNECTIONS > 0)); then
+  echo "light load (wrk -t1 -c$LIGHT_CONNECTIONS -d$DURATION; not part of the verdict)"
+  for name in berth nginx; do
+    url=$BERTH_URL
+    [[ $name == nginx ]] && url=$NGINX_URL
+    run_wrk "$name" "$url" "$DURATION" 1 "$LIGHT_CONNECTIONS"
+    line=$(describe "$name" "$RESULT")
+    echo "$line"
+    LIGHT_SUMMARY+="$line"$'\n'
+  done
+fi
+kill -0 "$BERTH_PID" 2>/dev/null || die "berth exited during the run: $(tail -5 "$WORK/berth.err")"
+
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+best_max() { printf '%s\n' "$@" | sort -g | tail -1; }
+best_min() { printf '%s\n' "$@" | sort -g | head -1; }
+
+B_RPS=$(median "${BERTH_RPS[@]}"); B_P50=$(median "${BERTH_P50[@]}"); B_P99=$(median "${BERTH_P99[@]}")
+N_RPS=$(median "${NGINX_RPS[@]}"); N_P50=$(median "${NGINX_P50[@]}"); N_P99=$(median "${NGINX_P99[@]}")
+BB_RPS=$(best_max "${BERTH_RPS[@]}"); BB_P99=$(best_min "${BERTH_P99[@]}")
+NB_RPS=$(best_max "${NGINX_RPS[@]}"); NB_P99=$(best_min "${NGINX_P99[@]}")
+# berth/nginx of each round: the two runs of a round are adjacent in time, so they saw similar
+# background load.
+ROUND_RATIOS=""
+for i in "${!BERTH_RPS[@]}"; do
+  ROUND_RATIOS+=$(awk -v b="${BERTH_RPS[$i]}" -v n="${NGINX_RPS[$i]}" 'BEGIN { printf " %.2f", b / n }')
+done
+
+echo
+echo "== summary: $RECORDS records, ${BODY_BYTES}-byte config, wrk -t$THREADS -c$CONNECTIONS -d$DURATION," \
+  "median (best) of $ROUNDS rounds, seeding ${SEED_SECONDS} s"
+awk -v brps="$B_RPS" -v bp50="$B_P50" -v bp99="$B_P99" -v nrps="$N_RPS" -v np50="$N_P50" \
+  -v np99="$N_P99" -v bbrps="$BB_RPS" -v bbp99="$BB_P99" -v nbrps="$NB_RPS" -v nbp99="$NB_P99" \
+  -v goal_ratio="$GOAL_RATIO" -v goal_p99="$GOAL_P99_MS" -v errors="$ERRORS" \
+  -v round_ratios="$ROUND_RATIOS" '
+  BEGIN {
+    printf "  %-22s %22s %10s %20s\n", "server", "requests/s", "p50 ms", "p99 ms"
+    printf "  %-22s %10.0f (%9.0f) %10.2f %9.2f (%8.2f)\n", "berth (internal API)", brps, bbrps,
+           bp50 / 1000, bp99 / 1000, bbp99 / 1000
+    printf "  %-22s %10.0f (%9.0f) %10.2f %9.2f (%8.2f)\n", "nginx (static file)", nrps, nbrps,
+           np50 / 1000, np99 / 1000, nbp99 / 1000
+    ratio = brps / nrps
+    printf "  berth/nginx rate ratio: %.2f (of the medians; per round:%s)\n", ratio, round_ratios
+    printf "  goal: rate ratio >= %.2f: %s (%.2f)\n", goal_ratio, (ratio >= goal_ratio) ? "PASS" : "FAIL", ratio
+    printf "  goal: berth p99 < %d ms: %s (%.2f ms)\n", goal_p99, (bp99 / 1000 < goal_p99) ? "PASS" : "FAIL", bp99 / 1000
+    if (errors > 0) printf "  WARNING: %d socket errors or non-2xx responses during the measured runs\n", errors
+  }'
+if [[ -n $LIGHT_SUMMARY ]]; then
+  echo "  at light load (wrk -t1 -c$LIGHT_CONNECTIONS):"
+  printf '%s' "$LIGHT_SUMMARY"
+fi
