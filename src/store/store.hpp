@@ -43,8 +43,8 @@ class Store {
   virtual Result<LlmProvider> GetProvider(const std::string& user_id, const std::string& id) = 0;
   virtual Result<std::vector<LlmProvider>> ListProviders(const std::string& user_id,
                                                          bool active_only) = 0;
-  // Replaces every mutable field of the row (user_id, id) with provider's. kAlreadyExists when
-  // the new name collides with another provider of the user.
+  // Replaces every mutable field of the row (user_id, id) with provider's (all but id, user_id
+  // and created_at). kAlreadyExists when the new name collides with another provider of the user.
   virtual Status UpdateProvider(const LlmProvider& provider) = 0;
   virtual Status DeleteProvider(const std::string& user_id, const std::string& id) = 0;
 
@@ -57,7 +57,7 @@ class Store {
   virtual Result<UserContainer> GetUserContainer(const std::string& id) = 0;
   virtual Result<UserContainer> GetUserContainerByUser(const std::string& user_id) = 0;
   virtual Result<std::vector<UserContainer>> ListUserContainers() = 0;
-  // Replaces every mutable field of the row with the given id.
+  // Replaces every mutable field of the row with the given id (all but id, user_id, created_at).
   virtual Status UpdateUserContainer(const UserContainer& container) = 0;
 
   // System container records.
@@ -85,7 +85,8 @@ class Store {
 using StorePtr = std::shared_ptr<Store>;
 
 // Opens the backend named by a database URL: "sqlite://<path>" (created with its directory when
-// missing; migrations applied). "postgres://" and "postgresql://" are recognised but not yet
+// missing; migrations applied). "sqlite://data/berth.db" is relative to the working directory,
+// "sqlite:///var/lib/berth/berth.db" absolute. "postgres://" and "postgresql://" are recognised but not yet
 // built: kInvalidArgument saying so. Any other scheme: kInvalidArgument.
 Result<StorePtr> OpenStore(const std::string& database_url);
 
