@@ -1,8 +1,10 @@
 // bench_token_lookup: the cost of resolving a container bearer token, berth's way against the
 // seed's, at 1k/10k/100k container records in a real SQLite file.
 //
-//   BM_HashIndex     berth: crypto::TokenHash (SHA-256) + Store::FindContainerByTokenHash (unique
-//                    index) + constant-time compare, i.e. ContainerService::AuthenticateContainer.
+//   BM_HashIndex     berth: ContainerService::AuthenticateContainer, the internal endpoint's own
+//                    lookup: crypto::TokenHash (SHA-256), Store::LoadAgentConfigSource (unique
+//                    index, one read snapshot; no providers are seeded here) and a constant-time
+//                    compare.
 //                    Each iteration looks up the next of all N tokens in turn, so the lookups do
 //                    not hit one cached row.
 //   BM_SeedScanStore the seed: read every container record (Store::ListUserContainers, as the
@@ -173,7 +175,7 @@ void BM_HashIndex(benchmark::State& state) {
     const SeededContainer& c = set->seeded[next];
     next = (next + 1) % set->seeded.size();
     auto ref = set->containers->AuthenticateContainer(c.token);
-    if (!ref.ok() || ref->id != c.id) {
+    if (!ref.ok() || ref->container.id != c.id) {
       state.SkipWithError("hash lookup did not find the container");
       return;
     }

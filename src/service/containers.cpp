@@ -10,8 +10,7 @@ namespace berth::service {
 
 ContainerService::ContainerService(store::StorePtr store,
                                    std::shared_ptr<const crypto::SecretBox> secrets,
-                                   std::shared_ptr<const ProviderService> providers,
-                                   ClockPtr clock)
+                                   std::shared_ptr<const ProviderService> providers, ClockPtr clock)
     : store_(std::move(store)),
       secrets_(std::move(secrets)),
       providers_(std::move(providers)),
@@ -57,8 +56,8 @@ Status ContainerService::ValidateSystemName(const std::string& name) {
     return InvalidArgument("name must start with a lowercase letter or digit");
   }
   for (char c : name) {
-    if (!std::islower(static_cast<unsigned char>(c)) && !std::isdigit(static_cast<unsigned char>(c)) &&
-        c != '_' && c != '.' && c != '-') {
+    if (!std::islower(static_cast<unsigned char>(c)) &&
+        !std::isdigit(static_cast<unsigned char>(c)) && c != '_' && c != '.' && c != '-') {
       return InvalidArgument("name may contain only lowercase letters, digits, '_', '.' and '-'");
     }
   }
@@ -90,24 +89,8 @@ Status ContainerService::DeleteSystemContainer(const std::string& id) {
   return store_->DeleteSystemContainer(id);
 }
 
-Result<store::ContainerRef> ContainerService::AuthenticateContainer(std::string_view token) const {
-  if (token.empty()) return Unauthenticated("Missing Bearer token");
-  const std::string hash = crypto::TokenHash(token);
-  auto ref = store_->FindContainerByTokenHash(hash);
-  if (!ref.ok()) {
-    if (ref.status().code() == ErrorCode::kNotFound) {
-      return Unauthenticated("Invalid container token");
-    }
-    return ref.status();
-  }
-  if (!crypto::ConstantTimeEquals(ref->token_hash, hash)) {
-    return Unauthenticated("Invalid container token");
-  }
-  return ref;
-}
-
-Result<nlohmann::json> ContainerService::ConfigForToken(std::string_view token,
-                                                        const std::string& id) const {
+Result<store::AgentConfigSource> ContainerService::AuthenticateContainer(
+    std::string_view token) const {
   if (token.empty()) return Unauthenticated("Missing Bearer token");
   const std::string hash = crypto::TokenHash(token);
   auto source = store_->LoadAgentConfigSource(hash);
@@ -120,6 +103,13 @@ Result<nlohmann::json> ContainerService::ConfigForToken(std::string_view token,
   if (!crypto::ConstantTimeEquals(source->container.token_hash, hash)) {
     return Unauthenticated("Invalid container token");
   }
+  return source;
+}
+
+Result<nlohmann::json> ContainerService::ConfigForToken(std::string_view token,
+                                                        const std::string& id) const {
+  auto source = AuthenticateContainer(token);
+  if (!source.ok()) return source.status();
   if (source->container.id != id) {
     return PermissionDenied("Token is not authorized for the requested container");
   }

@@ -46,9 +46,10 @@ class ContainerService {
   Result<std::vector<store::SystemContainer>> ListSystemContainers() const;
   Status DeleteSystemContainer(const std::string& id);
 
-  // Resolves a container bearer token through the hash index.
-  // kUnauthenticated "Invalid container token" when it matches no container.
-  Result<store::ContainerRef> AuthenticateContainer(std::string_view token) const;
+  // Resolves a container bearer token through the hash index and reads, in the same snapshot,
+  // the inputs of its openclaw.json. kUnauthenticated "Missing Bearer token" for an empty token,
+  // "Invalid container token" when it matches no container.
+  Result<store::AgentConfigSource> AuthenticateContainer(std::string_view token) const;
 
   // The internal endpoint: openclaw.json for container `id`, for the holder of `token`.
   // kUnauthenticated "Invalid container token" when the token matches no container;

@@ -106,9 +106,6 @@ inline constexpr const char kDeleteSystemContainer[] =
 
 // Two unique-index probes in one round trip; kind 0 = user, 1 = system. The triggers in the
 // schema keep a hash from being in both tables.
-inline constexpr const char kFindContainerByTokenHash[] =
-    "SELECT 0, id, token_hash FROM user_containers WHERE token_hash = ?1 "
-    "UNION ALL SELECT 1, id, token_hash FROM system_containers WHERE token_hash = ?1 LIMIT 1";
 
 // The internal endpoint's lookup: container by token hash with its primary model (the owner's
 // agent setting for user containers).

@@ -211,28 +211,34 @@ Result<RowOf<Read>> QueryOne(SqlitePool& pool, std::string_view sql, Bind&& bind
   });
 }
 
+// Every row `sql` selects on `conn`, in its order (inside the caller's transaction, if any).
+template <typename Bind, typename Read>
+Result<std::vector<RowOf<Read>>> CollectAll(SqliteConnection& conn, std::string_view sql,
+                                            Bind&& bind, Read&& read) {
+  auto stmt = conn.Prepare(sql);
+  if (!stmt.ok()) return stmt.status();
+  bind(*stmt);
+  std::vector<RowOf<Read>> rows;
+  for (;;) {
+    auto row = stmt->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return rows;
+    if constexpr (std::is_same_v<RowOf<Read>, std::invoke_result_t<Read, const SqliteStatement&>>) {
+      rows.push_back(read(*stmt));
+    } else {
+      auto value = read(*stmt);
+      if (!value.ok()) return value.status();
+      rows.push_back(std::move(*value));
+    }
+  }
+}
+
 // Every row `sql` selects, in its order.
 template <typename Bind, typename Read>
 Result<std::vector<RowOf<Read>>> QueryAll(SqlitePool& pool, std::string_view sql, Bind&& bind,
                                           Read&& read) {
-  return WithConnection(pool, [&](SqliteConnection& conn) -> Result<std::vector<RowOf<Read>>> {
-    auto stmt = conn.Prepare(sql);
-    if (!stmt.ok()) return stmt.status();
-    bind(*stmt);
-    std::vector<RowOf<Read>> rows;
-    for (;;) {
-      auto row = stmt->Step();
-      if (!row.ok()) return row.status();
-      if (!*row) return rows;
-      if constexpr (std::is_same_v<RowOf<Read>,
-                                   std::invoke_result_t<Read, const SqliteStatement&>>) {
-        rows.push_back(read(*stmt));
-      } else {
-        auto value = read(*stmt);
-        if (!value.ok()) return value.status();
-        rows.push_back(std::move(*value));
-      }
-    }
+  return WithConnection(pool, [&](SqliteConnection& conn) {
+    return CollectAll(conn, sql, std::forward<Bind>(bind), std::forward<Read>(read));
   });
 }
 
@@ -595,19 +601,6 @@ Status SqliteStore::DeleteSystemContainer(const std::string& id) {
 
 // ---- token lookup and key rotation ---------------------------------------------------------
 
-Result<ContainerRef> SqliteStore::FindContainerByTokenHash(const std::string& token_hash) {
-  return QueryOne(
-      *pool_, q::kFindContainerByTokenHash, [&](SqliteStatement& s) { s.Bind(1, token_hash); },
-      [](const SqliteStatement& s) {
-        ContainerRef ref;
-        ref.kind = s.Int64(0) == 0 ? ContainerKind::kUser : ContainerKind::kSystem;
-        ref.id = s.Text(1);
-        ref.token_hash = s.Text(2);
-        return ref;
-      },
-      "container token not found");
-}
-
 Result<AgentConfigSource> SqliteStore::LoadAgentConfigSource(const std::string& token_hash) {
   return WithConnection(*pool_, [&](SqliteConnection& conn) -> Result<AgentConfigSource> {
     auto step_once = [&](const char* sql) -> Status {
@@ -632,21 +625,16 @@ Result<AgentConfigSource> SqliteStore::LoadAgentConfigSource(const std::string& 
       source.primary_model = stmt->OptionalText(4);
       if (source.container.kind == ContainerKind::kSystem) return source;
       source.user_id = stmt->Text(3);
-      auto providers = conn.Prepare(q::kListActiveProviders);
+      auto providers = CollectAll(
+          conn, q::kListActiveProviders, [&](SqliteStatement& p) { p.Bind(1, source.user_id); },
+          ReadProvider);
       if (!providers.ok()) return providers.status();
-      providers->Bind(1, source.user_id);
-      for (;;) {
-        auto next = providers->Step();
-        if (!next.ok()) return next.status();
-        if (!*next) break;
-        source.active_providers.push_back(ReadProvider(*providers));
-      }
+      source.active_providers = std::move(*providers);
       return source;
     };
     auto result = load();
-    Status end = step_once(result.ok() || result.status().code() == ErrorCode::kNotFound
-                               ? q::kCommit
-                               : q::kRollback);
+    Status end = step_once(
+        result.ok() || result.status().code() == ErrorCode::kNotFound ? q::kCommit : q::kRollback);
     if (!end.ok() && result.ok()) return end;
     return result;
   });

@@ -87,7 +87,6 @@ class SqliteStore final : public Store {
   Status DeleteSystemContainer(const std::string& id) override;
 
   // A token hash is unique across both container tables (enforced by the schema).
-  Result<ContainerRef> FindContainerByTokenHash(const std::string& token_hash) override;
   Result<AgentConfigSource> LoadAgentConfigSource(const std::string& token_hash) override;
 
   // Skips NULL and empty values (an empty string is not a sealed value).

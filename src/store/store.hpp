@@ -67,9 +67,6 @@ class Store {
   virtual Status UpdateSystemContainer(const SystemContainer& container) = 0;
   virtual Status DeleteSystemContainer(const std::string& id) = 0;
 
-  // Resolves a container token hash (user or system container) through the hash index.
-  virtual Result<ContainerRef> FindContainerByTokenHash(const std::string& token_hash) = 0;
-
   // The container a token hash belongs to and, in the same snapshot, the inputs of its
   // openclaw.json: one pool checkout and one read transaction, as this serves every agent start.
   // kNotFound when no container has that token hash. Since a container's token lives on its

@@ -39,8 +39,6 @@ class MockStore : public store::Store {
   MOCK_METHOD(Result<std::vector<store::SystemContainer>>, ListSystemContainers, (), (override));
   MOCK_METHOD(Status, UpdateSystemContainer, (const store::SystemContainer&), (override));
   MOCK_METHOD(Status, DeleteSystemContainer, (const std::string&), (override));
-  MOCK_METHOD(Result<store::ContainerRef>, FindContainerByTokenHash, (const std::string&),
-              (override));
   MOCK_METHOD(Result<store::AgentConfigSource>, LoadAgentConfigSource, (const std::string&),
               (override));
   MOCK_METHOD(Result<std::vector<store::StoredSecret>>, ListSecrets, (), (override));

@@ -33,8 +33,8 @@ TEST_F(ContainerServiceTest, TokenOpensOnlyItsOwnConfig) {
   ASSERT_TRUE(pa.ok() && pb.ok());
   auto ref = containers_->AuthenticateContainer(pa->token);
   ASSERT_TRUE(ref.ok());
-  EXPECT_EQ(ref->kind, store::ContainerKind::kUser);
-  EXPECT_EQ(ref->id, pa->record.id);
+  EXPECT_EQ(ref->container.kind, store::ContainerKind::kUser);
+  EXPECT_EQ(ref->container.id, pa->record.id);
   EXPECT_TRUE(containers_->ConfigForToken(pa->token, pa->record.id).ok());
   EXPECT_EQ(containers_->ConfigForToken(pa->token, pb->record.id).status().code(),
             ErrorCode::kPermissionDenied);
@@ -64,7 +64,7 @@ TEST_F(ContainerServiceTest, SystemContainers) {
   EXPECT_EQ(created->record.container_name, "mosaic-system-ops");
   auto ref = containers_->AuthenticateContainer(created->token);
   ASSERT_TRUE(ref.ok());
-  EXPECT_EQ(ref->kind, store::ContainerKind::kSystem);
+  EXPECT_EQ(ref->container.kind, store::ContainerKind::kSystem);
   auto config = containers_->ConfigForToken(created->token, created->record.id);
   ASSERT_TRUE(config.ok());
   EXPECT_EQ((*config)["agents"]["defaults"]["model"]["primary"], "a/b");

@@ -46,7 +46,7 @@ class SqliteStoreQueryPlanTest : public ::testing::Test {
 // be index searches: no table scan and no sort, whatever the table size.
 TEST_F(SqliteStoreQueryPlanTest, HotPathLookupsAreIndexSearches) {
   for (const char* sql :
-       {q::kFindContainerByTokenHash, q::kFindAgentConfigSource, q::kGetUserContainer, q::kGetUserContainerByUser,
+       {q::kFindAgentConfigSource, q::kGetUserContainer, q::kGetUserContainerByUser,
         q::kGetAgentConfig, q::kListActiveProviders, q::kFindApiTokenByHash, q::kGetUser,
         q::kGetProvider, q::kGetSystemContainer, q::kHasAdminToken}) {
     const std::vector<std::string> plan = Plan(path_, sql);

@@ -115,7 +115,7 @@ TEST_F(SqliteStoreTest, DeleteUserCascadesToEverythingTheUserOwns) {
   EXPECT_CODE(store_->GetAgentConfig("u1"), kNotFound);
   EXPECT_CODE(store_->GetUserContainer("c-u1"), kNotFound);
   EXPECT_CODE(store_->GetUserContainerByUser("u1"), kNotFound);
-  EXPECT_CODE(store_->FindContainerByTokenHash("ctr-hash-u1"), kNotFound);
+  EXPECT_CODE(store_->LoadAgentConfigSource("ctr-hash-u1"), kNotFound);
   EXPECT_CODE(store_->DeleteUser("u1"), kNotFound);
 
   // The other user's rows are untouched.
@@ -124,7 +124,7 @@ TEST_F(SqliteStoreTest, DeleteUserCascadesToEverythingTheUserOwns) {
   EXPECT_OK(store_->GetProvider("u2", "p-u2"));
   EXPECT_OK(store_->GetAgentConfig("u2"));
   EXPECT_OK(store_->GetUserContainer("c-u2"));
-  EXPECT_OK(store_->FindContainerByTokenHash("ctr-hash-u2"));
+  EXPECT_OK(store_->LoadAgentConfigSource("ctr-hash-u2"));
   auto secrets = store_->ListSecrets();
   ASSERT_OK(secrets);
   std::vector<std::string> rows;
@@ -619,33 +619,33 @@ TEST_F(SqliteStoreTest, ListSystemContainersIsOldestFirst) {
 
 // ---- token lookup --------------------------------------------------------------------------
 
-TEST_F(SqliteStoreTest, FindContainerByTokenHashResolvesBothKinds) {
+TEST_F(SqliteStoreTest, ContainerTokenHashResolvesBothKinds) {
   CreateTwoUsers();
   ASSERT_OK(store_->CreateUserContainer(MakeUserContainer("c1", "u1", "user-hash")));
   ASSERT_OK(store_->CreateSystemContainer(MakeSystemContainer("s1", "indexer", "system-hash")));
 
-  auto user = store_->FindContainerByTokenHash("user-hash");
+  auto user = store_->LoadAgentConfigSource("user-hash");
   ASSERT_OK(user);
-  EXPECT_EQ(user->kind, ContainerKind::kUser);
-  EXPECT_EQ(user->id, "c1");
-  EXPECT_EQ(user->token_hash, "user-hash");
+  EXPECT_EQ(user->container.kind, ContainerKind::kUser);
+  EXPECT_EQ(user->container.id, "c1");
+  EXPECT_EQ(user->container.token_hash, "user-hash");
 
-  auto system = store_->FindContainerByTokenHash("system-hash");
+  auto system = store_->LoadAgentConfigSource("system-hash");
   ASSERT_OK(system);
-  EXPECT_EQ(system->kind, ContainerKind::kSystem);
-  EXPECT_EQ(system->id, "s1");
-  EXPECT_EQ(system->token_hash, "system-hash");
+  EXPECT_EQ(system->container.kind, ContainerKind::kSystem);
+  EXPECT_EQ(system->container.id, "s1");
+  EXPECT_EQ(system->container.token_hash, "system-hash");
 
-  auto unknown = store_->FindContainerByTokenHash("unknown-hash");
+  auto unknown = store_->LoadAgentConfigSource("unknown-hash");
   EXPECT_CODE(unknown, kNotFound);
   EXPECT_EQ(unknown.status().message(), "container token not found");
 
   // A rotated token stops resolving under its old hash.
   ASSERT_OK(store_->UpdateUserContainer(MakeUserContainer("c1", "u1", "rotated-hash")));
-  EXPECT_CODE(store_->FindContainerByTokenHash("user-hash"), kNotFound);
-  auto rotated = store_->FindContainerByTokenHash("rotated-hash");
+  EXPECT_CODE(store_->LoadAgentConfigSource("user-hash"), kNotFound);
+  auto rotated = store_->LoadAgentConfigSource("rotated-hash");
   ASSERT_OK(rotated);
-  EXPECT_EQ(rotated->id, "c1");
+  EXPECT_EQ(rotated->container.id, "c1");
 }
 
 TEST_F(SqliteStoreTest, LoadAgentConfigSourceReadsTokenSettingsAndProvidersTogether) {
@@ -838,8 +838,9 @@ void RunConcurrentWorkload(const std::string& path, std::size_t max_connections)
           fail("UpsertAgentConfig " + u, s);
         }
         if (auto r = store->GetUser(u); !r.ok()) fail("GetUser " + u, r.status());
-        if (auto r = store->FindContainerByTokenHash("h-" + u); !r.ok() || r->id != "c-" + u) {
-          fail("FindContainerByTokenHash " + u, r.status());
+        if (auto r = store->LoadAgentConfigSource("h-" + u);
+            !r.ok() || r->container.id != "c-" + u) {
+          fail("LoadAgentConfigSource " + u, r.status());
         }
         if (auto r = store->ListProviders(u, true); !r.ok() || r->size() != 1) {
           fail("ListProviders " + u, r.status());
