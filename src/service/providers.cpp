@@ -21,12 +21,32 @@ Result<agentconfig::ProviderInput> ToInput(const store::LlmProvider& p,
   if (secrets != nullptr && p.api_key) {
     auto key = secrets->Open(*p.api_key);
     if (!key.ok()) {
-      return Status(key.status().code(),
-                    "provider '" + p.name + "': " + key.status().message());
+      return Status(key.status().code(), "provider '" + p.name + "': " + key.status().message());
     }
     if (!key->empty()) in.api_key = std::move(*key);
   }
   return in;
+}
+
+Result<std::vector<agentconfig::ProviderInput>> ToInputs(
+    const std::vector<store::LlmProvider>& providers, const crypto::SecretBox* secrets) {
+  std::vector<agentconfig::ProviderInput> inputs;
+  inputs.reserve(providers.size());
+  for (const auto& p : providers) {
+    auto in = ToInput(p, secrets);
+    if (!in.ok()) return in.status();
+    inputs.push_back(std::move(*in));
+  }
+  return inputs;
+}
+
+// The user's primary model setting; nullopt when they never set one.
+Result<std::optional<std::string>> PrimaryModelSetting(store::Store& store,
+                                                       const std::string& user_id) {
+  auto config = store.GetAgentConfig(user_id);
+  if (config.ok()) return config->primary_model;
+  if (config.status().code() == ErrorCode::kNotFound) return std::optional<std::string>();
+  return config.status();
 }
 
 template <typename T>
@@ -147,22 +167,15 @@ Status ProviderService::Delete(const std::string& user_id, const std::string& id
 
 Result<AgentSettings> ProviderService::GetAgentSettings(const std::string& user_id) const {
   AgentSettings settings;
-  auto config = store_->GetAgentConfig(user_id);
-  if (config.ok()) {
-    settings.primary_model = config->primary_model;
-  } else if (config.status().code() != ErrorCode::kNotFound) {
-    return config.status();
-  }
+  auto primary = PrimaryModelSetting(*store_, user_id);
+  if (!primary.ok()) return primary.status();
+  settings.primary_model = std::move(*primary);
   auto providers = store_->ListProviders(user_id, /*active_only=*/true);
   if (!providers.ok()) return providers.status();
-  std::vector<agentconfig::ProviderInput> inputs;
-  for (const auto& p : *providers) {
-    auto in = ToInput(p, nullptr);
-    if (!in.ok()) return in.status();
-    inputs.push_back(std::move(*in));
-  }
+  auto inputs = ToInputs(*providers, nullptr);  // the primary model chain needs no keys
+  if (!inputs.ok()) return inputs.status();
   settings.effective_primary_model =
-      agentconfig::ResolvePrimaryModel(settings.primary_model, inputs);
+      agentconfig::ResolvePrimaryModel(settings.primary_model, *inputs);
   return settings;
 }
 
@@ -172,38 +185,26 @@ Result<AgentSettings> ProviderService::SetPrimaryModel(
   store::UserAgentConfig config;
   config.user_id = user_id;
   config.primary_model = primary_model;
-  const int64_t now = ToUnixMillis(clock_->Now());
-  auto existing = store_->GetAgentConfig(user_id);
-  config.created_at = existing.ok() ? existing->created_at : now;
-  config.updated_at = now;
+  // The upsert keeps the row's first created_at; this one only counts for a first insert.
+  config.created_at = config.updated_at = ToUnixMillis(clock_->Now());
   BERTH_RETURN_IF_ERROR(store_->UpsertAgentConfig(config));
   return GetAgentSettings(user_id);
 }
 
 Result<nlohmann::json> ProviderService::BuildUserConfig(const std::string& user_id) const {
-  std::optional<std::string> primary;
-  auto config = store_->GetAgentConfig(user_id);
-  if (config.ok()) {
-    primary = config->primary_model;
-  } else if (config.status().code() != ErrorCode::kNotFound) {
-    return config.status();
-  }
+  auto primary = PrimaryModelSetting(*store_, user_id);
+  if (!primary.ok()) return primary.status();
   auto providers = store_->ListProviders(user_id, /*active_only=*/true);
   if (!providers.ok()) return providers.status();
-  return AssembleUserConfig(primary, *providers);
+  return AssembleUserConfig(*primary, *providers);
 }
 
 Result<nlohmann::json> ProviderService::AssembleUserConfig(
     const std::optional<std::string>& primary_model,
     const std::vector<store::LlmProvider>& active_providers) const {
-  std::vector<agentconfig::ProviderInput> inputs;
-  inputs.reserve(active_providers.size());
-  for (const auto& p : active_providers) {
-    auto in = ToInput(p, secrets_.get());
-    if (!in.ok()) return in.status();
-    inputs.push_back(std::move(*in));
-  }
-  return agentconfig::BuildUserConfig(primary_model, inputs);
+  auto inputs = ToInputs(active_providers, secrets_.get());
+  if (!inputs.ok()) return inputs.status();
+  return agentconfig::BuildUserConfig(primary_model, *inputs);
 }
 
 }  // namespace berth::service
