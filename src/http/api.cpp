@@ -28,29 +28,20 @@ Result<json> ParseObject(const Request& request, const std::set<std::string>& al
   return parsed;
 }
 
-// Reads an optional string field: absent → nullopt, null → holds nullopt.
-Status ReadString(const json& body, const char* key, Patch<std::string>* out) {
+// Reads an optional field of type T (std::string or bool): absent → nullopt, null → holds
+// nullopt, a value of another JSON type → 400.
+template <typename T>
+Status ReadField(const json& body, const char* key, Patch<T>* out) {
   auto it = body.find(key);
   if (it == body.end()) return Status::Ok();
+  constexpr bool kString = std::is_same_v<T, std::string>;
   if (it->is_null()) {
-    *out = std::optional<std::string>();
-  } else if (it->is_string()) {
-    *out = std::optional<std::string>(it->get<std::string>());
+    *out = std::optional<T>();
+  } else if (kString ? it->is_string() : it->is_boolean()) {
+    *out = std::optional<T>(it->get<T>());
   } else {
-    return InvalidArgument(std::string(key) + " must be a string");
-  }
-  return Status::Ok();
-}
-
-Status ReadBool(const json& body, const char* key, Patch<bool>* out) {
-  auto it = body.find(key);
-  if (it == body.end()) return Status::Ok();
-  if (it->is_null()) {
-    *out = std::optional<bool>();
-  } else if (it->is_boolean()) {
-    *out = std::optional<bool>(it->get<bool>());
-  } else {
-    return InvalidArgument(std::string(key) + " must be true or false");
+    return InvalidArgument(std::string(key) +
+                           (kString ? " must be a string" : " must be true or false"));
   }
   return Status::Ok();
 }
@@ -58,7 +49,7 @@ Status ReadBool(const json& body, const char* key, Patch<bool>* out) {
 // A required, non-null string.
 Result<std::string> RequireString(const json& body, const char* key) {
   Patch<std::string> value;
-  BERTH_RETURN_IF_ERROR(ReadString(body, key, &value));
+  BERTH_RETURN_IF_ERROR(ReadField(body, key, &value));
   if (!value || !*value) return InvalidArgument(std::string(key) + " is required");
   return **value;
 }
@@ -66,7 +57,7 @@ Result<std::string> RequireString(const json& body, const char* key) {
 // An optional string that may not be null (absent → nullopt).
 Result<std::optional<std::string>> OptionalString(const json& body, const char* key) {
   Patch<std::string> value;
-  BERTH_RETURN_IF_ERROR(ReadString(body, key, &value));
+  BERTH_RETURN_IF_ERROR(ReadField(body, key, &value));
   if (!value) return std::optional<std::string>();
   return *value;
 }
@@ -80,8 +71,11 @@ json OrNull(const std::optional<T>& v) {
 }
 
 json UserJson(const store::User& u) {
-  return {{"id", u.id}, {"name", u.name}, {"email", OrNull(u.email)},
-          {"createdAt", Time(u.created_at)}, {"updatedAt", Time(u.updated_at)}};
+  return {{"id", u.id},
+          {"name", u.name},
+          {"email", OrNull(u.email)},
+          {"createdAt", Time(u.created_at)},
+          {"updatedAt", Time(u.updated_at)}};
 }
 
 // Never contains the key: only whether there is one.
@@ -170,41 +164,43 @@ void RegisterApiRoutes(Router& router, const ApiServices& s) {
 
   // ---- admin: users ---------------------------------------------------------------------------
   router.Add(V::post, "/api/admin/users", admin([a = s.accounts](Request& r, const Principal&) {
-    auto body = ParseObject(r, {"name", "email", "id"});
-    if (!body.ok()) return ErrorResponse(body.status());
-    service::NewUser request;
-    auto name = RequireString(*body, "name");
-    if (!name.ok()) return ErrorResponse(name.status());
-    request.name = *name;
-    auto email = OptionalString(*body, "email");
-    if (!email.ok()) return ErrorResponse(email.status());
-    request.email = *email;
-    auto id = OptionalString(*body, "id");
-    if (!id.ok()) return ErrorResponse(id.status());
-    request.id = *id;
-    return Respond(a->CreateUser(request), [](const service::CreatedUser& c) {
-      return Created({{"user", UserJson(c.user)}, {"token", c.token}});
-    });
-  }));
+               auto body = ParseObject(r, {"name", "email", "id"});
+               if (!body.ok()) return ErrorResponse(body.status());
+               service::NewUser request;
+               auto name = RequireString(*body, "name");
+               if (!name.ok()) return ErrorResponse(name.status());
+               request.name = *name;
+               auto email = OptionalString(*body, "email");
+               if (!email.ok()) return ErrorResponse(email.status());
+               request.email = *email;
+               auto id = OptionalString(*body, "id");
+               if (!id.ok()) return ErrorResponse(id.status());
+               request.id = *id;
+               return Respond(a->CreateUser(request), [](const service::CreatedUser& c) {
+                 return Created({{"user", UserJson(c.user)}, {"token", c.token}});
+               });
+             }));
   router.Add(V::get, "/api/admin/users", admin([a = s.accounts](Request&, const Principal&) {
-    return Respond(a->ListUsers(), [](const std::vector<store::User>& users) {
-      json list = json::array();
-      for (const auto& u : users) list.push_back(UserJson(u));
-      return Ok({{"users", std::move(list)}});
-    });
-  }));
+               return Respond(a->ListUsers(), [](const std::vector<store::User>& users) {
+                 json list = json::array();
+                 for (const auto& u : users) list.push_back(UserJson(u));
+                 return Ok({{"users", std::move(list)}});
+               });
+             }));
   router.Add(V::get, "/api/admin/users/:id", admin([a = s.accounts](Request& r, const Principal&) {
-    return Respond(a->GetUser(r.Param("id")),
-                   [](const store::User& u) { return Ok({{"user", UserJson(u)}}); });
-  }));
+               return Respond(a->GetUser(r.Param("id")), [](const store::User& u) {
+                 return Ok({{"user", UserJson(u)}});
+               });
+             }));
   router.Add(V::delete_, "/api/admin/users/:id",
              admin([a = s.accounts](Request& r, const Principal&) {
                return RespondStatus(a->DeleteUser(r.Param("id")));
              }));
   router.Add(V::post, "/api/admin/users/:id/tokens",
              admin([a = s.accounts](Request& r, const Principal&) {
-               return Respond(a->IssueUserToken(r.Param("id")),
-                              [](const std::string& t) { return Created({{"token", t}}); });
+               return Respond(a->IssueUserToken(r.Param("id")), [](const std::string& t) {
+                 return Created({{"token", t}});
+               });
              }));
   router.Add(V::post, "/api/admin/users/:id/container",
              admin([c = s.containers](Request& r, const Principal&) {
@@ -224,22 +220,23 @@ void RegisterApiRoutes(Router& router, const ApiServices& s) {
              }));
 
   // ---- admin: system containers ---------------------------------------------------------------
-  router.Add(V::post, "/api/admin/system-containers",
-             admin([c = s.containers](Request& r, const Principal&) {
-               auto body = ParseObject(r, {"name", "primaryModel"});
-               if (!body.ok()) return ErrorResponse(body.status());
-               auto name = RequireString(*body, "name");
-               if (!name.ok()) return ErrorResponse(name.status());
-               Patch<std::string> model;
-               if (Status st = ReadString(*body, "primaryModel", &model); !st.ok()) {
-                 return ErrorResponse(st);
-               }
-               return Respond(c->CreateSystemContainer(*name, model.value_or(std::nullopt)),
-                              [](const service::ProvisionedSystemContainer& p) {
-                                return Created({{"container", SystemContainerJson(p.record)},
-                                                {"token", p.token}});
-                              });
-             }));
+  router.Add(
+      V::post, "/api/admin/system-containers",
+      admin([c = s.containers](Request& r, const Principal&) {
+        auto body = ParseObject(r, {"name", "primaryModel"});
+        if (!body.ok()) return ErrorResponse(body.status());
+        auto name = RequireString(*body, "name");
+        if (!name.ok()) return ErrorResponse(name.status());
+        Patch<std::string> model;
+        if (Status st = ReadField(*body, "primaryModel", &model); !st.ok()) {
+          return ErrorResponse(st);
+        }
+        return Respond(
+            c->CreateSystemContainer(*name, model.value_or(std::nullopt)),
+            [](const service::ProvisionedSystemContainer& p) {
+              return Created({{"container", SystemContainerJson(p.record)}, {"token", p.token}});
+            });
+      }));
   router.Add(V::get, "/api/admin/system-containers",
              admin([c = s.containers](Request&, const Principal&) {
                return Respond(c->ListSystemContainers(),
@@ -256,22 +253,23 @@ void RegisterApiRoutes(Router& router, const ApiServices& s) {
 
   // ---- user -----------------------------------------------------------------------------------
   router.Add(V::get, "/api/me", user([a = s.accounts](Request&, const Principal& p) {
-    return Respond(a->GetUser(p.user_id),
-                   [](const store::User& u) { return Ok({{"user", UserJson(u)}}); });
-  }));
+               return Respond(a->GetUser(p.user_id), [](const store::User& u) {
+                 return Ok({{"user", UserJson(u)}});
+               });
+             }));
 
   auto read_provider = [](const Request& r) -> Result<service::ProviderChange> {
-    auto body = ParseObject(r, {"name", "displayName", "type", "baseUrl", "apiKey", "apiType",
-                                "models", "isActive"});
+    auto body = ParseObject(
+        r, {"name", "displayName", "type", "baseUrl", "apiKey", "apiType", "models", "isActive"});
     if (!body.ok()) return body.status();
     service::ProviderChange change;
-    BERTH_RETURN_IF_ERROR(ReadString(*body, "name", &change.name));
-    BERTH_RETURN_IF_ERROR(ReadString(*body, "displayName", &change.display_name));
-    BERTH_RETURN_IF_ERROR(ReadString(*body, "type", &change.type));
-    BERTH_RETURN_IF_ERROR(ReadString(*body, "baseUrl", &change.base_url));
-    BERTH_RETURN_IF_ERROR(ReadString(*body, "apiKey", &change.api_key));
-    BERTH_RETURN_IF_ERROR(ReadString(*body, "apiType", &change.api_type));
-    BERTH_RETURN_IF_ERROR(ReadBool(*body, "isActive", &change.is_active));
+    BERTH_RETURN_IF_ERROR(ReadField(*body, "name", &change.name));
+    BERTH_RETURN_IF_ERROR(ReadField(*body, "displayName", &change.display_name));
+    BERTH_RETURN_IF_ERROR(ReadField(*body, "type", &change.type));
+    BERTH_RETURN_IF_ERROR(ReadField(*body, "baseUrl", &change.base_url));
+    BERTH_RETURN_IF_ERROR(ReadField(*body, "apiKey", &change.api_key));
+    BERTH_RETURN_IF_ERROR(ReadField(*body, "apiType", &change.api_type));
+    BERTH_RETURN_IF_ERROR(ReadField(*body, "isActive", &change.is_active));
     if (auto it = body->find("models"); it != body->end()) {
       change.models = it->is_null() ? std::optional<json>() : std::optional<json>(*it);
     }
@@ -287,12 +285,13 @@ void RegisterApiRoutes(Router& router, const ApiServices& s) {
                });
              }));
   router.Add(V::get, "/api/providers", user([p = s.providers](Request&, const Principal& who) {
-    return Respond(p->List(who.user_id), [](const std::vector<store::LlmProvider>& list) {
-      json out = json::array();
-      for (const auto& x : list) out.push_back(ProviderJson(x));
-      return Ok({{"providers", std::move(out)}});
-    });
-  }));
+               return Respond(p->List(who.user_id),
+                              [](const std::vector<store::LlmProvider>& list) {
+                                json out = json::array();
+                                for (const auto& x : list) out.push_back(ProviderJson(x));
+                                return Ok({{"providers", std::move(out)}});
+                              });
+             }));
   router.Add(V::get, "/api/providers/:id",
              user([p = s.providers](Request& r, const Principal& who) {
                return Respond(p->Get(who.user_id, r.Param("id")), [](const store::LlmProvider& x) {
@@ -314,20 +313,23 @@ void RegisterApiRoutes(Router& router, const ApiServices& s) {
              }));
 
   router.Add(V::get, "/api/agent-config", user([p = s.providers](Request&, const Principal& who) {
-    return Respond(p->GetAgentSettings(who.user_id),
+               return Respond(
+                   p->GetAgentSettings(who.user_id),
                    [](const service::AgentSettings& x) { return Ok(AgentSettingsJson(x)); });
-  }));
-  router.Add(V::put, "/api/agent-config", user([p = s.providers](Request& r, const Principal& who) {
-    auto body = ParseObject(r, {"primaryModel"});
-    if (!body.ok()) return ErrorResponse(body.status());
-    if (!body->contains("primaryModel")) {
-      return ErrorResponse(InvalidArgument("primaryModel is required (a string, or null)"));
-    }
-    Patch<std::string> model;
-    if (Status st = ReadString(*body, "primaryModel", &model); !st.ok()) return ErrorResponse(st);
-    return Respond(p->SetPrimaryModel(who.user_id, *model),
-                   [](const service::AgentSettings& x) { return Ok(AgentSettingsJson(x)); });
-  }));
+             }));
+  router.Add(
+      V::put, "/api/agent-config", user([p = s.providers](Request& r, const Principal& who) {
+        auto body = ParseObject(r, {"primaryModel"});
+        if (!body.ok()) return ErrorResponse(body.status());
+        if (!body->contains("primaryModel")) {
+          return ErrorResponse(InvalidArgument("primaryModel is required (a string, or null)"));
+        }
+        Patch<std::string> model;
+        if (Status st = ReadField(*body, "primaryModel", &model); !st.ok())
+          return ErrorResponse(st);
+        return Respond(p->SetPrimaryModel(who.user_id, *model),
+                       [](const service::AgentSettings& x) { return Ok(AgentSettingsJson(x)); });
+      }));
 
   // ---- internal: agent containers fetch their config (seed contract) ---------------------------
   router.Add(V::get, "/api/internal/agent-config/:id", [c = s.containers](Request& r) {
