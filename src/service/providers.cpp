@@ -107,12 +107,9 @@ Status ProviderService::ApplyAndValidate(const ProviderChange& change,
   // Validate the provider as the gateway will see it, with the key it will get.
   auto input = ToInput(*p, nullptr);
   if (!input.ok()) return input.status();
-  if (change.api_key) {
-    // ValidateProvider below checks the key's form and length.
-    if (IsSet(change.api_key) && !(*change.api_key)->empty()) input->api_key = **change.api_key;
-  } else if (p->api_key) {
-    input->api_key = "present";  // unchanged stored key: only its presence matters here
-  }
+  // ValidateProvider checks a new key's form and length; an unchanged stored key was checked
+  // when it was written.
+  if (IsSet(change.api_key) && !(*change.api_key)->empty()) input->api_key = **change.api_key;
   BERTH_RETURN_IF_ERROR(agentconfig::ValidateProvider(*input));
 
   if (change.api_key) {
