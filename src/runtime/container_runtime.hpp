@@ -1,0 +1,159 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/result.hpp"
+
+namespace berth::runtime {
+
+// The engine-neutral seam between the lifecycle manager and a container engine (ARCHITECTURE.md,
+// "Modules"). The lifecycle code depends only on this header; Docker is one implementation
+// (docker_runtime.hpp), Swarm or Kubernetes can be others. Every method is thread-safe, blocks
+// the calling thread, and returns within the implementation's per-call deadline.
+//
+// Error mapping every implementation follows:
+//   kNotFound       the container, image, network or volume does not exist
+//   kAlreadyExists  a create hit a name that is taken (the message names the name)
+//   kUnavailable    the engine cannot be reached, or a call ran past its deadline
+//   kInvalidArgument the engine refused the request as malformed (message from the engine)
+//   kInternal       anything else the engine answered with (status and message in the text)
+
+// Labels are how berth recognises its own containers (and nothing else) on a shared engine.
+using Labels = std::map<std::string, std::string>;
+
+// What to create. Hardening that is not optional is not a field: every implementation runs the
+// container with an init process, no-new-privileges, all capabilities dropped except `cap_add`,
+// and no restart policy (berth restarts).
+struct ContainerSpec {
+  std::string name;
+  std::string image;
+  std::vector<std::pair<std::string, std::string>> env;  // name, value; in this order
+  Labels labels;
+  std::string volume_name;    // named volume, created by the engine when missing; empty = none
+  std::string volume_target;  // mount point of volume_name inside the container
+  std::string network;        // the agent network to attach to (see EnsureNetwork)
+  int64_t memory_bytes = 0;   // hard limit, swap included; 0 = unlimited
+  int64_t nano_cpus = 0;      // 1e9 = one CPU; 0 = unlimited
+  int64_t pids_limit = 0;     // 0 = unlimited
+  std::vector<std::string> cap_add;
+  // Publish `port`/tcp on 127.0.0.1 at a port the engine chooses (the "published" addressing
+  // mode); ContainerInfo::published_port reports it once the container runs.
+  std::optional<int> publish_port;
+};
+
+enum class ContainerState { kCreated, kRunning, kPaused, kRestarting, kRemoving, kExited, kDead };
+
+// One container as the engine reports it on inspection.
+struct ContainerInfo {
+  std::string id;
+  std::string name;   // without the leading '/'
+  std::string image;  // as given at create
+  Labels labels;
+  ContainerState state = ContainerState::kCreated;
+  bool oom_killed = false;
+  int exit_code = 0;
+  std::string error;  // the engine's error for a failed start, else empty
+  std::optional<std::chrono::system_clock::time_point> started_at;
+  std::optional<std::chrono::system_clock::time_point> finished_at;
+  std::string ip_address;             // on ContainerSpec::network; empty when not running
+  std::optional<int> published_port;  // host port on 127.0.0.1, when publish_port was set
+};
+
+// One container as a list call reports it (cheap: no per-container engine work).
+struct ContainerSummary {
+  std::string id;
+  std::string name;  // without the leading '/'
+  std::string image;
+  Labels labels;
+  ContainerState state = ContainerState::kCreated;
+};
+
+struct NetworkInfo {
+  std::string id;
+  std::string name;
+  std::string subnet;   // IPv4 CIDR
+  std::string gateway;  // IPv4 address of the host on this network
+};
+
+// One engine event about a container.
+struct ContainerEvent {
+  std::string container_id;
+  std::string action;  // engine verb: create, start, die, oom, kill, stop, destroy, ...
+  Labels labels;       // the container's labels (name included by engines that report it)
+  std::optional<int> exit_code;  // set for "die"
+  std::chrono::system_clock::time_point time;
+};
+
+// A live event subscription. Next() blocks until the next event; it returns kUnavailable when
+// the engine connection ends (engine restart: subscribe again and reconcile, since events may
+// have been missed), and kUnavailable "event stream closed" after Close().
+class EventStream {
+ public:
+  virtual ~EventStream() = default;
+  virtual Result<ContainerEvent> Next() = 0;
+  // Makes a blocked or later Next() return promptly. Thread-safe; idempotent.
+  virtual void Close() = 0;
+};
+
+class ContainerRuntime {
+ public:
+  virtual ~ContainerRuntime() = default;
+
+  // "docker 20.10.24 (API 1.41)" or an error when the engine does not answer.
+  virtual Result<std::string> Ping() = 0;
+
+  // Makes sure `image` is present, pulling it as the engine's CLI would when it is not. A failed
+  // pull is kNotFound/kUnavailable with a message that names the image.
+  virtual Status EnsureImage(const std::string& image) = 0;
+
+  // Creates the network when missing (isolated: containers on it cannot reach each other, only
+  // the host) and returns it either way.
+  virtual Result<NetworkInfo> EnsureNetwork(const std::string& name, bool isolated) = 0;
+
+  // Returns the new container's id.
+  virtual Result<std::string> Create(const ContainerSpec& spec) = 0;
+  // Starting a running container is ok.
+  virtual Status Start(const std::string& id) = 0;
+  // Graceful stop: SIGTERM, then SIGKILL after `grace`. Stopping a stopped container is ok.
+  virtual Status Stop(const std::string& id, std::chrono::seconds grace) = 0;
+  virtual Status Kill(const std::string& id) = 0;
+  // Removes the container (force: even when running). Volumes survive.
+  virtual Status Remove(const std::string& id, bool force) = 0;
+  virtual Status RemoveVolume(const std::string& name) = 0;
+
+  // By id or name.
+  virtual Result<ContainerInfo> Inspect(const std::string& id_or_name) = 0;
+  // Every container (running or not) that carries all of `labels` (an empty value matches any
+  // value of that label).
+  virtual Result<std::vector<ContainerSummary>> List(const Labels& labels) = 0;
+  // The last `tail` lines of stdout and stderr, interleaved as written.
+  virtual Result<std::string> Logs(const std::string& id, int tail) = 0;
+
+  // Writes one regular file into the container's filesystem (running or stopped), replacing any
+  // file of that name: the engine's archive upload. `dir` must exist in the container.
+  struct FileSpec {
+    std::string dir;
+    std::string name;
+    std::string content;
+    int uid = 0;
+    int gid = 0;
+    int mode = 0600;
+    std::chrono::system_clock::time_point mtime;
+  };
+  virtual Status PutFile(const std::string& id, const FileSpec& file) = 0;
+
+  // Subscribes to events of containers carrying all of `labels`.
+  virtual Result<std::unique_ptr<EventStream>> Events(const Labels& labels) = 0;
+};
+using ContainerRuntimePtr = std::shared_ptr<ContainerRuntime>;
+
+std::string_view ContainerStateName(ContainerState state);
+
+}  // namespace berth::runtime
