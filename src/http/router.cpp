@@ -115,7 +115,12 @@ bool ParseQuery(std::string_view raw, std::map<std::string, std::string>& query)
 
 void Router::Add(bhttp::verb method, std::string pattern, Handler handler) {
   std::vector<std::string> segments = SplitPattern(pattern);
-  routes_.push_back(Route{method, std::move(segments), std::move(pattern), std::move(handler)});
+  routes_.push_back(Route{method, std::move(segments), std::move(pattern), std::move(handler), {}});
+}
+
+void Router::AddAsync(bhttp::verb method, std::string pattern, AsyncHandler handler) {
+  std::vector<std::string> segments = SplitPattern(pattern);
+  routes_.push_back(Route{method, std::move(segments), std::move(pattern), {}, std::move(handler)});
 }
 
 std::vector<std::string> Router::Routes() const {
@@ -128,7 +133,7 @@ std::vector<std::string> Router::Routes() const {
   return out;
 }
 
-Response Router::Dispatch(Request& request) const {
+const Router::Route* Router::Match(Request& request, Response& early) const {
   std::string_view target_view = ToStd(request.raw.target());
   std::size_t question = target_view.find('?');
   std::string_view raw_path = target_view.substr(0, question);
@@ -140,14 +145,16 @@ Response Router::Dispatch(Request& request) const {
   if (raw_path.empty() || raw_path.front() != '/') {
     // asterisk-form ("OPTIONS *") or authority-form (CONNECT): nothing here serves those.
     request.path.assign(raw_path);
-    return ErrorResponse(bhttp::status::not_found, ErrorCodeName(ErrorCode::kNotFound),
-                         "no route for " + request.path);
+    early = ErrorResponse(bhttp::status::not_found, ErrorCodeName(ErrorCode::kNotFound),
+                          "no route for " + request.path);
+    return nullptr;
   }
 
   Spans spans;
   if (!DecodePath(raw_path, request.path, spans)) {
-    return ErrorResponse(bhttp::status::bad_request, ErrorCodeName(ErrorCode::kInvalidArgument),
-                         "malformed percent-encoding in path");
+    early = ErrorResponse(bhttp::status::bad_request, ErrorCodeName(ErrorCode::kInvalidArgument),
+                          "malformed percent-encoding in path");
+    return nullptr;
   }
   const std::string& path = request.path;
   auto matches = [&](const Route& route) {
@@ -188,10 +195,11 @@ Response Router::Dispatch(Request& request) const {
     }
     if (question != std::string_view::npos &&
         !ParseQuery(target_view.substr(question + 1), request.query)) {
-      return ErrorResponse(bhttp::status::bad_request, ErrorCodeName(ErrorCode::kInvalidArgument),
-                           "malformed percent-encoding in query string");
+      early = ErrorResponse(bhttp::status::bad_request, ErrorCodeName(ErrorCode::kInvalidArgument),
+                            "malformed percent-encoding in query string");
+      return nullptr;
     }
-    return best->handler(request);
+    return best;
   }
 
   std::string allow;
@@ -216,10 +224,31 @@ Response Router::Dispatch(Request& request) const {
         bhttp::status::method_not_allowed, "method_not_allowed",
         std::string("method ").append(method.data(), method.size()) + " not allowed for " + path);
     res.set(bhttp::field::allow, allow);
-    return res;
+    early = std::move(res);
+    return nullptr;
   }
-  return ErrorResponse(bhttp::status::not_found, ErrorCodeName(ErrorCode::kNotFound),
-                       "no route for " + path);
+  early = ErrorResponse(bhttp::status::not_found, ErrorCodeName(ErrorCode::kNotFound),
+                        "no route for " + path);
+  return nullptr;
+}
+
+Response Router::Dispatch(Request& request) const {
+  Response early;
+  const Route* route = Match(request, early);
+  if (route == nullptr) return early;
+  if (!route->handler) {
+    return ErrorResponse(bhttp::status::internal_server_error, ErrorCodeName(ErrorCode::kInternal),
+                         "internal error");
+  }
+  return route->handler(request);
+}
+
+net::awaitable<Response> Router::DispatchAsync(Request& request) const {
+  Response early;
+  const Route* route = Match(request, early);
+  if (route == nullptr) co_return early;
+  if (route->async_handler) co_return co_await route->async_handler(request);
+  co_return route->handler(request);
 }
 
 }  // namespace berth::http

@@ -10,6 +10,9 @@ namespace berth::http {
 
 // Synchronous handler: runs on a server thread; may block on the store (SQLite, microseconds).
 using Handler = std::function<Response(Request&)>;
+// Asynchronous handler, for work that waits (an agent start, an engine call): a coroutine on the
+// connection's executor that must not block its thread; it co_awaits instead.
+using AsyncHandler = std::function<net::awaitable<Response>(Request&)>;
 
 // Maps method + path pattern to a handler. Patterns are literal segments and ":name" captures,
 // e.g. "/api/admin/users/:id/tokens"; a capture matches one non-empty segment. A path that
@@ -29,8 +32,12 @@ using Handler = std::function<Response(Request&)>;
 class Router {
  public:
   void Add(bhttp::verb method, std::string pattern, Handler handler);
+  void AddAsync(bhttp::verb method, std::string pattern, AsyncHandler handler);
   // Fills request.params and runs the handler, or answers 404/405 in the JSON error shape.
+  // A route added with AddAsync answers 500 here: use DispatchAsync.
   Response Dispatch(Request& request) const;
+  // As Dispatch, for every kind of route; what the server calls.
+  net::awaitable<Response> DispatchAsync(Request& request) const;
   // "METHOD pattern" of every route, for documentation checks.
   std::vector<std::string> Routes() const;
 
@@ -39,8 +46,12 @@ class Router {
     bhttp::verb method;
     std::vector<std::string> segments;
     std::string pattern;
-    Handler handler;
+    Handler handler;  // exactly one of handler and async_handler is set
+    AsyncHandler async_handler;
   };
+  // The route for `request` with request.params and request.query filled, or the 400/404/405
+  // answer in `early` (and nullptr).
+  const Route* Match(Request& request, Response& early) const;
   std::vector<Route> routes_;
 };
 

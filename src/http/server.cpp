@@ -158,7 +158,7 @@ struct Server::Impl {
   void Unregister(const ConnectionPtr& conn);
   std::vector<ConnectionPtr> Snapshot();
   net::awaitable<void> Session(ConnectionPtr conn);
-  Response Handle(Request& request);
+  net::awaitable<Response> Handle(Request& request);
   std::optional<Response> ReadErrorResponse(const beast::error_code& ec);
   void Finalize(Response& res, unsigned version, bool head, const std::string& request_id,
                 bool keep_alive);
@@ -436,7 +436,7 @@ net::awaitable<void> Server::Impl::Session(ConnectionPtr conn) {
     request.raw = parser.release();
     request.peer = conn->peer;
     request.request_id = PickRequestId(request.raw);
-    Response res = Handle(request);
+    Response res = co_await Handle(request);
     // Read after the handler: a Stop() during a slow handler still closes this connection.
     const bool keep_alive = request.raw.keep_alive() && !stopping.load();
     Finalize(res, request.raw.version(), request.raw.method() == bhttp::verb::head,
@@ -468,9 +468,9 @@ net::awaitable<void> Server::Impl::Session(ConnectionPtr conn) {
   }
 }
 
-Response Server::Impl::Handle(Request& request) {
+net::awaitable<Response> Server::Impl::Handle(Request& request) {
   try {
-    return router.Dispatch(request);
+    co_return co_await router.DispatchAsync(request);
   } catch (const std::exception& e) {
     // The exception text may hold internals: it goes to the log, never to the client.
     spdlog::error("http {} {}: handler threw (request id {}): {}",
@@ -479,8 +479,8 @@ Response Server::Impl::Handle(Request& request) {
     spdlog::error("http {} {}: handler threw an unknown exception (request id {})",
                   ToStd(request.raw.method_string()), request.path, request.request_id);
   }
-  return ErrorResponse(bhttp::status::internal_server_error, ErrorCodeName(ErrorCode::kInternal),
-                       "internal error");
+  co_return ErrorResponse(bhttp::status::internal_server_error, ErrorCodeName(ErrorCode::kInternal),
+                          "internal error");
 }
 
 std::optional<Response> Server::Impl::ReadErrorResponse(const beast::error_code& ec) {
