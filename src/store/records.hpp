@@ -55,7 +55,7 @@ struct UserAgentConfig {
 // Container lifecycle status as stored: stopped|starting|running|stopping|failed.
 struct UserContainer {
   std::string id;
-  std::string user_id;  // unique: one container per user
+  std::string user_id;                      // unique: one container per user
   std::optional<std::string> container_id;  // engine id
   std::string container_name;
   std::optional<int> gateway_port;

@@ -111,8 +111,20 @@ CREATE TRIGGER system_containers_token_hash_update BEFORE UPDATE OF token_hash O
   BEGIN SELECT RAISE(ABORT, 'UNIQUE constraint failed: user_containers.token_hash'); END;
 )sql";
 
+// One random id per database: berth labels the containers it creates with it, so several
+// databases (test runs, staging and production) can share one engine without touching each
+// other's containers, while replicas sharing one database manage the same fleet.
+constexpr const char* kInstanceId = R"sql(
+CREATE TABLE berth_meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+INSERT INTO berth_meta (key, value) VALUES ('instance_id', lower(hex(randomblob(16))));
+)sql";
+
 constexpr std::array kMigrations = {
     SqliteMigration{1, "initial schema", kInitialSchema},
+    SqliteMigration{2, "instance id", kInstanceId},
 };
 
 constexpr const char* kCreateMigrationsTable =

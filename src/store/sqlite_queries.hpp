@@ -83,6 +83,14 @@ inline constexpr const char kUpdateUserContainer[] =
     "gateway_token = ?5, token_hash = ?6, status = ?7, last_active_at = ?8, "
     "idle_timeout_min = ?9, config = ?10, updated_at = ?11 WHERE id = ?1";
 
+// Activity is monotonic: a late flush of an older stamp never moves it back.
+inline constexpr const char kRecordUserActivity[] =
+    "UPDATE user_containers SET last_active_at = MAX(COALESCE(last_active_at, 0), ?2) "
+    "WHERE id = ?1";
+
+inline constexpr const char kSelectInstanceId[] =
+    "SELECT value FROM berth_meta WHERE key = 'instance_id'";
+
 // system_containers
 inline constexpr const char kInsertSystemContainer[] =
     "INSERT INTO system_containers (id, name, primary_model, container_id, container_name, "

@@ -18,6 +18,7 @@
 #include "store/sqlite_pool.hpp"
 #include "store/sqlite_queries.hpp"
 #include "store/sqlite_statement.hpp"
+#include "store/sqlite_transaction.hpp"
 
 namespace berth::store {
 namespace {
@@ -370,6 +371,12 @@ Result<ApiToken> SqliteStore::FindApiTokenByHash(const std::string& token_hash) 
       ReadApiToken, "api token not found");
 }
 
+Result<std::string> SqliteStore::InstanceId() {
+  return QueryOne(
+      *pool_, q::kSelectInstanceId, kNoBind, [](const SqliteStatement& s) { return s.Text(0); },
+      "database has no instance id");
+}
+
 Result<bool> SqliteStore::HasAdminToken() {
   return QueryOne(
       *pool_, q::kHasAdminToken, kNoBind, [](const SqliteStatement& s) { return s.Int64(0) != 0; },
@@ -529,6 +536,22 @@ Status SqliteStore::UpdateUserContainer(const UserContainer& c) {
                     {"system_containers.token_hash", "container token hash already exists"}});
   }
   return ExpectOneRow(changed, "container record not found");
+}
+
+Status SqliteStore::RecordUserActivity(const std::vector<std::pair<std::string, int64_t>>& stamps) {
+  if (stamps.empty()) return Status::Ok();
+  return WithConnection(*pool_, [&](SqliteConnection& conn) -> Status {
+    auto txn = SqliteTransaction::Begin(conn);
+    if (!txn.ok()) return txn.status();
+    for (const auto& [id, stamp] : stamps) {
+      auto stmt = conn.Prepare(q::kRecordUserActivity);  // cached: re-preparing is a lookup
+      if (!stmt.ok()) return stmt.status();
+      stmt->Bind(1, id);
+      stmt->Bind(2, stamp);
+      BERTH_RETURN_IF_ERROR(stmt->Run());
+    }
+    return txn->Commit();
+  });
 }
 
 // ---- system containers ---------------------------------------------------------------------

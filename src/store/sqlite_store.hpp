@@ -53,6 +53,7 @@ class SqliteStore final : public Store {
   SqliteStore& operator=(const SqliteStore&) = delete;
 
   Status Ping() override;
+  Result<std::string> InstanceId() override;
 
   Status CreateUser(const User& user) override;
   Result<User> GetUser(const std::string& id) override;
@@ -79,6 +80,7 @@ class SqliteStore final : public Store {
   Result<UserContainer> GetUserContainerByUser(const std::string& user_id) override;
   Result<std::vector<UserContainer>> ListUserContainers() override;
   Status UpdateUserContainer(const UserContainer& container) override;
+  Status RecordUserActivity(const std::vector<std::pair<std::string, int64_t>>& stamps) override;
 
   Status CreateSystemContainer(const SystemContainer& container) override;
   Result<SystemContainer> GetSystemContainer(const std::string& id) override;

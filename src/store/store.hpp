@@ -26,6 +26,8 @@ class Store {
 
   // Cheap round-trip proving the database answers (readiness).
   virtual Status Ping() = 0;
+  // The database's random instance id (fixed at creation): what berth labels its containers with.
+  virtual Result<std::string> InstanceId() = 0;
 
   // Users. DeleteUser removes the user's tokens, providers, agent config and container record.
   virtual Status CreateUser(const User& user) = 0;
@@ -59,6 +61,9 @@ class Store {
   virtual Result<std::vector<UserContainer>> ListUserContainers() = 0;
   // Replaces every mutable field of the row with the given id (all but id, user_id, created_at).
   virtual Status UpdateUserContainer(const UserContainer& container) = 0;
+  // Raises last_active_at of each container record (by record id) to the given stamp, in one
+  // transaction; never lowers it. Records that no longer exist are skipped.
+  virtual Status RecordUserActivity(const std::vector<std::pair<std::string, int64_t>>& stamps) = 0;
 
   // System container records.
   virtual Status CreateSystemContainer(const SystemContainer& container) = 0;
@@ -83,8 +88,8 @@ using StorePtr = std::shared_ptr<Store>;
 
 // Opens the backend named by a database URL: "sqlite://<path>" (created with its directory when
 // missing; migrations applied). "sqlite://data/berth.db" is relative to the working directory,
-// "sqlite:///var/lib/berth/berth.db" absolute. "postgres://" and "postgresql://" are recognised but not yet
-// built: kInvalidArgument saying so. Any other scheme: kInvalidArgument.
+// "sqlite:///var/lib/berth/berth.db" absolute. "postgres://" and "postgresql://" are recognised but
+// not yet built: kInvalidArgument saying so. Any other scheme: kInvalidArgument.
 Result<StorePtr> OpenStore(const std::string& database_url);
 
 }  // namespace berth::store

@@ -11,6 +11,7 @@ namespace berth::testing {
 class MockStore : public store::Store {
  public:
   MOCK_METHOD(Status, Ping, (), (override));
+  MOCK_METHOD(Result<std::string>, InstanceId, (), (override));
   MOCK_METHOD(Status, CreateUser, (const store::User&), (override));
   MOCK_METHOD(Result<store::User>, GetUser, (const std::string&), (override));
   MOCK_METHOD(Result<std::vector<store::User>>, ListUsers, (), (override));
@@ -33,9 +34,10 @@ class MockStore : public store::Store {
               (override));
   MOCK_METHOD(Result<std::vector<store::UserContainer>>, ListUserContainers, (), (override));
   MOCK_METHOD(Status, UpdateUserContainer, (const store::UserContainer&), (override));
+  using ActivityStamps = std::vector<std::pair<std::string, int64_t>>;
+  MOCK_METHOD(Status, RecordUserActivity, (const ActivityStamps&), (override));
   MOCK_METHOD(Status, CreateSystemContainer, (const store::SystemContainer&), (override));
-  MOCK_METHOD(Result<store::SystemContainer>, GetSystemContainer, (const std::string&),
-              (override));
+  MOCK_METHOD(Result<store::SystemContainer>, GetSystemContainer, (const std::string&), (override));
   MOCK_METHOD(Result<std::vector<store::SystemContainer>>, ListSystemContainers, (), (override));
   MOCK_METHOD(Status, UpdateSystemContainer, (const store::SystemContainer&), (override));
   MOCK_METHOD(Status, DeleteSystemContainer, (const std::string&), (override));

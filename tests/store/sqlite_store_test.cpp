@@ -490,6 +490,37 @@ TEST_F(SqliteStoreTest, UpdateUserContainerReplacesMutableFields) {
   EXPECT_EQ(Tie(*got), Tie(expected));
 }
 
+TEST_F(SqliteStoreTest, RecordUserActivityRaisesButNeverLowersAndSkipsMissingRecords) {
+  CreateTwoUsers();
+  UserContainer c1 = MakeUserContainer("c1", "u1", "hash-1");
+  c1.last_active_at = 5000;
+  ASSERT_OK(store_->CreateUserContainer(c1));
+  UserContainer c2 = MakeUserContainer("c2", "u2", "hash-2");
+  c2.last_active_at = std::nullopt;
+  ASSERT_OK(store_->CreateUserContainer(c2));
+
+  ASSERT_OK(store_->RecordUserActivity({{"c1", 4000}, {"c2", 7000}, {"gone", 9000}}));
+  EXPECT_EQ(store_->GetUserContainer("c1")->last_active_at, std::optional<int64_t>(5000));
+  EXPECT_EQ(store_->GetUserContainer("c2")->last_active_at, std::optional<int64_t>(7000));
+
+  ASSERT_OK(store_->RecordUserActivity({{"c1", 6000}}));
+  EXPECT_EQ(store_->GetUserContainer("c1")->last_active_at, std::optional<int64_t>(6000));
+  EXPECT_OK(store_->RecordUserActivity({}));
+}
+
+TEST_F(SqliteStoreTest, InstanceIdIsRandomPerDatabaseAndStable) {
+  auto first = store_->InstanceId();
+  ASSERT_OK(first);
+  EXPECT_EQ(first->size(), 32u);
+  EXPECT_EQ(*store_->InstanceId(), *first);
+
+  auto other = SqliteStore::Open(dir_.File("other.db"));
+  ASSERT_OK(other);
+  auto second = (*other)->InstanceId();
+  ASSERT_OK(second);
+  EXPECT_NE(*second, *first);
+}
+
 TEST_F(SqliteStoreTest, UpdateUserContainerErrors) {
   CreateTwoUsers();
   ASSERT_OK(store_->CreateUserContainer(MakeUserContainer("c1", "u1", "hash-1")));
