@@ -67,6 +67,7 @@ TEST(SqliteStoreMigrations, CreatesEveryTableWithWalJournal) {
   ASSERT_OK(store);
   EXPECT_EQ(RawQuery(path, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"),
             (std::vector<std::vector<std::string>>{{"api_tokens"},
+                                                   {"berth_meta"},
                                                    {"llm_providers"},
                                                    {"schema_migrations"},
                                                    {"system_containers"},
