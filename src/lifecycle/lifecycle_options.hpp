@@ -1,0 +1,54 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace berth::lifecycle {
+
+// How berth reaches an agent's gateway (ARCHITECTURE.md, "Engine addressing"). Never a host port
+// chosen by scanning a table.
+enum class AddressMode {
+  kContainerIp,    // berth runs on the host: the container's IP on the agent network
+  kContainerName,  // berth runs in a container on the agent network: the container's name
+  kPublished,      // the gateway port published on 127.0.0.1 at an engine-chosen port
+};
+
+inline constexpr int kGatewayPort = 18789;
+inline constexpr const char* kStateDir = "/home/node/.openclaw";
+inline constexpr const char* kConfigFileName = "openclaw.json";
+inline constexpr int kAgentUid = 1000;  // the image's `node` user
+
+struct LifecycleOptions {
+  std::string image = "alpine/openclaw:latest";
+  std::string network = "mosaic-internal";
+  // MOSAIC_API_URL given to containers (berth's API base including /api). Required by
+  // AgentManager; the binary derives it from the agent network's gateway when not configured.
+  std::string api_url;
+  AddressMode address_mode = AddressMode::kContainerIp;
+
+  int64_t memory_bytes = int64_t{2} << 30;  // the gateway peaks at ~1.05 GiB; 1 GiB gets OOM-killed
+  int64_t nano_cpus = 1'000'000'000;        // one CPU
+  int64_t pids_limit = 512;
+
+  std::chrono::milliseconds start_timeout{std::chrono::seconds(180)};
+  std::chrono::milliseconds ready_poll_interval{100};
+  std::chrono::seconds stop_grace{10};
+  int max_concurrent_starts = 4;
+  std::chrono::seconds retry_after{5};  // advertised to callers beyond the start cap
+
+  std::chrono::milliseconds reap_interval{std::chrono::seconds(60)};
+  std::chrono::milliseconds health_interval{std::chrono::seconds(30)};
+  std::chrono::milliseconds activity_flush_interval{std::chrono::seconds(5)};
+  std::chrono::milliseconds probe_timeout{2000};
+  int health_parallelism = 32;
+  int health_failures_before_unhealthy = 2;
+  // System containers that fail to start are retried after this, doubling up to the maximum.
+  std::chrono::milliseconds system_backoff_initial{std::chrono::seconds(5)};
+  std::chrono::milliseconds system_backoff_max{std::chrono::minutes(5)};
+
+  int log_tail_lines = 20;  // log lines quoted in a start failure
+};
+
+}  // namespace berth::lifecycle
