@@ -1,0 +1,42 @@
+#pragma once
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/result.hpp"
+#include "docker/docker_types.hpp"
+
+// Conversions between the engine's JSON and the typed structs. Exposed for unit tests; callers
+// use DockerClient. Parsers never throw: a missing or mistyped field reads as empty/zero; a body
+// that is not JSON at all is kInternal.
+namespace berth::docker {
+
+Result<nlohmann::json> ParseJsonBody(std::string_view body, std::string_view what);
+
+VersionInfo VersionFromJson(const nlohmann::json& j);
+ImageInfo ImageFromJson(const nlohmann::json& j);
+NetworkDetails NetworkFromJson(const nlohmann::json& j);
+VolumeInfo VolumeFromJson(const nlohmann::json& j);
+ContainerDetails ContainerFromJson(const nlohmann::json& j);
+ContainerListEntry ContainerListEntryFromJson(const nlohmann::json& j);
+// kInternal when the line is not a JSON object.
+Result<DockerEvent> EventFromJsonLine(std::string_view line);
+
+nlohmann::json ContainerCreateToJson(const ContainerCreate& c);
+
+// RFC 3339 with optional fraction and zone ("2026-11-24T05:33:12.123456789Z"). nullopt for the
+// engine's zero time ("0001-01-01T00:00:00Z") and for text that is not such a time.
+std::optional<std::chrono::system_clock::time_point> ParseDockerTime(std::string_view text);
+
+// The engine's error for a response with status `status`: 404 kNotFound, 409 kAlreadyExists,
+// 400 kInvalidArgument, anything else kInternal (with the status). The message is the body's
+// "message" (or the body itself), prefixed with `what` when not empty.
+Status EngineError(int status, std::string_view body, std::string_view what);
+
+// Compares API versions "1.41" > "1.9" numerically: <0, 0, >0.
+int CompareApiVersions(std::string_view a, std::string_view b);
+
+}  // namespace berth::docker
