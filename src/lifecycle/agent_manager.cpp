@@ -730,14 +730,16 @@ AgentManager::StreamGuard::StreamGuard(StreamGuard&& other) noexcept
 
 AgentManager::StreamGuard& AgentManager::StreamGuard::operator=(StreamGuard&& other) noexcept {
   if (this != &other) {
-    this->~StreamGuard();
+    Release();
     manager_ = std::exchange(other.manager_, nullptr);
     user_id_ = std::move(other.user_id_);
   }
   return *this;
 }
 
-AgentManager::StreamGuard::~StreamGuard() {
+AgentManager::StreamGuard::~StreamGuard() { Release(); }
+
+void AgentManager::StreamGuard::Release() {
   if (manager_ == nullptr) return;
   std::lock_guard lock(manager_->mu_);
   Entry& entry = manager_->EntryFor(UserKey(user_id_));

@@ -134,6 +134,7 @@ class AgentManager {
 
    private:
     friend class AgentManager;
+    void Release();
     StreamGuard(AgentManager* manager, std::string user_id)
         : manager_(manager), user_id_(std::move(user_id)) {}
     AgentManager* manager_ = nullptr;
@@ -167,6 +168,8 @@ class AgentManager {
 
   void SetObserver(std::function<void(const AgentEvent&)> observer);
 
+  // True while the engine's event stream is subscribed (the warm path's precondition).
+  bool events_live() const { return events_live_.load(); }
   std::chrono::seconds retry_after() const { return options_.retry_after; }
   const std::string& instance_id() const { return instance_id_; }
   const LifecycleOptions& options() const { return options_; }

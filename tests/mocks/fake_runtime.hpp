@@ -1,0 +1,254 @@
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "lifecycle/gateway_probe.hpp"
+#include "runtime/container_runtime.hpp"
+
+namespace berth::testing {
+
+// An in-memory engine for unit tests of the lifecycle: containers are records that Start() marks
+// running (or exited, when a test says so). Counts every call; emits events like an engine.
+class FakeRuntime final : public runtime::ContainerRuntime {
+ public:
+  struct Container {
+    runtime::ContainerSpec spec;
+    std::string id;
+    runtime::ContainerState state = runtime::ContainerState::kCreated;
+    int exit_code = 0;
+    bool oom = false;
+    std::string ip;
+    std::vector<runtime::ContainerRuntime::FileSpec> files;
+  };
+
+  // What Start() does: by default the container runs; a test may make it exit at once.
+  std::function<void(Container&)> on_start;
+  std::atomic<int> calls{0};
+  std::atomic<int> creates{0};
+  std::atomic<int> starts{0};
+  bool image_present = true;
+
+  Result<std::string> Ping() override {
+    ++calls;
+    return std::string("fake");
+  }
+  Status EnsureImage(const std::string& image) override {
+    ++calls;
+    if (!image_present) return NotFound("image " + image + " not found");
+    return Status::Ok();
+  }
+  Result<runtime::NetworkInfo> EnsureNetwork(const std::string& name, bool) override {
+    ++calls;
+    return runtime::NetworkInfo{"net-1", name, "172.30.0.0/16", "172.30.0.1"};
+  }
+  Result<std::string> Create(const runtime::ContainerSpec& spec) override {
+    ++calls;
+    ++creates;
+    std::lock_guard lock(mu_);
+    for (auto& [id, c] : containers_) {
+      if (c.spec.name == spec.name) return AlreadyExists("name " + spec.name + " is taken");
+    }
+    Container c;
+    c.spec = spec;
+    c.id = "cid" + std::to_string(next_id_++);
+    containers_[c.id] = c;
+    Emit(c, "create", std::nullopt);
+    return c.id;
+  }
+  Status Start(const std::string& id) override {
+    ++calls;
+    ++starts;
+    std::lock_guard lock(mu_);
+    auto it = containers_.find(id);
+    if (it == containers_.end()) return NotFound("no container " + id);
+    Container& c = it->second;
+    c.state = runtime::ContainerState::kRunning;
+    c.ip = "10.0.0." + std::to_string(next_id_);
+    if (on_start) on_start(c);
+    Emit(c, "start", std::nullopt);
+    if (c.state == runtime::ContainerState::kExited) Emit(c, "die", c.exit_code);
+    return Status::Ok();
+  }
+  Status Stop(const std::string& id, std::chrono::seconds) override {
+    ++calls;
+    std::lock_guard lock(mu_);
+    auto it = containers_.find(id);
+    if (it == containers_.end()) return NotFound("no container " + id);
+    if (it->second.state == runtime::ContainerState::kRunning) {
+      it->second.state = runtime::ContainerState::kExited;
+      it->second.ip.clear();
+      Emit(it->second, "die", 0);
+    }
+    return Status::Ok();
+  }
+  Status Kill(const std::string& id) override {
+    ++calls;
+    std::lock_guard lock(mu_);
+    auto it = containers_.find(id);
+    if (it == containers_.end()) return NotFound("no container " + id);
+    it->second.state = runtime::ContainerState::kExited;
+    it->second.exit_code = 137;
+    Emit(it->second, "die", 137);
+    return Status::Ok();
+  }
+  Status Remove(const std::string& id, bool) override {
+    ++calls;
+    std::lock_guard lock(mu_);
+    auto it = containers_.find(id);
+    if (it == containers_.end()) return NotFound("no container " + id);
+    Emit(it->second, "destroy", std::nullopt);
+    containers_.erase(it);
+    return Status::Ok();
+  }
+  Status RemoveVolume(const std::string& name) override {
+    ++calls;
+    std::lock_guard lock(mu_);
+    removed_volumes.push_back(name);
+    return Status::Ok();
+  }
+  Result<runtime::ContainerInfo> Inspect(const std::string& id_or_name) override {
+    ++calls;
+    std::lock_guard lock(mu_);
+    for (auto& [id, c] : containers_) {
+      if (id == id_or_name || c.spec.name == id_or_name) {
+        runtime::ContainerInfo info;
+        info.id = c.id;
+        info.name = c.spec.name;
+        info.image = c.spec.image;
+        info.labels = c.spec.labels;
+        info.state = c.state;
+        info.exit_code = c.exit_code;
+        info.oom_killed = c.oom;
+        info.ip_address = c.ip;
+        return info;
+      }
+    }
+    return NotFound("no container " + id_or_name);
+  }
+  Result<std::vector<runtime::ContainerSummary>> List(const runtime::Labels& labels) override {
+    ++calls;
+    std::lock_guard lock(mu_);
+    std::vector<runtime::ContainerSummary> out;
+    for (auto& [id, c] : containers_) {
+      bool match = true;
+      for (const auto& [k, v] : labels) {
+        auto it = c.spec.labels.find(k);
+        if (it == c.spec.labels.end() || (!v.empty() && it->second != v)) match = false;
+      }
+      if (match) out.push_back({c.id, c.spec.name, c.spec.image, c.spec.labels, c.state});
+    }
+    return out;
+  }
+  Result<std::string> Logs(const std::string&, int) override {
+    ++calls;
+    return std::string("fake agent: fatal: cannot fetch config\n");
+  }
+  Status PutFile(const std::string& id, const FileSpec& file) override {
+    ++calls;
+    std::lock_guard lock(mu_);
+    auto it = containers_.find(id);
+    if (it == containers_.end()) return NotFound("no container " + id);
+    it->second.files.push_back(file);
+    return Status::Ok();
+  }
+  Result<std::unique_ptr<runtime::EventStream>> Events(const runtime::Labels&) override {
+    ++calls;
+    return std::unique_ptr<runtime::EventStream>(new Stream(this));
+  }
+
+  // Test access.
+  std::map<std::string, Container> Snapshot() {
+    std::lock_guard lock(mu_);
+    return containers_;
+  }
+  void Mutate(const std::function<void(std::map<std::string, Container>&)>& f) {
+    std::lock_guard lock(mu_);
+    f(containers_);
+  }
+  // Makes a running container die as if killed behind berth's back.
+  void Crash(const std::string& id, int code) {
+    std::lock_guard lock(mu_);
+    auto& c = containers_.at(id);
+    c.state = runtime::ContainerState::kExited;
+    c.exit_code = code;
+    Emit(c, "die", code);
+  }
+  // Ends every open event stream, as an engine restart does.
+  void DropEventStreams() {
+    std::lock_guard lock(mu_);
+    ++generation_;
+    cv_.notify_all();
+  }
+  std::vector<std::string> removed_volumes;
+
+ private:
+  class Stream final : public runtime::EventStream {
+   public:
+    explicit Stream(FakeRuntime* rt) : rt_(rt) {
+      std::lock_guard lock(rt_->mu_);
+      generation_ = rt_->generation_;
+      position_ = rt_->events_.size();
+    }
+    Result<runtime::ContainerEvent> Next() override {
+      std::unique_lock lock(rt_->mu_);
+      rt_->cv_.wait(lock, [&] {
+        return closed_ || generation_ != rt_->generation_ || position_ < rt_->events_.size();
+      });
+      if (closed_) return Unavailable("event stream closed");
+      if (generation_ != rt_->generation_) return Unavailable("engine went away");
+      return rt_->events_[position_++];
+    }
+    void Close() override {
+      std::lock_guard lock(rt_->mu_);
+      closed_ = true;
+      rt_->cv_.notify_all();
+    }
+
+   private:
+    FakeRuntime* rt_;
+    int generation_ = 0;
+    std::size_t position_ = 0;
+    bool closed_ = false;
+  };
+
+  void Emit(const Container& c, const std::string& action, std::optional<int> code) {
+    runtime::ContainerEvent e;
+    e.container_id = c.id;
+    e.action = action;
+    e.labels = c.spec.labels;
+    e.exit_code = code;
+    e.time = std::chrono::system_clock::now();
+    events_.push_back(e);
+    cv_.notify_all();
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::string, Container> containers_;
+  std::deque<runtime::ContainerEvent> events_;
+  int generation_ = 0;
+  int next_id_ = 1;
+};
+
+// Answers /readyz with a status the test sets (200 by default) after an optional delay.
+class FakeProbe final : public lifecycle::GatewayProbe {
+ public:
+  std::atomic<int> status{200};
+  std::atomic<int> delay_ms{0};
+  std::atomic<int> probes{0};
+  Result<int> Get(const std::string&, int, const std::string&, std::chrono::milliseconds) override {
+    ++probes;
+    if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    int s = status;
+    if (s == 0) return Unavailable("connection refused");
+    return s;
+  }
+};
+
+}  // namespace berth::testing
