@@ -1,0 +1,287 @@
+#include "runtime/docker_runtime.hpp"
+
+#include <atomic>
+#include <cstdlib>
+
+#include "docker/tar.hpp"
+
+namespace berth::runtime {
+namespace {
+
+using docker::DockerClient;
+
+std::string Env(const char* name) {
+  const char* value = std::getenv(name);
+  return value ? value : "";
+}
+
+NetworkInfo ToNetworkInfo(const docker::NetworkDetails& n) {
+  return NetworkInfo{n.id, n.name, n.subnet, n.gateway};
+}
+
+// The address on the network named by the berth.network label, else on the only (or first
+// addressed) network.
+std::string PickAddress(const docker::ContainerDetails& c) {
+  if (auto label = c.labels.find(DockerRuntime::kNetworkLabel); label != c.labels.end()) {
+    if (auto it = c.network_ips.find(label->second); it != c.network_ips.end()) return it->second;
+  }
+  for (const auto& [network, ip] : c.network_ips) {
+    if (!ip.empty()) return ip;
+  }
+  return "";
+}
+
+// The host port of the first published port bound on IPv4 (127.0.0.1 preferred).
+std::optional<int> PickPublishedPort(const docker::ContainerDetails& c) {
+  std::optional<int> any;
+  for (const auto& [port, bindings] : c.ports) {
+    for (const docker::PortBinding& b : bindings) {
+      if (b.host_port.empty() || b.host_ip.find(':') != std::string::npos) continue;
+      int value = std::atoi(b.host_port.c_str());
+      if (value <= 0) continue;
+      if (b.host_ip == "127.0.0.1") return value;
+      if (!any) any = value;
+    }
+  }
+  return any;
+}
+
+class DockerEvents final : public EventStream {
+ public:
+  explicit DockerEvents(std::unique_ptr<docker::DockerEventStream> stream)
+      : stream_(std::move(stream)) {}
+
+  Result<ContainerEvent> Next() override {
+    for (;;) {
+      if (closed_) return Unavailable("event stream closed");
+      auto event = stream_->Next();
+      if (!event.ok()) {
+        if (closed_) return Unavailable("event stream closed");
+        return event.status();
+      }
+      if (!event->type.empty() && event->type != "container") continue;
+      ContainerEvent out;
+      out.container_id = event->actor_id;
+      out.action = event->action;
+      out.labels = event->attributes;
+      if (auto code = event->attributes.find("exitCode"); code != event->attributes.end()) {
+        out.exit_code = std::atoi(code->second.c_str());
+      }
+      out.time = std::chrono::system_clock::time_point(
+          std::chrono::duration_cast<std::chrono::system_clock::duration>(
+              std::chrono::nanoseconds(event->time_nano)));
+      return out;
+    }
+  }
+
+  void Close() override {
+    closed_ = true;
+    stream_->Close();
+  }
+
+ private:
+  std::unique_ptr<docker::DockerEventStream> stream_;
+  std::atomic<bool> closed_{false};
+};
+
+}  // namespace
+
+DockerRuntimeOptions DockerRuntimeOptions::FromEnvironment(std::string docker_host) {
+  DockerRuntimeOptions options;
+  options.docker_host = std::move(docker_host);
+  options.tls_verify = Env("DOCKER_TLS_VERIFY");
+  options.cert_path = Env("DOCKER_CERT_PATH");
+  return options;
+}
+
+ContainerState ParseContainerState(std::string_view status) {
+  if (status == "created") return ContainerState::kCreated;
+  if (status == "running") return ContainerState::kRunning;
+  if (status == "paused") return ContainerState::kPaused;
+  if (status == "restarting") return ContainerState::kRestarting;
+  if (status == "removing") return ContainerState::kRemoving;
+  if (status == "exited") return ContainerState::kExited;
+  return ContainerState::kDead;
+}
+
+docker::ContainerCreate ToContainerCreate(const ContainerSpec& spec) {
+  docker::ContainerCreate c;
+  c.name = spec.name;
+  c.image = spec.image;
+  for (const auto& [name, value] : spec.env) c.env.push_back(name + "=" + value);
+  c.labels = spec.labels;
+  if (!spec.network.empty()) {
+    c.labels.emplace(DockerRuntime::kNetworkLabel, spec.network);
+    c.network_mode = spec.network;
+    c.network = spec.network;
+  }
+  if (!spec.volume_name.empty()) {
+    docker::MountSpec mount;
+    mount.type = "volume";
+    mount.source = spec.volume_name;
+    mount.target = spec.volume_target;
+    mount.volume_labels = spec.labels;
+    c.mounts.push_back(std::move(mount));
+  }
+  if (spec.memory_bytes > 0) {
+    c.memory = spec.memory_bytes;
+    c.memory_swap = spec.memory_bytes;  // no swap on top of the limit
+  }
+  c.nano_cpus = spec.nano_cpus;
+  c.pids_limit = spec.pids_limit;
+  c.init = true;
+  c.security_opt = {"no-new-privileges"};
+  c.cap_drop = {"ALL"};
+  c.cap_add = spec.cap_add;
+  c.restart_policy = "no";
+  if (spec.publish_port) {
+    c.port_bindings[std::to_string(*spec.publish_port) + "/tcp"] = {{"127.0.0.1", ""}};
+  }
+  return c;
+}
+
+Result<std::shared_ptr<DockerRuntime>> DockerRuntime::Create(const DockerRuntimeOptions& options) {
+  auto endpoint =
+      docker::ParseDockerHost(options.docker_host, options.tls_verify, options.cert_path);
+  if (!endpoint.ok()) return endpoint.status();
+  docker::DockerClientOptions client_options;
+  client_options.call_timeout = options.call_timeout;
+  auto client = DockerClient::Create(std::move(endpoint).value(), client_options);
+  if (!client.ok()) return client.status();
+  return std::make_shared<DockerRuntime>(std::move(client).value(), options.network_labels);
+}
+
+DockerRuntime::DockerRuntime(std::unique_ptr<DockerClient> client, Labels network_labels)
+    : client_(std::move(client)), network_labels_(std::move(network_labels)) {}
+
+Result<std::string> DockerRuntime::Ping() {
+  auto version = client_->Version();
+  if (!version.ok()) return version.status();
+  auto api = client_->ApiVersion();
+  if (!api.ok()) return api.status();
+  return "docker " + version->version + " (API " + *api + ")";
+}
+
+Status DockerRuntime::EnsureImage(const std::string& image) {
+  auto inspected = client_->InspectImage(image);
+  if (inspected.ok()) return Status::Ok();
+  if (inspected.status().code() != ErrorCode::kNotFound) return inspected.status();
+  Status pulled = client_->PullImage(image);
+  if (pulled.ok()) return pulled;
+  if (pulled.code() == ErrorCode::kUnavailable) {
+    return Unavailable("cannot pull image " + image + ": " + pulled.message());
+  }
+  return NotFound("image " + image + " is not present and pulling it failed: " + pulled.message());
+}
+
+Result<NetworkInfo> DockerRuntime::EnsureNetwork(const std::string& name, bool isolated) {
+  auto existing = client_->InspectNetwork(name);
+  // The engine also matches id prefixes: only the exact name counts.
+  if (existing.ok() && existing->name == name) return ToNetworkInfo(*existing);
+  if (!existing.ok() && existing.status().code() != ErrorCode::kNotFound) {
+    return existing.status();
+  }
+  docker::NetworkCreate create;
+  create.name = name;
+  create.driver = "bridge";
+  if (isolated) create.options[kIccOption] = "false";
+  create.labels = network_labels_;
+  auto id = client_->CreateNetwork(create);
+  // Another caller created it first: use theirs.
+  if (!id.ok() && id.status().code() != ErrorCode::kAlreadyExists) return id.status();
+  auto created = client_->InspectNetwork(id.ok() ? *id : name);
+  if (!created.ok()) return created.status();
+  return ToNetworkInfo(*created);
+}
+
+Result<std::string> DockerRuntime::Create(const ContainerSpec& spec) {
+  if (!spec.volume_name.empty() && spec.volume_target.empty()) {
+    return InvalidArgument("container " + spec.name + ": volume " + spec.volume_name +
+                           " has no mount point");
+  }
+  return client_->CreateContainer(ToContainerCreate(spec));
+}
+
+Status DockerRuntime::Start(const std::string& id) { return client_->StartContainer(id); }
+
+Status DockerRuntime::Stop(const std::string& id, std::chrono::seconds grace) {
+  return client_->StopContainer(id, grace);
+}
+
+Status DockerRuntime::Kill(const std::string& id) {
+  Status status = client_->KillContainer(id);
+  // 409 "Container ... is not running": already in the state a kill asks for.
+  if (status.code() == ErrorCode::kAlreadyExists &&
+      status.message().find("is not running") != std::string::npos) {
+    return Status::Ok();
+  }
+  return status;
+}
+
+Status DockerRuntime::Remove(const std::string& id, bool force) {
+  return client_->RemoveContainer(id, force, /*remove_anonymous_volumes=*/false);
+}
+
+Status DockerRuntime::RemoveVolume(const std::string& name) {
+  return client_->RemoveVolume(name, /*force=*/false);
+}
+
+Result<ContainerInfo> DockerRuntime::Inspect(const std::string& id_or_name) {
+  auto details = client_->InspectContainer(id_or_name);
+  if (!details.ok()) return details.status();
+  ContainerInfo info;
+  info.id = details->id;
+  info.name = details->name;
+  info.image = details->image;
+  info.labels = details->labels;
+  info.state = ParseContainerState(details->status);
+  info.oom_killed = details->oom_killed;
+  info.exit_code = details->exit_code;
+  info.error = details->error;
+  info.started_at = details->started_at;
+  info.finished_at = details->finished_at;
+  info.ip_address = PickAddress(*details);
+  info.published_port = PickPublishedPort(*details);
+  return info;
+}
+
+Result<std::vector<ContainerSummary>> DockerRuntime::List(const Labels& labels) {
+  auto entries = client_->ListContainers(labels, /*all=*/true);
+  if (!entries.ok()) return entries.status();
+  std::vector<ContainerSummary> out;
+  out.reserve(entries->size());
+  for (docker::ContainerListEntry& e : *entries) {
+    out.push_back({std::move(e.id), std::move(e.name), std::move(e.image), std::move(e.labels),
+                   ParseContainerState(e.state)});
+  }
+  return out;
+}
+
+Result<std::string> DockerRuntime::Logs(const std::string& id, int tail) {
+  auto logs = client_->ContainerLogs(id, tail);
+  if (!logs.ok()) return logs.status();
+  return std::move(logs->combined);
+}
+
+Status DockerRuntime::PutFile(const std::string& id, const FileSpec& file) {
+  docker::TarEntry entry;
+  entry.name = file.name;
+  entry.content = file.content;
+  entry.uid = file.uid;
+  entry.gid = file.gid;
+  entry.mode = file.mode;
+  entry.mtime = file.mtime;
+  auto tar = docker::MakeSingleFileTar(entry);
+  if (!tar.ok()) return tar.status();
+  return client_->PutArchive(id, file.dir, *tar);
+}
+
+Result<std::unique_ptr<EventStream>> DockerRuntime::Events(const Labels& labels) {
+  std::map<std::string, std::vector<std::string>> filters{{"type", {"container"}}};
+  if (!labels.empty()) filters["label"] = docker::LabelFilters(labels);
+  auto stream = client_->Events(filters);
+  if (!stream.ok()) return stream.status();
+  return std::unique_ptr<EventStream>(std::make_unique<DockerEvents>(std::move(stream).value()));
+}
+
+}  // namespace berth::runtime
