@@ -1,8 +1,10 @@
 #include "config/settings.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 
 #include "common/ids.hpp"
 
@@ -45,16 +47,42 @@ Result<std::map<std::string, std::string>> ReadConfigFile(const std::string& pat
       value = value.substr(1, value.size() - 2);
     }
     if (std::find(names.begin(), names.end(), name) == names.end()) {
-      return Bad("BERTH_CONFIG", path + ":" + std::to_string(line_no) + ": unknown setting '" +
-                                     name + "'");
+      return Bad("BERTH_CONFIG",
+                 path + ":" + std::to_string(line_no) + ": unknown setting '" + name + "'");
     }
     values[name] = value;
   }
   return values;
 }
 
+// A whole number in [min, max], or nullopt.
+std::optional<int64_t> ParseCount(const std::string& v, int64_t min, int64_t max) {
+  if (v.empty() || v.size() > 12 || v.find_first_not_of("0123456789") != std::string::npos) {
+    return std::nullopt;
+  }
+  int64_t n = std::stoll(v);
+  if (n < min || n > max) return std::nullopt;
+  return n;
+}
+
+// "2g", "1536m", "512k" or plain bytes.
+std::optional<int64_t> ParseBytes(std::string v) {
+  int64_t unit = 1;
+  if (!v.empty()) {
+    char last = static_cast<char>(std::tolower(static_cast<unsigned char>(v.back())));
+    if (last == 'k' || last == 'm' || last == 'g') {
+      unit = last == 'k' ? 1 << 10 : last == 'm' ? 1 << 20 : 1 << 30;
+      v.pop_back();
+    }
+  }
+  auto n = ParseCount(v, 1, int64_t{1} << 40);
+  if (!n) return std::nullopt;
+  return *n * unit;
+}
+
 bool IsUrl(const std::string& v) {
-  return (v.rfind("http://", 0) == 0 && v.size() > 7) || (v.rfind("https://", 0) == 0 && v.size() > 8);
+  return (v.rfind("http://", 0) == 0 && v.size() > 7) ||
+         (v.rfind("https://", 0) == 0 && v.size() > 8);
 }
 
 }  // namespace
@@ -66,11 +94,29 @@ std::string Settings::KeyFilePath() const {
 }
 
 const std::vector<std::string>& SettingNames() {
-  static const std::vector<std::string> kNames = {
-      "BERTH_LISTEN",       "BERTH_DATA_DIR",  "BERTH_DATABASE_URL", "BERTH_ENCRYPTION_KEY",
-      "BERTH_ENCRYPTION_KEY_PREVIOUS",        "BERTH_ADMIN_TOKEN",  "OPENCLAW_IMAGE",
-      "OPENCLAW_NETWORK",   "MOSAIC_API_URL",  "DOCKER_HOST",        "BERTH_LOG_LEVEL",
-      "BERTH_THREADS"};
+  static const std::vector<std::string> kNames = {"BERTH_LISTEN",
+                                                  "BERTH_DATA_DIR",
+                                                  "BERTH_DATABASE_URL",
+                                                  "BERTH_ENCRYPTION_KEY",
+                                                  "BERTH_ENCRYPTION_KEY_PREVIOUS",
+                                                  "BERTH_ADMIN_TOKEN",
+                                                  "OPENCLAW_IMAGE",
+                                                  "OPENCLAW_NETWORK",
+                                                  "MOSAIC_API_URL",
+                                                  "DOCKER_HOST",
+                                                  "DOCKER_TLS_VERIFY",
+                                                  "DOCKER_CERT_PATH",
+                                                  "BERTH_LOG_LEVEL",
+                                                  "BERTH_THREADS",
+                                                  "BERTH_INTERNAL_LISTEN",
+                                                  "BERTH_AGENT_ADDRESSING",
+                                                  "BERTH_AGENT_MEMORY",
+                                                  "BERTH_AGENT_CPUS",
+                                                  "BERTH_AGENT_PIDS",
+                                                  "BERTH_START_TIMEOUT",
+                                                  "BERTH_MAX_CONCURRENT_STARTS",
+                                                  "BERTH_REAP_INTERVAL",
+                                                  "BERTH_HEALTH_INTERVAL"};
   return kNames;
 }
 
@@ -157,8 +203,8 @@ Result<Settings> LoadSettings(const std::map<std::string, std::string>& flags,
     std::size_t start = 0;
     while (start <= v->size()) {
       std::size_t comma = v->find(',', start);
-      std::string part = Trim(v->substr(start, comma == std::string::npos ? std::string::npos
-                                                                          : comma - start));
+      std::string part =
+          Trim(v->substr(start, comma == std::string::npos ? std::string::npos : comma - start));
       if (!part.empty()) {
         std::string key;
         if (!DecodeKey32(part, &key)) return Bad("BERTH_ENCRYPTION_KEY_PREVIOUS", kKeyForm);
@@ -198,12 +244,71 @@ Result<Settings> LoadSettings(const std::map<std::string, std::string>& flags,
     s.docker_host = *v;
   }
   if (auto v = get("BERTH_LOG_LEVEL")) {
-    static const std::vector<std::string> kLevels = {"trace", "debug", "info", "warn",
+    static const std::vector<std::string> kLevels = {"trace", "debug",    "info", "warn",
                                                      "error", "critical", "off"};
     if (std::find(kLevels.begin(), kLevels.end(), *v) == kLevels.end()) {
       return Bad("BERTH_LOG_LEVEL", "expected trace|debug|info|warn|error|critical|off");
     }
     s.log_level = *v;
+  }
+  if (auto v = get("DOCKER_TLS_VERIFY")) s.docker_tls_verify = !v->empty();
+  if (auto v = get("DOCKER_CERT_PATH")) s.docker_cert_path = *v;
+  if (auto v = get("BERTH_INTERNAL_LISTEN")) {
+    if (*v != "off") {
+      std::string host;
+      unsigned short port = 0;
+      Status parsed = ParseListen(*v, &host, &port);
+      if (!parsed.ok()) {
+        return Bad("BERTH_INTERNAL_LISTEN", "expected [host]:port or off");
+      }
+    }
+    s.internal_listen = *v;
+  }
+  if (auto v = get("BERTH_AGENT_ADDRESSING")) {
+    if (*v != "ip" && *v != "name" && *v != "published") {
+      return Bad("BERTH_AGENT_ADDRESSING", "expected ip, name or published");
+    }
+    s.agent_addressing = *v;
+  }
+  if (auto v = get("BERTH_AGENT_MEMORY")) {
+    auto bytes = ParseBytes(*v);
+    // The engine refuses limits under 6 MiB.
+    if (!bytes || *bytes < (int64_t{6} << 20)) {
+      return Bad("BERTH_AGENT_MEMORY", "expected a size of at least 6m, like 2g or 1536m");
+    }
+    s.agent_memory_bytes = *bytes;
+  }
+  if (auto v = get("BERTH_AGENT_CPUS")) {
+    char* end = nullptr;
+    double cpus = std::strtod(v->c_str(), &end);
+    if (v->empty() || end != v->c_str() + v->size() || !(cpus > 0.0) || cpus > 1024.0) {
+      return Bad("BERTH_AGENT_CPUS", "expected a positive number of CPUs, like 1 or 0.5");
+    }
+    s.agent_cpus = cpus;
+  }
+  struct CountSetting {
+    const char* name;
+    int64_t min;
+    int64_t max;
+    std::function<void(int64_t)> set;
+  };
+  const CountSetting counts[] = {
+      {"BERTH_AGENT_PIDS", 16, 1 << 22, [&](int64_t n) { s.agent_pids = n; }},
+      {"BERTH_START_TIMEOUT", 1, 3600, [&](int64_t n) { s.start_timeout_s = int(n); }},
+      {"BERTH_MAX_CONCURRENT_STARTS", 1, 1024,
+       [&](int64_t n) { s.max_concurrent_starts = int(n); }},
+      {"BERTH_REAP_INTERVAL", 1, 86400, [&](int64_t n) { s.reap_interval_s = int(n); }},
+      {"BERTH_HEALTH_INTERVAL", 1, 86400, [&](int64_t n) { s.health_interval_s = int(n); }},
+  };
+  for (const CountSetting& c : counts) {
+    if (auto v = get(c.name)) {
+      auto n = ParseCount(*v, c.min, c.max);
+      if (!n) {
+        return Bad(c.name, "must be a whole number from " + std::to_string(c.min) + " to " +
+                               std::to_string(c.max));
+      }
+      c.set(*n);
+    }
   }
   if (auto v = get("BERTH_THREADS")) {
     if (v->empty() || v->size() > 3 || v->find_first_not_of("0123456789") != std::string::npos) {

@@ -20,14 +20,29 @@ struct Settings {
   std::optional<std::string> encryption_key;
   // BERTH_ENCRYPTION_KEY_PREVIOUS: comma-separated keys still accepted for reading (rotation).
   std::vector<std::string> previous_keys;
-  std::optional<std::string> admin_token;  // BERTH_ADMIN_TOKEN
+  std::optional<std::string> admin_token;                 // BERTH_ADMIN_TOKEN
   std::string openclaw_image = "alpine/openclaw:latest";  // OPENCLAW_IMAGE
   std::string openclaw_network = "mosaic-internal";       // OPENCLAW_NETWORK
   // MOSAIC_API_URL given to agent containers; unset means derived from the agent network.
   std::optional<std::string> mosaic_api_url;
   std::string docker_host = "unix:///var/run/docker.sock";  // DOCKER_HOST
-  std::string log_level = "info";                           // BERTH_LOG_LEVEL
-  int threads = 0;                                          // BERTH_THREADS, 0 = cores
+  bool docker_tls_verify = false;  // DOCKER_TLS_VERIFY (non-empty = on), as the docker CLI reads it
+  std::string docker_cert_path;    // DOCKER_CERT_PATH; empty = ~/.docker
+  std::string log_level = "info";  // BERTH_LOG_LEVEL
+  int threads = 0;                 // BERTH_THREADS, 0 = cores
+
+  // BERTH_INTERNAL_LISTEN: the listener that serves only /api/internal/* to agent containers.
+  // "[host]:port"; an empty host means the agent network's gateway address. "off" disables it
+  // (agents then use MOSAIC_API_URL, which must be set). Used when MOSAIC_API_URL is not set.
+  std::string internal_listen = ":3001";
+  std::string agent_addressing = "ip";            // BERTH_AGENT_ADDRESSING: ip | name | published
+  int64_t agent_memory_bytes = int64_t{2} << 30;  // BERTH_AGENT_MEMORY, e.g. 2g, 1536m
+  double agent_cpus = 1.0;                        // BERTH_AGENT_CPUS
+  int64_t agent_pids = 512;                       // BERTH_AGENT_PIDS
+  int start_timeout_s = 180;                      // BERTH_START_TIMEOUT (seconds)
+  int max_concurrent_starts = 4;                  // BERTH_MAX_CONCURRENT_STARTS
+  int reap_interval_s = 60;                       // BERTH_REAP_INTERVAL (seconds)
+  int health_interval_s = 30;                     // BERTH_HEALTH_INTERVAL (seconds)
 
   std::string KeyFilePath() const;  // <data dir>/encryption.key
 };

@@ -24,6 +24,37 @@ TEST(Settings, DefaultsMatchTheIssueAndSeed) {
   EXPECT_EQ(s->openclaw_image, "alpine/openclaw:latest");
   EXPECT_EQ(s->openclaw_network, "mosaic-internal");
   EXPECT_EQ(s->docker_host, "unix:///var/run/docker.sock");
+  EXPECT_EQ(s->internal_listen, ":3001");
+  EXPECT_EQ(s->agent_addressing, "ip");
+  EXPECT_EQ(s->agent_memory_bytes, int64_t{2} << 30);
+  EXPECT_EQ(s->start_timeout_s, 180);
+  EXPECT_EQ(s->max_concurrent_starts, 4);
+  EXPECT_EQ(s->reap_interval_s, 60);
+  EXPECT_EQ(s->health_interval_s, 30);
+}
+
+TEST(Settings, ParsesLifecycleSettings) {
+  auto s = LoadSettings({},
+                        {{"BERTH_AGENT_MEMORY", "1536m"},
+                         {"BERTH_AGENT_CPUS", "0.5"},
+                         {"BERTH_AGENT_PIDS", "256"},
+                         {"BERTH_START_TIMEOUT", "30"},
+                         {"BERTH_MAX_CONCURRENT_STARTS", "2"},
+                         {"BERTH_AGENT_ADDRESSING", "published"},
+                         {"BERTH_INTERNAL_LISTEN", "off"},
+                         {"DOCKER_TLS_VERIFY", "1"},
+                         {"DOCKER_CERT_PATH", "/etc/docker-certs"}},
+                        std::nullopt);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->agent_memory_bytes, int64_t{1536} << 20);
+  EXPECT_DOUBLE_EQ(s->agent_cpus, 0.5);
+  EXPECT_EQ(s->agent_pids, 256);
+  EXPECT_EQ(s->start_timeout_s, 30);
+  EXPECT_EQ(s->max_concurrent_starts, 2);
+  EXPECT_EQ(s->agent_addressing, "published");
+  EXPECT_EQ(s->internal_listen, "off");
+  EXPECT_TRUE(s->docker_tls_verify);
+  EXPECT_EQ(s->docker_cert_path, "/etc/docker-certs");
 }
 
 TEST(Settings, FlagsBeatEnvironmentBeatsFile) {
@@ -31,9 +62,9 @@ TEST(Settings, FlagsBeatEnvironmentBeatsFile) {
   std::string file = dir.File("berth.env");
   std::ofstream(file) << "# comment\nBERTH_LISTEN=127.0.0.1:1111\nBERTH_DATA_DIR=\"/from/file\"\n"
                          "export OPENCLAW_NETWORK=file-net\n";
-  auto s = LoadSettings({{"BERTH_LISTEN", "127.0.0.1:3333"}},
-                        {{"BERTH_LISTEN", "127.0.0.1:2222"}, {"BERTH_DATA_DIR", "/from/env"}},
-                        file);
+  auto s =
+      LoadSettings({{"BERTH_LISTEN", "127.0.0.1:3333"}},
+                   {{"BERTH_LISTEN", "127.0.0.1:2222"}, {"BERTH_DATA_DIR", "/from/env"}}, file);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   EXPECT_EQ(s->listen_port, 3333);
   EXPECT_EQ(s->data_dir, "/from/env");
@@ -63,16 +94,23 @@ TEST(Settings, InvalidValuesNameTheSettingAndHideSecrets) {
     std::string name, value;
   };
   for (const auto& c : std::vector<Case>{{"BERTH_LISTEN", "nope"},
-                                          {"BERTH_LISTEN", "1.2.3.4:99999"},
-                                          {"BERTH_LISTEN", "::1:80"},
-                                          {"BERTH_DATABASE_URL", "mysql://x"},
-                                          {"BERTH_ENCRYPTION_KEY", "tooshort-secret"},
-                                          {"BERTH_ENCRYPTION_KEY_PREVIOUS", "a,bad-secret"},
-                                          {"BERTH_ADMIN_TOKEN", "short-secret"},
-                                          {"MOSAIC_API_URL", "ftp://x"},
-                                          {"DOCKER_HOST", "ssh://host"},
-                                          {"BERTH_LOG_LEVEL", "loud"},
-                                          {"BERTH_THREADS", "-1"}}) {
+                                         {"BERTH_LISTEN", "1.2.3.4:99999"},
+                                         {"BERTH_LISTEN", "::1:80"},
+                                         {"BERTH_DATABASE_URL", "mysql://x"},
+                                         {"BERTH_ENCRYPTION_KEY", "tooshort-secret"},
+                                         {"BERTH_ENCRYPTION_KEY_PREVIOUS", "a,bad-secret"},
+                                         {"BERTH_ADMIN_TOKEN", "short-secret"},
+                                         {"MOSAIC_API_URL", "ftp://x"},
+                                         {"DOCKER_HOST", "ssh://host"},
+                                         {"BERTH_LOG_LEVEL", "loud"},
+                                         {"BERTH_THREADS", "-1"},
+                                         {"BERTH_AGENT_MEMORY", "1k"},
+                                         {"BERTH_AGENT_MEMORY", "lots"},
+                                         {"BERTH_AGENT_CPUS", "0"},
+                                         {"BERTH_AGENT_ADDRESSING", "port-scan"},
+                                         {"BERTH_INTERNAL_LISTEN", "nowhere"},
+                                         {"BERTH_START_TIMEOUT", "0"},
+                                         {"BERTH_MAX_CONCURRENT_STARTS", "x"}}) {
     auto s = LoadSettings({}, {{c.name, c.value}}, std::nullopt);
     ASSERT_FALSE(s.ok()) << c.name << "=" << c.value;
     EXPECT_EQ(s.status().code(), ErrorCode::kInvalidArgument);
@@ -82,15 +120,15 @@ TEST(Settings, InvalidValuesNameTheSettingAndHideSecrets) {
 }
 
 TEST(Settings, ParsesKeysTokensAndAddresses) {
-  auto s = LoadSettings({},
-                        {{"BERTH_ENCRYPTION_KEY", kHexKey},
-                         {"BERTH_ENCRYPTION_KEY_PREVIOUS", std::string(64, 'b') + "," +
-                                                               std::string(64, 'c')},
-                         {"BERTH_ADMIN_TOKEN", std::string(40, 't')},
-                         {"BERTH_LISTEN", "[::1]:8080"},
-                         {"DOCKER_HOST", "/var/run/docker.sock"},
-                         {"MOSAIC_API_URL", "http://10.0.0.1:3000/api"}},
-                        std::nullopt);
+  auto s = LoadSettings(
+      {},
+      {{"BERTH_ENCRYPTION_KEY", kHexKey},
+       {"BERTH_ENCRYPTION_KEY_PREVIOUS", std::string(64, 'b') + "," + std::string(64, 'c')},
+       {"BERTH_ADMIN_TOKEN", std::string(40, 't')},
+       {"BERTH_LISTEN", "[::1]:8080"},
+       {"DOCKER_HOST", "/var/run/docker.sock"},
+       {"MOSAIC_API_URL", "http://10.0.0.1:3000/api"}},
+      std::nullopt);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   EXPECT_EQ(s->encryption_key->size(), 32u);
   EXPECT_EQ(s->previous_keys.size(), 2u);

@@ -94,11 +94,14 @@ TEST_F(AgentManagerTest, WarmPathMakesNoEngineCall) {
 
 TEST_F(AgentManagerTest, ConcurrentCallersShareOneStart) {
   probe_->delay_ms = 20;  // keep the start in flight while callers pile up
+  AgentManager& manager = Manager();
   std::vector<std::thread> callers;
   std::atomic<int> ok{0};
   for (int i = 0; i < 100; ++i) {
     callers.emplace_back([&] {
-      if (Manager().EnsureRunning(user_).ok()) ++ok;
+      auto endpoint = manager.EnsureRunning(user_);
+      EXPECT_TRUE(endpoint.ok()) << endpoint.status().ToString();
+      if (endpoint.ok()) ++ok;
     });
   }
   for (auto& t : callers) t.join();
