@@ -2,11 +2,11 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
-#include <spdlog/spdlog.h>
-
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -20,6 +20,8 @@
 #include "crypto/secret_box.hpp"
 #include "http/api.hpp"
 #include "http/server.hpp"
+#include "lifecycle/agent_manager.hpp"
+#include "runtime/docker_runtime.hpp"
 #include "service/accounts.hpp"
 #include "service/containers.hpp"
 #include "service/providers.hpp"
@@ -73,8 +75,7 @@ Status CheckKeysPresent(store::Store& store, const crypto::KeyProvider& keys) {
     if (id.empty() || !checked.insert(id).second) continue;
     if (keys.FindKey(id) == nullptr) {
       return InvalidArgument("BERTH_ENCRYPTION_KEY: stored secrets were sealed with key '" + id +
-                             "', which is not configured (current key is '" +
-                             keys.CurrentKey().id +
+                             "', which is not configured (current key is '" + keys.CurrentKey().id +
                              "'; give the old key in BERTH_ENCRYPTION_KEY_PREVIOUS and run "
                              "`berth rotate-key`)");
     }
@@ -131,6 +132,76 @@ std::thread StartSignalWaiter(std::function<void()> on_signal) {
   });
 }
 
+lifecycle::LifecycleOptions LifecycleOptionsFrom(const config::Settings& s) {
+  lifecycle::LifecycleOptions o;
+  o.image = s.openclaw_image;
+  o.network = s.openclaw_network;
+  o.api_url = s.mosaic_api_url.value_or("");
+  o.address_mode = s.agent_addressing == "name"        ? lifecycle::AddressMode::kContainerName
+                   : s.agent_addressing == "published" ? lifecycle::AddressMode::kPublished
+                                                       : lifecycle::AddressMode::kContainerIp;
+  o.memory_bytes = s.agent_memory_bytes;
+  o.nano_cpus = static_cast<int64_t>(s.agent_cpus * 1e9);
+  o.pids_limit = s.agent_pids;
+  o.start_timeout = std::chrono::seconds(s.start_timeout_s);
+  o.max_concurrent_starts = s.max_concurrent_starts;
+  o.reap_interval = std::chrono::seconds(s.reap_interval_s);
+  o.health_interval = std::chrono::seconds(s.health_interval_s);
+  return o;
+}
+
+// The listener agents reach berth on when MOSAIC_API_URL is not configured: bound to the agent
+// network's gateway address (unless BERTH_INTERNAL_LISTEN names a host), serving only
+// /api/internal/*. Started by the lifecycle's first successful initialization.
+class InternalListener {
+ public:
+  InternalListener(std::string setting, const http::Router& router)
+      : setting_(std::move(setting)), router_(router) {}
+  ~InternalListener() { Stop(); }
+
+  Result<std::string> Open(const runtime::NetworkInfo& network) {
+    if (setting_ == "off") {
+      return InvalidArgument(
+          "MOSAIC_API_URL: not set, and BERTH_INTERNAL_LISTEN is off: agents could not reach "
+          "berth");
+    }
+    std::string host;
+    unsigned short port = 0;
+    BERTH_RETURN_IF_ERROR(config::ParseListen(setting_, &host, &port));
+    if (setting_.front() == ':' || host == "0.0.0.0") host = network.gateway;
+    http::ServerOptions options;
+    options.host = host;
+    options.port = port;
+    options.threads = 1;
+    auto server = std::make_unique<http::Server>(options, router_);
+    if (Status st = server->Listen(); !st.ok()) {
+      return Status(st.code(), "BERTH_INTERNAL_LISTEN: " + st.message());
+    }
+    const std::string url = "http://" + host + ":" + std::to_string(server->port()) + "/api";
+    std::lock_guard lock(mu_);
+    if (stopped_) return Unavailable("shutting down");
+    server_ = std::move(server);
+    thread_ = std::thread([s = server_.get()] { s->Run(); });
+    spdlog::info("internal endpoint for agents listening on {}:{}", host, server_->port());
+    return url;
+  }
+
+  void Stop() {
+    std::lock_guard lock(mu_);
+    stopped_ = true;
+    if (server_) server_->Stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  const std::string setting_;
+  const http::Router& router_;
+  std::mutex mu_;
+  bool stopped_ = false;
+  std::unique_ptr<http::Server> server_;
+  std::thread thread_;
+};
+
 int Serve(const std::map<std::string, std::string>& flags,
           const std::optional<std::string>& config_file) {
   auto opened = Open(flags, config_file);
@@ -144,8 +215,8 @@ int Serve(const std::map<std::string, std::string>& flags,
   services.accounts =
       std::make_shared<service::AccountService>(o.store, clock, o.settings.admin_token);
   services.providers = std::make_shared<service::ProviderService>(o.store, o.secrets, clock);
-  services.containers = std::make_shared<service::ContainerService>(o.store, o.secrets,
-                                                                    services.providers, clock);
+  services.containers =
+      std::make_shared<service::ContainerService>(o.store, o.secrets, services.providers, clock);
 
   auto bootstrap = services.accounts->BootstrapAdminToken();
   if (!bootstrap.ok()) return Fail(bootstrap.status());
@@ -155,6 +226,24 @@ int Serve(const std::map<std::string, std::string>& flags,
                 (*bootstrap)->c_str());
     std::fflush(stdout);
   }
+
+  runtime::DockerRuntimeOptions engine_options;
+  engine_options.docker_host = o.settings.docker_host;
+  engine_options.tls_verify = o.settings.docker_tls_verify ? "1" : "";
+  engine_options.cert_path = o.settings.docker_cert_path;
+  auto engine = runtime::DockerRuntime::Create(engine_options);
+  if (!engine.ok()) return Fail(Status(engine.status().code(), engine.status().message()));
+  auto agents = std::make_shared<lifecycle::AgentManager>(
+      LifecycleOptionsFrom(o.settings), o.store, *engine, services.containers, services.providers,
+      o.secrets, std::make_shared<lifecycle::HttpGatewayProbe>(), clock);
+  services.agents = agents;
+  services.internal_limiter = std::make_shared<http::AttemptLimiter>();
+
+  http::Router internal_router;
+  http::RegisterInternalRoutes(internal_router, services);
+  InternalListener internal(o.settings.internal_listen, internal_router);
+  agents->SetApiUrlResolver(
+      [&internal](const runtime::NetworkInfo& network) { return internal.Open(network); });
 
   http::Router router;
   http::RegisterApiRoutes(router, services);
@@ -173,8 +262,41 @@ int Serve(const std::map<std::string, std::string>& flags,
   spdlog::info("berth listening on {}:{} (data dir {}, store {})", o.settings.listen_host,
                server.port(), o.settings.data_dir,
                o.settings.database_url.substr(0, o.settings.database_url.find("://")));
+
+  // The API serves at once; agent operations answer 503 until the engine has answered and the
+  // fleet is reconciled (an engine that is down at start, or restarting, is waited for).
+  std::mutex init_mu;
+  std::condition_variable init_cv;
+  bool shutting_down = false;
+  std::thread lifecycle_init([&] {
+    for (int attempt = 0;; ++attempt) {
+      Status ready = agents->Initialize();
+      if (ready.ok()) {
+        agents->Start();
+        spdlog::info("lifecycle ready: engine {}, agent network {}, image {}",
+                     engine_options.docker_host, o.settings.openclaw_network,
+                     o.settings.openclaw_image);
+        return;
+      }
+      if (attempt % 30 == 0) {
+        spdlog::warn(
+            "container engine not usable yet ({}); agent operations answer 503 until it is",
+            ready.message());
+      }
+      std::unique_lock lock(init_mu);
+      if (init_cv.wait_for(lock, std::chrono::seconds(2), [&] { return shutting_down; })) return;
+    }
+  });
   server.Run();
   signals.join();
+  {
+    std::lock_guard lock(init_mu);
+    shutting_down = true;
+  }
+  init_cv.notify_all();
+  lifecycle_init.join();
+  agents->Stop();
+  internal.Stop();
   spdlog::info("berth stopped");
   return 0;
 }
@@ -188,10 +310,10 @@ int RotateKey(const std::map<std::string, std::string>& flags,
     auto settings = config::LoadSettings(flags, config::SettingsFromEnvironment(), config_file);
     if (!settings.ok()) return Fail(settings.status());
     if (settings->encryption_key) {
-      return Fail(InvalidArgument(
-          "BERTH_ENCRYPTION_KEY: --generate rotates the data dir's key file; with "
-          "BERTH_ENCRYPTION_KEY set, give the new key there and the old one in "
-          "BERTH_ENCRYPTION_KEY_PREVIOUS"));
+      return Fail(
+          InvalidArgument("BERTH_ENCRYPTION_KEY: --generate rotates the data dir's key file; with "
+                          "BERTH_ENCRYPTION_KEY set, give the new key there and the old one in "
+                          "BERTH_ENCRYPTION_KEY_PREVIOUS"));
     }
     const std::string key_file = settings->KeyFilePath();
     const std::string previous = PreviousKeyFilePath(*settings);
@@ -231,7 +353,8 @@ int main(int argc, char** argv) {
     auto setting = [&, cmd](const std::string& flag, const std::string& name,
                             const std::string& help) {
       cmd->add_option_function<std::string>(
-          flag, [&flags, name](const std::string& v) { flags[name] = v; }, help + " [" + name + "]");
+          flag, [&flags, name](const std::string& v) { flags[name] = v; },
+          help + " [" + name + "]");
     };
     setting("--listen", "BERTH_LISTEN", "host:port to serve on (default 0.0.0.0:3000)");
     setting("--data-dir", "BERTH_DATA_DIR", "data directory (default ./data)");
@@ -250,10 +373,10 @@ int main(int argc, char** argv) {
 
   auto* serve = app.add_subcommand("serve", "run the control plane");
   add_common(serve);
-  auto* rotate = app.add_subcommand(
-      "rotate-key",
-      "re-encrypt every stored secret under the current key (old key in "
-      "BERTH_ENCRYPTION_KEY_PREVIOUS); safe to re-run");
+  auto* rotate =
+      app.add_subcommand("rotate-key",
+                         "re-encrypt every stored secret under the current key (old key in "
+                         "BERTH_ENCRYPTION_KEY_PREVIOUS); safe to re-run");
   add_common(rotate);
   bool generate = false;
   rotate->add_flag("--generate", generate,

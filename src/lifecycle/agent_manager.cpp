@@ -170,7 +170,20 @@ Status AgentManager::Initialize() {
     return Status(network.status().code(),
                   "agent network " + options_.network + ": " + network.status().message());
   }
-  return Reconcile();
+  if (api_url_.empty()) {
+    if (!options_.api_url.empty()) {
+      api_url_ = options_.api_url;
+    } else if (api_url_resolver_) {
+      auto resolved = api_url_resolver_(*network);
+      if (!resolved.ok()) return resolved.status();
+      api_url_ = *resolved;
+    } else {
+      return InvalidArgument("MOSAIC_API_URL: not set and cannot be derived");
+    }
+  }
+  BERTH_RETURN_IF_ERROR(Reconcile());
+  initialized_ = true;
+  return Status::Ok();
 }
 
 void AgentManager::Start() {
@@ -303,7 +316,7 @@ runtime::ContainerSpec AgentManager::BuildSpec(const Record& record,
   runtime::ContainerSpec spec;
   spec.name = record.container_name;
   spec.image = options_.image;
-  spec.env = {{"MOSAIC_API_URL", options_.api_url},
+  spec.env = {{"MOSAIC_API_URL", api_url_},
               {"AGENT_TOKEN", token},
               {"AGENT_ID", record.id},
               // The gateway's file watcher misses replaced files without polling (Config push).

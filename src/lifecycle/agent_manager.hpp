@@ -95,9 +95,14 @@ class AgentManager {
   AgentManager(const AgentManager&) = delete;
   AgentManager& operator=(const AgentManager&) = delete;
 
-  // Reads the instance id, creates the agent network when missing, and reconciles the engine
-  // with the database. Fails when the engine does not answer.
+  // Reads the instance id, creates the agent network when missing, settles MOSAIC_API_URL
+  // (options.api_url, else the resolver's answer for the agent network), and reconciles the
+  // engine with the database. Fails when the engine does not answer; may be retried.
   Status Initialize();
+  using ApiUrlResolver = std::function<Result<std::string>(const runtime::NetworkInfo&)>;
+  void SetApiUrlResolver(ApiUrlResolver resolver) { api_url_resolver_ = std::move(resolver); }
+  // Initialize() succeeded: the agent operations below may be used.
+  bool initialized() const { return initialized_.load(); }
   // Starts the event watcher and the scheduler (reaper, health sweep, activity flush, config
   // push). Idempotent.
   void Start();
@@ -227,6 +232,9 @@ class AgentManager {
   const GatewayProbePtr probe_;
   const ClockPtr clock_;
   std::string instance_id_;
+  std::string api_url_;
+  ApiUrlResolver api_url_resolver_;
+  std::atomic<bool> initialized_{false};
 
   mutable std::mutex mu_;
   std::condition_variable starts_cv_;                // a start finished
