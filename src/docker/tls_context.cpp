@@ -1,6 +1,7 @@
 #include "docker/tls_context.hpp"
 
 #include <openssl/err.h>
+#include <openssl/x509.h>
 
 #include <string>
 
@@ -36,12 +37,16 @@ Result<std::shared_ptr<ssl::context>> MakeClientTlsContext(const TlsSettings& tl
     ctx->use_certificate_chain_file(tls.cert_file, ec);
     if (ec) return LoadError("client certificate", tls.cert_file, ec);
     ctx->use_private_key_file(tls.key_file, ssl::context::pem, ec);
-    if (ec) return LoadError("client key", tls.key_file, ec);
-    if (SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
+    const bool mismatch = ec ? ec.category() == boost::asio::error::get_ssl_category() &&
+                                   ERR_GET_REASON(static_cast<unsigned long>(ec.value())) ==
+                                       X509_R_KEY_VALUES_MISMATCH
+                             : SSL_CTX_check_private_key(ctx->native_handle()) != 1;
+    if (mismatch) {
       ERR_clear_error();
       return InvalidArgument("the TLS client key " + tls.key_file +
                              " does not match the certificate " + tls.cert_file);
     }
+    if (ec) return LoadError("client key", tls.key_file, ec);
   }
   return ctx;
 }

@@ -6,6 +6,8 @@
 #include <atomic>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/ssl.hpp>
+#include <cstdint>
+#include <limits>
 #include <optional>
 
 #include "docker/tls_context.hpp"
@@ -46,6 +48,10 @@ Status IoError(const std::string& what, const char* step, const beast::error_cod
     return Unavailable(what + ": no answer within " + Millis(timeout) + " (" + step + ")");
   }
   if (ec == bhttp::error::body_limit) return Internal(what + ": the response is too large");
+  if (ec == bhttp::error::partial_message || ec == bhttp::error::end_of_stream ||
+      ec == net::error::eof) {
+    return Unavailable(what + ": " + step + ": the engine closed the connection");
+  }
   if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category()) {
     return Internal(what + ": the response is not valid HTTP: " + ec.message());
   }
@@ -148,10 +154,19 @@ Result<HttpResponse> Exchange(net::io_context& ioc, Stream& stream, bhttp::reque
   auto& lowest = beast::get_lowest_layer(stream);
   lowest.expires_at(deadline);
   bhttp::async_write(stream, req, [&](beast::error_code ec, std::size_t) { write_ec = ec; });
-  bhttp::async_read(stream, buffer, parser, [&](beast::error_code ec, std::size_t) {
+  // The answer is complete (or failed): a write still pending is of no use any more.
+  auto finish_read = [&](beast::error_code ec) {
     read_ec = ec;
-    // The answer is complete (or failed): a write still pending is of no use any more.
     if (write_ec == net::error::would_block) lowest.cancel();
+  };
+  bhttp::async_read_header(stream, buffer, parser, [&](beast::error_code ec, std::size_t) {
+    if (ec) return finish_read(ec);
+    // Beast 1.74 does not hold a Content-Length against body_limit (chunked bodies it does).
+    if (auto length = parser.content_length(); length && *length > body_limit) {
+      return finish_read(bhttp::error::body_limit);
+    }
+    bhttp::async_read(stream, buffer, parser,
+                      [&](beast::error_code ec, std::size_t) { finish_read(ec); });
   });
   Drain(ioc);
   if (read_ec) {
@@ -198,7 +213,9 @@ class StreamImpl final : public ResponseStream {
  public:
   template <class... Args>
   explicit StreamImpl(Args&&... args) : stream_(ioc_, std::forward<Args>(args)...) {
-    parser_.body_limit(boost::none);
+    // Unlimited. Not boost::none: Beast 1.74 compares a Content-Length against an empty
+    // optional limit as "too large".
+    parser_.body_limit(std::numeric_limits<std::uint64_t>::max());
   }
 
   Status Open(const EngineEndpoint& endpoint, const HttpRequest& request,
