@@ -4,6 +4,7 @@
 
 #include <array>
 #include <exception>
+#include <limits>
 #include <optional>
 #include <variant>
 
@@ -146,7 +147,9 @@ net::awaitable<ForwardResult> ForwardChat(ConnectionPtr conn, ChatPlan plan, std
   }
   beast::flat_buffer up_buffer;
   bhttp::response_parser<bhttp::buffer_body> parser;
-  parser.body_limit(boost::none);
+  // Not boost::none: Beast 1.74 then refuses every answer with a Content-Length ("body limit
+  // exceeded"); the provider's answer is streamed, never held, so no limit is needed.
+  parser.body_limit(std::numeric_limits<std::uint64_t>::max());
   if (!ec) {
     stage = "read the answer of";
     up->expires_after(options.upstream_timeout);
