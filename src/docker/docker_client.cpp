@@ -1,5 +1,6 @@
 #include "docker/docker_client.hpp"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "docker/docker_json.hpp"
@@ -306,6 +307,27 @@ Result<std::vector<NetworkDetails>> DockerClient::ListNetworks(const LabelMap& l
   if (j->is_array()) {
     for (const json& n : *j) out.push_back(NetworkFromJson(n));
   }
+  return out;
+}
+
+Result<std::vector<NetworkDetails>> DockerClient::ListNetworksNamed(const std::string& name) {
+  // The engine's name filter matches substrings: keep the exact matches.
+  auto response = Call(bhttp::verb::get, "/networks?filters=" + FiltersParam({{"name", {name}}}));
+  if (!response.ok()) return response.status();
+  if (!IsSuccess(response->status)) {
+    return EngineError(response->status, response->body, "list networks named " + name);
+  }
+  auto j = ParseJsonBody(response->body, "list networks");
+  if (!j.ok()) return j.status();
+  std::vector<NetworkDetails> out;
+  if (j->is_array()) {
+    for (const json& n : *j) {
+      NetworkDetails details = NetworkFromJson(n);
+      if (details.name == name) out.push_back(std::move(details));
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const NetworkDetails& a, const NetworkDetails& b) { return a.id < b.id; });
   return out;
 }
 

@@ -83,11 +83,14 @@ class DockerClient {
 
   // Networks.
   Result<NetworkDetails> InspectNetwork(const std::string& id_or_name);
-  // Returns the new network's id. A taken name is kAlreadyExists.
+  // Returns the new network's id. A taken name is kAlreadyExists (but see ListNetworksNamed).
   Result<std::string> CreateNetwork(const NetworkCreate& network);
   Status RemoveNetwork(const std::string& id_or_name);
   // Networks carrying all of `labels` (empty value: any value).
   Result<std::vector<NetworkDetails>> ListNetworks(const LabelMap& labels);
+  // Networks named exactly `name`, by ascending id. The engine does not keep names unique under
+  // concurrent creates, so there can be more than one.
+  Result<std::vector<NetworkDetails>> ListNetworksNamed(const std::string& name);
 
   // Volumes.
   Result<VolumeInfo> CreateVolume(const std::string& name, const LabelMap& labels);

@@ -175,11 +175,15 @@ Status DockerRuntime::EnsureImage(const std::string& image) {
 }
 
 Result<NetworkInfo> DockerRuntime::EnsureNetwork(const std::string& name, bool isolated) {
-  auto existing = client_->InspectNetwork(name);
-  // The engine also matches id prefixes: only the exact name counts.
-  if (existing.ok() && existing->name == name) return ToNetworkInfo(*existing);
-  if (!existing.ok() && existing.status().code() != ErrorCode::kNotFound) {
-    return existing.status();
+  std::lock_guard lock(network_mu_);
+  auto existing = client_->ListNetworksNamed(name);
+  if (!existing.ok()) return existing.status();
+  if (!existing->empty()) {
+    // Duplicates left by racing processes: the smallest id wins; the others go once unused.
+    for (std::size_t i = 1; i < existing->size(); ++i) {
+      (void)client_->RemoveNetwork((*existing)[i].id);
+    }
+    return ToNetworkInfo(existing->front());
   }
   docker::NetworkCreate create;
   create.name = name;
@@ -187,11 +191,17 @@ Result<NetworkInfo> DockerRuntime::EnsureNetwork(const std::string& name, bool i
   if (isolated) create.options[kIccOption] = "false";
   create.labels = network_labels_;
   auto id = client_->CreateNetwork(create);
-  // Another caller created it first: use theirs.
+  // kAlreadyExists: another process created it first; use theirs.
   if (!id.ok() && id.status().code() != ErrorCode::kAlreadyExists) return id.status();
-  auto created = client_->InspectNetwork(id.ok() ? *id : name);
-  if (!created.ok()) return created.status();
-  return ToNetworkInfo(*created);
+  auto named = client_->ListNetworksNamed(name);
+  if (!named.ok()) return named.status();
+  if (named->empty()) return Internal("network " + name + " vanished right after its creation");
+  // Concurrent creates in several processes can all succeed: every process picks the smallest
+  // id it sees and removes its own network when it lost (a creation still under way elsewhere
+  // may be missed; the next EnsureNetwork then removes the unused duplicates).
+  const docker::NetworkDetails& winner = named->front();
+  if (id.ok() && *id != winner.id) (void)client_->RemoveNetwork(*id);
+  return ToNetworkInfo(winner);
 }
 
 Result<std::string> DockerRuntime::Create(const ContainerSpec& spec) {

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "docker/docker_client.hpp"
@@ -36,7 +37,10 @@ struct DockerRuntimeOptions {
 // - Kill of a container that is not running is success.
 // - EnsureImage: kNotFound naming the image when it is missing and the pull fails; kUnavailable
 //   only when the engine itself cannot be reached.
-// - EnsureNetwork returns an existing network as it is, isolated or not.
+// - EnsureNetwork returns an existing network as it is, isolated or not. The engine does not keep
+//   network names unique under concurrent creates, so calls are serialized in this process; when
+//   several processes race, the network with the smallest id wins and unused duplicates are
+//   removed (by the loser at once when it sees the winner, else by the next EnsureNetwork).
 class DockerRuntime final : public ContainerRuntime {
  public:
   // kInvalidArgument for a malformed DOCKER_HOST or unreadable TLS files. Does not contact the
@@ -69,7 +73,8 @@ class DockerRuntime final : public ContainerRuntime {
 
  private:
   std::unique_ptr<docker::DockerClient> client_;
-  Labels network_labels_;
+  const Labels network_labels_;
+  std::mutex network_mu_;  // serializes EnsureNetwork
 };
 
 // Engine state text ("running", "exited", ...) as a ContainerState; unknown text is kDead.
