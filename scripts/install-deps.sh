@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(build-essential cmake pkg-config libboost-dev libboost-system-dev nlohmann-json3-dev
           libsqlite3-dev libspdlog-dev libcli11-dev libssl-dev)
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(libgtest-dev libgmock-dev libbenchmark-dev sqlite3)
+  packages+=(libgtest-dev libgmock-dev libbenchmark-dev sqlite3 busybox-static)
   # npm (with any node) bootstraps Node 24+ for the real OpenClaw validator.
   command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 fi
