@@ -232,6 +232,78 @@ TEST(Transport, MissingBodyFileIsInvalidArgument) {
   EXPECT_NE(response.status().message().find("missing.tar"), std::string::npos);
 }
 
+// The engine answers an image import with progress while it still reads the upload. A client that
+// wrote the whole body before reading would deadlock once both socket buffers fill: this server
+// sends 4 MiB of "progress" after 64 KiB of an 8 MiB upload and reads the rest only afterwards.
+TEST(Transport, UploadAndResponseFlowAtTheSameTime) {
+  TempDir dir;
+  const std::string path = dir.File("import.sock");
+  constexpr std::size_t kUpload = 8 * 1024 * 1024;
+  constexpr std::size_t kProgress = 4 * 1024 * 1024;
+  {
+    std::ofstream body(dir.File("rootfs.tar"), std::ios::binary);
+    const std::string block(64 * 1024, 'r');
+    for (std::size_t i = 0; i < kUpload / block.size(); ++i) body << block;
+  }
+  int listener = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(::listen(listener, 1), 0);
+  std::size_t received = 0;
+  std::thread server([&] {
+    int conn = ::accept(listener, nullptr, nullptr);
+    if (conn < 0) return;
+    std::string data;
+    char buf[65536];
+    auto read_more = [&] {
+      ssize_t n = ::read(conn, buf, sizeof(buf));
+      if (n > 0) data.append(buf, static_cast<std::size_t>(n));
+      return n > 0;
+    };
+    while (data.find("\r\n\r\n") == std::string::npos && read_more()) {
+    }
+    const std::size_t head = data.find("\r\n\r\n") + 4;
+    while (data.size() - head < 64 * 1024 && read_more()) {
+    }
+    auto write_all = [&](const std::string& bytes) {
+      std::size_t sent = 0;
+      while (sent < bytes.size()) {
+        ssize_t n = ::write(conn, bytes.data() + sent, bytes.size() - sent);
+        if (n <= 0) return;
+        sent += static_cast<std::size_t>(n);
+      }
+    };
+    char size_line[32];
+    std::snprintf(size_line, sizeof(size_line), "%zx\r\n", kProgress);
+    write_all("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + std::string(size_line) +
+              std::string(kProgress, 'p') + "\r\n");
+    received = data.size() - head;
+    while (received < kUpload) {
+      ssize_t n = ::read(conn, buf, sizeof(buf));
+      if (n <= 0) break;
+      received += static_cast<std::size_t>(n);
+    }
+    const std::string last = "received=" + std::to_string(received);
+    std::snprintf(size_line, sizeof(size_line), "%zx\r\n", last.size());
+    write_all(std::string(size_line) + last + "\r\n0\r\n\r\n");
+    ::close(conn);
+  });
+  HttpRequest request = Get("/images/create?fromSrc=-");
+  request.method = bhttp::verb::post;
+  request.content_type = "application/x-tar";
+  request.body_file = dir.File("rootfs.tar");
+  auto response = UnixTransport(path)->RoundTrip(request, milliseconds(10000));
+  ::shutdown(listener, SHUT_RDWR);
+  server.join();
+  ::close(listener);
+  ASSERT_TRUE(response.ok()) << response.status().ToString();
+  EXPECT_EQ(received, kUpload);
+  EXPECT_EQ(response->body.size(), kProgress + std::string("received=8388608").size());
+  EXPECT_EQ(response->body.substr(kProgress), "received=8388608");
+}
+
 TEST(Transport, TooLongSocketPathIsUnavailableNotACrash) {
   auto response =
       UnixTransport("/tmp/" + std::string(200, 'x'))->RoundTrip(Get("/x"), milliseconds(500));
