@@ -20,6 +20,7 @@
 #include "crypto/secret_box.hpp"
 #include "http/api.hpp"
 #include "http/server.hpp"
+#include "image/image_command.hpp"
 #include "lifecycle/agent_manager.hpp"
 #include "runtime/docker_runtime.hpp"
 #include "service/accounts.hpp"
@@ -381,6 +382,19 @@ int main(int argc, char** argv) {
   bool generate = false;
   rotate->add_flag("--generate", generate,
                    "make a new key file in the data dir first (key-file mode)");
+  auto* image = app.add_subcommand("image", "agent images");
+  image->require_subcommand(1);
+  auto* image_build = image->add_subcommand(
+      "build", "build an agent image locally and import it into the engine (DOCKER_HOST)");
+  berth::image::ImageBuildCommand image_args;
+  image_build->add_option("kind", image_args.kind, "openclaw | test-agent")->required();
+  image_build->add_option("--tag", image_args.tag,
+                          "image reference (default berth/openclaw:<openclaw version> or "
+                          "berth/test-agent:<berth version>)");
+  image_build->add_option("--env", image_args.env, "NAME=value baked into the image (repeatable)");
+  image_build->add_option("--binary", image_args.binary,
+                          "test-agent: the berth-test-agent to use (default: next to berth)");
+  image_build->add_flag("--force", image_args.force, "build even when an identical build exists");
   app.add_subcommand("version", "print the version")->callback([] {
     std::printf("berth 0.1.0\n");
   });
@@ -392,5 +406,6 @@ int main(int argc, char** argv) {
   }
   if (serve->parsed()) return berth::Serve(flags, config_file);
   if (rotate->parsed()) return berth::RotateKey(flags, config_file, generate);
+  if (image_build->parsed()) return berth::image::RunImageBuild(image_args);
   return 0;
 }
