@@ -117,13 +117,24 @@ Result<Opened> Open(const std::map<std::string, std::string>& flags,
   return o;
 }
 
-// Blocks SIGINT/SIGTERM in every thread (call before starting any) and waits for one on a
-// thread of its own, which then calls on_signal. Returns that thread.
-std::thread StartSignalWaiter(std::function<void()> on_signal) {
+sigset_t TerminationSignals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  return set;
+}
+
+// Blocks SIGINT/SIGTERM in the calling thread and every thread it starts afterwards.
+void BlockTerminationSignals() {
+  sigset_t set = TerminationSignals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+// Waits for SIGINT/SIGTERM on a thread of its own, which then calls on_signal. Returns that
+// thread. REQUIRES: BlockTerminationSignals() ran before any other thread was started.
+std::thread StartSignalWaiter(std::function<void()> on_signal) {
+  sigset_t set = TerminationSignals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   return std::thread([set, on_signal = std::move(on_signal)] {
     int sig = 0;
@@ -205,6 +216,9 @@ class InternalListener {
 
 int Serve(const std::map<std::string, std::string>& flags,
           const std::optional<std::string>& config_file) {
+  // Before any thread exists (the HTTP handlers' pool, the lifecycle's loops): threads inherit
+  // the mask, so SIGTERM reaches only the signal waiter and shutdown stays graceful.
+  BlockTerminationSignals();
   auto opened = Open(flags, config_file);
   if (!opened.ok()) return Fail(opened.status());
   Opened& o = *opened;

@@ -17,9 +17,17 @@ TEST_F(ApiE2e, HealthAndReadiness) {
   auto health = berth_->Get("/api/health");
   EXPECT_EQ(health.status, 200);
   EXPECT_EQ(health.Json(), json({{"status", "ok"}}));
+  // This berth has no engine (tests/support/berth_process.hpp): not ready, and it says why.
+  // tests/lifecycle_e2e checks the ready answer with a real engine.
   auto ready = berth_->Get("/api/ready");
-  EXPECT_EQ(ready.status, 200) << ready.body;
-  EXPECT_EQ(ready.Json()["checks"]["store"], "ok");
+  EXPECT_EQ(ready.status, 503) << ready.body;
+  EXPECT_EQ(ErrorCode(ready), "unavailable");
+  EXPECT_EQ(ErrorMessage(ready).rfind("engine: ", 0), 0u) << ready.body;
+  // Agent operations answer 503 too, in the one error shape, until an engine answers.
+  auto [id, user_token] = CreateUser("no-engine");
+  auto start = berth_->Post("/api/agent/start", "", user_token);
+  EXPECT_EQ(start.status, 503) << start.body;
+  EXPECT_EQ(ErrorCode(start), "unavailable");
 }
 
 TEST_F(ApiE2e, UnknownRouteAndWrongMethod) {
@@ -46,9 +54,8 @@ TEST_F(ApiE2e, AdminAuthenticationAndRoles) {
 }
 
 TEST_F(ApiE2e, AdminManagesUsers) {
-  auto created = berth_->Post("/api/admin/users",
-                              R"({"name":"Bob","email":"bob@example.com","id":"bob-1"})",
-                              kAdminToken);
+  auto created = berth_->Post(
+      "/api/admin/users", R"({"name":"Bob","email":"bob@example.com","id":"bob-1"})", kAdminToken);
   ASSERT_EQ(created.status, 201) << created.body;
   auto body = created.Json();
   EXPECT_EQ(body["user"]["id"], "bob-1");
@@ -88,12 +95,12 @@ TEST_F(ApiE2e, AdminManagesUsers) {
 }
 
 TEST_F(ApiE2e, InvalidUserInputIsA400WithTheErrorShape) {
-  for (const std::string& bad : {std::string(""), std::string("not json"), std::string("[]"),
-                                 std::string(R"({"email":"x@y"})"), std::string(R"({"name":""})"),
-                                 std::string(R"({"name":5})"), std::string(R"({"name":"a","id":"bad id"})"),
-                                 std::string(R"({"name":"a","id":"-lead"})"),
-                                 std::string(R"({"name":"a","email":"nope"})"),
-                                 std::string(R"({"name":"a","nmae":"typo"})")}) {
+  for (const std::string& bad :
+       {std::string(""), std::string("not json"), std::string("[]"),
+        std::string(R"({"email":"x@y"})"), std::string(R"({"name":""})"),
+        std::string(R"({"name":5})"), std::string(R"({"name":"a","id":"bad id"})"),
+        std::string(R"({"name":"a","id":"-lead"})"), std::string(R"({"name":"a","email":"nope"})"),
+        std::string(R"({"name":"a","nmae":"typo"})")}) {
     auto r = berth_->Post("/api/admin/users", bad, kAdminToken);
     EXPECT_EQ(r.status, 400) << bad << " -> " << r.body;
     EXPECT_EQ(ErrorCode(r), "invalid_argument") << bad;
@@ -166,8 +173,8 @@ TEST_F(ApiE2e, ProviderInputThatCouldNotYieldAValidConfigIs400) {
            std::string(R"({"name":"Upper","type":"openai","models":["m"]})"),  // bad name
            std::string(R"({"name":"has space","type":"openai"})"),
            std::string(R"({"name":")" + std::string(64, 'a') + R"(","type":"openai"})"),
-           std::string(R"({"name":"p","models":["m"]})"),                        // no type
-           std::string(R"({"name":"p","type":"openai","models":"m"})"),          // not an array
+           std::string(R"({"name":"p","models":["m"]})"),                // no type
+           std::string(R"({"name":"p","type":"openai","models":"m"})"),  // not an array
            std::string(R"({"name":"p","type":"openai","models":[5]})"),
            std::string(R"({"name":"p","type":"openai","models":[{"name":"x"}]})"),
            std::string(R"({"name":"p","type":"openai","models":[""]})"),
@@ -187,21 +194,24 @@ TEST_F(ApiE2e, AgentConfigPrimaryModelChain) {
   auto [uid, token] = CreateUser("alice");
   auto initial = berth_->Get("/api/agent-config", token);
   ASSERT_EQ(initial.status, 200);
-  EXPECT_EQ(initial.Json(), json({{"primaryModel", nullptr},
-                                  {"effectivePrimaryModel", "openai/gpt-4o-mini"}}));
-  ASSERT_EQ(berth_->Post("/api/providers",
-                         R"({"name":"work","type":"openai","baseUrl":"http://127.0.0.1:9/v1",
+  EXPECT_EQ(initial.Json(),
+            json({{"primaryModel", nullptr}, {"effectivePrimaryModel", "openai/gpt-4o-mini"}}));
+  ASSERT_EQ(berth_
+                ->Post("/api/providers",
+                       R"({"name":"work","type":"openai","baseUrl":"http://127.0.0.1:9/v1",
                              "models":["gpt-4.1","gpt-5"]})",
-                         token)
+                       token)
                 .status,
             201);
   EXPECT_EQ(berth_->Get("/api/agent-config", token).Json()["effectivePrimaryModel"],
             "work/gpt-4.1");
   auto set = berth_->Send("PUT", "/api/agent-config", R"({"primaryModel":"work/gpt-5"})", token);
   ASSERT_EQ(set.status, 200) << set.body;
-  EXPECT_EQ(set.Json(), json({{"primaryModel", "work/gpt-5"}, {"effectivePrimaryModel", "work/gpt-5"}}));
-  EXPECT_EQ(berth_->Send("PUT", "/api/agent-config", R"({"primaryModel":"no-slash"})", token).status,
-            400);
+  EXPECT_EQ(set.Json(),
+            json({{"primaryModel", "work/gpt-5"}, {"effectivePrimaryModel", "work/gpt-5"}}));
+  EXPECT_EQ(
+      berth_->Send("PUT", "/api/agent-config", R"({"primaryModel":"no-slash"})", token).status,
+      400);
   EXPECT_EQ(berth_->Send("PUT", "/api/agent-config", R"({})", token).status, 400);
   auto cleared = berth_->Send("PUT", "/api/agent-config", R"({"primaryModel":null})", token);
   ASSERT_EQ(cleared.status, 200);
@@ -210,10 +220,11 @@ TEST_F(ApiE2e, AgentConfigPrimaryModelChain) {
 
 TEST_F(ApiE2e, InternalEndpointServesEachContainerItsOwnConfig) {
   auto [uid, token] = CreateUser("alice");
-  ASSERT_EQ(berth_->Post("/api/providers",
-                         R"({"name":"my-zai","type":"zai","baseUrl":"https://api.z.ai/v1",
+  ASSERT_EQ(berth_
+                ->Post("/api/providers",
+                       R"({"name":"my-zai","type":"zai","baseUrl":"https://api.z.ai/v1",
                              "apiKey":"sk-zai-secret","models":[{"id":"glm-5"}]})",
-                         token)
+                       token)
                 .status,
             201);
   auto provisioned = berth_->Post("/api/admin/users/" + uid + "/container", "", kAdminToken);
@@ -240,8 +251,9 @@ TEST_F(ApiE2e, InternalEndpointServesEachContainerItsOwnConfig) {
   auto missing = berth_->Get("/api/internal/agent-config/" + cid);
   EXPECT_EQ(missing.status, 401);
   EXPECT_EQ(ErrorMessage(missing), "Missing Bearer token");
-  auto malformed = HttpRequest("GET", "127.0.0.1", berth_->port(), "/api/internal/agent-config/" + cid,
-                               "", {{"Authorization", "Basic abc"}});
+  auto malformed =
+      HttpRequest("GET", "127.0.0.1", berth_->port(), "/api/internal/agent-config/" + cid, "",
+                  {{"Authorization", "Basic abc"}});
   EXPECT_EQ(malformed.status, 401);
   EXPECT_EQ(ErrorMessage(malformed), "Missing Bearer token");
   auto invalid = berth_->Get("/api/internal/agent-config/" + cid, "bc_wrong");
@@ -266,14 +278,16 @@ TEST_F(ApiE2e, InternalEndpointServesEachContainerItsOwnConfig) {
   EXPECT_EQ(bob.Json()["models"]["providers"], json::object());
 
   // Rotation: same record, new token, old token dead at once.
-  auto rotated = berth_->Post("/api/admin/users/" + uid + "/container?rotate=true", "", kAdminToken);
+  auto rotated =
+      berth_->Post("/api/admin/users/" + uid + "/container?rotate=true", "", kAdminToken);
   ASSERT_EQ(rotated.status, 201);
   EXPECT_EQ(rotated.Json()["id"], cid);
   EXPECT_NE(rotated.Json()["token"], ctoken);
   EXPECT_EQ(berth_->Get("/api/internal/agent-config/" + cid, ctoken).status, 401);
   EXPECT_EQ(berth_->Get("/api/internal/agent-config/" + cid, rotated.Json()["token"]).status, 200);
-  EXPECT_EQ(berth_->Post("/api/admin/users/" + uid + "/container?rotate=maybe", "", kAdminToken).status,
-            400);
+  EXPECT_EQ(
+      berth_->Post("/api/admin/users/" + uid + "/container?rotate=maybe", "", kAdminToken).status,
+      400);
 
   // Deleting the user removes the record: its token opens nothing.
   EXPECT_EQ(berth_->Delete("/api/admin/users/" + uid, kAdminToken).status, 204);
@@ -281,9 +295,9 @@ TEST_F(ApiE2e, InternalEndpointServesEachContainerItsOwnConfig) {
 }
 
 TEST_F(ApiE2e, SystemContainers) {
-  auto created = berth_->Post("/api/admin/system-containers",
-                              R"({"name":"ops-bot","primaryModel":"anthropic/claude-x"})",
-                              kAdminToken);
+  auto created =
+      berth_->Post("/api/admin/system-containers",
+                   R"({"name":"ops-bot","primaryModel":"anthropic/claude-x"})", kAdminToken);
   ASSERT_EQ(created.status, 201) << created.body;
   auto c = created.Json()["container"];
   EXPECT_EQ(c["name"], "ops-bot");
@@ -291,12 +305,15 @@ TEST_F(ApiE2e, SystemContainers) {
   EXPECT_EQ(c["status"], "stopped");
   std::string id = c["id"];
   std::string token = created.Json()["token"];
-  EXPECT_EQ(berth_->Post("/api/admin/system-containers", R"({"name":"ops-bot"})", kAdminToken).status,
-            409);
-  EXPECT_EQ(berth_->Post("/api/admin/system-containers", R"({"name":"Bad Name"})", kAdminToken).status,
-            400);
-  EXPECT_EQ(berth_->Post("/api/admin/system-containers", R"({"name":"x","primaryModel":"bad"})",
-                         kAdminToken)
+  EXPECT_EQ(
+      berth_->Post("/api/admin/system-containers", R"({"name":"ops-bot"})", kAdminToken).status,
+      409);
+  EXPECT_EQ(
+      berth_->Post("/api/admin/system-containers", R"({"name":"Bad Name"})", kAdminToken).status,
+      400);
+  EXPECT_EQ(berth_
+                ->Post("/api/admin/system-containers", R"({"name":"x","primaryModel":"bad"})",
+                       kAdminToken)
                 .status,
             400);
 

@@ -34,6 +34,9 @@ pid_t Spawn(const std::vector<std::string>& args, const std::map<std::string, st
   const char* path = std::getenv("PATH");
   env_s.push_back(std::string("PATH=") + (path ? path : "/usr/bin:/bin"));
   for (const auto& [k, v] : env) env_s.push_back(k + "=" + v);
+  // Tests that do not manage agents never touch the developer's engine: without a DOCKER_HOST
+  // of their own, berth gets one where nothing listens.
+  if (!env.count("DOCKER_HOST")) env_s.push_back("DOCKER_HOST=unix:///nonexistent/berth-test.sock");
   std::vector<char*> envp;
   for (auto& e : env_s) envp.push_back(e.data());
   envp.push_back(nullptr);
@@ -91,7 +94,8 @@ std::unique_ptr<BerthProcess> BerthProcess::Start(const std::string& log_dir,
                                                   std::string* error) {
   std::unique_ptr<BerthProcess> p(new BerthProcess());
   static int counter = 0;
-  std::string stem = log_dir + "/berth-" + std::to_string(getpid()) + "-" + std::to_string(++counter);
+  std::string stem =
+      log_dir + "/berth-" + std::to_string(getpid()) + "-" + std::to_string(++counter);
   p->out_path_ = stem + ".out";
   p->err_path_ = stem + ".err";
   std::vector<std::string> args = {"serve", "--listen", "127.0.0.1:0"};

@@ -18,6 +18,9 @@ struct CommandResult {
   std::string err;
 };
 
+// Without DOCKER_HOST in `env`, berth is pointed at a socket where nothing listens, so tests that
+// do not manage agents never touch the machine's container engine.
+//
 // Runs the built berth binary with `args` in a clean environment (PATH plus `env`), waits for it
 // to exit (killed after timeout_s), and captures stdout and stderr.
 CommandResult RunBerth(const std::vector<std::string>& args,
