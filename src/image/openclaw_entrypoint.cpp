@@ -15,7 +15,11 @@ for name in MOSAIC_API_URL AGENT_TOKEN AGENT_ID; do
 done
 unset value
 export HOME="${HOME:-/home/node}"
-node /usr/local/lib/berth/fetch-config.mjs || exit $?
+# Stopped while still fetching: exit 0 like a stopped gateway (and like berth-test-agent).
+trap 'exit 0' TERM INT
+node /usr/local/lib/berth/fetch-config.mjs &
+wait $! || exit $?
+trap - TERM INT
 export OPENCLAW_GATEWAY_TOKEN="${OPENCLAW_GATEWAY_TOKEN:-${AGENT_TOKEN}}"
 echo "berth-entrypoint: starting the OpenClaw gateway" >&2
 exec node /opt/openclaw/node_modules/openclaw/openclaw.mjs gateway run "$@"

@@ -15,8 +15,8 @@ struct ProcessResult {
 };
 
 struct ProcessOptions {
-  std::string cwd;                           // empty: the caller's
-  std::map<std::string, std::string> env;    // set on top of the caller's environment
+  std::string cwd;                         // empty: the caller's
+  std::map<std::string, std::string> env;  // set on top of the caller's environment
   // false: the child's stdout and stderr both go to the caller's stderr (long-running tools whose
   // progress the user should see, while berth's stdout stays for its result).
   bool capture = true;

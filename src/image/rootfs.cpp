@@ -144,14 +144,22 @@ Status Rootfs::Symlink(const std::string& target, const std::string& path) {
   return Status::Ok();
 }
 
-Status Rootfs::CopyProgram(const std::string& host_source, const std::string& path) {
+Status Rootfs::CopyProgram(const std::string& host_source, const std::string& path,
+                           bool strip_debug) {
   auto libraries = SharedLibrariesOf(host_source);
   if (!libraries.ok()) {
-    return Status(libraries.status().code(),
-                  "cannot list the libraries of " + host_source + ": " +
-                      libraries.status().message());
+    return Status(libraries.status().code(), "cannot list the libraries of " + host_source + ": " +
+                                                 libraries.status().message());
   }
   BERTH_RETURN_IF_ERROR(CopyFile(host_source, path, 0755));
+  if (strip_debug && OnPath("strip")) {
+    // The digest stays that of the source: the same input always strips to the same output.
+    auto stripped = RunProcess({"strip", "--strip-debug", Host(path).string()});
+    if (!stripped.ok()) return stripped.status();
+    if (stripped->exit_code != 0) {
+      return Internal("strip --strip-debug " + host_source + " failed: " + Tail(stripped->err, 5));
+    }
+  }
   for (const std::string& library : *libraries) {
     if (fs::exists(Host(library))) continue;  // shared by an earlier program
     BERTH_RETURN_IF_ERROR(CopyFile(library, library, 0755));
@@ -201,9 +209,8 @@ Result<std::string> Rootfs::WriteTar(const std::string& node_owned) {
   argv.insert(argv.end(), {"--directory", root_.string(), "--exclude=" + node_member, "."});
   BERTH_RETURN_IF_ERROR(run(argv));
   if (fs::exists(Host(node_owned))) {
-    BERTH_RETURN_IF_ERROR(run({"tar", "--append", "--file", tar, "--numeric-owner",
-                               "--owner=1000", "--group=1000", "--directory", root_.string(),
-                               node_member}));
+    BERTH_RETURN_IF_ERROR(run({"tar", "--append", "--file", tar, "--numeric-owner", "--owner=1000",
+                               "--group=1000", "--directory", root_.string(), node_member}));
   }
   for (const Tree& tree : trees_) {
     std::string parent = tree.image_parent.substr(tree.image_parent.find_first_not_of('/'));

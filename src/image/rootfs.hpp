@@ -35,7 +35,8 @@ class Rootfs {
   Status Symlink(const std::string& target, const std::string& path);
   // Copies an executable and every shared object it loads (ldd), the loader included, each to
   // the same path in the image as on the host, so the program runs without anything else.
-  Status CopyProgram(const std::string& host, const std::string& path);
+  // `strip_debug`: drop the program's debug sections in the image (when `strip` is installed).
+  Status CopyProgram(const std::string& host, const std::string& path, bool strip_debug = false);
 
   // A host directory put into the image as it is (read in place when the tar is written, never
   // copied): <host_parent>/<name> becomes <image_parent>/<name>, files owned by root and readable
