@@ -79,12 +79,22 @@ beast::error_code Connect(net::io_context& ioc, UnixStream& stream, const Engine
 
 beast::error_code Connect(net::io_context& ioc, TcpStream& stream, const EngineEndpoint& endpoint,
                           Clock::time_point deadline) {
-  // The resolver has no deadline of its own: a timer cancels it.
+  beast::error_code result = net::error::would_block;
+  beast::error_code not_ip;
+  const net::ip::address address = net::ip::make_address(endpoint.host, not_ip);
+  if (!not_ip) {  // an IP address: nothing to resolve
+    stream.expires_at(deadline);
+    stream.async_connect(net::ip::tcp::endpoint(address, endpoint.port),
+                         [&](beast::error_code ec) { result = ec; });
+    Drain(ioc);
+    return result;
+  }
+  // The resolver has no deadline of its own: a timer cancels it. (A getaddrinfo() that hangs
+  // still delays the io_context's destruction: Asio joins its resolver thread.)
   net::ip::tcp::resolver resolver(ioc);
   net::steady_timer timer(ioc);
   bool resolved = false;
   bool timed_out = false;
-  beast::error_code result = net::error::would_block;
   net::ip::tcp::resolver::results_type endpoints;
   timer.expires_at(deadline);
   timer.async_wait([&](beast::error_code ec) {
