@@ -199,9 +199,6 @@ Result<HttpResponse> RoundTripOn(net::io_context& ioc, Stream& stream,
                                  std::chrono::milliseconds timeout, std::size_t body_limit) {
   const Clock::time_point deadline = Clock::now() + timeout;
   const std::string what = Describe(endpoint, request);
-  if (beast::error_code ec = Connect(ioc, stream, endpoint, deadline)) {
-    return IoError(what, "connecting", ec, timeout);
-  }
   if (!request.body_file.empty()) {
     bhttp::request<bhttp::file_body> req;
     PrepareHeaders(req, endpoint, request);
@@ -209,7 +206,13 @@ Result<HttpResponse> RoundTripOn(net::io_context& ioc, Stream& stream,
     req.body().open(request.body_file.c_str(), beast::file_mode::scan, ec);
     if (ec) return InvalidArgument("cannot open " + request.body_file + ": " + ec.message());
     req.prepare_payload();
+    if ((ec = Connect(ioc, stream, endpoint, deadline))) {
+      return IoError(what, "connecting", ec, timeout);
+    }
     return Exchange(ioc, stream, req, deadline, body_limit, what, timeout);
+  }
+  if (beast::error_code ec = Connect(ioc, stream, endpoint, deadline)) {
+    return IoError(what, "connecting", ec, timeout);
   }
   bhttp::request<bhttp::string_body> req;
   PrepareHeaders(req, endpoint, request);

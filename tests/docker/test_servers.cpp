@@ -151,7 +151,7 @@ void ScriptedUnixServer::Serve() {
     }
     std::size_t sent = 0;
     while (sent < response_.size()) {
-      ssize_t n = ::write(conn, response_.data() + sent, response_.size() - sent);
+      ssize_t n = ::send(conn, response_.data() + sent, response_.size() - sent, MSG_NOSIGNAL);
       if (n <= 0) break;
       sent += static_cast<std::size_t>(n);
     }

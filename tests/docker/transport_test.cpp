@@ -270,7 +270,7 @@ TEST(Transport, UploadAndResponseFlowAtTheSameTime) {
     auto write_all = [&](const std::string& bytes) {
       std::size_t sent = 0;
       while (sent < bytes.size()) {
-        ssize_t n = ::write(conn, bytes.data() + sent, bytes.size() - sent);
+        ssize_t n = ::send(conn, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
         if (n <= 0) return;
         sent += static_cast<std::size_t>(n);
       }
