@@ -126,6 +126,27 @@ TEST_F(LifecycleE2eTest, HundredConcurrentStartsMakeOneContainerAndOneStart) {
   EXPECT_EQ(readies, 1u) << log;
 }
 
+TEST_F(LifecycleE2eTest, StartsBeyondTheCapGet429WithRetryAfter) {
+  env_["OPENCLAW_IMAGE"] =
+      TestAgentImages::Get().Variant("slow", {"BERTH_TEST_AGENT_READY_DELAY_MS=8000"});
+  env_["BERTH_MAX_CONCURRENT_STARTS"] = "1";
+  StartBerth();
+  auto [first, first_token] = CreateUser("first");
+  auto [second, second_token] = CreateUser("second");
+  HttpResult first_start;
+  std::thread starter([&, t = first_token] { first_start = StartAgent(t); });
+  ASSERT_TRUE(Eventually([&] {
+    return berth_->Get("/api/agent", first_token).Json()["status"] == "starting";
+  }));
+  auto refused = StartAgent(second_token);
+  EXPECT_EQ(refused.status, 429) << refused.body;
+  EXPECT_EQ(refused.Json()["error"]["code"], "resource_exhausted");
+  EXPECT_FALSE(refused.headers["retry-after"].empty());
+  starter.join();
+  EXPECT_EQ(first_start.status, 200) << first_start.body;
+  EXPECT_EQ(StartAgent(second_token).status, 200);  // room again
+}
+
 TEST_F(LifecycleE2eTest, KillNineMidStartIsReconciledWithoutOrphans) {
   // An agent that takes a while to become ready, so berth can die mid-start.
   env_["OPENCLAW_IMAGE"] =
