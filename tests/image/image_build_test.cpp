@@ -94,7 +94,7 @@ class ImageBuild : public DockerTest {
     return details.ok() ? details->gateway : "";
   }
 
-  // Creates and starts a container of `image` (on MakeNetwork's network, if made); returns its id.
+  // Creates and starts a container of `image` on MakeNetwork's network; returns its id.
   std::string Run(const std::string& image, const std::string& suffix,
                   std::vector<std::string> env) {
     docker::ContainerCreate spec;
@@ -104,7 +104,8 @@ class ImageBuild : public DockerTest {
     spec.labels = env_.Labels();
     spec.init = true;
     spec.memory = 256 << 20;
-    spec.network_mode = network_.empty() ? "bridge" : network_;
+    EXPECT_FALSE(network_.empty()) << "MakeNetwork() first";
+    spec.network_mode = network_;
     spec.network = network_;
     auto id = client().CreateContainer(spec);
     EXPECT_TRUE(id.ok()) << id.status().message();
@@ -219,6 +220,7 @@ TEST_F(ImageBuild, TestAgentImageServesAChatFromAContainer) {
 }
 
 TEST_F(ImageBuild, EnvVariantsAndContractFailures) {
+  ASSERT_FALSE(MakeNetwork().empty());
   // --env bakes a test hook into a variant image.
   const std::string variant = "berth-test-" + env_.run_id() + "-agent:exit3";
   std::string err;
