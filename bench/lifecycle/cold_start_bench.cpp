@@ -18,8 +18,8 @@
 // COLD_INTERVALS_MS (default "100,10": berth's default, and a finer one that shows the overhead
 // the 100 ms quantisation hides).
 //
-// Settings (environment): COLD_ROUNDS (10), COLD_INTERVALS_MS ("100,10"), COLD_STOPPED (1),
-// BENCH_LOG_LEVEL (warn), and the env's (lifecycle_bench_env.hpp): BENCH_IMAGE, BENCH_TMPDIR,
+// Settings (environment): COLD_ROUNDS (20), COLD_INTERVALS_MS ("100,10"), COLD_STOPPED (1),
+// BENCH_LOG_LEVEL (warn), and the env's (lifecycle_bench_env.hpp): BENCH_IMAGE, LIFECYCLE_TMPDIR,
 // BENCH_TEST_AGENT_BINARY, DOCKER_HOST.
 
 #include <cstdio>
@@ -187,7 +187,7 @@ void PrintRounds(const char* name, const std::vector<double>& values) {
 int Main() {
   const char* level = std::getenv("BENCH_LOG_LEVEL");
   InitLogging(level != nullptr && *level != '\0' ? level : "warn");
-  const int rounds = static_cast<int>(EnvInt("COLD_ROUNDS", 10));
+  const int rounds = static_cast<int>(EnvInt("COLD_ROUNDS", 20));
   const std::vector<int64_t> intervals = EnvIntList("COLD_INTERVALS_MS", {100, 10});
   const bool stopped_variant = EnvInt("COLD_STOPPED", 1) != 0;
 

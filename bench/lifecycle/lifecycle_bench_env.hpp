@@ -54,8 +54,9 @@ bool Interrupted();
 // ---- the environment ------------------------------------------------------------------------
 
 // Everything a lifecycle benchmark needs on the real engine, owned by one run:
-// - a fresh SQLite store in a temp dir (BENCH_TMPDIR, else /dev/shm, else $TMPDIR) with the real
-//   services (accounts, providers, containers) and a random encryption key;
+// - a fresh SQLite store in a temp dir (LIFECYCLE_TMPDIR, else TMPDIR, else /tmp: on disk, as
+//   in production, since starts write the store) with the real services (accounts, providers,
+//   containers) and a random encryption key;
 // - a DockerRuntime (DOCKER_HOST or the default socket) behind a CountingRuntime;
 // - the agent network "berth-bench-<run id>" (isolated, labelled berth.bench-run=<run id>);
 // - berth's internal endpoint (http::RegisterInternalRoutes) served in-process on the network's

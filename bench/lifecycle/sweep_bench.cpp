@@ -215,11 +215,18 @@ int Main() {
                 Interrupted() ? "interrupted" : stop_reason.c_str());
   }
   if (available_at_start >= 0 && available_after >= 0 && running > 0) {
-    std::printf(
-        "MemAvailable %lld -> %lld MiB: about %.1f MiB per running agent (all "
-        "processes: agent, init, shim)\n",
-        static_cast<long long>(available_at_start), static_cast<long long>(available_after),
-        static_cast<double>(available_at_start - available_after) / static_cast<double>(running));
+    // The machine is shared: other processes change MemAvailable too, so this is rough.
+    const int64_t used = available_at_start - available_after;
+    std::printf("MemAvailable %lld -> %lld MiB", static_cast<long long>(available_at_start),
+                static_cast<long long>(available_after));
+    if (used > 0) {
+      std::printf(
+          ": roughly %.1f MiB per running agent (agent, init and shim processes, engine "
+          "state)\n",
+          static_cast<double>(used) / static_cast<double>(running));
+    } else {
+      std::printf(" (other processes freed memory meanwhile: no per-agent estimate)\n");
+    }
   }
   if (running == 0 || Interrupted()) {
     env.Cleanup();
