@@ -2,6 +2,8 @@
 
 #include <cctype>
 #include <chrono>
+#include <cstdint>
+#include <limits>
 
 #include "common/asio.hpp"
 
@@ -75,7 +77,9 @@ HttpResult HttpRequest(const std::string& method, const std::string& host, unsig
 
   beast::flat_buffer buffer;
   bhttp::response_parser<bhttp::string_body> parser;
-  parser.body_limit(boost::none);
+  // Beast 1.74 checks a Content-Length body against boost::none as if it were a zero limit and
+  // refuses it; the largest limit means none.
+  parser.body_limit(std::numeric_limits<std::uint64_t>::max());
   if (method == "HEAD") parser.skip(true);
   stream.expires_after(kRequestTimeout);
   beast::error_code ec = RunOp(
