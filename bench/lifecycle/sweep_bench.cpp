@@ -26,7 +26,9 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -39,12 +41,39 @@ namespace {
 
 using Steady = std::chrono::steady_clock;
 
+// The host's IPv4 neighbour (ARP) table. It is one table for every network namespace, so the
+// agents' own entries (for their gateway) count against it too. The kernel keeps up to
+// gc_thresh3 entries and cannot drop one updated in the last 5 s: touching more agents than
+// about gc_thresh3 / 2 within a few seconds (an entry on each side per agent) fills it, and
+// every new connection then fails until entries age ("neighbor table overflow" in dmesg).
+int64_t ReadSysctl(const char* path) {
+  std::ifstream in(path);
+  int64_t value = -1;
+  in >> value;
+  return value;
+}
+// Times the table was full (table_fulls of /proc/net/stat/arp_cache, summed over the CPUs).
+int64_t NeighbourTableFulls() {
+  std::ifstream in("/proc/net/stat/arp_cache");
+  std::string line;
+  if (!std::getline(in, line)) return -1;
+  int64_t sum = 0;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string field, last;
+    while (fields >> field) last = field;
+    if (!last.empty()) sum += std::stoll(last, nullptr, 16);
+  }
+  return sum;
+}
+
 struct SweepRun {
   double ms = 0;
   std::size_t checked = 0;
   std::size_t healthy = 0;
   CountingRuntime::Counts engine;
   int64_t probes = 0;
+  int64_t table_fulls = 0;  // neighbour table full events during the sweep
 };
 
 SweepRun TimeHealthCheck(LifecycleBenchEnv& env, lifecycle::AgentManager& manager,
@@ -52,9 +81,11 @@ SweepRun TimeHealthCheck(LifecycleBenchEnv& env, lifecycle::AgentManager& manage
   SweepRun run;
   const auto engine_before = env.runtime()->Snapshot();
   const int64_t probes_before = probe.probes();
+  const int64_t fulls_before = NeighbourTableFulls();
   const auto t0 = Steady::now();
   auto results = manager.HealthCheck();
   run.ms = MillisSince(t0);
+  run.table_fulls = NeighbourTableFulls() - fulls_before;
   run.engine = env.runtime()->Snapshot() - engine_before;
   run.probes = probe.probes() - probes_before;
   if (!results.ok()) {
@@ -78,6 +109,7 @@ SweepRun TimeSequential(LifecycleBenchEnv& env, CountingProbe& probe,
   SweepRun run;
   const auto engine_before = env.runtime()->Snapshot();
   const int64_t probes_before = probe.probes();
+  const int64_t fulls_before = NeighbourTableFulls();
   const auto t0 = Steady::now();
   auto records = env.store()->ListUserContainers();
   if (records.ok()) {
@@ -97,6 +129,7 @@ SweepRun TimeSequential(LifecycleBenchEnv& env, CountingProbe& probe,
     *error = records.status().message();
   }
   run.ms = MillisSince(t0);
+  run.table_fulls = NeighbourTableFulls() - fulls_before;
   run.engine = env.runtime()->Snapshot() - engine_before;
   run.probes = probe.probes() - probes_before;
   return run;
@@ -120,6 +153,19 @@ int Main() {
                  "SWEEP_MIN_AVAILABLE_MB=%lld: not starting\n",
                  static_cast<long long>(available_at_start), static_cast<long long>(min_available));
     return 1;
+  }
+
+  const int64_t gc_thresh3 = ReadSysctl("/proc/sys/net/ipv4/neigh/default/gc_thresh3");
+  const bool neighbour_table_too_small = gc_thresh3 > 0 && 2 * wanted + 64 > gc_thresh3;
+  if (neighbour_table_too_small) {
+    std::fprintf(stderr,
+                 "[sweep] WARNING: net.ipv4.neigh.default.gc_thresh3 is %lld: a sweep of %lld "
+                 "agents needs about %lld fresh neighbour entries (one on each side per agent), "
+                 "so probes will fail with 'neighbor table overflow'. Raise "
+                 "net.ipv4.neigh.default.gc_thresh{1,2,3} (e.g. 2048 4096 8192) or lower "
+                 "SWEEP_AGENTS to about %lld.\n",
+                 static_cast<long long>(gc_thresh3), static_cast<long long>(wanted),
+                 static_cast<long long>(2 * wanted), static_cast<long long>((gc_thresh3 - 64) / 2));
   }
 
   auto created = LifecycleBenchEnv::Create("sweep");
@@ -210,6 +256,11 @@ int Main() {
       "(%.1f/s, %d at a time)\n",
       running, static_cast<long long>(wanted), fleet_s, static_cast<double>(running) / fleet_s,
       parallelism);
+  std::printf("host neighbour table: gc_thresh1/2/3 %lld/%lld/%lld%s\n",
+              static_cast<long long>(ReadSysctl("/proc/sys/net/ipv4/neigh/default/gc_thresh1")),
+              static_cast<long long>(ReadSysctl("/proc/sys/net/ipv4/neigh/default/gc_thresh2")),
+              static_cast<long long>(gc_thresh3),
+              neighbour_table_too_small ? " (too small for this fleet: expect failed probes)" : "");
   if (!stop_reason.empty() || Interrupted()) {
     std::printf("NOTE: creation stopped early: %s\n",
                 Interrupted() ? "interrupted" : stop_reason.c_str());
@@ -265,24 +316,35 @@ int Main() {
     return Summarize(v);
   };
   const Summary b = times(berth_runs), s = times(seq_runs);
-  std::printf("\n%-34s %7s %9s %9s %9s %9s %9s  %s\n", "sweep (wall time in ms)", "rounds", "p50",
-              "min", "max", "healthy", "probes", "engine calls per sweep");
-  std::printf("%-34s %7zu %9.0f %9.0f %9.0f %5zu/%-4zu %8lld  %lld (%s)\n",
-              "berth AgentManager::HealthCheck", berth_runs.size(), b.p50, b.min, b.max,
-              berth_runs.back().healthy, berth_runs.back().checked,
-              static_cast<long long>(berth_runs.back().probes),
-              static_cast<long long>(berth_runs.back().engine.total()),
-              berth_runs.back().engine.Describe().c_str());
-  std::printf("%-34s %7zu %9.0f %9.0f %9.0f %5zu/%-4zu %8lld  %lld (%s)\n",
-              "seed: sequential inspect + probe", seq_runs.size(), s.p50, s.min, s.max,
-              seq_runs.back().healthy, seq_runs.back().checked,
-              static_cast<long long>(seq_runs.back().probes),
-              static_cast<long long>(seq_runs.back().engine.total()),
-              seq_runs.back().engine.Describe().c_str());
+  // Per side: wall time over the rounds, the worst round's healthy count, probes and engine
+  // calls of the last round, neighbour-table-full events summed over the rounds.
+  auto row = [&](const char* name, const std::vector<SweepRun>& runs, const Summary& t) {
+    std::size_t worst = runs.front().healthy;
+    int64_t fulls = 0;
+    for (const auto& r : runs) {
+      worst = std::min(worst, r.healthy);
+      fulls += r.table_fulls;
+    }
+    std::printf("%-34s %7zu %9.0f %9.0f %9.0f %5zu/%-4zu %7lld %10lld  %lld (%s)\n", name,
+                runs.size(), t.p50, t.min, t.max, worst, runs.back().checked,
+                static_cast<long long>(runs.back().probes), static_cast<long long>(fulls),
+                static_cast<long long>(runs.back().engine.total()),
+                runs.back().engine.Describe().c_str());
+  };
+  std::printf("\n%-34s %7s %9s %9s %9s %10s %7s %10s  %s\n", "sweep (wall time in ms)", "rounds",
+              "p50", "min", "max", "healthy", "probes", "table full", "engine calls per sweep");
+  row("berth AgentManager::HealthCheck", berth_runs, b);
+  row("seed: sequential inspect + probe", seq_runs, s);
+  std::printf("per round (ms): HealthCheck");
+  for (const auto& r : berth_runs) std::printf(" %.0f", r.ms);
+  std::printf("; sequential");
+  for (const auto& r : seq_runs) std::printf(" %.0f", r.ms);
+  std::printf("\n");
   std::printf("sequential / HealthCheck, medians: %.1fx\n", s.p50 / b.p50);
   if (!berth_error.empty()) std::printf("HealthCheck problem seen: %s\n", berth_error.c_str());
   if (!seq_error.empty()) std::printf("sequential problem seen: %s\n", seq_error.c_str());
-  const bool all_healthy = berth_runs.back().healthy == running;
+  bool all_healthy = true;
+  for (const auto& r : berth_runs) all_healthy = all_healthy && r.healthy == running;
   std::printf("goal (HealthCheck over %zu agents <= 1 s%s): %s (p50 %.0f ms)\n", running,
               running < 1000 ? ", fewer than 1,000 agents" : "",
               b.p50 <= 1000.0 && all_healthy ? "PASS" : "MISSED", b.p50);
