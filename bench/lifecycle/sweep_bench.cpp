@@ -73,6 +73,7 @@ struct SweepRun {
   std::size_t healthy = 0;
   CountingRuntime::Counts engine;
   int64_t probes = 0;
+  double probe_ms = 0;      // summed over the probes (HealthCheck runs them in parallel)
   int64_t table_fulls = 0;  // neighbour table full events during the sweep
 };
 
@@ -81,6 +82,7 @@ SweepRun TimeHealthCheck(LifecycleBenchEnv& env, lifecycle::AgentManager& manage
   SweepRun run;
   const auto engine_before = env.runtime()->Snapshot();
   const int64_t probes_before = probe.probes();
+  const double probe_ms_before = probe.millis();
   const int64_t fulls_before = NeighbourTableFulls();
   const auto t0 = Steady::now();
   auto results = manager.HealthCheck();
@@ -88,6 +90,7 @@ SweepRun TimeHealthCheck(LifecycleBenchEnv& env, lifecycle::AgentManager& manage
   run.table_fulls = NeighbourTableFulls() - fulls_before;
   run.engine = env.runtime()->Snapshot() - engine_before;
   run.probes = probe.probes() - probes_before;
+  run.probe_ms = probe.millis() - probe_ms_before;
   if (!results.ok()) {
     *error = results.status().message();
     return run;
@@ -109,6 +112,7 @@ SweepRun TimeSequential(LifecycleBenchEnv& env, CountingProbe& probe,
   SweepRun run;
   const auto engine_before = env.runtime()->Snapshot();
   const int64_t probes_before = probe.probes();
+  const double probe_ms_before = probe.millis();
   const int64_t fulls_before = NeighbourTableFulls();
   const auto t0 = Steady::now();
   auto records = env.store()->ListUserContainers();
@@ -132,6 +136,7 @@ SweepRun TimeSequential(LifecycleBenchEnv& env, CountingProbe& probe,
   run.table_fulls = NeighbourTableFulls() - fulls_before;
   run.engine = env.runtime()->Snapshot() - engine_before;
   run.probes = probe.probes() - probes_before;
+  run.probe_ms = probe.millis() - probe_ms_before;
   return run;
 }
 
@@ -285,6 +290,7 @@ int Main() {
   }
 
   std::vector<SweepRun> berth_runs, seq_runs;
+  std::vector<double> reconcile_ms;  // Reconcile() alone: the first step of every HealthCheck
   std::string berth_error, seq_error;
   for (int r = 0; r < rounds && !Interrupted(); ++r) {
     auto run_berth = [&] {
@@ -304,6 +310,9 @@ int Main() {
       run_seq();
       run_berth();
     }
+    const auto t0 = Steady::now();
+    Status reconciled = manager.Reconcile();
+    if (reconciled.ok()) reconcile_ms.push_back(MillisSince(t0));
   }
   if (berth_runs.empty() || seq_runs.empty()) {
     env.Cleanup();
@@ -340,6 +349,22 @@ int Main() {
   std::printf("; sequential");
   for (const auto& r : seq_runs) std::printf(" %.0f", r.ms);
   std::printf("\n");
+  std::printf(
+      "where the time went, last round: HealthCheck: List %.0f ms (%lld calls), probes "
+      "%.0f ms summed (%.2f ms each, %d workers); Reconcile alone (HealthCheck's first "
+      "step, timed apart) p50 %.0f ms. Sequential: Inspect %.0f ms (%.2f ms each), "
+      "probes %.0f ms (%.2f ms each), rest %.0f ms\n",
+      berth_runs.back().engine.millis(CountingRuntime::kList),
+      static_cast<long long>(berth_runs.back().engine.by_method[CountingRuntime::kList]),
+      berth_runs.back().probe_ms,
+      berth_runs.back().probe_ms / std::max<double>(1, berth_runs.back().probes),
+      options.health_parallelism, Summarize(reconcile_ms).p50,
+      seq_runs.back().engine.millis(CountingRuntime::kInspect),
+      seq_runs.back().engine.millis(CountingRuntime::kInspect) /
+          std::max<double>(1, seq_runs.back().checked),
+      seq_runs.back().probe_ms,
+      seq_runs.back().probe_ms / std::max<double>(1, seq_runs.back().probes),
+      seq_runs.back().ms - seq_runs.back().engine.total_millis() - seq_runs.back().probe_ms);
   std::printf("sequential / HealthCheck, medians: %.1fx\n", s.p50 / b.p50);
   if (!berth_error.empty()) std::printf("HealthCheck problem seen: %s\n", berth_error.c_str());
   if (!seq_error.empty()) std::printf("sequential problem seen: %s\n", seq_error.c_str());
