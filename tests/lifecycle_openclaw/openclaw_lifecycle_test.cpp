@@ -1,0 +1,335 @@
+// The end-to-end path with the REAL OpenClaw gateway image: berth starts a user's agent
+// on the real Docker engine, the agent fetches its openclaw.json from berth, /readyz turns 200,
+// and a chat sent to the gateway with its token reaches a fake LLM upstream in this process (all
+// traffic stays on this machine). Then a provider change is pushed into the running gateway,
+// which hot-reloads it and uses the new model.
+//
+// Costs one gateway start (~30 s, up to 2 GiB) and, without BERTH_OPENCLAW_IMAGE, one build of
+// the ~700 MB image with `berth image build openclaw`.
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "lifecycle_e2e/lifecycle_fixture.hpp"
+#include "lifecycle_openclaw/fake_llm.hpp"
+#include "lifecycle_openclaw/http_exchange.hpp"
+
+namespace berth::testing {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+constexpr unsigned short kGatewayPort = 18789;
+constexpr char kUpstreamKey[] = "sk-fake-upstream-key-0123456789";
+constexpr char kRotatedUpstreamKey[] = "sk-fake-rotated-key-9876543210";
+constexpr char kHotReloaded[] = "config hot reload applied";
+
+// The image under test: BERTH_OPENCLAW_IMAGE (scripts/test.sh builds and exports it), else built
+// once per program with the project's own `berth image build openclaw` under a per-run tag and
+// removed at the end (DockerTestEnv). "" when the build failed (the failure is reported).
+const std::string& OpenClawImage() {
+  static const std::string image = [] {
+    if (const char* given = std::getenv("BERTH_OPENCLAW_IMAGE"); given && *given) {
+      return std::string(given);
+    }
+    DockerTestEnv& docker = DockerTestEnv::Get();
+    const std::string tag = "berth-test-openclaw:" + docker.run_id();
+    std::map<std::string, std::string> env = {{"DOCKER_HOST", docker.docker_host()}};
+    for (const char* pass : {"BERTH_OPENCLAW_HOME", "TMPDIR", "HOME"}) {
+      if (const char* value = std::getenv(pass); value && *value) env[pass] = value;
+    }
+    const auto begin = std::chrono::steady_clock::now();
+    docker.TrackImage(tag);
+    auto result = RunBerth({"image", "build", "openclaw", "--tag", tag}, env, 1500);
+    const auto took =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - begin);
+    std::printf("[openclaw] built %s in %llds\n", tag.c_str(),
+                static_cast<long long>(took.count()));
+    EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
+    return result.exit_code == 0 ? tag : std::string();
+  }();
+  return image;
+}
+
+std::string EnvOf(const docker::ContainerDetails& c, const std::string& name) {
+  for (const auto& e : c.env) {
+    if (e.rfind(name + "=", 0) == 0) return e.substr(name.size() + 1);
+  }
+  return "";
+}
+
+std::size_t Count(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+long long Millis(std::chrono::steady_clock::duration d) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+}
+
+// What a client got from a streamed chat: the text of the content deltas, how many deltas
+// carried text, the usage chunk, and whether the stream ended with [DONE].
+struct StreamedChat {
+  std::string text;
+  std::size_t content_events = 0;
+  json usage;
+  bool done = false;
+  std::string problem;  // an event that is not JSON, or an error event
+};
+
+StreamedChat ReadChatStream(const std::string& body) {
+  StreamedChat chat;
+  for (const std::string& data : SseData(body)) {
+    if (data == "[DONE]") {
+      chat.done = true;
+      continue;
+    }
+    json event = json::parse(data, nullptr, /*allow_exceptions=*/false);
+    if (!event.is_object() || event.contains("error")) {
+      chat.problem += data + "\n";
+      continue;
+    }
+    if (event.contains("usage") && event["usage"].is_object()) chat.usage = event["usage"];
+    if (!event.contains("choices") || !event["choices"].is_array()) continue;
+    for (const json& choice : event["choices"]) {
+      const json* delta = choice.contains("delta") ? &choice["delta"] : nullptr;
+      if (delta && delta->contains("content") && (*delta)["content"].is_string()) {
+        const std::string piece = (*delta)["content"];
+        if (!piece.empty()) {
+          chat.text += piece;
+          ++chat.content_events;
+        }
+      }
+    }
+  }
+  return chat;
+}
+
+class OpenClawLifecycle : public LifecycleE2eTest {
+ protected:
+  void SetUp() override {
+    if (const char* skip = std::getenv("BERTH_SKIP_OPENCLAW"); skip && std::string(skip) == "1") {
+      GTEST_SKIP() << "BERTH_SKIP_OPENCLAW=1";
+    }
+    // Not LifecycleE2eTest::SetUp(): that one names (and would build) the test-agent image.
+    // TearDown is the base's: everything berth made for this database goes, by id.
+    DockerTest::SetUp();
+    if (HasFatalFailure()) return;
+    image_ = OpenClawImage();
+    ASSERT_FALSE(image_.empty()) << "no OpenClaw image to test";
+    network_ = env().Name("openclaw-agents");
+    // Memory, CPU and pids limits are berth's defaults (2 GiB): the gateway needs ~1.05 GiB.
+    env_ = {{"BERTH_DATA_DIR", dir_.path().string()},
+            {"BERTH_ADMIN_TOKEN", kAdminToken},
+            {"DOCKER_HOST", env().docker_host()},
+            {"OPENCLAW_IMAGE", image_},
+            {"OPENCLAW_NETWORK", network_},
+            {"BERTH_INTERNAL_LISTEN", ":0"},
+            {"BERTH_START_TIMEOUT", "180"}};
+  }
+
+  void TearDown() override {
+    if (HasFailure() && !agent_container_.empty()) {
+      auto logs = client().ContainerLogs(agent_container_, 80);
+      if (logs.ok()) std::printf("[openclaw] gateway log tail:\n%s\n", logs->combined.c_str());
+    }
+    LifecycleE2eTest::TearDown();
+  }
+
+  std::string GatewayLog() {
+    auto logs = client().ContainerLogs(agent_container_, 2000);
+    return logs.ok() ? logs->combined : "";
+  }
+
+  // POST /v1/chat/completions to the gateway with its token.
+  ExchangeResult Chat(const std::string& ip, const std::string& gateway_token, bool stream,
+                      const std::string& openclaw_model = "") {
+    json body = {{"model", "openclaw"},
+                 {"stream", stream},
+                 {"messages", {{{"role", "user"}, {"content", "Say hello in one short line."}}}}};
+    if (stream) body["stream_options"] = {{"include_usage", true}};
+    std::map<std::string, std::string> headers = {{"Authorization", "Bearer " + gateway_token}};
+    if (!openclaw_model.empty()) headers["x-openclaw-model"] = openclaw_model;
+    const auto begin = std::chrono::steady_clock::now();
+    ExchangeResult answer =
+        HttpExchange(ip, kGatewayPort, "POST", "/v1/chat/completions", body.dump(), headers);
+    std::printf("[openclaw] chat stream=%d model=%s: %d in %lld ms, %zu body reads over %lld ms\n",
+                stream, openclaw_model.empty() ? "(primary)" : openclaw_model.c_str(),
+                answer.http.status, Millis(std::chrono::steady_clock::now() - begin),
+                answer.body_reads, static_cast<long long>(answer.body_span.count()));
+    return answer;
+  }
+
+  std::string image_;
+  std::string agent_container_;
+};
+
+TEST_F(OpenClawLifecycle, AgentFetchesConfigGetsReadyChatsThroughFakeUpstreamAndHotReloads) {
+  StartBerth();
+  // berth made the agent network at startup; the agents reach this host at its gateway address.
+  auto network = client().InspectNetwork(network_);
+  ASSERT_TRUE(network.ok()) << network.status().ToString();
+  ASSERT_FALSE(network->gateway.empty());
+  FakeLlm llm(network->gateway);
+
+  auto [user_id, token] = CreateUser("claw");
+  ASSERT_FALSE(token.empty());
+  auto provider = berth_->Post("/api/providers",
+                               json{{"name", "fakellm"},
+                                    {"type", "custom"},
+                                    {"baseUrl", llm.BaseUrl()},
+                                    {"apiKey", kUpstreamKey},
+                                    {"models", {"fake-model-1"}}}
+                                   .dump(),
+                               token);
+  ASSERT_EQ(provider.status, 201) << provider.body;
+  const std::string provider_id = provider.Json()["provider"]["id"];
+  auto model = berth_->Send("PUT", "/api/agent-config",
+                            json{{"primaryModel", "fakellm/fake-model-1"}}.dump(), token);
+  ASSERT_EQ(model.status, 200) << model.body;
+
+  // Start: berth creates and starts the container and answers once the gateway is ready.
+  // (Not StartAgent(): its client gives up after 10 s; the first boot takes 20-30 s.)
+  const auto start_begin = std::chrono::steady_clock::now();
+  auto start = HttpExchange("127.0.0.1", berth_->port(), "POST", "/api/agent/start", "",
+                            {{"Authorization", "Bearer " + token}}, 200s);
+  const HttpResult& started = start.http;
+  const auto start_took = std::chrono::steady_clock::now() - start_begin;
+  std::printf("[openclaw] POST /api/agent/start -> %d in %lld ms %s\n", started.status,
+              Millis(start_took), start.error.c_str());
+  RecordProperty("start_to_ready_ms", std::to_string(Millis(start_took)));
+  auto containers = ContainersOf(user_id);
+  if (!containers.empty()) agent_container_ = containers[0].id;
+  ASSERT_EQ(started.status, 200) << start.error << started.body << "\n" << berth_->Stderr();
+  EXPECT_EQ(started.Json()["status"], "running") << started.body;
+  ASSERT_EQ(containers.size(), 1u);
+  EXPECT_EQ(containers[0].image, image_);
+
+  auto details = client().InspectContainer(agent_container_);
+  ASSERT_TRUE(details.ok()) << details.status().ToString();
+  ASSERT_TRUE(details->running);
+  EXPECT_TRUE(details->init);
+  EXPECT_EQ(details->memory, int64_t{2} << 30);
+  const std::string ip = details->network_ips[network_];
+  const std::string gateway_token = EnvOf(*details, "AGENT_TOKEN");
+  const std::string agent_id = EnvOf(*details, "AGENT_ID");
+  ASSERT_FALSE(ip.empty());
+  ASSERT_FALSE(gateway_token.empty());
+  ASSERT_FALSE(agent_id.empty());
+  const auto first_started_at = details->started_at;
+
+  // The agent fetched its config from berth's internal endpoint with its own token ...
+  const std::string berth_log = berth_->Stderr() + berth_->Stdout();
+  EXPECT_NE(berth_log.find("http GET /api/internal/agent-config/" + agent_id + " 200"),
+            std::string::npos)
+      << berth_log;
+  // ... wrote it where the gateway reads it, naming the fake upstream ...
+  std::string served;
+  EXPECT_EQ(Exec(agent_container_, "cat /home/node/.openclaw/openclaw.json", &served), 0) << served;
+  EXPECT_NE(served.find(llm.BaseUrl()), std::string::npos) << served;
+  EXPECT_NE(served.find("fakellm/fake-model-1"), std::string::npos) << served;
+  // ... and the gateway is ready, as berth saw it.
+  auto readyz = HttpExchange(ip, kGatewayPort, "GET", "/readyz", "", {}, 10s);
+  EXPECT_EQ(readyz.http.status, 200) << readyz.error << readyz.http.body;
+  EXPECT_EQ(HttpExchange(ip, kGatewayPort, "GET", "/healthz", "", {}, 10s).http.status, 200);
+
+  // A streamed chat with the gateway token reaches the fake upstream with the provider's key and
+  // model, and its answer streams back to the client.
+  std::size_t calls_before = llm.Calls().size();
+  auto streamed = Chat(ip, gateway_token, /*stream=*/true);
+  ASSERT_EQ(streamed.http.status, 200) << streamed.error << "\n" << streamed.http.body;
+  EXPECT_NE(streamed.http.headers["content-type"].find("text/event-stream"), std::string::npos);
+  StreamedChat chat = ReadChatStream(streamed.http.body);
+  EXPECT_TRUE(chat.problem.empty()) << chat.problem;
+  EXPECT_EQ(chat.text, FakeLlm::Reply("fake-model-1")) << streamed.http.body;
+  EXPECT_GE(chat.content_events, 2u) << "the answer came in one piece:\n" << streamed.http.body;
+  EXPECT_TRUE(chat.done) << streamed.http.body;
+  // The upstream's usage chunk made it through (compat.supportsUsageInStreaming in the config).
+  ASSERT_TRUE(chat.usage.is_object()) << streamed.http.body;
+  EXPECT_EQ(chat.usage.value("completion_tokens", -1), 7) << chat.usage.dump();
+
+  auto calls = llm.Calls();
+  ASSERT_GT(calls.size(), calls_before);
+  for (std::size_t i = calls_before; i < calls.size(); ++i) {
+    EXPECT_EQ(calls[i].method, "POST");
+    EXPECT_EQ(calls[i].target, "/v1/chat/completions");
+    EXPECT_EQ(calls[i].authorization, std::string("Bearer ") + kUpstreamKey);
+    EXPECT_EQ(calls[i].model, "fake-model-1");
+    EXPECT_TRUE(calls[i].stream) << "the gateway streams every upstream request";
+  }
+
+  // The same without streaming: one JSON completion.
+  calls_before = calls.size();
+  auto plain = Chat(ip, gateway_token, /*stream=*/false);
+  ASSERT_EQ(plain.http.status, 200) << plain.error << "\n" << plain.http.body;
+  json completion = plain.http.Json();
+  ASSERT_TRUE(completion.is_object()) << plain.http.body;
+  EXPECT_EQ(completion.value("object", ""), "chat.completion") << plain.http.body;
+  EXPECT_EQ(completion.value(json::json_pointer("/choices/0/message/content"), ""),
+            FakeLlm::Reply("fake-model-1"))
+      << plain.http.body;
+  calls = llm.Calls();
+  ASSERT_GT(calls.size(), calls_before);
+  EXPECT_EQ(calls.back().model, "fake-model-1");
+  EXPECT_EQ(calls.back().authorization, std::string("Bearer ") + kUpstreamKey);
+
+  // Config push: the provider gains a second model and a new key. The running gateway gets the
+  // new openclaw.json, hot-reloads it (its own log says so) and uses it without a restart. The
+  // key is what proves the reload: this gateway forwards any model id of a custom provider
+  // (measured: x-openclaw-model fakellm/fake-model-2 reached the upstream before the push too),
+  // but it sends the key from its current config.
+  const std::size_t reloads_before = Count(GatewayLog(), kHotReloaded);
+  const auto push_begin = std::chrono::steady_clock::now();
+  auto patched = berth_->Send(
+      "PATCH", "/api/providers/" + provider_id,
+      json{{"models", {"fake-model-1", "fake-model-2"}}, {"apiKey", kRotatedUpstreamKey}}.dump(),
+      token);
+  ASSERT_EQ(patched.status, 200) << patched.body;
+  std::string reload_line;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        const std::string log = GatewayLog();
+        if (Count(log, kHotReloaded) <= reloads_before) return false;
+        const std::size_t at = log.rfind(kHotReloaded);
+        reload_line = log.substr(at, log.find('\n', at) - at);
+        return true;
+      },
+      60s))
+      << GatewayLog();
+  std::printf("[openclaw] PATCH to '%s' in %lld ms\n", reload_line.c_str(),
+              Millis(std::chrono::steady_clock::now() - push_begin));
+  std::string pushed;
+  EXPECT_EQ(Exec(agent_container_, "cat /home/node/.openclaw/openclaw.json", &pushed), 0) << pushed;
+  EXPECT_NE(pushed.find("fake-model-2"), std::string::npos) << pushed;
+
+  calls_before = llm.Calls().size();
+  auto second = Chat(ip, gateway_token, /*stream=*/true, "fakellm/fake-model-2");
+  ASSERT_EQ(second.http.status, 200) << second.error << "\n" << second.http.body;
+  StreamedChat second_chat = ReadChatStream(second.http.body);
+  EXPECT_TRUE(second_chat.problem.empty()) << second_chat.problem;
+  EXPECT_EQ(second_chat.text, FakeLlm::Reply("fake-model-2")) << second.http.body;
+  calls = llm.Calls();
+  ASSERT_GT(calls.size(), calls_before);
+  for (std::size_t i = calls_before; i < calls.size(); ++i) {
+    EXPECT_EQ(calls[i].model, "fake-model-2");
+    EXPECT_EQ(calls[i].authorization, std::string("Bearer ") + kRotatedUpstreamKey);
+  }
+
+  // Still the same container, never restarted.
+  auto after = client().InspectContainer(agent_container_);
+  ASSERT_TRUE(after.ok());
+  EXPECT_TRUE(after->running);
+  EXPECT_EQ(after->started_at, first_started_at);
+  EXPECT_EQ(ContainersOf(user_id).size(), 1u);
+}
+
+}  // namespace
+}  // namespace berth::testing
