@@ -128,7 +128,7 @@ TEST_F(LifecycleE2eTest, HundredConcurrentStartsMakeOneContainerAndOneStart) {
 
 TEST_F(LifecycleE2eTest, StartsBeyondTheCapGet429WithRetryAfter) {
   env_["OPENCLAW_IMAGE"] =
-      TestAgentImages::Get().Variant("slow", {"BERTH_TEST_AGENT_READY_DELAY_MS=8000"});
+      TestAgentImages::Get().Variant("slow", {"BERTH_TEST_AGENT_READY_DELAY_MS=4000"});
   env_["BERTH_MAX_CONCURRENT_STARTS"] = "1";
   StartBerth();
   auto [first, first_token] = CreateUser("first");
@@ -150,7 +150,7 @@ TEST_F(LifecycleE2eTest, StartsBeyondTheCapGet429WithRetryAfter) {
 TEST_F(LifecycleE2eTest, KillNineMidStartIsReconciledWithoutOrphans) {
   // An agent that takes a while to become ready, so berth can die mid-start.
   env_["OPENCLAW_IMAGE"] =
-      TestAgentImages::Get().Variant("slow", {"BERTH_TEST_AGENT_READY_DELAY_MS=8000"});
+      TestAgentImages::Get().Variant("slow", {"BERTH_TEST_AGENT_READY_DELAY_MS=4000"});
   StartBerth();
   auto [user_id, token] = CreateUser("crashy");
   std::thread starter([&, t = token] { (void)berth_->Post("/api/agent/start", "", t); });

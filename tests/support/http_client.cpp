@@ -14,7 +14,8 @@ using tcp = net::ip::tcp;
 
 // Every operation gets a deadline so that a broken server fails a test instead of hanging it.
 // Beast's deadlines apply to async operations only, hence async calls run to completion here.
-constexpr std::chrono::seconds kRequestTimeout{10};
+// Long enough for an agent's cold start on a loaded machine: POST /api/agent/start waits for it.
+constexpr std::chrono::seconds kRequestTimeout{120};
 constexpr std::chrono::seconds kRawTimeout{5};
 
 // Runs one async operation on `ioc` to completion and returns its error.
