@@ -198,9 +198,6 @@ void AgentManager::Start() {
 void AgentManager::Stop() {
   {
     std::lock_guard lock(loop_mu_);
-    if (stopping_ && !watcher_.joinable() && !scheduler_.joinable() && !pusher_.joinable()) {
-      // Already stopped; still wait for starts below.
-    }
     stopping_ = true;
     if (events_) events_->Close();
   }
@@ -251,9 +248,8 @@ AgentManager::Entry& AgentManager::EntryFor(const Key& key) {
   return *entries_.emplace(key, std::move(entry)).first->second;
 }
 
-void AgentManager::SetStatus(const Key& key, Entry& entry, AgentStatus status, std::string phase,
+void AgentManager::SetStatus(Entry& entry, AgentStatus status, std::string phase,
                              std::string error) {
-  (void)key;
   entry.status = status;
   entry.phase = std::move(phase);
   entry.error = std::move(error);
@@ -433,7 +429,7 @@ void AgentManager::EnsureRunningKey(const Key& key, StartCallback done) {
   op->waiters.push_back(std::move(done));
   entry.start = op;
   ++starts_in_flight_;
-  SetStatus(key, entry, AgentStatus::kStarting, "creating", "");
+  SetStatus(entry, AgentStatus::kStarting, "creating", "");
   lock.unlock();
   Notify({entry.kind, key.substr(2), AgentStatus::kStarting, "creating", ""});
   // Bounded by max_concurrent_starts; Stop() waits for starts_in_flight_ to drain.
@@ -463,11 +459,11 @@ void AgentManager::RunStart(Key key, std::shared_ptr<StartOp> op) {
       entry.activity_dirty = true;
       by_container_id_[result->container_id] = key;
       entry.container_id = result->container_id;
-      SetStatus(key, entry, AgentStatus::kRunning, "", "");
+      SetStatus(entry, AgentStatus::kRunning, "", "");
     } else if (!op->cancelled) {
       entry.verified = false;
       entry.endpoint.reset();
-      SetStatus(key, entry, AgentStatus::kFailed, "", result.status().message());
+      SetStatus(entry, AgentStatus::kFailed, "", result.status().message());
     }
     event.status = entry.status;
     event.error = entry.error;
@@ -640,12 +636,12 @@ Status AgentManager::StopKey(const Key& key) {
     Entry& entry = EntryFor(key);
     op = entry.start;
     entry.verified = false;
-    SetStatus(key, entry, AgentStatus::kStopping, "", "");
+    SetStatus(entry, AgentStatus::kStopping, "", "");
     if (op) {
       op->cancelled = true;
       op->wake.notify_all();
       starts_cv_.wait(lock, [&] { return op->done; });
-      SetStatus(key, entry, AgentStatus::kStopping, "", "");
+      SetStatus(entry, AgentStatus::kStopping, "", "");
     }
   }
   Notify({key[0] == 'u' ? store::ContainerKind::kUser : store::ContainerKind::kSystem,
@@ -667,7 +663,7 @@ Status AgentManager::StopKey(const Key& key) {
     Status stopped = runtime_->Stop(*container_id, options_.stop_grace);
     if (!stopped.ok() && stopped.code() != ErrorCode::kNotFound) {
       std::lock_guard lock(mu_);
-      SetStatus(key, EntryFor(key), AgentStatus::kFailed, "", "stop failed: " + stopped.message());
+      SetStatus(EntryFor(key), AgentStatus::kFailed, "", "stop failed: " + stopped.message());
       return stopped;
     }
     BERTH_RETURN_IF_ERROR(SaveRecordState(key, "stopped", std::nullopt));
@@ -676,7 +672,7 @@ Status AgentManager::StopKey(const Key& key) {
     std::lock_guard lock(mu_);
     Entry& entry = EntryFor(key);
     entry.endpoint.reset();
-    SetStatus(key, entry, AgentStatus::kStopped, "", "");
+    SetStatus(entry, AgentStatus::kStopped, "", "");
   }
   Notify({key[0] == 'u' ? store::ContainerKind::kUser : store::ContainerKind::kSystem,
           key.substr(2), AgentStatus::kStopped, "", ""});
@@ -892,6 +888,10 @@ Result<std::vector<std::string>> AgentManager::Reap() {
 Status AgentManager::Reconcile() {
   auto listed = runtime_->List(OwnLabels());
   if (!listed.ok()) return listed.status();
+  return ReconcileWith(*listed);
+}
+
+Status AgentManager::ReconcileWith(const std::vector<runtime::ContainerSummary>& listed) {
   auto users = store_->ListUserContainers();
   if (!users.ok()) return users.status();
   auto systems = store_->ListSystemContainers();
@@ -903,7 +903,7 @@ Status AgentManager::Reconcile() {
   std::unordered_map<std::string, Record*> by_record;
   for (auto& r : records) by_record[r.id] = &r;
   std::unordered_map<std::string, const runtime::ContainerSummary*> by_id;
-  for (const auto& c : *listed) by_id[c.id] = &c;
+  for (const auto& c : listed) by_id[c.id] = &c;
 
   auto key_of = [](const Record& r) {
     return r.kind == store::ContainerKind::kUser ? UserKey(r.owner) : SystemKey(r.id);
@@ -915,7 +915,7 @@ Status AgentManager::Reconcile() {
   };
 
   // Engine side: every labelled container belongs to a record, once.
-  for (const auto& c : *listed) {
+  for (const auto& c : listed) {
     const std::string record_id = LabelOf(c.labels, kLabelRecord);
     auto it = by_record.find(record_id);
     if (it == by_record.end()) {
@@ -968,14 +968,14 @@ Status AgentManager::Reconcile() {
         if (entry.status != AgentStatus::kRunning) {
           // Running, but not yet confirmed by this process: the next start path or sweep looks.
           entry.verified = false;
-          SetStatus(key, entry, AgentStatus::kRunning, "", "");
+          SetStatus(entry, AgentStatus::kRunning, "", "");
           if (!entry.last_active_ms) entry.last_active_ms = ToUnixMillis(clock_->Now());
         }
       } else if (entry.status == AgentStatus::kRunning || entry.status == AgentStatus::kStarting ||
                  entry.status == AgentStatus::kStopping) {
         entry.verified = false;
         entry.endpoint.reset();
-        SetStatus(key, entry, status == "failed" ? AgentStatus::kFailed : AgentStatus::kStopped, "",
+        SetStatus(entry, status == "failed" ? AgentStatus::kFailed : AgentStatus::kStopped, "",
                   entry.error);
       }
     }
@@ -1006,9 +1006,11 @@ Status AgentManager::Reconcile() {
 }
 
 Result<std::vector<HealthResult>> AgentManager::HealthCheck() {
-  BERTH_RETURN_IF_ERROR(Reconcile());
+  // One list call serves both the reconcile and the sweep. Containers the reconcile removes
+  // (orphans, duplicates) belong to no entry, so the sweep never looks at them.
   auto listed = runtime_->List(OwnLabels());
   if (!listed.ok()) return listed.status();
+  BERTH_RETURN_IF_ERROR(ReconcileWith(*listed));
   std::unordered_map<std::string, runtime::ContainerState> state_of;
   for (const auto& c : *listed) state_of[c.id] = c.state;
 
@@ -1107,12 +1109,12 @@ Result<std::vector<HealthResult>> AgentManager::HealthCheck() {
         // Gone or exited: marked now, started again on next use.
         entry.verified = false;
         entry.endpoint.reset();
-        SetStatus(t.key, entry, AgentStatus::kFailed, "", t.error);
+        SetStatus(entry, AgentStatus::kFailed, "", t.error);
         to_save.emplace_back(t.key, "failed");
       } else if (++entry.health_failures >= options_.health_failures_before_unhealthy) {
         entry.verified = false;
         entry.needs_restart = true;
-        SetStatus(t.key, entry, AgentStatus::kFailed, "", t.error);
+        SetStatus(entry, AgentStatus::kFailed, "", t.error);
         to_save.emplace_back(t.key, "failed");
       }
       if (entry.kind == store::ContainerKind::kUser) {
@@ -1328,10 +1330,10 @@ void AgentManager::HandleEvent(const runtime::ContainerEvent& event) {
                             ? "the agent container was removed outside berth"
                             : "the agent container exited with code " + std::to_string(code);
       if (entry.oom_seen) why += " (OOM-killed)";
-      SetStatus(key, entry, AgentStatus::kFailed, "", why);
+      SetStatus(entry, AgentStatus::kFailed, "", why);
       record_status = "failed";
     } else {
-      SetStatus(key, entry, AgentStatus::kStopped, "", "");
+      SetStatus(entry, AgentStatus::kStopped, "", "");
       record_status = "stopped";
     }
     notice = {entry.kind, entry.owner, entry.status, "", entry.error};

@@ -192,6 +192,7 @@ class AgentManager {
   static Record FromSystem(const store::SystemContainer& c);
 
   void EnsureRunningKey(const Key& key, StartCallback done);
+  Status ReconcileWith(const std::vector<runtime::ContainerSummary>& listed);
   void RunStart(Key key, std::shared_ptr<StartOp> op);
   Result<AgentEndpoint> DoStart(const Key& key, StartOp& op);
   Status StopKey(const Key& key);
@@ -207,8 +208,8 @@ class AgentManager {
   Result<std::string> BuildConfig(const Key& key);
   AgentView ViewOf(const Key& key, const Entry* entry, const Record& record) const;
 
-  void SetStatus(const Key& key, Entry& entry, AgentStatus status, std::string phase,
-                 std::string error);  // REQUIRES: mu_ held
+  static void SetStatus(Entry& entry, AgentStatus status, std::string phase,
+                        std::string error);  // REQUIRES: mu_ held
   void Notify(const AgentEvent& event);
   Entry& EntryFor(const Key& key);  // REQUIRES: mu_ held
   void InvalidateAll();             // every entry loses its verification
