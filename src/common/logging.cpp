@@ -13,4 +13,15 @@ void InitLogging(const std::string& level) {
   spdlog::set_default_logger(logger);
 }
 
+void LogCoroutineException(const char* what, std::exception_ptr e) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    spdlog::error("{} ended with an exception: {}", what, ex.what());
+  } catch (...) {
+    spdlog::error("{} ended with an unknown exception", what);
+  }
+}
+
 }  // namespace berth

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/ids.hpp"
+#include "common/logging.hpp"
 
 namespace berth::http {
 namespace {
@@ -92,19 +93,6 @@ std::string FormatEndpoint(const tcp::endpoint& ep) {
 
 bool IsHttpParseError(const beast::error_code& ec) {
   return ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category();
-}
-
-// Completion handler for co_spawn: a coroutine that ends with an exception is a bug, but it
-// must be visible rather than silently dropped.
-void LogCoroutineException(const char* what, std::exception_ptr e) {
-  if (!e) return;
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& ex) {
-    spdlog::error("http server: {} ended with an exception: {}", what, ex.what());
-  } catch (...) {
-    spdlog::error("http server: {} ended with an unknown exception", what);
-  }
 }
 
 struct Connection {
@@ -253,8 +241,9 @@ void Server::Impl::Run() {
   // co_spawn from a thread that is not running the io_context has crashed on Boost 1.74
   // (STYLE.md): spawn the accept loop from inside the context.
   net::post(control, [this] {
-    net::co_spawn(control, AcceptLoop(),
-                  [](std::exception_ptr e) { LogCoroutineException("accept loop", e); });
+    net::co_spawn(control, AcceptLoop(), [](std::exception_ptr e) {
+      LogCoroutineException("http server: accept loop", e);
+    });
   });
   std::vector<std::thread> pool;
   pool.reserve(static_cast<std::size_t>(threads - 1));
@@ -361,7 +350,7 @@ void Server::Impl::StartConnection(Socket socket) {
     conn->position = connections.insert(connections.end(), conn);
   }
   net::co_spawn(conn->stream.get_executor(), Session(conn), [this, conn](std::exception_ptr e) {
-    LogCoroutineException("connection", e);
+    LogCoroutineException("http server: connection", e);
     Unregister(conn);
   });
 }

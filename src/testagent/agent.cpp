@@ -4,6 +4,7 @@
 
 #include <new>
 
+#include "common/logging.hpp"
 #include "testagent/config_fetcher.hpp"
 
 namespace berth::testagent {
@@ -18,17 +19,6 @@ GatewayOptions GatewayOptionsFor(const AgentOptions& o) {
   g.gateway_token = o.gateway_token;
   g.ready_at = std::chrono::steady_clock::now() + o.ready_delay;
   return g;
-}
-
-void LogException(const char* what, std::exception_ptr e) {
-  if (!e) return;
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& ex) {
-    spdlog::error("{} ended with an exception: {}", what, ex.what());
-  } catch (...) {
-    spdlog::error("{} ended with an unknown exception", what);
-  }
 }
 
 }  // namespace
@@ -49,7 +39,7 @@ int Agent::Run() {
   net::post(ioc_, [this] {
     net::co_spawn(ioc_, Main(), [this](std::exception_ptr e) {
       if (!e) return;
-      LogException("agent", e);
+      LogCoroutineException("agent", e);
       Finish(1);
     });
   });

@@ -8,6 +8,7 @@
 #include <optional>
 #include <variant>
 
+#include "common/logging.hpp"
 #include "testagent/openai_api.hpp"
 
 namespace berth::testagent {
@@ -23,17 +24,6 @@ constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 constexpr std::size_t kChunkBuffer = 16 << 10;
 
 std::string_view ToStd(beast::string_view s) { return {s.data(), s.size()}; }
-
-void LogException(const char* what, std::exception_ptr e) {
-  if (!e) return;
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& ex) {
-    spdlog::error("{} ended with an exception: {}", what, ex.what());
-  } catch (...) {
-    spdlog::error("{} ended with an unknown exception", what);
-  }
-}
 
 StringResponse JsonResponse(bhttp::status status, const json& body) {
   StringResponse res{status, 11};
@@ -195,7 +185,7 @@ net::awaitable<ForwardResult> ForwardChat(ConnectionPtr conn, ChatPlan plan, std
 
   auto watch = std::make_shared<WatchState>();
   net::co_spawn(executor, WatchClient(conn, up, watch),
-                [](std::exception_ptr e) { LogException("client watch", e); });
+                [](std::exception_ptr e) { LogCoroutineException("client watch", e); });
 
   std::array<char, kChunkBuffer> piece;
   bool upstream_failed = false;
@@ -277,7 +267,8 @@ Status Gateway::Listen() {
 
 void Gateway::Start() {
   net::post(ioc_, [this] {
-    net::co_spawn(ioc_, AcceptLoop(), [](std::exception_ptr e) { LogException("accept loop", e); });
+    net::co_spawn(ioc_, AcceptLoop(),
+                  [](std::exception_ptr e) { LogCoroutineException("accept loop", e); });
   });
 }
 
@@ -319,7 +310,7 @@ net::awaitable<void> Gateway::AcceptLoop() {
                     : remote.address().to_string() + ":" + std::to_string(remote.port());
     conn->position = connections_.insert(connections_.end(), conn);
     net::co_spawn(ioc_, Session(conn), [this, conn](std::exception_ptr e) {
-      LogException("connection", e);
+      LogCoroutineException("connection", e);
       connections_.erase(conn->position);
     });
   }
