@@ -476,18 +476,18 @@ void RegisterApiRoutes(Router& router, const ApiServices& s) {
                   }));
   router.AddAsync(
       V::post, "/api/agent/restart",
-      user_async([agents = s.agents, started_response](Request&, const Principal& who) {
+      user_async([agents = s.agents, started_response, pool](Request&, const Principal& who) {
         return AwaitCallback<Response>(
-            [agents, started_response, id = who.user_id](std::function<void(Response)> done) {
+            [agents, started_response, pool, id = who.user_id](std::function<void(Response)> done) {
               if (Status st = AgentsUnavailable(agents); !st.ok()) return done(ErrorResponse(st));
-              // The stop blocks for up to the grace period: on a thread of its own, not a
-              // server thread (restarts are rare).
-              std::thread([=] {
+              // The stop blocks for up to the grace period: on the blocking pool, like /stop; the
+              // start then completes on its own thread.
+              net::post(*pool, [=] {
                 if (Status st = agents->StopAgent(id); !st.ok()) return done(ErrorResponse(st));
                 agents->EnsureRunningAsync(id, [=](Result<lifecycle::AgentEndpoint> started) {
                   done(started_response(agents, id, started));
                 });
-              }).detach();
+              });
             });
       }));
 
