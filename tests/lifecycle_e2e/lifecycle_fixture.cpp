@@ -35,6 +35,32 @@ const std::string& TestAgentImages::Build(const std::string& name,
   return built_[name] = tag;
 }
 
+void RemoveWhatBerthMade(DockerTestEnv& env, const std::string& instance,
+                         const std::string& network) {
+  docker::DockerClient& client = env.client();
+  if (!instance.empty()) {
+    auto containers = client.ListContainers({{"berth.instance", instance}});
+    if (containers.ok()) {
+      for (const auto& c : *containers) {
+        env.TrackContainer(c.id);
+        (void)client.RemoveContainer(c.id, /*force=*/true);
+      }
+    }
+    auto volumes = client.ListVolumes({{"berth.instance", instance}});
+    if (volumes.ok()) {
+      for (const auto& v : *volumes) {
+        env.TrackVolume(v.name);
+        (void)client.RemoveVolume(v.name, /*force=*/true);
+      }
+    }
+  }
+  auto found = client.InspectNetwork(network);
+  if (found.ok()) {
+    env.TrackNetwork(found->id);
+    (void)client.RemoveNetwork(found->id);
+  }
+}
+
 void LifecycleE2eTest::SetUp() {
   DockerTest::SetUp();
   if (HasFatalFailure()) return;
@@ -54,31 +80,8 @@ void LifecycleE2eTest::TearDown() {
   if (berth_) berth_->Stop(SIGTERM, 30);
   berth_.reset();
   if (!env().engine_status().ok()) return;
-  // Everything berth made for this database, by id: containers, their volumes, the agent
-  // network. (Images are shared by the tests and go when the program ends, with the run's
-  // other leftovers: DockerTestEnv.)
-  std::string instance = InstanceId();
-  if (!instance.empty()) {
-    auto containers = client().ListContainers({{"berth.instance", instance}});
-    if (containers.ok()) {
-      for (const auto& c : *containers) {
-        env().TrackContainer(c.id);
-        (void)client().RemoveContainer(c.id, /*force=*/true);
-      }
-    }
-    auto volumes = client().ListVolumes({{"berth.instance", instance}});
-    if (volumes.ok()) {
-      for (const auto& v : *volumes) {
-        env().TrackVolume(v.name);
-        (void)client().RemoveVolume(v.name, /*force=*/true);
-      }
-    }
-  }
-  auto network = client().InspectNetwork(network_);
-  if (network.ok()) {
-    env().TrackNetwork(network->id);
-    (void)client().RemoveNetwork(network->id);
-  }
+  // Images are shared by the tests and go when the program ends (DockerTestEnv).
+  RemoveWhatBerthMade(env(), InstanceId(), network_);
 }
 
 void LifecycleE2eTest::StartBerth() {

@@ -35,6 +35,12 @@ class TestAgentImages {
   std::map<std::string, std::string> built_;
 };
 
+// Removes by id what a berth made on the engine for the database with `instance` id (its
+// containers and their volumes) and the agent network `network`; registers each with `env` too,
+// so a failure here is retried by the run's final cleanup. An empty instance skips that part.
+void RemoveWhatBerthMade(DockerTestEnv& env, const std::string& instance,
+                         const std::string& network);
+
 // A `berth serve` on the real engine with the test agent image, a per-test agent network and
 // data dir. Everything berth creates carries its database's instance id; TearDown removes all of
 // it by id (containers, volumes, the network), pass or fail.

@@ -9,16 +9,13 @@
 #include <string>
 #include <thread>
 
-#include "crypto/key_provider.hpp"
-#include "crypto/secret_box.hpp"
 #include "http/api.hpp"
 #include "http/server.hpp"
 #include "lifecycle/agent_manager.hpp"
-#include "lifecycle/gateway_probe.hpp"
+#include "lifecycle_e2e/in_process_berth.hpp"
 #include "lifecycle_restart/private_dockerd.hpp"
 #include "mocks/counting_runtime.hpp"
 #include "runtime/docker_runtime.hpp"
-#include "service/accounts.hpp"
 #include "support/berth_process.hpp"
 #include "support/http_client.hpp"
 #include "support/temp_dir.hpp"
@@ -36,6 +33,7 @@ Status g_isolated = Internal("main() did not run");
 
 using namespace std::chrono_literals;
 using berth::testing::CountingRuntime;
+using berth::testing::InProcessBerth;
 using berth::testing::PrivateDockerd;
 using berth::testing::TempDir;
 
@@ -88,15 +86,6 @@ class DockerdRestartTest : public ::testing::Test {
     ASSERT_EQ(built.exit_code, 0) << built.out << built.err;
     Observed("test agent image built into it", SecondsSince(build_start));
 
-    auto opened = store::OpenStore("sqlite://" + dir_.File("berth.db"));
-    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
-    store_ = *opened;
-    secrets_ = std::make_shared<crypto::SecretBox>(
-        std::make_shared<crypto::StaticKeyProvider>(std::string(32, 'k')));
-    accounts_ = std::make_shared<service::AccountService>(store_, clock_, std::nullopt);
-    providers_ = std::make_shared<service::ProviderService>(store_, secrets_, clock_);
-    containers_ = std::make_shared<service::ContainerService>(store_, secrets_, providers_, clock_);
-
     runtime::DockerRuntimeOptions options;
     options.docker_host = engine_->docker_host();
     auto docker = runtime::DockerRuntime::Create(options);
@@ -112,14 +101,10 @@ class DockerdRestartTest : public ::testing::Test {
   }
 
   void TearDown() override {
-    if (manager_) manager_->Stop();
+    berth_.Stop();
     if (api_) api_->Stop();
     if (api_thread_.joinable()) api_thread_.join();
-    if (internal_) internal_->Stop();
-    if (internal_thread_.joinable()) internal_thread_.join();
-    manager_.reset();
     api_.reset();
-    internal_.reset();
     // Removes every container and network of the private engine, stops it and deletes its
     // directory, pass or fail.
     if (engine_) {
@@ -129,30 +114,12 @@ class DockerdRestartTest : public ::testing::Test {
     }
   }
 
+  // The manager and its internal endpoint (InProcessBerth), plus the public API (for
+  // /api/ready) on loopback.
   AgentManager& Manager() {
-    if (manager_) return *manager_;
-    manager_ =
-        std::make_shared<AgentManager>(options_, store_, runtime_, containers_, providers_,
-                                       secrets_, std::make_shared<HttpGatewayProbe>(), clock_);
-    http::ApiServices services{store_, accounts_, providers_, containers_, manager_, nullptr};
-    http::RegisterInternalRoutes(internal_router_, services);
-    http::RegisterApiRoutes(api_router_, services);
-    manager_->SetApiUrlResolver([this](const runtime::NetworkInfo& net) -> Result<std::string> {
-      // Containers fetch their config here, on their network's gateway (in this namespace).
-      http::ServerOptions so;
-      so.host = net.gateway;
-      so.port = 0;
-      so.threads = 1;
-      internal_ = std::make_unique<http::Server>(so, internal_router_);
-      BERTH_RETURN_IF_ERROR(internal_->Listen());
-      internal_thread_ = std::thread([this] { internal_->Run(); });
-      return "http://" + net.gateway + ":" + std::to_string(internal_->port()) + "/api";
-    });
-    Status initialized = manager_->Initialize();
-    EXPECT_TRUE(initialized.ok()) << initialized.ToString();
-    manager_->Start();
-    EXPECT_TRUE(Eventually([&] { return manager_->events_live(); }, 5s));
-
+    if (berth_.started()) return berth_.manager();
+    AgentManager& manager = berth_.Start(options_, runtime_);
+    http::RegisterApiRoutes(api_router_, berth_.services());
     http::ServerOptions so;
     so.host = "127.0.0.1";
     so.port = 0;
@@ -161,42 +128,29 @@ class DockerdRestartTest : public ::testing::Test {
     Status listening = api_->Listen();
     EXPECT_TRUE(listening.ok()) << listening.ToString();
     api_thread_ = std::thread([this] { api_->Run(); });
-    return *manager_;
+    return manager;
   }
 
-  std::string NewUser(const std::string& name) {
-    auto u = accounts_->CreateUser({name, std::nullopt, std::nullopt});
-    EXPECT_TRUE(u.ok()) << u.status().ToString();
-    return u.ok() ? u->user.id : "";
-  }
+  std::string NewUser(const std::string& name) { return berth_.NewUser(name); }
 
   int ReadyStatus() {
     return berth::testing::HttpRequest("GET", "127.0.0.1", api_->port(), "/api/ready").status;
   }
 
   std::string RecordStatus(const std::string& user) {
-    auto record = store_->GetUserContainerByUser(user);
+    auto record = berth_.store()->GetUserContainerByUser(user);
     return record.ok() ? record->status : "<" + record.status().ToString() + ">";
   }
 
   std::unique_ptr<PrivateDockerd> engine_;
   std::string image_;
   TempDir dir_;
-  std::shared_ptr<SystemClock> clock_ = std::make_shared<SystemClock>();
-  store::StorePtr store_;
-  std::shared_ptr<crypto::SecretBox> secrets_;
-  std::shared_ptr<service::AccountService> accounts_;
-  std::shared_ptr<service::ProviderService> providers_;
-  std::shared_ptr<service::ContainerService> containers_;
+  InProcessBerth berth_{dir_.File("berth.db"), std::make_shared<SystemClock>()};
   std::shared_ptr<CountingRuntime> runtime_;
   LifecycleOptions options_;
-  http::Router internal_router_;
   http::Router api_router_;
-  std::unique_ptr<http::Server> internal_;
-  std::thread internal_thread_;
   std::unique_ptr<http::Server> api_;
   std::thread api_thread_;
-  std::shared_ptr<AgentManager> manager_;
 };
 
 // How the engine goes down.
