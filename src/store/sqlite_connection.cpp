@@ -1,6 +1,9 @@
 #include "store/sqlite_connection.hpp"
 
+#include <algorithm>
 #include <cctype>
+#include <chrono>
+#include <thread>
 #include <utility>
 
 #include "store/sqlite_error.hpp"
@@ -48,7 +51,18 @@ Status SqliteConnection::Configure(std::chrono::milliseconds busy_timeout) {
   sqlite3_busy_timeout(db_, static_cast<int>(busy_timeout.count()));
   // WAL lets readers proceed while one writer commits; the mode is stored in the file, so this
   // is a no-op after the first connection. It fails on filesystems without shared memory.
+  // The first switch needs an exclusive lock, and SQLite answers SQLITE_BUSY at once, without
+  // the busy handler, when two openers of a fresh file both hold a shared lock and both try to
+  // escalate (its deadlock rule). The loser retries until the busy timeout has passed.
+  const auto deadline = std::chrono::steady_clock::now() + busy_timeout;
+  auto pause = std::chrono::milliseconds(1);
   auto mode = PragmaValue(*this, "PRAGMA journal_mode=WAL");
+  while (!mode.ok() && (sqlite3_errcode(db_) & 0xff) == SQLITE_BUSY &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(50));
+    mode = PragmaValue(*this, "PRAGMA journal_mode=WAL");
+  }
   if (!mode.ok()) return mode.status();
   if (*mode != "wal") {
     return Internal("sqlite: cannot enable WAL journal mode (journal_mode is '" + *mode + "')");
