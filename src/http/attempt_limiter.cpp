@@ -11,6 +11,11 @@ long AttemptLimiter::BlockedFor(const std::string& peer,
   return left.count() + 1;
 }
 
+std::size_t AttemptLimiter::tracked() {
+  std::lock_guard lock(mu_);
+  return peers_.size();
+}
+
 void AttemptLimiter::RecordFailure(const std::string& peer,
                                    std::chrono::steady_clock::time_point now) {
   std::lock_guard lock(mu_);

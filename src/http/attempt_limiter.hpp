@@ -27,6 +27,8 @@ class AttemptLimiter {
   // Seconds the peer must still wait, or 0 when it may try.
   long BlockedFor(const std::string& peer, std::chrono::steady_clock::time_point now);
   void RecordFailure(const std::string& peer, std::chrono::steady_clock::time_point now);
+  // Addresses currently tracked (for tests and metrics).
+  std::size_t tracked();
 
  private:
   struct Peer {

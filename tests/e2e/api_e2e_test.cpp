@@ -30,6 +30,24 @@ TEST_F(ApiE2e, HealthAndReadiness) {
   EXPECT_EQ(ErrorCode(start), "unavailable");
 }
 
+TEST_F(ApiE2e, InternalEndpointLimitsFailedTokenAttemptsPerAddress) {
+  auto [uid, token] = CreateUser("target");
+  auto provisioned = berth_->Post("/api/admin/users/" + uid + "/container", "", kAdminToken);
+  ASSERT_EQ(provisioned.status, 201) << provisioned.body;
+  const std::string path =
+      "/api/internal/agent-config/" + provisioned.Json()["id"].get<std::string>();
+  // Ten guesses are answered as wrong; then even the right token waits.
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(berth_->Get(path, "bc_guess-" + std::to_string(i)).status, 401);
+  }
+  auto blocked = berth_->Get(path, provisioned.Json()["token"]);
+  EXPECT_EQ(blocked.status, 429) << blocked.body;
+  EXPECT_EQ(ErrorCode(blocked), "resource_exhausted");
+  EXPECT_FALSE(blocked.headers["retry-after"].empty());
+  // Only the internal endpoint is limited.
+  EXPECT_EQ(berth_->Get("/api/me", token).status, 200);
+}
+
 TEST_F(ApiE2e, UnknownRouteAndWrongMethod) {
   auto missing = berth_->Get("/api/nope");
   EXPECT_EQ(missing.status, 404);
