@@ -124,6 +124,17 @@ std::string ResolvePrimaryModel(const std::optional<std::string>& configured,
   return PrimaryModel(configured, EmittedProviders(active_providers_oldest_first));
 }
 
+std::vector<std::string> UsableModels(
+    const std::vector<ProviderInput>& active_providers_oldest_first) {
+  std::vector<std::string> out;
+  for (const EmittedProvider& provider : EmittedProviders(active_providers_oldest_first)) {
+    for (const ModelEntry& model : provider.models) {
+      out.push_back(provider.input->name + "/" + model.id);
+    }
+  }
+  return out;
+}
+
 nlohmann::json BuildUserConfig(const std::optional<std::string>& primary_model,
                                const std::vector<ProviderInput>& active_providers_oldest_first) {
   const std::vector<EmittedProvider> providers = EmittedProviders(active_providers_oldest_first);

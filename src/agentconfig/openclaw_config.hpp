@@ -57,6 +57,12 @@ inline constexpr std::string_view kDefaultPrimaryModel = "openai/gpt-4o-mini";
 std::string ResolvePrimaryModel(const std::optional<std::string>& configured,
                                 const std::vector<ProviderInput>& active_providers_oldest_first);
 
+// Every "<provider>/<model id>" the user's gateway can serve: the models BuildUserConfig emits
+// for `active_providers_oldest_first`, in that order. Keys play no part unless set: a provider
+// whose key is not UTF-8 is not emitted, so it is not listed either.
+std::vector<std::string> UsableModels(
+    const std::vector<ProviderInput>& active_providers_oldest_first);
+
 // openclaw.json for a user's container. `active_providers_oldest_first` holds only active
 // providers, ordered by creation, with keys already decrypted.
 nlohmann::json BuildUserConfig(const std::optional<std::string>& primary_model,

@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
@@ -19,6 +20,7 @@
 #include "crypto/key_file.hpp"
 #include "crypto/secret_box.hpp"
 #include "http/api.hpp"
+#include "http/chat_api.hpp"
 #include "http/server.hpp"
 #include "image/image_command.hpp"
 #include "lifecycle/agent_manager.hpp"
@@ -214,6 +216,18 @@ class InternalListener {
   std::thread thread_;
 };
 
+// Every connection is a descriptor, and a proxied chat is two: the soft limit (often 1024) would
+// cap berth far below BERTH_MAX_CONNECTIONS, so take what the hard limit allows.
+void RaiseOpenFileLimit() {
+  struct rlimit limit {};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  const rlim_t before = limit.rlim_cur;
+  limit.rlim_cur = limit.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &limit) == 0) {
+    spdlog::debug("open file limit raised from {} to {}", before, limit.rlim_cur);
+  }
+}
+
 int Serve(const std::map<std::string, std::string>& flags,
           const std::optional<std::string>& config_file) {
   // Before any thread exists (the HTTP handlers' pool, the lifecycle's loops): threads inherit
@@ -260,12 +274,29 @@ int Serve(const std::map<std::string, std::string>& flags,
   agents->SetApiUrlResolver(
       [&internal](const runtime::NetworkInfo& network) { return internal.Open(network); });
 
+  http::ChatServices chat;
+  chat.accounts = services.accounts;
+  chat.providers = services.providers;
+  chat.agents = agents;
+  chat.limiter = std::make_shared<proxy::ChatLimiter>(
+      proxy::ChatLimiter::Options{static_cast<std::size_t>(o.settings.chat_max_per_user),
+                                  static_cast<std::size_t>(o.settings.chat_max_total)});
+  chat.events = std::make_shared<proxy::AgentEventHub>();
+  chat.options.idle_gap = std::chrono::seconds(o.settings.chat_idle_gap_s);
+  chat.options.start_keepalive = std::chrono::milliseconds(o.settings.chat_keepalive_ms);
+  agents->SetObserver(
+      [events = chat.events](const lifecycle::AgentEvent& event) { events->Publish(event); });
+
   http::Router router;
   http::RegisterApiRoutes(router, services);
+  http::RegisterChatRoutes(router, chat);
   http::ServerOptions options;
   options.host = o.settings.listen_host;
   options.port = o.settings.listen_port;
   options.threads = o.settings.threads;
+  options.max_connections = static_cast<std::size_t>(o.settings.max_connections);
+  options.stream_write_timeout = chat.options.idle_gap;
+  RaiseOpenFileLimit();
   http::Server server(options, router);
 
   std::thread signals = StartSignalWaiter([&server] { server.Stop(); });

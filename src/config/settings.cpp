@@ -116,7 +116,12 @@ const std::vector<std::string>& SettingNames() {
                                                   "BERTH_START_TIMEOUT",
                                                   "BERTH_MAX_CONCURRENT_STARTS",
                                                   "BERTH_REAP_INTERVAL",
-                                                  "BERTH_HEALTH_INTERVAL"};
+                                                  "BERTH_HEALTH_INTERVAL",
+                                                  "BERTH_MAX_CONNECTIONS",
+                                                  "BERTH_CHAT_MAX_PER_USER",
+                                                  "BERTH_CHAT_MAX_TOTAL",
+                                                  "BERTH_CHAT_IDLE_GAP",
+                                                  "BERTH_CHAT_KEEPALIVE_MS"};
   return kNames;
 }
 
@@ -299,6 +304,11 @@ Result<Settings> LoadSettings(const std::map<std::string, std::string>& flags,
        [&](int64_t n) { s.max_concurrent_starts = int(n); }},
       {"BERTH_REAP_INTERVAL", 1, 86400, [&](int64_t n) { s.reap_interval_s = int(n); }},
       {"BERTH_HEALTH_INTERVAL", 1, 86400, [&](int64_t n) { s.health_interval_s = int(n); }},
+      {"BERTH_MAX_CONNECTIONS", 1, 1 << 20, [&](int64_t n) { s.max_connections = n; }},
+      {"BERTH_CHAT_MAX_PER_USER", 1, 1 << 20, [&](int64_t n) { s.chat_max_per_user = n; }},
+      {"BERTH_CHAT_MAX_TOTAL", 1, 1 << 20, [&](int64_t n) { s.chat_max_total = n; }},
+      {"BERTH_CHAT_IDLE_GAP", 1, 86400, [&](int64_t n) { s.chat_idle_gap_s = int(n); }},
+      {"BERTH_CHAT_KEEPALIVE_MS", 10, 600000, [&](int64_t n) { s.chat_keepalive_ms = int(n); }},
   };
   for (const CountSetting& c : counts) {
     if (auto v = get(c.name)) {

@@ -43,6 +43,11 @@ struct Settings {
   int max_concurrent_starts = 4;                  // BERTH_MAX_CONCURRENT_STARTS
   int reap_interval_s = 60;                       // BERTH_REAP_INTERVAL (seconds)
   int health_interval_s = 30;                     // BERTH_HEALTH_INTERVAL (seconds)
+  int64_t max_connections = 30000;                // BERTH_MAX_CONNECTIONS (public listener)
+  int64_t chat_max_per_user = 32;                 // BERTH_CHAT_MAX_PER_USER (chats in flight)
+  int64_t chat_max_total = 20000;                 // BERTH_CHAT_MAX_TOTAL (chats in flight)
+  int chat_idle_gap_s = 300;                      // BERTH_CHAT_IDLE_GAP (seconds of silence)
+  int chat_keepalive_ms = 10000;                  // BERTH_CHAT_KEEPALIVE_MS (cold-start comments)
 
   std::string KeyFilePath() const;  // <data dir>/encryption.key
 };

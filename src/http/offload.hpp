@@ -23,7 +23,7 @@ net::awaitable<std::shared_ptr<T>> Offload(net::thread_pool& pool, Fn fn) {
         net::post(pool, [fn = std::move(fn), shared]() mutable {
           auto result = std::make_shared<T>(fn());
           auto executor = net::get_associated_executor(*shared);
-          net::post(executor, [shared, result]() mutable { std::move(*shared)(result); });
+          net::post(executor, [shared, result]() mutable { std::move (*shared)(result); });
         });
       },
       net::use_awaitable);
@@ -39,7 +39,7 @@ net::awaitable<std::shared_ptr<T>> AwaitCallback(Start start) {
         start(std::function<void(T)>([shared](T result) {
           auto boxed = std::make_shared<T>(std::move(result));
           auto executor = net::get_associated_executor(*shared);
-          net::post(executor, [shared, boxed]() mutable { std::move(*shared)(boxed); });
+          net::post(executor, [shared, boxed]() mutable { std::move (*shared)(boxed); });
         }));
       },
       net::use_awaitable);

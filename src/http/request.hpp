@@ -23,7 +23,8 @@ struct Request {
   std::map<std::string, std::string> query;   // decoded query parameters; first occurrence wins
   std::map<std::string, std::string> params;  // ":name" segments of the matched route
   std::string request_id;
-  std::string peer;  // remote address, for logs and rate limits
+  std::string peer;   // remote address, for logs and rate limits
+  std::string route;  // the matched route's pattern ("/api/providers/:id"), for metrics and logs
 
   bhttp::verb method() const { return raw.method(); }
   // Header value, or empty when absent.

@@ -115,12 +115,20 @@ bool ParseQuery(std::string_view raw, std::map<std::string, std::string>& query)
 
 void Router::Add(bhttp::verb method, std::string pattern, Handler handler) {
   std::vector<std::string> segments = SplitPattern(pattern);
-  routes_.push_back(Route{method, std::move(segments), std::move(pattern), std::move(handler), {}});
+  routes_.push_back(
+      Route{method, std::move(segments), std::move(pattern), std::move(handler), {}, {}});
 }
 
 void Router::AddAsync(bhttp::verb method, std::string pattern, AsyncHandler handler) {
   std::vector<std::string> segments = SplitPattern(pattern);
-  routes_.push_back(Route{method, std::move(segments), std::move(pattern), {}, std::move(handler)});
+  routes_.push_back(
+      Route{method, std::move(segments), std::move(pattern), {}, std::move(handler), {}});
+}
+
+void Router::AddStream(bhttp::verb method, std::string pattern, StreamHandler handler) {
+  std::vector<std::string> segments = SplitPattern(pattern);
+  routes_.push_back(
+      Route{method, std::move(segments), std::move(pattern), {}, {}, std::move(handler)});
 }
 
 std::vector<std::string> Router::Routes() const {
@@ -248,7 +256,29 @@ net::awaitable<Response> Router::DispatchAsync(Request& request) const {
   const Route* route = Match(request, early);
   if (route == nullptr) co_return early;
   if (route->async_handler) co_return co_await route->async_handler(request);
+  if (!route->handler) {
+    co_return ErrorResponse(bhttp::status::internal_server_error,
+                            ErrorCodeName(ErrorCode::kInternal), "internal error");
+  }
   co_return route->handler(request);
+}
+
+net::awaitable<void> Router::Serve(Request& request, ResponseWriter& writer) const {
+  Response response;
+  const Route* route = Match(request, response);
+  if (route != nullptr) {
+    request.route = route->pattern;
+    if (route->stream_handler) {
+      co_await route->stream_handler(request, writer);
+      co_return;
+    }
+    if (route->async_handler) {
+      response = co_await route->async_handler(request);
+    } else {
+      response = route->handler(request);
+    }
+  }
+  co_await writer.Send(response);
 }
 
 }  // namespace berth::http

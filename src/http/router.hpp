@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "http/request.hpp"
+#include "http/response_writer.hpp"
 
 namespace berth::http {
 
@@ -13,6 +14,9 @@ using Handler = std::function<Response(Request&)>;
 // Asynchronous handler, for work that waits (an agent start, an engine call): a coroutine on the
 // connection's executor that must not block its thread; it co_awaits instead.
 using AsyncHandler = std::function<net::awaitable<Response>(Request&)>;
+// Streaming handler, for answers whose body is produced over time (server-sent events, proxied
+// streams): answers through the ResponseWriter (http/response_writer.hpp).
+using StreamHandler = std::function<net::awaitable<void>(Request&, ResponseWriter&)>;
 
 // Maps method + path pattern to a handler. Patterns are literal segments and ":name" captures,
 // e.g. "/api/admin/users/:id/tokens"; a capture matches one non-empty segment. A path that
@@ -33,11 +37,15 @@ class Router {
  public:
   void Add(bhttp::verb method, std::string pattern, Handler handler);
   void AddAsync(bhttp::verb method, std::string pattern, AsyncHandler handler);
+  void AddStream(bhttp::verb method, std::string pattern, StreamHandler handler);
   // Fills request.params and runs the handler, or answers 404/405 in the JSON error shape.
-  // A route added with AddAsync answers 500 here: use DispatchAsync.
+  // A route added with AddAsync or AddStream answers 500 here: use DispatchAsync or Serve.
   Response Dispatch(Request& request) const;
-  // As Dispatch, for every kind of route; what the server calls.
+  // As Dispatch, for synchronous and asynchronous routes (a streaming route answers 500).
   net::awaitable<Response> DispatchAsync(Request& request) const;
+  // Every kind of route, answering through `writer`; what the server calls. Sets
+  // request.route to the matched pattern (empty when none matched).
+  net::awaitable<void> Serve(Request& request, ResponseWriter& writer) const;
   // "METHOD pattern" of every route, for documentation checks.
   std::vector<std::string> Routes() const;
 
@@ -46,8 +54,9 @@ class Router {
     bhttp::verb method;
     std::vector<std::string> segments;
     std::string pattern;
-    Handler handler;  // exactly one of handler and async_handler is set
+    Handler handler;  // exactly one of the three handlers is set
     AsyncHandler async_handler;
+    StreamHandler stream_handler;
   };
   // The route for `request` with request.params and request.query filled, or the 400/404/405
   // answer in `early` (and nullptr).

@@ -1,6 +1,7 @@
 #include "http/server.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
@@ -16,6 +17,7 @@
 
 #include "common/ids.hpp"
 #include "common/logging.hpp"
+#include "http/response_writer.hpp"
 
 namespace berth::http {
 namespace {
@@ -116,6 +118,72 @@ void CloseConnection(Connection& conn) {
   conn.stream.close();
 }
 
+// Completes a response the way every answer goes out.
+void Finalize(Response& res, unsigned version, bool head, const std::string& request_id,
+              bool keep_alive) {
+  res.version(version);
+  res.set(bhttp::field::server, "berth");
+  res.set("X-Request-Id", request_id);
+  res.keep_alive(keep_alive);
+  const unsigned status = res.result_int();
+  // These statuses have no body; prepare_payload() throws if one is there.
+  if (status / 100 == 1 || status == 204 || status == 304) res.body().clear();
+  res.prepare_payload();
+  // HEAD: the Content-Length of the GET answer, without its body (RFC 9110 §9.3.2).
+  if (head) res.body().clear();
+}
+
+// The ResponseWriter of one request on one connection. Lives on the connection's coroutine
+// frame for the handler's call.
+class ConnectionWriter final : public ResponseWriter {
+ public:
+  ConnectionWriter(const ServerOptions& options, const std::atomic<bool>& stopping,
+                   ConnectionPtr conn, const Request& request)
+      : options_(options), stopping_(stopping), conn_(std::move(conn)), request_(request) {}
+  ~ConnectionWriter() override { StopWatching(); }
+
+  net::awaitable<bool> Send(Response& response) override;
+  net::awaitable<bool> Begin(ResponseHead& head) override;
+  net::awaitable<bool> Write(std::string_view data) override;
+  net::awaitable<bool> End() override;
+  void WatchClient(std::function<void()> on_gone) override;
+  bool client_gone() const override { return gone_ || watch_->gone; }
+  bool started() const override { return started_; }
+  net::any_io_executor executor() override { return conn_->stream.get_executor(); }
+
+  // The connection may serve another request: the answer went out whole, with keep-alive.
+  bool reusable() const { return complete_ && keep_alive_ && !client_gone(); }
+  // Whether the answer went out whole (a stream cut short did not).
+  bool complete() const { return complete_; }
+  // What the access log and metrics record: 499 (nginx's "client closed request") when the
+  // client went away before any answer.
+  unsigned status() const { return status_ == 0 && client_gone() ? 499 : status_; }
+  void StopWatching();
+
+ private:
+  struct Watch {
+    bool active = false;
+    bool gone = false;
+    std::function<void()> on_gone;
+  };
+  bool Failed() {
+    gone_ = true;
+    return false;
+  }
+
+  const ServerOptions& options_;
+  const std::atomic<bool>& stopping_;
+  ConnectionPtr conn_;
+  const Request& request_;
+  std::shared_ptr<Watch> watch_ = std::make_shared<Watch>();
+  bool started_ = false;
+  bool chunked_ = false;
+  bool keep_alive_ = false;
+  bool complete_ = false;
+  bool gone_ = false;
+  unsigned status_ = 0;
+};
+
 }  // namespace
 
 struct Server::Impl {
@@ -146,10 +214,8 @@ struct Server::Impl {
   void Unregister(const ConnectionPtr& conn);
   std::vector<ConnectionPtr> Snapshot();
   net::awaitable<void> Session(ConnectionPtr conn);
-  net::awaitable<Response> Handle(Request& request);
+  net::awaitable<void> Handle(Request& request, ResponseWriter& writer);
   std::optional<Response> ReadErrorResponse(const beast::error_code& ec);
-  void Finalize(Response& res, unsigned version, bool head, const std::string& request_id,
-                bool keep_alive);
   void LogAccess(std::string_view method, std::string_view target, unsigned status,
                  Clock::time_point start, const std::string& request_id, const std::string& peer);
 
@@ -425,17 +491,16 @@ net::awaitable<void> Server::Impl::Session(ConnectionPtr conn) {
     request.raw = parser.release();
     request.peer = conn->peer;
     request.request_id = PickRequestId(request.raw);
-    Response res = co_await Handle(request);
-    // Read after the handler: a Stop() during a slow handler still closes this connection.
-    const bool keep_alive = request.raw.keep_alive() && !stopping.load();
-    Finalize(res, request.raw.version(), request.raw.method() == bhttp::verb::head,
-             request.request_id, keep_alive);
-    stream.expires_after(options.read_timeout);
-    co_await bhttp::async_write(stream, res, token);
-    LogAccess(ToStd(request.raw.method_string()), ToStd(request.raw.target()), res.result_int(),
+    ConnectionWriter writer(options, stopping, conn, request);
+    co_await Handle(request, writer);
+    writer.StopWatching();
+    LogAccess(ToStd(request.raw.method_string()), ToStd(request.raw.target()), writer.status(),
               start, request.request_id, conn->peer);
-    if (ec) break;
-    if (!keep_alive) {
+    if (options.on_request) {
+      options.on_request(request, writer.status(), Clock::now() - start);
+    }
+    if (conn->closed || !writer.complete()) break;
+    if (!writer.reusable()) {
       linger = buffer.size() > 0;  // the client pipelined requests we will not answer
       break;
     }
@@ -457,9 +522,11 @@ net::awaitable<void> Server::Impl::Session(ConnectionPtr conn) {
   }
 }
 
-net::awaitable<Response> Server::Impl::Handle(Request& request) {
+net::awaitable<void> Server::Impl::Handle(Request& request, ResponseWriter& writer) {
+  bool threw = true;
   try {
-    co_return co_await router.DispatchAsync(request);
+    co_await router.Serve(request, writer);
+    threw = false;
   } catch (const std::exception& e) {
     // The exception text may hold internals: it goes to the log, never to the client.
     spdlog::error("http {} {}: handler threw (request id {}): {}",
@@ -468,8 +535,15 @@ net::awaitable<Response> Server::Impl::Handle(Request& request) {
     spdlog::error("http {} {}: handler threw an unknown exception (request id {})",
                   ToStd(request.raw.method_string()), request.path, request.request_id);
   }
-  co_return ErrorResponse(bhttp::status::internal_server_error, ErrorCodeName(ErrorCode::kInternal),
-                          "internal error");
+  // A stream cut short, or a client gone before its answer: the caller closes the connection.
+  if (writer.started() || writer.client_gone()) co_return;
+  if (!threw) {
+    spdlog::error("http {} {}: handler returned without answering (request id {})",
+                  ToStd(request.raw.method_string()), request.path, request.request_id);
+  }
+  Response res = ErrorResponse(bhttp::status::internal_server_error,
+                               ErrorCodeName(ErrorCode::kInternal), "internal error");
+  co_await writer.Send(res);
 }
 
 std::optional<Response> Server::Impl::ReadErrorResponse(const beast::error_code& ec) {
@@ -493,20 +567,6 @@ std::optional<Response> Server::Impl::ReadErrorResponse(const beast::error_code&
   return std::nullopt;  // beast::error::timeout, a reset, or a socket closed by Stop()
 }
 
-void Server::Impl::Finalize(Response& res, unsigned version, bool head,
-                            const std::string& request_id, bool keep_alive) {
-  res.version(version);
-  res.set(bhttp::field::server, "berth");
-  res.set("X-Request-Id", request_id);
-  res.keep_alive(keep_alive);
-  const unsigned status = res.result_int();
-  // These statuses have no body; prepare_payload() throws if one is there.
-  if (status / 100 == 1 || status == 204 || status == 304) res.body().clear();
-  res.prepare_payload();
-  // HEAD: the Content-Length of the GET answer, without its body (RFC 9110 §9.3.2).
-  if (head) res.body().clear();
-}
-
 void Server::Impl::LogAccess(std::string_view method, std::string_view target, unsigned status,
                              Clock::time_point start, const std::string& request_id,
                              const std::string& peer) {
@@ -514,6 +574,115 @@ void Server::Impl::LogAccess(std::string_view method, std::string_view target, u
   std::string_view path = target.substr(0, target.find('?'));
   const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
   spdlog::info("http {} {} {} {:.2f}ms id={} peer={}", method, path, status, ms, request_id, peer);
+}
+
+// ---- ConnectionWriter ----------------------------------------------------------------------
+
+net::awaitable<bool> ConnectionWriter::Send(Response& response) {
+  started_ = true;
+  status_ = response.result_int();
+  // Read now, after the handler's work: a Stop() during a slow handler still closes this
+  // connection.
+  keep_alive_ = request_.raw.keep_alive() && !stopping_.load();
+  Finalize(response, request_.raw.version(), request_.raw.method() == bhttp::verb::head,
+           request_.request_id, keep_alive_);
+  beast::error_code ec;
+  conn_->stream.expires_after(options_.read_timeout);
+  co_await bhttp::async_write(conn_->stream, response, net::redirect_error(net::use_awaitable, ec));
+  if (ec) co_return Failed();
+  complete_ = true;
+  co_return true;
+}
+
+net::awaitable<bool> ConnectionWriter::Begin(ResponseHead& head) {
+  started_ = true;
+  status_ = head.result_int();
+  head.version(request_.raw.version());
+  head.set(bhttp::field::server, "berth");
+  head.set("X-Request-Id", request_.request_id);
+  head.erase(bhttp::field::content_length);
+  // HTTP/1.0 has no chunked encoding: the body runs until the connection closes.
+  chunked_ = request_.raw.version() >= 11;
+  keep_alive_ = chunked_ && request_.raw.keep_alive() && !stopping_.load();
+  head.keep_alive(keep_alive_);
+  head.chunked(chunked_);
+  bhttp::response_serializer<bhttp::empty_body> serializer(head);
+  beast::error_code ec;
+  conn_->stream.expires_after(options_.stream_write_timeout);
+  co_await bhttp::async_write_header(conn_->stream, serializer,
+                                     net::redirect_error(net::use_awaitable, ec));
+  if (ec) co_return Failed();
+  co_return true;
+}
+
+net::awaitable<bool> ConnectionWriter::Write(std::string_view data) {
+  if (gone_) co_return false;
+  if (data.empty()) co_return true;  // an empty chunk would end the body
+  beast::error_code ec;
+  auto token = net::redirect_error(net::use_awaitable, ec);
+  conn_->stream.expires_after(options_.stream_write_timeout);
+  const net::const_buffer piece(data.data(), data.size());
+  if (chunked_) {
+    co_await net::async_write(conn_->stream, bhttp::make_chunk(piece), token);
+  } else {
+    co_await net::async_write(conn_->stream, piece, token);
+  }
+  if (ec) co_return Failed();
+  co_return true;
+}
+
+net::awaitable<bool> ConnectionWriter::End() {
+  if (gone_) co_return false;
+  if (chunked_) {
+    beast::error_code ec;
+    conn_->stream.expires_after(options_.stream_write_timeout);
+    co_await net::async_write(conn_->stream, bhttp::make_chunk_last(),
+                              net::redirect_error(net::use_awaitable, ec));
+    if (ec) co_return Failed();
+  }
+  complete_ = true;
+  co_return true;
+}
+
+void ConnectionWriter::WatchClient(std::function<void()> on_gone) {
+  watch_->on_gone = std::move(on_gone);
+  if (watch_->active) return;
+  if (client_gone()) {
+    net::post(executor(), [watch = watch_] {
+      if (watch->on_gone) watch->on_gone();
+    });
+    return;
+  }
+  watch_->active = true;
+  ConnectionPtr conn = conn_;
+  // A readiness wait consumes nothing: what the client sends next stays for the session.
+  conn->stream.socket().async_wait(
+      tcp::socket::wait_read, [conn, watch = watch_](const beast::error_code& ec) {
+        if (!watch->active) return;  // the handler is done (or StopWatching cancelled the wait)
+        watch->active = false;
+        bool gone = true;
+        if (!ec) {
+          char byte;
+          const ssize_t n =
+              ::recv(conn->stream.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+          // n > 0: the client pipelined more bytes; it is still there, and the watch ends.
+          gone = n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+        }
+        if (!gone) return;
+        watch->gone = true;
+        if (watch->on_gone) {
+          auto on_gone = std::move(watch->on_gone);
+          on_gone();
+        }
+      });
+}
+
+void ConnectionWriter::StopWatching() {
+  if (!watch_->active) return;
+  watch_->active = false;
+  watch_->on_gone = nullptr;
+  beast::error_code ec;
+  conn_->stream.socket().cancel(ec);  // nothing else is pending on the socket now
 }
 
 Server::Server(ServerOptions options, const Router& router)

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -18,8 +19,15 @@ struct ServerOptions {
   std::chrono::seconds read_timeout{30};    // whole request, from its first byte; also each write
   std::chrono::seconds idle_timeout{75};    // keep-alive gap between requests
   std::chrono::seconds shutdown_grace{10};  // in-flight requests finish within this
-  std::size_t max_connections = 10000;      // accepts pause at this many open connections (min 1)
-  int threads = 0;                          // 0 = hardware concurrency
+  // Each write of a streamed body (ResponseWriter::Write): a client that reads nothing for this
+  // long is dropped, and until then the handler waits (backpressure, not buffering).
+  std::chrono::seconds stream_write_timeout{300};
+  std::size_t max_connections = 10000;  // accepts pause at this many open connections (min 1)
+  int threads = 0;                      // 0 = hardware concurrency
+  // Called once per answered request (after its last byte, or when it was cut short) with the
+  // status sent (0 if none) and the time from the request's first byte: for metrics.
+  std::function<void(const Request&, unsigned status, std::chrono::steady_clock::duration)>
+      on_request;
 };
 
 // HTTP/1.1 server on Boost.Beast with C++20 coroutines. Keep-alive, a deadline on every read,

@@ -176,6 +176,14 @@ Result<AgentSettings> ProviderService::GetAgentSettings(const std::string& user_
   return settings;
 }
 
+Result<std::vector<std::string>> ProviderService::UsableModels(const std::string& user_id) const {
+  auto providers = store_->ListProviders(user_id, /*active_only=*/true);
+  if (!providers.ok()) return providers.status();
+  auto inputs = ToInputs(*providers, nullptr);
+  if (!inputs.ok()) return inputs.status();
+  return agentconfig::UsableModels(*inputs);
+}
+
 Result<AgentSettings> ProviderService::SetPrimaryModel(
     const std::string& user_id, const std::optional<std::string>& primary_model) {
   if (primary_model) BERTH_RETURN_IF_ERROR(agentconfig::ValidateModelRef(*primary_model));

@@ -1,10 +1,9 @@
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "common/clock.hpp"
 #include "common/result.hpp"
@@ -53,6 +52,10 @@ class ProviderService {
   // primary_model: "provider/model", or nullopt to fall back to the default chain.
   Result<AgentSettings> SetPrimaryModel(const std::string& user_id,
                                         const std::optional<std::string>& primary_model);
+
+  // Every "<provider>/<model>" the user's agent can serve (agentconfig::UsableModels); no key
+  // is opened.
+  Result<std::vector<std::string>> UsableModels(const std::string& user_id) const;
 
   // The user's openclaw.json: active providers oldest first, keys opened here and only here.
   Result<nlohmann::json> BuildUserConfig(const std::string& user_id) const;

@@ -1,0 +1,409 @@
+#include "http/chat_api.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "proxy/chat_request.hpp"
+
+namespace berth::http {
+namespace {
+
+using nlohmann::json;
+using service::Principal;
+using service::Role;
+
+constexpr char kEventStream[] = "text/event-stream";
+constexpr std::size_t kEventStreamLength = sizeof(kEventStream) - 1;
+// The most of a gateway's error body berth reads to put into an in-stream error event.
+constexpr std::size_t kMaxErrorBody = 64 << 10;
+
+std::string_view OpenAiType(bhttp::status status) {
+  switch (status) {
+    case bhttp::status::bad_request:
+    case bhttp::status::payload_too_large:
+      return "invalid_request_error";
+    case bhttp::status::unauthorized:
+      return "authentication_error";
+    case bhttp::status::forbidden:
+      return "permission_error";
+    case bhttp::status::not_found:
+      return "not_found_error";
+    case bhttp::status::too_many_requests:
+      return "rate_limit_error";
+    default:
+      return "server_error";
+  }
+}
+
+json OpenAiErrorJson(bhttp::status status, std::string_view code, std::string_view message) {
+  return {
+      {"error",
+       {{"message", message}, {"type", OpenAiType(status)}, {"code", code}, {"param", nullptr}}}};
+}
+
+Response OpenAiError(bhttp::status status, std::string_view code, std::string_view message) {
+  Response res = JsonResponse(status, OpenAiErrorJson(status, code, message));
+  if (status == bhttp::status::unauthorized) res.set(bhttp::field::www_authenticate, "Bearer");
+  return res;
+}
+
+// The answer when the gateway could not be reached at all.
+Response BadGateway(const Status& error) {
+  return OpenAiError(bhttp::status::bad_gateway, "bad_gateway", error.message());
+}
+
+// One server-sent event carrying an error, for failures after a stream has begun.
+std::string ErrorEvent(bhttp::status status, std::string_view code, std::string_view message) {
+  return "data: " +
+         OpenAiErrorJson(status, code, message)
+             .dump(-1, ' ', false, json::error_handler_t::replace) +
+         "\n\n";
+}
+
+Result<Principal> AuthenticateUser(service::AccountService& accounts, const Request& request) {
+  auto token = request.BearerToken();
+  if (!token) return Unauthenticated("Missing Bearer token");
+  auto principal = accounts.Authenticate(*token);
+  if (!principal.ok()) return principal.status();
+  if (principal->role != Role::kUser) return PermissionDenied("this endpoint needs a user token");
+  return *principal;
+}
+
+Status AgentsReady(const std::shared_ptr<lifecycle::AgentManager>& agents) {
+  if (agents && agents->initialized()) return Status::Ok();
+  return Unavailable("the container engine is not available yet; agents cannot be started");
+}
+
+// The outcome of EnsureRunningAsync, handed from whichever thread completes the start to the
+// connection's strand.
+struct StartWait {
+  explicit StartWait(net::any_io_executor executor) : wake(std::move(executor)) {}
+  net::steady_timer wake;  // on the connection's strand
+  std::mutex mu;
+  std::optional<Result<lifecycle::AgentEndpoint>> result;  // guarded by mu
+  bool client_gone = false;                                // on the strand
+
+  std::optional<Result<lifecycle::AgentEndpoint>> Take() {
+    std::lock_guard lock(mu);
+    return std::exchange(result, std::nullopt);
+  }
+};
+
+// Counts an open stream for as long as it lives.
+class OpenStreamCount {
+ public:
+  explicit OpenStreamCount(ChatStats& stats) : stats_(stats) { ++stats_.open_streams; }
+  ~OpenStreamCount() { --stats_.open_streams; }
+  OpenStreamCount(const OpenStreamCount&) = delete;
+  OpenStreamCount& operator=(const OpenStreamCount&) = delete;
+
+ private:
+  ChatStats& stats_;
+};
+
+// The gateway's headers a client may see: the content description and hints, never hop-by-hop
+// framing (berth frames the answer itself) or anything about the connection.
+bool PassesThrough(bhttp::field field, beast::string_view name) {
+  switch (field) {
+    case bhttp::field::content_type:
+    case bhttp::field::cache_control:
+    case bhttp::field::retry_after:
+    case bhttp::field::content_language:
+      return true;
+    default:
+      break;
+  }
+  return name.size() > 7 && (beast::iequals(name.substr(0, 7), "openai-") ||
+                             beast::iequals(name.substr(0, 10), "x-ratelimi"));
+}
+
+class ChatHandlers {
+ public:
+  explicit ChatHandlers(ChatServices services) : s_(std::move(services)) {}
+
+  net::awaitable<void> Completions(Request& request, ResponseWriter& writer);
+  net::awaitable<void> Events(Request& request, ResponseWriter& writer);
+  Response Models(Request& request);
+
+ private:
+  net::awaitable<void> Fail(ResponseWriter& writer, const Status& error);
+  net::awaitable<void> ForwardAnswer(proxy::GatewayExchange& exchange, ResponseWriter& writer,
+                                     bool began);
+
+  ChatServices s_;
+};
+
+net::awaitable<void> ChatHandlers::Fail(ResponseWriter& writer, const Status& error) {
+  Response res = OpenAiErrorResponse(error);
+  if (error.code() == ErrorCode::kResourceExhausted) {
+    const auto seconds = s_.agents ? s_.agents->retry_after().count() : 1;
+    res.set(bhttp::field::retry_after, std::to_string(seconds));
+  }
+  co_await writer.Send(res);
+}
+
+Response ChatHandlers::Models(Request& request) {
+  auto who = AuthenticateUser(*s_.accounts, request);
+  if (!who.ok()) return OpenAiErrorResponse(who.status());
+  auto usable = s_.providers->UsableModels(who->user_id);
+  if (!usable.ok()) return OpenAiErrorResponse(usable.status());
+  json data = json::array();
+  for (const std::string& id : proxy::ModelIds(*usable)) {
+    const auto slash = id.find('/');
+    data.push_back({{"id", id},
+                    {"object", "model"},
+                    {"created", 0},
+                    {"owned_by", slash == std::string::npos ? "berth" : id.substr(0, slash)}});
+  }
+  return JsonResponse(bhttp::status::ok, {{"object", "list"}, {"data", std::move(data)}});
+}
+
+net::awaitable<void> ChatHandlers::Completions(Request& request, ResponseWriter& writer) {
+  auto who = AuthenticateUser(*s_.accounts, request);
+  if (!who.ok()) co_return co_await Fail(writer, who.status());
+  const std::string user_id = who->user_id;
+  auto slot = s_.limiter->Acquire(user_id);
+  if (!slot.ok()) co_return co_await Fail(writer, slot.status());
+  auto route = proxy::RouteChatRequest(std::move(request.raw.body()),
+                                       [&] { return s_.providers->UsableModels(user_id); });
+  if (!route.ok()) co_return co_await Fail(writer, route.status());
+  if (Status st = AgentsReady(s_.agents); !st.ok()) co_return co_await Fail(writer, st);
+
+  // The whole exchange is activity, and the reaper never stops an agent while it lasts.
+  s_.agents->Touch(user_id);
+  lifecycle::AgentManager::StreamGuard guard = s_.agents->OpenStream(user_id);
+  OpenStreamCount counted(*s_.stats);
+
+  // Ensure the agent runs; a streaming client hears SSE comments while it starts.
+  auto wait = std::make_shared<StartWait>(writer.executor());
+  s_.agents->EnsureRunningAsync(user_id, [wait](Result<lifecycle::AgentEndpoint> started) {
+    {
+      std::lock_guard lock(wait->mu);
+      wait->result = std::move(started);
+    }
+    net::post(wait->wake.get_executor(), [wait] { wait->wake.cancel(); });
+  });
+  std::optional<Result<lifecycle::AgentEndpoint>> started = wait->Take();
+  bool began = false;
+  if (!started) {
+    writer.WatchClient([wait] {
+      wait->client_gone = true;
+      wait->wake.cancel();
+    });
+    for (;;) {
+      wait->wake.expires_after(s_.options.start_keepalive);
+      beast::error_code ec;
+      co_await wait->wake.async_wait(net::redirect_error(net::use_awaitable, ec));
+      if (wait->client_gone) co_return;  // the start goes on; its agent idles until reaped
+      started = wait->Take();
+      if (started) break;
+      if (!route->stream || ec) continue;  // a stale wake-up, or nothing to keep alive
+      if (!began) {
+        ResponseHead head{bhttp::status::ok, 11};
+        head.set(bhttp::field::content_type, kEventStream);
+        head.set(bhttp::field::cache_control, "no-cache");
+        head.set("X-Accel-Buffering", "no");
+        if (!co_await writer.Begin(head)) co_return;
+        began = true;
+      }
+      if (!co_await writer.Write(": berth: starting your agent\n\n")) co_return;
+    }
+  }
+  if (!started->ok()) {
+    const Status& error = started->status();
+    if (!began) co_return co_await Fail(writer, error);
+    const bhttp::status status = StatusToHttp(error.code());
+    if (co_await writer.Write(ErrorEvent(status, ErrorCodeName(error.code()), error.message()))) {
+      co_await writer.End();
+    }
+    co_return;
+  }
+  const lifecycle::AgentEndpoint& endpoint = **started;
+
+  proxy::GatewayExchange::Options exchange_options;
+  exchange_options.connect_timeout = s_.options.connect_timeout;
+  exchange_options.idle_gap = s_.options.idle_gap;
+  auto exchange =
+      std::make_shared<proxy::GatewayExchange>(writer.executor(), s_.pool, exchange_options);
+  // A client that goes away cancels the gateway's request at once.
+  writer.WatchClient([exchange] { exchange->Cancel(); });
+
+  proxy::GatewayRequest upstream;
+  upstream.host = endpoint.host;
+  upstream.port = endpoint.port;
+  upstream.token = endpoint.token;
+  upstream.target = "/v1/chat/completions";
+  upstream.body = std::move(route->body);
+  if (!route->model_header.empty())
+    upstream.headers.emplace_back("x-openclaw-model", route->model_header);
+  upstream.headers.emplace_back("x-request-id", request.request_id);
+  if (route->stream) upstream.headers.emplace_back("accept", std::string(kEventStream));
+  Status sent = co_await exchange->Send(upstream);
+  if (!sent.ok()) {
+    if (exchange->cancelled() || writer.client_gone()) co_return;
+    spdlog::warn("chat: user {}: {} (request id {})", user_id, sent.message(), request.request_id);
+    if (!began) {
+      Response res = BadGateway(sent);
+      co_await writer.Send(res);
+      co_return;
+    }
+    if (co_await writer.Write(
+            ErrorEvent(bhttp::status::bad_gateway, "bad_gateway", sent.message()))) {
+      co_await writer.End();
+    }
+    co_return;
+  }
+  co_await ForwardAnswer(*exchange, writer, began);
+}
+
+// Streams the gateway's answer to the client as it arrives. When a keep-alive already began a
+// 200 event stream, a gateway error becomes an error event in it.
+net::awaitable<void> ChatHandlers::ForwardAnswer(proxy::GatewayExchange& exchange,
+                                                 ResponseWriter& writer, bool began) {
+  const auto& head = exchange.head();
+  const bool ok = head.result_int() / 100 == 2;
+  if (began && !ok) {
+    std::string body;
+    for (;;) {
+      auto piece = co_await exchange.Read();
+      if (!piece.ok() || piece->empty()) break;
+      body.append(piece->substr(0, kMaxErrorBody - std::min(body.size(), kMaxErrorBody)));
+    }
+    json parsed = json::parse(body, nullptr, false);
+    std::string message = "the agent gateway answered " + std::to_string(head.result_int());
+    if (parsed.is_object() && parsed.contains("error") && parsed["error"].is_object() &&
+        parsed["error"].value("message", json()).is_string()) {
+      message += ": " + parsed["error"]["message"].get<std::string>();
+    }
+    if (co_await writer.Write(ErrorEvent(head.result(), "gateway_error", message))) {
+      co_await writer.End();
+    }
+    co_return;
+  }
+  if (!began) {
+    ResponseHead out{head.result(), 11};
+    for (const auto& field : head) {
+      if (PassesThrough(field.name(), field.name_string())) {
+        out.insert(field.name_string(), field.value());
+      }
+    }
+    if (!co_await writer.Begin(out)) co_return;
+  }
+  const bool event_stream =
+      beast::iequals(head[bhttp::field::content_type].substr(0, kEventStreamLength), kEventStream);
+  for (;;) {
+    auto piece = co_await exchange.Read();
+    if (!piece.ok()) {
+      if (exchange.cancelled() || writer.client_gone()) co_return;
+      spdlog::warn("chat: {}", piece.status().message());
+      // An event stream can say what happened; any other body is cut off, and the connection
+      // closes without the last chunk so that the client sees it was.
+      if (event_stream &&
+          co_await writer.Write(
+              ErrorEvent(bhttp::status::bad_gateway, "bad_gateway", piece.status().message()))) {
+        co_await writer.End();
+      }
+      co_return;
+    }
+    if (piece->empty()) break;
+    if (!co_await writer.Write(*piece)) {
+      exchange.Cancel();
+      co_return;
+    }
+  }
+  co_await writer.End();
+}
+
+json AgentEventJson(const lifecycle::AgentEvent& event) {
+  json j = {{"status", lifecycle::AgentStatusName(event.status)}};
+  if (!event.phase.empty()) j["phase"] = event.phase;
+  if (!event.error.empty()) j["error"] = event.error;
+  return j;
+}
+
+std::string SseEvent(std::string_view name, const json& data) {
+  return "event: " + std::string(name) +
+         "\ndata: " + data.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
+}
+
+net::awaitable<void> ChatHandlers::Events(Request& request, ResponseWriter& writer) {
+  auto who = AuthenticateUser(*s_.accounts, request);
+  if (!who.ok()) co_return co_await Fail(writer, who.status());
+  if (Status st = AgentsReady(s_.agents); !st.ok()) co_return co_await Fail(writer, st);
+  const std::string user_id = who->user_id;
+  // Subscribe before reading the state, so that no change falls between the two.
+  std::shared_ptr<proxy::AgentEventHub::Subscription> subscription =
+      s_.events->Subscribe(user_id, writer.executor());
+  auto current = s_.agents->GetAgent(user_id);
+  if (!current.ok()) co_return co_await Fail(writer, current.status());
+  auto state_json = [](const lifecycle::AgentView& v) {
+    json j = {{"status", lifecycle::AgentStatusName(v.status)}};
+    if (!v.phase.empty()) j["phase"] = v.phase;
+    if (!v.error.empty()) j["error"] = v.error;
+    return j;
+  };
+
+  OpenStreamCount counted(*s_.stats);
+  ResponseHead head{bhttp::status::ok, 11};
+  head.set(bhttp::field::content_type, kEventStream);
+  head.set(bhttp::field::cache_control, "no-cache");
+  head.set("X-Accel-Buffering", "no");
+  if (!co_await writer.Begin(head)) co_return;
+  if (!co_await writer.Write(SseEvent("state", state_json(*current)))) co_return;
+  bool gone = false;
+  writer.WatchClient([subscription, &gone] {
+    gone = true;
+    subscription->Interrupt();
+  });
+  while (!gone) {
+    bool missed = false;
+    std::vector<lifecycle::AgentEvent> events =
+        co_await subscription->Next(s_.options.events_keepalive, &missed);
+    if (gone) break;
+    std::string out;
+    if (missed) {
+      // Some changes were dropped: the current state says where things stand.
+      auto now = s_.agents->GetAgent(user_id);
+      if (now.ok()) out += SseEvent("state", state_json(*now));
+    }
+    for (const auto& event : events) out += SseEvent("agent", AgentEventJson(event));
+    if (out.empty()) out = ": keep-alive\n\n";
+    if (!co_await writer.Write(out)) break;
+  }
+  writer.WatchClient(nullptr);
+}
+
+}  // namespace
+
+Response OpenAiErrorResponse(const Status& error) {
+  if (error.ok() || error.code() == ErrorCode::kInternal) {
+    if (!error.ok()) spdlog::error("chat: internal error: {}", error.message());
+    return OpenAiError(bhttp::status::internal_server_error, ErrorCodeName(ErrorCode::kInternal),
+                       "internal error");
+  }
+  return OpenAiError(StatusToHttp(error.code()), ErrorCodeName(error.code()), error.message());
+}
+
+void RegisterChatRoutes(Router& router, ChatServices services) {
+  if (!services.limiter) services.limiter = std::make_shared<proxy::ChatLimiter>();
+  if (!services.pool) services.pool = std::make_shared<proxy::GatewayPool>();
+  if (!services.events) services.events = std::make_shared<proxy::AgentEventHub>();
+  if (!services.stats) services.stats = std::make_shared<ChatStats>();
+  auto handlers = std::make_shared<ChatHandlers>(std::move(services));
+  using V = bhttp::verb;
+  router.AddStream(V::post, "/v1/chat/completions",
+                   [handlers](Request& request, ResponseWriter& writer) {
+                     return handlers->Completions(request, writer);
+                   });
+  router.Add(V::get, "/v1/models",
+             [handlers](Request& request) { return handlers->Models(request); });
+  router.AddStream(V::get, "/api/agent/events",
+                   [handlers](Request& request, ResponseWriter& writer) {
+                     return handlers->Events(request, writer);
+                   });
+}
+
+}  // namespace berth::http

@@ -1,0 +1,53 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+
+#include "http/router.hpp"
+#include "lifecycle/agent_manager.hpp"
+#include "proxy/agent_events.hpp"
+#include "proxy/chat_limiter.hpp"
+#include "proxy/gateway_exchange.hpp"
+#include "proxy/gateway_pool.hpp"
+#include "service/accounts.hpp"
+#include "service/providers.hpp"
+
+namespace berth::http {
+
+struct ChatOptions {
+  // Between SSE comment lines sent to a streaming client while its agent starts.
+  std::chrono::milliseconds start_keepalive{10000};
+  // Longest silence of the gateway (before its answer and between two pieces of it).
+  std::chrono::seconds idle_gap{300};
+  std::chrono::milliseconds connect_timeout{5000};
+  // Between SSE comment lines on GET /api/agent/events when nothing happens.
+  std::chrono::milliseconds events_keepalive{15000};
+};
+
+// Counters the chat routes keep, for GET /metrics. Thread-safe (atomics).
+struct ChatStats {
+  std::atomic<std::int64_t> open_streams{0};
+};
+
+struct ChatServices {
+  std::shared_ptr<service::AccountService> accounts;
+  std::shared_ptr<service::ProviderService> providers;
+  // Null or not yet initialized: chat answers 503.
+  std::shared_ptr<lifecycle::AgentManager> agents;
+  std::shared_ptr<proxy::ChatLimiter> limiter;
+  std::shared_ptr<proxy::GatewayPool> pool;
+  std::shared_ptr<proxy::AgentEventHub> events;
+  std::shared_ptr<ChatStats> stats;
+  ChatOptions options;
+};
+
+// The OpenAI-compatible endpoints (POST /v1/chat/completions, GET /v1/models) and the agent's
+// event stream (GET /api/agent/events), all with a user token. /v1 errors have OpenAI's shape:
+// {"error":{"message","type","code","param"}}. Null members of `services` get defaults.
+void RegisterChatRoutes(Router& router, ChatServices services);
+
+// An error in OpenAI's shape; type follows the status (invalid_request_error,
+// authentication_error, permission_error, not_found_error, rate_limit_error, server_error).
+Response OpenAiErrorResponse(const Status& error);
+
+}  // namespace berth::http

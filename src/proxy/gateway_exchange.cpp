@@ -1,0 +1,184 @@
+#include "proxy/gateway_exchange.hpp"
+
+#include <limits>
+
+namespace berth::proxy {
+namespace {
+
+using tcp = net::ip::tcp;
+
+constexpr std::uint32_t kHeaderLimit = 16 << 10;
+
+std::string Seconds(std::chrono::steady_clock::duration d) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(d).count()) + " s";
+}
+
+}  // namespace
+
+// Shared with the deadline timer's handler, which may run after the exchange is gone.
+struct GatewayExchange::State {
+  explicit State(net::any_io_executor executor) : socket(std::move(executor)) {}
+  tcp::socket socket;
+  std::uint64_t generation = 0;  // of the armed deadline; a stale expiry changes nothing
+  bool timed_out = false;
+};
+
+GatewayExchange::GatewayExchange(net::any_io_executor executor, std::shared_ptr<GatewayPool> pool,
+                                 Options options)
+    : executor_(executor),
+      pool_(std::move(pool)),
+      options_(options),
+      state_(std::make_shared<State>(executor)),
+      timer_(executor),
+      // The raw bytes of headers and chunk framing; the body goes to body_.
+      buffer_(std::max<std::size_t>(options.buffer_size, kHeaderLimit + 1024)),
+      body_(new char[options.buffer_size]) {}
+
+GatewayExchange::~GatewayExchange() {
+  ++state_->generation;
+  beast::error_code ec;
+  timer_.cancel(ec);
+}
+
+void GatewayExchange::Arm(std::chrono::steady_clock::duration timeout) {
+  const std::uint64_t generation = ++state_->generation;
+  state_->timed_out = false;
+  timer_.expires_after(timeout);
+  timer_.async_wait([state = state_, generation](const beast::error_code& ec) {
+    if (ec || state->generation != generation) return;
+    state->timed_out = true;
+    beast::error_code ignored;
+    state->socket.close(ignored);
+  });
+}
+
+void GatewayExchange::Disarm() {
+  ++state_->generation;
+  timer_.cancel();
+}
+
+void GatewayExchange::Cancel() {
+  cancelled_ = true;
+  beast::error_code ec;
+  state_->socket.close(ec);
+}
+
+net::awaitable<beast::error_code> GatewayExchange::Connect(const GatewayRequest& request) {
+  beast::error_code ec;
+  auto token = net::redirect_error(net::use_awaitable, ec);
+  std::vector<tcp::endpoint> endpoints;
+  const auto port = static_cast<unsigned short>(request.port);
+  net::ip::address address = net::ip::make_address(request.host, ec);
+  if (!ec) {
+    endpoints.emplace_back(address, port);
+  } else {
+    ec = {};
+    tcp::resolver resolver(executor_);
+    auto results = co_await resolver.async_resolve(request.host, std::to_string(port), token);
+    if (ec) co_return ec;
+    for (const auto& entry : results) endpoints.push_back(entry.endpoint());
+  }
+  for (const tcp::endpoint& endpoint : endpoints) {
+    state_->socket = tcp::socket(executor_);
+    Arm(options_.connect_timeout);
+    co_await state_->socket.async_connect(endpoint, token);
+    Disarm();
+    if (!ec) break;
+    if (cancelled_) break;
+  }
+  if (!ec) state_->socket.set_option(tcp::no_delay(true), ec);
+  co_return ec;
+}
+
+net::awaitable<Status> GatewayExchange::Send(const GatewayRequest& request) {
+  endpoint_ = request.host + ":" + std::to_string(request.port);
+  bhttp::request<bhttp::string_body> req{request.method, request.target, 11};
+  req.set(bhttp::field::host, endpoint_);
+  req.set(bhttp::field::authorization, "Bearer " + request.token);
+  req.set(bhttp::field::user_agent, "berth");
+  if (!request.body.empty()) req.set(bhttp::field::content_type, request.content_type);
+  for (const auto& [name, value] : request.headers) req.set(name, value);
+  req.body() = request.body;
+  req.keep_alive(true);
+  req.prepare_payload();
+
+  beast::error_code ec;
+  auto token = net::redirect_error(net::use_awaitable, ec);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::optional<GatewayPool::Socket> pooled;
+    if (attempt == 0 && pool_) pooled = pool_->Take(endpoint_);
+    const bool reused = pooled.has_value();
+    if (reused) {
+      state_->socket = std::move(*pooled);
+    } else {
+      ec = co_await Connect(request);
+      if (cancelled_) co_return Unavailable("the client went away");
+      if (ec) {
+        co_return Unavailable("cannot connect to the agent gateway at " + endpoint_ + ": " +
+                              (state_->timed_out
+                                   ? "timed out after " + Seconds(options_.connect_timeout)
+                                   : ec.message()));
+      }
+    }
+    Arm(options_.idle_gap);
+    co_await bhttp::async_write(state_->socket, req, token);
+    if (!ec) {
+      parser_.emplace();
+      parser_->header_limit(kHeaderLimit);
+      // Boost 1.74 mishandles body_limit(boost::none); the largest value means no limit.
+      parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+      buffer_.clear();
+      co_await bhttp::async_read_header(state_->socket, buffer_, *parser_, token);
+    }
+    Disarm();
+    if (!ec) co_return Status::Ok();
+    if (cancelled_) co_return Unavailable("the client went away");
+    // A pooled connection the gateway closed before reading the request: nothing was
+    // processed, so a fresh connection may carry it.
+    const bool nothing_answered =
+        buffer_.size() == 0 && !state_->timed_out &&
+        (ec == bhttp::error::end_of_stream || ec == net::error::eof ||
+         ec == net::error::connection_reset || ec == net::error::broken_pipe);
+    if (reused && nothing_answered) continue;
+    if (state_->timed_out) {
+      co_return Unavailable("the agent gateway at " + endpoint_ + " did not answer within " +
+                            Seconds(options_.idle_gap));
+    }
+    co_return Unavailable("the agent gateway at " + endpoint_ +
+                          " broke off before answering: " + ec.message());
+  }
+  co_return Unavailable("the agent gateway at " + endpoint_ + " closed the connection");
+}
+
+net::awaitable<Result<std::string_view>> GatewayExchange::Read() {
+  beast::error_code ec;
+  auto token = net::redirect_error(net::use_awaitable, ec);
+  for (;;) {
+    if (done_) co_return std::string_view();
+    if (parser_->is_done()) {
+      done_ = true;
+      if (pool_ && parser_->get().keep_alive() && !cancelled_ && state_->socket.is_open()) {
+        pool_->Give(endpoint_, std::move(state_->socket));
+      }
+      co_return std::string_view();
+    }
+    auto& body = parser_->get().body();
+    body.data = body_.get();
+    body.size = options_.buffer_size;
+    Arm(options_.idle_gap);
+    co_await bhttp::async_read_some(state_->socket, buffer_, *parser_, token);
+    Disarm();
+    if (ec == bhttp::error::need_buffer) ec = {};
+    if (ec) {
+      if (cancelled_) co_return Unavailable("the client went away");
+      if (state_->timed_out) {
+        co_return Unavailable("the agent gateway sent nothing for " + Seconds(options_.idle_gap));
+      }
+      co_return Unavailable("the agent gateway broke off its answer: " + ec.message());
+    }
+    const std::size_t n = options_.buffer_size - body.size;
+    if (n > 0) co_return std::string_view(body_.get(), n);
+  }
+}
+
+}  // namespace berth::proxy

@@ -1,0 +1,331 @@
+// The chat endpoints end to end: the built berth binary on the real Docker engine, the project's
+// test agent as the user's gateway, and a fake LLM upstream in this process that the agent
+// forwards to (tests/lifecycle_openclaw/fake_llm.hpp).
+
+#include <arpa/inet.h>
+#include <gmock/gmock.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <future>
+#include <nlohmann/json.hpp>
+
+#include "../lifecycle_e2e/lifecycle_fixture.hpp"
+#include "../lifecycle_openclaw/fake_llm.hpp"
+#include "../lifecycle_openclaw/http_exchange.hpp"
+
+namespace berth::testing {
+namespace {
+
+using nlohmann::json;
+using ::testing::HasSubstr;
+using namespace std::chrono_literals;
+
+constexpr const char* kUpstreamKey = "sk-upstream-chat-e2e-secret";
+
+// A raw HTTP/1.1 client that reads a streamed answer as it arrives and can hang up mid-stream.
+class StreamClient {
+ public:
+  StreamClient(unsigned short port, const std::string& request) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+                 ::send(fd_, request.data(), request.size(), MSG_NOSIGNAL) ==
+                     static_cast<ssize_t>(request.size());
+  }
+  ~StreamClient() { Close(); }
+
+  bool connected() const { return connected_; }
+  // Reads until `needle` has arrived or `timeout` passed; true when it arrived.
+  bool ReadUntil(const std::string& needle, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (received_.find(needle) == std::string::npos) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0 || fd_ < 0) return false;
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
+      char buf[4096];
+      const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) return false;
+      received_.append(buf, static_cast<std::size_t>(n));
+    }
+    return true;
+  }
+  const std::string& received() const { return received_; }
+  void Close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_ = -1;
+  bool connected_ = false;
+  std::string received_;
+};
+
+std::string ChatRequestBytes(const std::string& token, const json& body) {
+  const std::string payload = body.dump();
+  return "POST /v1/chat/completions HTTP/1.1\r\nHost: berth\r\nAuthorization: Bearer " + token +
+         "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(payload.size()) +
+         "\r\n\r\n" + payload;
+}
+
+json ChatBody(const std::string& model, bool stream) {
+  json body = {{"model", model},
+               {"stream", stream},
+               {"messages", {{{"role", "user"}, {"content", "say something"}}}}};
+  if (stream) body["stream_options"] = {{"include_usage", true}};
+  return body;
+}
+
+// The text of an OpenAI stream's content deltas, and whether usage and [DONE] came.
+struct StreamedChat {
+  std::string text;
+  bool usage = false;
+  bool done = false;
+  std::size_t pieces = 0;
+};
+
+StreamedChat ParseStream(const std::string& body) {
+  StreamedChat out;
+  for (const std::string& data : SseData(body)) {
+    if (data == "[DONE]") {
+      out.done = true;
+      continue;
+    }
+    json chunk = json::parse(data, nullptr, false);
+    if (!chunk.is_object()) continue;
+    if (chunk.contains("usage") && chunk["usage"].is_object()) out.usage = true;
+    if (chunk.contains("choices") && chunk["choices"].is_array() && !chunk["choices"].empty()) {
+      const json& delta = chunk["choices"][0].value("delta", json::object());
+      if (delta.contains("content") && delta["content"].is_string()) {
+        out.text += delta["content"].get<std::string>();
+        ++out.pieces;
+      }
+    }
+  }
+  return out;
+}
+
+class ChatE2e : public LifecycleE2eTest {
+ protected:
+  // A user with one provider at `llm` offering two models; returns the user's id and token.
+  std::pair<std::string, std::string> UserWithProvider(const FakeLlm& llm,
+                                                       const std::string& name = "chat") {
+    auto [user_id, token] = CreateUser(name);
+    auto provider = berth_->Post("/api/providers",
+                                 json{{"name", "fakellm"},
+                                      {"type", "custom"},
+                                      {"baseUrl", llm.BaseUrl()},
+                                      {"apiKey", kUpstreamKey},
+                                      {"models", {"fake-model-1", "fake-model-2"}}}
+                                     .dump(),
+                                 token);
+    EXPECT_EQ(provider.status, 201) << provider.body;
+    return {user_id, token};
+  }
+
+  std::string Gateway() {
+    auto network = client().InspectNetwork(network_);
+    EXPECT_TRUE(network.ok()) << network.status().ToString();
+    return network.ok() ? network->gateway : "127.0.0.1";
+  }
+
+  ExchangeResult Chat(const std::string& token, const json& body) {
+    return HttpExchange(
+        "127.0.0.1", berth_->port(), "POST", "/v1/chat/completions", body.dump(),
+        {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}}, 120s);
+  }
+
+  std::string AgentLogs(const std::string& user_id) {
+    auto containers = ContainersOf(user_id);
+    if (containers.empty()) return "";
+    auto logs = client().ContainerLogs(containers.front().id, 500);
+    return logs.ok() ? logs->combined : "";
+  }
+};
+
+TEST_F(ChatE2e, StreamedChatStartsTheStoppedAgentKeepsTheClientAliveAndArrivesInPieces) {
+  // The agent takes a while to get ready, so the client hears keep-alive comments meanwhile.
+  env_["OPENCLAW_IMAGE"] =
+      TestAgentImages::Get().Variant("slowready", {"BERTH_TEST_AGENT_READY_DELAY_MS=1500"});
+  env_["BERTH_CHAT_KEEPALIVE_MS"] = "200";
+  StartBerth();
+  FakeLlm llm(Gateway());
+  auto [user_id, token] = UserWithProvider(llm);
+  ASSERT_EQ(berth_->Get("/api/agent", token).Json()["status"], "stopped");
+
+  // A provider/model name goes to the gateway as "openclaw" with x-openclaw-model.
+  auto streamed = Chat(token, ChatBody("fakellm/fake-model-2", true));
+  ASSERT_EQ(streamed.http.status, 200) << streamed.error << streamed.http.body;
+  EXPECT_THAT(streamed.http.headers["content-type"], HasSubstr("text/event-stream"));
+  EXPECT_THAT(streamed.http.body, HasSubstr(": berth: starting your agent"));
+  StreamedChat chat = ParseStream(streamed.http.body);
+  EXPECT_EQ(chat.text, FakeLlm::Reply("fake-model-2"));
+  EXPECT_GT(chat.pieces, 1u);
+  EXPECT_GT(streamed.body_reads, 2u);  // it arrived over time, not in one buffer
+  EXPECT_TRUE(chat.usage);
+  EXPECT_TRUE(chat.done);
+  auto calls = llm.Calls();
+  ASSERT_FALSE(calls.empty());
+  EXPECT_EQ(calls.back().model, "fake-model-2");
+  EXPECT_EQ(calls.back().authorization, std::string("Bearer ") + kUpstreamKey);
+  EXPECT_EQ(berth_->Get("/api/agent", token).Json()["status"], "running");
+}
+
+TEST_F(ChatE2e, NonStreamedChatAndTheModelList) {
+  StartBerth();
+  FakeLlm llm(Gateway());
+  auto [user_id, token] = UserWithProvider(llm);
+
+  auto models = berth_->Get("/v1/models", token);
+  ASSERT_EQ(models.status, 200) << models.body;
+  EXPECT_EQ(models.Json()["object"], "list");
+  const json list = models.Json();
+  std::vector<std::string> ids;
+  for (const json& m : list["data"]) ids.push_back(m["id"]);
+  EXPECT_EQ(ids,
+            (std::vector<std::string>{"openclaw", "fakellm/fake-model-1", "fakellm/fake-model-2"}));
+
+  auto answer = Chat(token, ChatBody("openclaw", false));
+  ASSERT_EQ(answer.http.status, 200) << answer.error << answer.http.body;
+  EXPECT_THAT(answer.http.headers["content-type"], HasSubstr("application/json"));
+  json completion = json::parse(answer.http.body, nullptr, false);
+  ASSERT_TRUE(completion.is_object()) << answer.http.body;
+  // The primary model is the first model of the first provider.
+  EXPECT_EQ(completion["choices"][0]["message"]["content"], FakeLlm::Reply("fake-model-1"));
+  EXPECT_TRUE(completion["usage"].is_object());
+}
+
+TEST_F(ChatE2e, BadRequestsGetClearOpenAiErrors) {
+  StartBerth();
+  FakeLlm llm(Gateway());
+  auto [user_id, token] = UserWithProvider(llm);
+  auto error_of = [](const ExchangeResult& r) { return json::parse(r.http.body, nullptr, false); };
+
+  auto unknown = Chat(token, ChatBody("gpt-5", false));
+  EXPECT_EQ(unknown.http.status, 400);
+  json e = error_of(unknown);
+  EXPECT_EQ(e["error"]["type"], "invalid_request_error");
+  EXPECT_THAT(e["error"]["message"].get<std::string>(),
+              HasSubstr("valid models: openclaw, fakellm/fake-model-1, fakellm/fake-model-2"));
+
+  auto malformed =
+      HttpExchange("127.0.0.1", berth_->port(), "POST", "/v1/chat/completions",
+                   "{\"model\": \"openclaw\", ", {{"Authorization", "Bearer " + token}});
+  EXPECT_EQ(malformed.http.status, 400);
+  EXPECT_EQ(error_of(malformed)["error"]["message"], "request body is not valid JSON");
+
+  auto no_model = Chat(token, json{{"messages", json::array()}});
+  EXPECT_EQ(no_model.http.status, 400);
+  EXPECT_THAT(error_of(no_model)["error"]["message"].get<std::string>(), HasSubstr("'model'"));
+
+  json huge = ChatBody("openclaw", false);
+  huge["messages"][0]["content"] = std::string(2 << 20, 'x');
+  auto oversized = Chat(token, huge);
+  EXPECT_EQ(oversized.http.status, 413);
+  EXPECT_EQ(error_of(oversized)["error"]["code"], "payload_too_large");
+
+  auto anonymous = HttpExchange("127.0.0.1", berth_->port(), "POST", "/v1/chat/completions",
+                                ChatBody("openclaw", false).dump());
+  EXPECT_EQ(anonymous.http.status, 401);
+  EXPECT_EQ(error_of(anonymous)["error"]["type"], "authentication_error");
+  auto admin = Chat(kAdminToken, ChatBody("openclaw", false));
+  EXPECT_EQ(admin.http.status, 403);
+  EXPECT_EQ(error_of(admin)["error"]["type"], "permission_error");
+  // None of this started an agent.
+  EXPECT_EQ(berth_->Get("/api/agent", token).Json()["status"], "stopped");
+}
+
+TEST_F(ChatE2e, AClientThatHangsUpMidStreamCancelsTheGatewayRequestAtOnce) {
+  StartBerth();
+  FakeLlm llm(Gateway(), 1500ms);  // a slow upstream: the stream lasts many seconds
+  auto [user_id, token] = UserWithProvider(llm);
+  ASSERT_EQ(StartAgent(token).status, 200);
+
+  StreamClient client(berth_->port(), ChatRequestBytes(token, ChatBody("openclaw", true)));
+  ASSERT_TRUE(client.connected());
+  ASSERT_TRUE(client.ReadUntil("\"content\"", 30s)) << client.received();
+  EXPECT_EQ(berth_->Get("/api/agent", token).Json()["openStreams"], 1);
+  const auto hung_up = std::chrono::steady_clock::now();
+  client.Close();
+
+  // berth closed its side at once, so the agent closed its provider connection.
+  bool cancelled = Eventually(
+      [&] { return AgentLogs(user_id).find("client went away mid-stream") != std::string::npos; },
+      10s);
+  EXPECT_TRUE(cancelled) << AgentLogs(user_id);
+  EXPECT_LT(std::chrono::steady_clock::now() - hung_up, 1500ms);  // before the next chunk
+  EXPECT_TRUE(
+      Eventually([&] { return berth_->Get("/api/agent", token).Json()["openStreams"] == 0; }, 5s));
+}
+
+TEST_F(ChatE2e, ConcurrentChatsOfManyUsers) {
+  constexpr int kUsers = 12;
+  env_["BERTH_MAX_CONCURRENT_STARTS"] = std::to_string(kUsers);
+  StartBerth();
+  FakeLlm llm(Gateway(), 20ms);
+  std::vector<std::string> tokens;
+  for (int i = 0; i < kUsers; ++i)
+    tokens.push_back(UserWithProvider(llm, "u" + std::to_string(i)).second);
+  std::vector<std::future<ExchangeResult>> chats;
+  for (int i = 0; i < kUsers; ++i) {
+    chats.push_back(std::async(std::launch::async, [&, i] {
+      return Chat(tokens[static_cast<std::size_t>(i)],
+                  ChatBody("fakellm/fake-model-1", i % 2 == 0));
+    }));
+  }
+  for (int i = 0; i < kUsers; ++i) {
+    ExchangeResult r = chats[static_cast<std::size_t>(i)].get();
+    ASSERT_EQ(r.http.status, 200) << "user " << i << ": " << r.error << r.http.body;
+    if (i % 2 == 0) {
+      EXPECT_EQ(ParseStream(r.http.body).text, FakeLlm::Reply("fake-model-1")) << "user " << i;
+    } else {
+      EXPECT_EQ(json::parse(r.http.body)["choices"][0]["message"]["content"],
+                FakeLlm::Reply("fake-model-1"))
+          << "user " << i;
+    }
+  }
+  // One agent each.
+  const json fleet = berth_->Get("/api/admin/containers", kAdminToken).Json();
+  int running = 0;
+  for (const json& agent : fleet["containers"]) running += agent["status"] == "running" ? 1 : 0;
+  EXPECT_EQ(running, kUsers);
+}
+
+TEST_F(ChatE2e, TheEventStreamReportsTheStartStepByStep) {
+  StartBerth();
+  FakeLlm llm(Gateway());
+  auto [user_id, token] = UserWithProvider(llm);
+  StreamClient events(berth_->port(),
+                      "GET /api/agent/events HTTP/1.1\r\nHost: berth\r\n"
+                      "Authorization: Bearer " +
+                          token + "\r\n\r\n");
+  ASSERT_TRUE(events.ReadUntil("event: state", 10s)) << events.received();
+  EXPECT_THAT(events.received(), HasSubstr("text/event-stream"));
+  EXPECT_THAT(events.received(), HasSubstr("{\"status\":\"stopped\"}"));
+  ASSERT_EQ(StartAgent(token).status, 200);
+  ASSERT_TRUE(events.ReadUntil("{\"status\":\"running\"}", 10s)) << events.received();
+  const std::string& seen = events.received();
+  const auto creating = seen.find("\"phase\":\"creating\"");
+  const auto starting = seen.find("\"phase\":\"starting\"");
+  const auto waiting = seen.find("\"phase\":\"waiting_for_ready\"");
+  const auto running = seen.find("{\"status\":\"running\"}");
+  ASSERT_NE(creating, std::string::npos) << seen;
+  ASSERT_NE(starting, std::string::npos) << seen;
+  ASSERT_NE(waiting, std::string::npos) << seen;
+  EXPECT_LT(creating, starting);
+  EXPECT_LT(starting, waiting);
+  EXPECT_LT(waiting, running);
+  ASSERT_EQ(berth_->Post("/api/agent/stop", "", token).status, 200);
+  ASSERT_TRUE(events.ReadUntil("{\"status\":\"stopping\"}", 20s)) << events.received();
+}
+
+}  // namespace
+}  // namespace berth::testing
