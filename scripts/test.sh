@@ -9,6 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test
 scripts/install-openclaw.sh
+# The official openai npm client, which the chat tests drive against berth (tests/node).
+npm ci --prefix tests/node --no-audit --no-fund --loglevel=error
 scripts/build.sh -DBERTH_BUILD_TESTS=ON -DBERTH_BUILD_BENCH=ON
 scripts/start-dockerd.sh
 

@@ -9,6 +9,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
 #include <future>
 #include <nlohmann/json.hpp>
 
@@ -297,6 +301,52 @@ TEST_F(ChatE2e, ConcurrentChatsOfManyUsers) {
   int running = 0;
   for (const json& agent : fleet["containers"]) running += agent["status"] == "running" ? 1 : 0;
   EXPECT_EQ(running, kUsers);
+}
+
+// Runs `command` through the shell; its exit code, with stdout and stderr in `output`.
+int RunCommand(const std::string& command, std::string* output) {
+  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return -1;
+  char buf[4096];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) output->append(buf, n);
+  const int status = ::pclose(pipe);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::string ShellQuote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+TEST_F(ChatE2e, TheOfficialOpenAiClientWorksAgainstBerth) {
+  const std::string dir = std::string(BERTH_SOURCE_DIR) + "/tests/node";
+  ASSERT_TRUE(std::filesystem::exists(dir + "/node_modules/openai/package.json"))
+      << "the openai npm client is not installed: scripts/test.sh runs `npm ci` in " << dir;
+  StartBerth();
+  FakeLlm llm(Gateway());
+  auto [user_id, token] = UserWithProvider(llm);
+  const std::string command =
+      "cd " + ShellQuote(dir) + " && BERTH_URL=" +
+      ShellQuote("http://127.0.0.1:" + std::to_string(berth_->port())) +
+      " BERTH_TOKEN=" + ShellQuote(token) +
+      " EXPECTED_MODELS=" + ShellQuote(R"(["openclaw","fakellm/fake-model-1","fakellm/fake-model-2"])") +
+      " EXPECTED_REPLY=" + ShellQuote(FakeLlm::Reply("fake-model-1")) +
+      " STREAM_MODEL=fakellm/fake-model-2 EXPECTED_STREAM_REPLY=" +
+      ShellQuote(FakeLlm::Reply("fake-model-2")) + " node openai_client.mjs";
+  std::string output;
+  const int code = RunCommand(command, &output);
+  ASSERT_EQ(code, 0) << output;
+  // What the client saw, as it printed it.
+  json seen = json::parse(output.substr(output.rfind("\n{") == std::string::npos
+                                            ? 0
+                                            : output.rfind("\n{") + 1),
+                          nullptr, false);
+  ASSERT_TRUE(seen.is_object()) << output;
+  EXPECT_EQ(seen["plain"], FakeLlm::Reply("fake-model-1"));
+  EXPECT_EQ(seen["text"], FakeLlm::Reply("fake-model-2"));
+  EXPECT_GT(seen["pieces"].get<int>(), 1);
 }
 
 TEST_F(ChatE2e, TheEventStreamReportsTheStartStepByStep) {
