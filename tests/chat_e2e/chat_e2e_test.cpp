@@ -7,9 +7,8 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <unistd.h>
-
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -328,10 +327,10 @@ TEST_F(ChatE2e, TheOfficialOpenAiClientWorksAgainstBerth) {
   FakeLlm llm(Gateway());
   auto [user_id, token] = UserWithProvider(llm);
   const std::string command =
-      "cd " + ShellQuote(dir) + " && BERTH_URL=" +
-      ShellQuote("http://127.0.0.1:" + std::to_string(berth_->port())) +
-      " BERTH_TOKEN=" + ShellQuote(token) +
-      " EXPECTED_MODELS=" + ShellQuote(R"(["openclaw","fakellm/fake-model-1","fakellm/fake-model-2"])") +
+      "cd " + ShellQuote(dir) +
+      " && BERTH_URL=" + ShellQuote("http://127.0.0.1:" + std::to_string(berth_->port())) +
+      " BERTH_TOKEN=" + ShellQuote(token) + " EXPECTED_MODELS=" +
+      ShellQuote(R"(["openclaw","fakellm/fake-model-1","fakellm/fake-model-2"])") +
       " EXPECTED_REPLY=" + ShellQuote(FakeLlm::Reply("fake-model-1")) +
       " STREAM_MODEL=fakellm/fake-model-2 EXPECTED_STREAM_REPLY=" +
       ShellQuote(FakeLlm::Reply("fake-model-2")) + " node openai_client.mjs";
@@ -339,10 +338,9 @@ TEST_F(ChatE2e, TheOfficialOpenAiClientWorksAgainstBerth) {
   const int code = RunCommand(command, &output);
   ASSERT_EQ(code, 0) << output;
   // What the client saw, as it printed it.
-  json seen = json::parse(output.substr(output.rfind("\n{") == std::string::npos
-                                            ? 0
-                                            : output.rfind("\n{") + 1),
-                          nullptr, false);
+  json seen = json::parse(
+      output.substr(output.rfind("\n{") == std::string::npos ? 0 : output.rfind("\n{") + 1),
+      nullptr, false);
   ASSERT_TRUE(seen.is_object()) << output;
   EXPECT_EQ(seen["plain"], FakeLlm::Reply("fake-model-1"));
   EXPECT_EQ(seen["text"], FakeLlm::Reply("fake-model-2"));

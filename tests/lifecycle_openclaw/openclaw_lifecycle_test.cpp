@@ -331,5 +331,70 @@ TEST_F(OpenClawLifecycle, AgentFetchesConfigGetsReadyChatsThroughFakeUpstreamAnd
   EXPECT_EQ(ContainersOf(user_id).size(), 1u);
 }
 
+// The chat path: a user with a provider at the fake upstream chats through berth while
+// their agent is stopped. berth starts the real gateway (keeping the streamed request alive with
+// SSE comments meanwhile) and streams its answer back; then a non-streamed chat for another of
+// the provider's models goes through berth's x-openclaw-model mapping.
+TEST_F(OpenClawLifecycle, ChatsThroughBerthFromAStoppedAgentStreamedAndNot) {
+  env_["BERTH_CHAT_KEEPALIVE_MS"] = "2000";
+  StartBerth();
+  auto network = client().InspectNetwork(network_);
+  ASSERT_TRUE(network.ok()) << network.status().ToString();
+  FakeLlm llm(network->gateway);
+  auto [user_id, token] = CreateUser("chatter");
+  auto provider = berth_->Post("/api/providers",
+                               json{{"name", "fakellm"},
+                                    {"type", "custom"},
+                                    {"baseUrl", llm.BaseUrl()},
+                                    {"apiKey", kUpstreamKey},
+                                    {"models", {"fake-model-1", "fake-model-2"}}}
+                                   .dump(),
+                               token);
+  ASSERT_EQ(provider.status, 201) << provider.body;
+  ASSERT_EQ(berth_->Get("/api/agent", token).Json()["status"], "stopped");
+
+  auto chat_through_berth = [&](const json& body) {
+    const auto begin = std::chrono::steady_clock::now();
+    ExchangeResult answer =
+        HttpExchange("127.0.0.1", berth_->port(), "POST", "/v1/chat/completions", body.dump(),
+                     {{"Authorization", "Bearer " + token}}, 300s);
+    std::printf("[openclaw] chat through berth stream=%d: %d in %lld ms, %zu body reads\n",
+                body.value("stream", false), answer.http.status,
+                Millis(std::chrono::steady_clock::now() - begin), answer.body_reads);
+    return answer;
+  };
+  json streamed_body = {{"model", "openclaw"},
+                        {"stream", true},
+                        {"stream_options", {{"include_usage", true}}},
+                        {"messages", {{{"role", "user"}, {"content", "Say hello."}}}}};
+  ExchangeResult streamed = chat_through_berth(streamed_body);
+  ASSERT_EQ(streamed.http.status, 200) << streamed.error << streamed.http.body;
+  auto containers = ContainersOf(user_id);
+  if (!containers.empty()) agent_container_ = containers.front().id;
+  EXPECT_NE(streamed.http.headers["content-type"].find("text/event-stream"), std::string::npos);
+  // The gateway took seconds to start: the client heard from berth meanwhile.
+  EXPECT_NE(streamed.http.body.find(": berth: starting your agent"), std::string::npos);
+  StreamedChat chat = ReadChatStream(streamed.http.body);
+  EXPECT_TRUE(chat.problem.empty()) << chat.problem;
+  EXPECT_EQ(chat.text, FakeLlm::Reply("fake-model-1"));
+  EXPECT_GT(chat.content_events, 1u);  // in pieces, as the upstream sent them
+  EXPECT_GT(streamed.body_reads, 2u);
+  ASSERT_TRUE(chat.usage.is_object()) << streamed.http.body;
+  EXPECT_GT(chat.usage.value("total_tokens", 0), 0);
+  EXPECT_TRUE(chat.done);
+
+  json plain_body = {{"model", "fakellm/fake-model-2"},
+                     {"messages", {{{"role", "user"}, {"content", "Say hello."}}}}};
+  ExchangeResult plain = chat_through_berth(plain_body);
+  ASSERT_EQ(plain.http.status, 200) << plain.error << plain.http.body;
+  json completion = json::parse(plain.http.body, nullptr, false);
+  ASSERT_TRUE(completion.is_object()) << plain.http.body;
+  EXPECT_EQ(completion["choices"][0]["message"]["content"], FakeLlm::Reply("fake-model-2"));
+  EXPECT_GT(completion["usage"].value("total_tokens", 0), 0) << plain.http.body;
+  auto calls = llm.Calls();
+  ASSERT_GE(calls.size(), 2u);
+  EXPECT_EQ(calls.back().model, "fake-model-2");
+}
+
 }  // namespace
 }  // namespace berth::testing
