@@ -105,12 +105,9 @@ net::awaitable<Status> GatewayExchange::Send(const GatewayRequest& request) {
   beast::error_code ec;
   auto token = net::redirect_error(net::use_awaitable, ec);
   for (int attempt = 0; attempt < 2; ++attempt) {
-    std::optional<GatewayPool::Socket> pooled;
-    if (attempt == 0 && pool_) pooled = pool_->Take(endpoint_);
-    const bool reused = pooled.has_value();
-    if (reused) {
-      state_->socket = std::move(*pooled);
-    } else {
+    state_->socket = tcp::socket(executor_);
+    const bool reused = attempt == 0 && pool_ && pool_->Take(endpoint_, state_->socket);
+    if (!reused) {
       ec = co_await Connect(request);
       if (cancelled_) co_return Unavailable("the client went away");
       if (ec) {
@@ -158,7 +155,7 @@ net::awaitable<Result<std::string_view>> GatewayExchange::Read() {
     if (parser_->is_done()) {
       done_ = true;
       if (pool_ && parser_->get().keep_alive() && !cancelled_ && state_->socket.is_open()) {
-        pool_->Give(endpoint_, std::move(state_->socket));
+        pool_->Give(endpoint_, state_->socket);
       }
       co_return std::string_view();
     }

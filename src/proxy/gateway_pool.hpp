@@ -16,7 +16,10 @@ namespace berth::proxy {
 // TCP handshake when the last one to the same gateway just ended. Bounded: at most
 // max_idle_per_endpoint per gateway, none older than idle_ttl (below Node's 5 s keep-alive
 // timeout, so the gateway seldom closes one just as berth reuses it). Take() drops connections
-// the gateway has closed meanwhile. Thread-safe.
+// the gateway has closed meanwhile.
+//
+// It keeps plain descriptors, not sockets: a socket belongs to one io_context, and the pool may
+// outlive the one that made it or hand the connection to another. Thread-safe.
 class GatewayPool {
  public:
   using Socket = net::ip::tcp::socket;
@@ -26,16 +29,27 @@ class GatewayPool {
   };
   explicit GatewayPool(Options options) : options_(options) {}
   GatewayPool() : GatewayPool(Options{}) {}
+  ~GatewayPool();
+  GatewayPool(const GatewayPool&) = delete;
+  GatewayPool& operator=(const GatewayPool&) = delete;
 
-  // The most recently used idle connection to `endpoint` that is still open, if any.
-  std::optional<Socket> Take(const std::string& endpoint);
-  // Keeps `socket` for reuse. REQUIRES: it is open, idle, and its last response was read whole.
-  void Give(const std::string& endpoint, Socket socket);
+  // Opens `socket` on the most recently used idle connection to `endpoint` that is still open;
+  // false when there is none. REQUIRES: `socket` is not open.
+  bool Take(const std::string& endpoint, Socket& socket);
+  // Keeps the connection of `socket` (which is left closed). REQUIRES: it is open and idle, and
+  // its last response was read whole.
+  void Give(const std::string& endpoint, Socket& socket);
   std::size_t idle() const;
 
  private:
+  // Owns one descriptor.
   struct Idle {
-    Socket socket;
+    Idle(int fd_in, bool v6_in) : fd(fd_in), v6(v6_in), since(std::chrono::steady_clock::now()) {}
+    Idle(Idle&& other) noexcept;
+    Idle& operator=(Idle&& other) noexcept;
+    ~Idle();
+    int fd;
+    bool v6;
     std::chrono::steady_clock::time_point since;
   };
   const Options options_;
