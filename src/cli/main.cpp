@@ -98,7 +98,9 @@ Result<Opened> Open(const std::map<std::string, std::string>& flags,
   auto settings = config::LoadSettings(flags, config::SettingsFromEnvironment(), config_file);
   if (!settings.ok()) return settings.status();
   Opened o{std::move(*settings), nullptr, nullptr, nullptr};
-  InitLogging(o.settings.log_level);
+  auto log_format = ParseLogFormat(o.settings.log_format);  // validated by LoadSettings
+  if (!log_format.ok()) return log_format.status();
+  InitLogging(o.settings.log_level, *log_format);
 
   std::error_code ec;
   std::filesystem::create_directories(o.settings.data_dir, ec);
@@ -407,6 +409,7 @@ int main(int argc, char** argv) {
     setting("--database-url", "BERTH_DATABASE_URL",
             "database URL (default sqlite://<data dir>/berth.db)");
     setting("--log-level", "BERTH_LOG_LEVEL", "trace|debug|info|warn|error|off");
+    setting("--log-format", "BERTH_LOG_FORMAT", "json (one object per line) | text");
     setting("--threads", "BERTH_THREADS", "HTTP threads, 0 = one per core");
     setting("--image", "OPENCLAW_IMAGE", "agent image");
     setting("--network", "OPENCLAW_NETWORK", "agent network");

@@ -7,6 +7,7 @@
 #include <functional>
 
 #include "common/ids.hpp"
+#include "common/logging.hpp"
 
 namespace berth::config {
 namespace {
@@ -107,6 +108,7 @@ const std::vector<std::string>& SettingNames() {
                                                   "DOCKER_TLS_VERIFY",
                                                   "DOCKER_CERT_PATH",
                                                   "BERTH_LOG_LEVEL",
+                                                  "BERTH_LOG_FORMAT",
                                                   "BERTH_THREADS",
                                                   "BERTH_INTERNAL_LISTEN",
                                                   "BERTH_AGENT_ADDRESSING",
@@ -255,6 +257,10 @@ Result<Settings> LoadSettings(const std::map<std::string, std::string>& flags,
       return Bad("BERTH_LOG_LEVEL", "expected trace|debug|info|warn|error|critical|off");
     }
     s.log_level = *v;
+  }
+  if (auto v = get("BERTH_LOG_FORMAT")) {
+    if (!ParseLogFormat(*v).ok()) return Bad("BERTH_LOG_FORMAT", "expected json|text");
+    s.log_format = *v;
   }
   if (auto v = get("DOCKER_TLS_VERIFY")) s.docker_tls_verify = !v->empty();
   if (auto v = get("DOCKER_CERT_PATH")) s.docker_cert_path = *v;

@@ -29,7 +29,8 @@ struct Settings {
   bool docker_tls_verify = false;  // DOCKER_TLS_VERIFY (non-empty = on), as the docker CLI reads it
   std::string docker_cert_path;    // DOCKER_CERT_PATH; empty = ~/.docker
   std::string log_level = "info";  // BERTH_LOG_LEVEL
-  int threads = 0;                 // BERTH_THREADS, 0 = cores
+  std::string log_format = "json";  // BERTH_LOG_FORMAT: json | text (common/logging.hpp)
+  int threads = 0;                  // BERTH_THREADS, 0 = cores
 
   // BERTH_INTERNAL_LISTEN: the listener that serves only /api/internal/* to agent containers.
   // "[host]:port"; an empty host means the agent network's gateway address. "off" disables it

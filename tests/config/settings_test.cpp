@@ -31,6 +31,25 @@ TEST(Settings, DefaultsMatchTheIssueAndSeed) {
   EXPECT_EQ(s->max_concurrent_starts, 4);
   EXPECT_EQ(s->reap_interval_s, 60);
   EXPECT_EQ(s->health_interval_s, 30);
+  EXPECT_EQ(s->log_level, "info");
+  EXPECT_EQ(s->log_format, "json");
+}
+
+TEST(Settings, ParsesLogFormatFromEverySource) {
+  auto from_env = LoadSettings({}, {{"BERTH_LOG_FORMAT", "text"}}, std::nullopt);
+  ASSERT_TRUE(from_env.ok()) << from_env.status().ToString();
+  EXPECT_EQ(from_env->log_format, "text");
+
+  testing::TempDir dir;
+  std::string file = dir.File("berth.env");
+  std::ofstream(file) << "BERTH_LOG_FORMAT=text\n";
+  auto from_file = LoadSettings({}, {}, file);
+  ASSERT_TRUE(from_file.ok()) << from_file.status().ToString();
+  EXPECT_EQ(from_file->log_format, "text");
+
+  auto flag_wins = LoadSettings({{"BERTH_LOG_FORMAT", "json"}}, {}, file);
+  ASSERT_TRUE(flag_wins.ok()) << flag_wins.status().ToString();
+  EXPECT_EQ(flag_wins->log_format, "json");
 }
 
 TEST(Settings, ParsesLifecycleSettings) {
@@ -103,6 +122,8 @@ TEST(Settings, InvalidValuesNameTheSettingAndHideSecrets) {
                                          {"MOSAIC_API_URL", "ftp://x"},
                                          {"DOCKER_HOST", "ssh://host"},
                                          {"BERTH_LOG_LEVEL", "loud"},
+                                         {"BERTH_LOG_FORMAT", "xml"},
+                                         {"BERTH_LOG_FORMAT", "JSON"},
                                          {"BERTH_THREADS", "-1"},
                                          {"BERTH_AGENT_MEMORY", "1k"},
                                          {"BERTH_AGENT_MEMORY", "lots"},

@@ -3,6 +3,8 @@
 #include <signal.h>
 
 #include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
 
 #include "e2e/e2e_fixture.hpp"
 
@@ -357,6 +359,42 @@ TEST_F(ApiE2e, GracefulShutdownOnSigtermAndSigint) {
   ASSERT_NE(again, nullptr);
   EXPECT_EQ(again->Get("/api/health").status, 200);
   EXPECT_EQ(again->Stop(SIGINT), 0) << again->Stderr();
+}
+
+TEST_F(ApiE2e, LogsAreJsonLinesUnlessTextIsAsked) {
+  EXPECT_EQ(berth_->Get("/api/health").status, 200);
+  ASSERT_EQ(berth_->Stop(SIGTERM), 0);
+  std::istringstream json_log(berth_->Stderr());
+  int events = 0;
+  bool listening = false, access = false;
+  for (std::string line; std::getline(json_log, line); ++events) {
+    json event = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    ASSERT_TRUE(event.is_object()) << line;
+    ASSERT_TRUE(event["ts"].is_string() && event["level"].is_string() && event["msg"].is_string())
+        << line;
+    const std::string msg = event["msg"];
+    listening = listening || msg.rfind("berth listening on 127.0.0.1:", 0) == 0;
+    access = access || msg.rfind("http GET /api/health 200 ", 0) == 0;
+  }
+  EXPECT_GT(events, 1);
+  EXPECT_TRUE(listening) << berth_->Stderr();
+  EXPECT_TRUE(access) << berth_->Stderr();
+
+  auto env = BaseEnv();
+  env["BERTH_LOG_FORMAT"] = "text";
+  auto text = StartBerth(env);
+  ASSERT_NE(text, nullptr);
+  ASSERT_EQ(text->Stop(SIGTERM), 0);
+  const std::string text_log = text->Stderr();
+  EXPECT_NE(text_log.rfind('{', 0), 0u) << text_log;
+  EXPECT_NE(text_log.find("Z info berth listening on 127.0.0.1:"), std::string::npos) << text_log;
+
+  // The flag beats the environment.
+  std::string error;
+  auto flagged = BerthProcess::Start(dir_.path().string(), env, {"--log-format", "json"}, &error);
+  ASSERT_NE(flagged, nullptr) << error;
+  ASSERT_EQ(flagged->Stop(SIGTERM), 0);
+  EXPECT_EQ(flagged->Stderr().rfind("{\"ts\":", 0), 0u) << flagged->Stderr();
 }
 
 }  // namespace

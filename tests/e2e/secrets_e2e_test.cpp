@@ -299,11 +299,12 @@ TEST_F(SecretsE2e, InvalidSettingsFailAtStartNamingTheSetting) {
     std::string name, value;
   };
   for (const auto& c : std::vector<Case>{{"BERTH_LISTEN", "not-an-address"},
-                                          {"BERTH_ENCRYPTION_KEY", "short"},
-                                          {"BERTH_DATABASE_URL", "mysql://x"},
-                                          {"BERTH_DATABASE_URL", "postgres://localhost/berth"},
-                                          {"BERTH_ADMIN_TOKEN", "weak"},
-                                          {"DOCKER_HOST", "ssh://x"}}) {
+                                         {"BERTH_ENCRYPTION_KEY", "short"},
+                                         {"BERTH_DATABASE_URL", "mysql://x"},
+                                         {"BERTH_DATABASE_URL", "postgres://localhost/berth"},
+                                         {"BERTH_ADMIN_TOKEN", "weak"},
+                                         {"DOCKER_HOST", "ssh://x"},
+                                         {"BERTH_LOG_FORMAT", "xml"}}) {
     auto env = BaseEnv();
     env[c.name] = c.value;
     auto r = RunBerth({"serve"}, env);
