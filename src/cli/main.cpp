@@ -21,6 +21,7 @@
 #include "crypto/secret_box.hpp"
 #include "http/api.hpp"
 #include "http/chat_api.hpp"
+#include "http/metrics_api.hpp"
 #include "http/server.hpp"
 #include "image/image_command.hpp"
 #include "lifecycle/agent_manager.hpp"
@@ -171,8 +172,11 @@ lifecycle::LifecycleOptions LifecycleOptionsFrom(const config::Settings& s) {
 // /api/internal/*. Started by the lifecycle's first successful initialization.
 class InternalListener {
  public:
-  InternalListener(std::string setting, const http::Router& router)
-      : setting_(std::move(setting)), router_(router) {}
+  InternalListener(
+      std::string setting, const http::Router& router,
+      std::function<void(const http::Request&, unsigned, std::chrono::steady_clock::duration)>
+          on_request)
+      : setting_(std::move(setting)), router_(router), on_request_(std::move(on_request)) {}
   ~InternalListener() { Stop(); }
 
   Result<std::string> Open(const runtime::NetworkInfo& network) {
@@ -189,6 +193,7 @@ class InternalListener {
     options.host = host;
     options.port = port;
     options.threads = 1;
+    options.on_request = on_request_;
     auto server = std::make_unique<http::Server>(options, router_);
     if (Status st = server->Listen(); !st.ok()) {
       return Status(st.code(), "BERTH_INTERNAL_LISTEN: " + st.message());
@@ -212,6 +217,8 @@ class InternalListener {
  private:
   const std::string setting_;
   const http::Router& router_;
+  const std::function<void(const http::Request&, unsigned, std::chrono::steady_clock::duration)>
+      on_request_;
   std::mutex mu_;
   bool stopped_ = false;
   std::unique_ptr<http::Server> server_;
@@ -272,7 +279,10 @@ int Serve(const std::map<std::string, std::string>& flags,
 
   http::Router internal_router;
   http::RegisterInternalRoutes(internal_router, services);
-  InternalListener internal(o.settings.internal_listen, internal_router);
+  auto metrics = std::make_shared<http::BerthMetrics>();
+  metrics->Watch(agents);
+  InternalListener internal(o.settings.internal_listen, internal_router,
+                            metrics->RequestObserver());
   agents->SetApiUrlResolver(
       [&internal](const runtime::NetworkInfo& network) { return internal.Open(network); });
 
@@ -286,18 +296,24 @@ int Serve(const std::map<std::string, std::string>& flags,
   chat.events = std::make_shared<proxy::AgentEventHub>();
   chat.options.idle_gap = std::chrono::seconds(o.settings.chat_idle_gap_s);
   chat.options.start_keepalive = std::chrono::milliseconds(o.settings.chat_keepalive_ms);
-  agents->SetObserver(
-      [events = chat.events](const lifecycle::AgentEvent& event) { events->Publish(event); });
+  chat.stats = std::make_shared<http::ChatStats>();
+  metrics->Watch(chat.stats);
+  agents->SetObserver([events = chat.events, metrics](const lifecycle::AgentEvent& event) {
+    events->Publish(event);
+    metrics->ObserveAgentEvent(event);
+  });
 
   http::Router router;
   http::RegisterApiRoutes(router, services);
   http::RegisterChatRoutes(router, chat);
+  http::RegisterMetricsRoute(router, metrics);
   http::ServerOptions options;
   options.host = o.settings.listen_host;
   options.port = o.settings.listen_port;
   options.threads = o.settings.threads;
   options.max_connections = static_cast<std::size_t>(o.settings.max_connections);
   options.stream_write_timeout = chat.options.idle_gap;
+  options.on_request = metrics->RequestObserver();
   RaiseOpenFileLimit();
   http::Server server(options, router);
 

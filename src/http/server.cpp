@@ -573,6 +573,13 @@ void Server::Impl::LogAccess(std::string_view method, std::string_view target, u
   // The query string may carry tokens: log the path only.
   std::string_view path = target.substr(0, target.find('?'));
   const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  // The same facts as fields, for JSON log consumers (common/logging.hpp).
+  LogFields fields({{"request_id", request_id},
+                    {"method", method},
+                    {"path", path},
+                    {"status", status},
+                    {"duration_ms", ms},
+                    {"peer", peer}});
   spdlog::info("http {} {} {} {:.2f}ms id={} peer={}", method, path, status, ms, request_id, peer);
 }
 

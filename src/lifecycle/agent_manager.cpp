@@ -46,6 +46,19 @@ bool DesiredStopped(const std::string& config_json) {
 
 }  // namespace
 
+std::string_view StartFailureReason(const Status& error) {
+  const std::string& m = error.message();
+  auto has = [&m](std::string_view what) { return m.find(what) != std::string::npos; };
+  if (error.code() == ErrorCode::kResourceExhausted) return "limit";
+  if (has("OOM-killed")) return "oom";
+  if (has("exited with code")) return "exited";
+  if (has("not ready within")) return "timeout";
+  if (has("berth image build") || has("image")) return "image";
+  if (has("cancelled")) return "cancelled";
+  if (has("container engine")) return "engine";
+  return "other";
+}
+
 std::string_view AgentStatusName(AgentStatus status) {
   switch (status) {
     case AgentStatus::kStopped:
@@ -64,6 +77,7 @@ std::string_view AgentStatusName(AgentStatus status) {
 
 // A start in flight, shared by every caller that asked for the agent meanwhile.
 struct AgentManager::StartOp {
+  const std::chrono::steady_clock::time_point began = std::chrono::steady_clock::now();
   std::vector<StartCallback> waiters;  // guarded by AgentManager::mu_
   std::atomic<bool> cancelled{false};
   bool done = false;  // guarded by AgentManager::mu_
@@ -467,6 +481,8 @@ void AgentManager::RunStart(Key key, std::shared_ptr<StartOp> op) {
     }
     event.status = entry.status;
     event.error = entry.error;
+    event.start_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - op->began).count();
     entry.start.reset();
     waiters.swap(op->waiters);
     op->done = true;
@@ -877,6 +893,7 @@ Result<std::vector<std::string>> AgentManager::Reap() {
     Status result = StopKey(UserKey(user_id));
     if (result.ok()) {
       spdlog::info("lifecycle: reaped idle agent of user {}", user_id);
+      ++reaps_total_;
       stopped.push_back(user_id);
     } else {
       spdlog::warn("lifecycle: cannot reap agent of user {}: {}", user_id, result.message());
@@ -1101,6 +1118,7 @@ Result<std::vector<HealthResult>> AgentManager::HealthCheck() {
       if (it == entries_.end()) continue;
       Entry& entry = *it->second;
       if (entry.status != AgentStatus::kRunning || entry.start) continue;  // changed meanwhile
+      if (!t.healthy) ++health_failures_total_;
       if (t.healthy) {
         entry.health_failures = 0;
         entry.endpoint = t.endpoint;

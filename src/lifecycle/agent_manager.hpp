@@ -67,7 +67,14 @@ struct AgentEvent {
   AgentStatus status = AgentStatus::kStopped;
   std::string phase;
   std::string error;
+  // On the event that ends a start (status running or failed): how long it took, in seconds;
+  // negative on every other event.
+  double start_seconds = -1;
 };
+
+// Why a start failed, as a short stable label for metrics: "exited", "oom", "timeout", "image",
+// "engine", "cancelled", "limit" or "other".
+std::string_view StartFailureReason(const Status& error);
 
 // Runs every agent container: the seed's ContainerLifecycleService without its defects
 // (ARCHITECTURE.md). Depends only on the ContainerRuntime seam.
@@ -175,6 +182,9 @@ class AgentManager {
 
   // True while the engine's event stream is subscribed (the warm path's precondition).
   bool events_live() const { return events_live_.load(); }
+  // Totals since this manager was made, for metrics.
+  int64_t reaps_total() const { return reaps_total_.load(); }
+  int64_t health_failures_total() const { return health_failures_total_.load(); }
   std::chrono::seconds retry_after() const { return options_.retry_after; }
   const std::string& instance_id() const { return instance_id_; }
   const LifecycleOptions& options() const { return options_; }
@@ -245,6 +255,8 @@ class AgentManager {
   std::function<void(const AgentEvent&)> observer_;  // guarded by mu_
 
   std::atomic<bool> events_live_{false};
+  std::atomic<int64_t> reaps_total_{0};
+  std::atomic<int64_t> health_failures_total_{0};
 
   std::mutex loop_mu_;
   std::condition_variable loop_cv_;

@@ -347,6 +347,61 @@ TEST_F(ChatE2e, TheOfficialOpenAiClientWorksAgainstBerth) {
   EXPECT_GT(seen["pieces"].get<int>(), 1);
 }
 
+TEST_F(ChatE2e, MetricsAndJsonLogsTellWhatHappenedWithoutSecrets) {
+  StartBerth();
+  FakeLlm llm(Gateway());
+  auto [user_id, token] = UserWithProvider(llm);
+  ASSERT_EQ(Chat(token, ChatBody("openclaw", true)).http.status, 200);
+  ASSERT_EQ(Chat(token, ChatBody("nope", false)).http.status, 400);
+
+  auto metrics = berth_->Get("/metrics");
+  ASSERT_EQ(metrics.status, 200);
+  EXPECT_THAT(metrics.headers["content-type"], HasSubstr("text/plain; version=0.0.4"));
+  const std::string& m = metrics.body;
+  for (const char* line : {
+           "berth_http_requests_total{route=\"/v1/chat/"
+           "completions\",method=\"POST\",status=\"200\"} 1\n",
+           "berth_http_requests_total{route=\"/v1/chat/"
+           "completions\",method=\"POST\",status=\"400\"} 1\n",
+           "berth_http_request_duration_seconds_count{route=\"/v1/chat/"
+           "completions\",method=\"POST\"} 2\n",
+           "berth_agent_starts_total{result=\"ready\"} 1\n",
+           "berth_agent_start_duration_seconds_count{result=\"ready\"} 1\n",
+           "berth_config_fetches_total{status=\"200\"} 1\n",
+           "berth_agents{kind=\"user\",status=\"running\"} 1\n",
+           "berth_open_streams 0\n",
+           "# TYPE berth_agent_reaps_total counter\n",
+           "# TYPE berth_agent_health_failures_total counter\n",
+       }) {
+    EXPECT_THAT(m, HasSubstr(line));
+  }
+  // No user, token or container id in any label.
+  EXPECT_EQ(m.find(user_id), std::string::npos);
+  EXPECT_EQ(m.find(token), std::string::npos);
+
+  // berth logs JSON lines; the access line of the chat carries its request id as a field.
+  const std::string log = berth_->Stderr();
+  bool found_chat = false;
+  std::size_t start = 0;
+  while (start < log.size()) {
+    std::size_t end = log.find('\n', start);
+    if (end == std::string::npos) end = log.size();
+    const std::string line = log.substr(start, end - start);
+    start = end + 1;
+    if (line.empty()) continue;
+    json parsed = json::parse(line, nullptr, false);
+    ASSERT_TRUE(parsed.is_object()) << "not a JSON line: " << line;
+    if (parsed.value("path", "") == "/v1/chat/completions" && parsed.value("status", 0) == 200) {
+      EXPECT_FALSE(parsed.value("request_id", "").empty()) << line;
+      found_chat = true;
+    }
+  }
+  EXPECT_TRUE(found_chat) << log;
+  for (const std::string& secret : {token, std::string(kUpstreamKey), std::string(kAdminToken)}) {
+    EXPECT_EQ(log.find(secret), std::string::npos) << "a secret in berth's log";
+  }
+}
+
 TEST_F(ChatE2e, TheEventStreamReportsTheStartStepByStep) {
   StartBerth();
   FakeLlm llm(Gateway());

@@ -1,0 +1,117 @@
+#include "http/metrics_api.hpp"
+
+#include <map>
+
+namespace berth::http {
+namespace {
+
+constexpr char kConfigRoute[] = "/api/internal/agent-config/:id";
+
+}  // namespace
+
+BerthMetrics::BerthMetrics()
+    : requests_(registry_.Counter("berth_http_requests_total",
+                                  "HTTP requests answered, by route pattern, method and status.",
+                                  {"route", "method", "status"})),
+      request_seconds_(registry_.Histogram(
+          "berth_http_request_duration_seconds",
+          "Time from a request's first byte to its answer's last (whole streams included).",
+          {"route", "method"}, kLatencyBuckets)),
+      config_fetches_(registry_.Counter("berth_config_fetches_total",
+                                        "Agent config fetches on the internal endpoint, by status.",
+                                        {"status"})),
+      starts_(registry_.Counter("berth_agent_starts_total",
+                                "Agent starts that ended, by result (ready or failed).",
+                                {"result"})),
+      start_seconds_(registry_.Histogram("berth_agent_start_duration_seconds",
+                                         "Time from an agent start's beginning to its end.",
+                                         {"result"}, kStartDurationBuckets)),
+      start_failures_(registry_.Counter("berth_agent_start_failures_total",
+                                        "Agent starts that failed, by reason.", {"reason"})),
+      reaps_(registry_.Counter("berth_agent_reaps_total", "Idle agents stopped by the reaper.")),
+      health_failures_(registry_.Counter("berth_agent_health_failures_total",
+                                         "Failed health probes of running agents.")) {}
+
+std::function<void(const Request&, unsigned, std::chrono::steady_clock::duration)>
+BerthMetrics::RequestObserver() {
+  return [this](const Request& request, unsigned status, std::chrono::steady_clock::duration took) {
+    const std::string route = request.route.empty() ? "(unmatched)" : request.route;
+    const std::string method(request.raw.method_string());
+    const std::string code = std::to_string(status);
+    requests_.With({route, method, code}).Inc();
+    request_seconds_.With({route, method}).Observe(std::chrono::duration<double>(took).count());
+    if (request.route == kConfigRoute) config_fetches_.With({code}).Inc();
+  };
+}
+
+void BerthMetrics::ObserveAgentEvent(const lifecycle::AgentEvent& event) {
+  if (event.start_seconds < 0) return;
+  const bool ready = event.status == lifecycle::AgentStatus::kRunning;
+  const std::string result = ready ? "ready" : "failed";
+  starts_.With({result}).Inc();
+  start_seconds_.With({result}).Observe(event.start_seconds);
+  if (!ready) {
+    const Status error(ErrorCode::kUnavailable, event.error);
+    start_failures_.With({std::string(lifecycle::StartFailureReason(error))}).Inc();
+  }
+}
+
+void BerthMetrics::Watch(std::shared_ptr<lifecycle::AgentManager> agents) {
+  {
+    std::lock_guard lock(mu_);
+    agents_ = agents;
+  }
+  registry_.GaugeCallback(
+      "berth_agents", "Agents (user and system containers) by kind and status.", {"kind", "status"},
+      [agents]() {
+        GaugeSamples samples;
+        if (!agents->initialized()) return samples;
+        auto list = agents->ListAgents();
+        if (!list.ok()) return samples;
+        std::map<std::pair<std::string, std::string>, double> counts;
+        for (const auto& agent : *list) {
+          const std::string kind = agent.kind == store::ContainerKind::kUser ? "user" : "system";
+          counts[{kind, std::string(lifecycle::AgentStatusName(agent.status))}] += 1;
+        }
+        for (const auto& [labels, n] : counts) {
+          samples.push_back({{labels.first, labels.second}, n});
+        }
+        return samples;
+      });
+}
+
+void BerthMetrics::Watch(std::shared_ptr<ChatStats> chats) {
+  registry_.GaugeCallback("berth_open_streams",
+                          "Streams open now: chats in flight and agent event streams.", {},
+                          [chats]() -> GaugeSamples {
+                            return {{{}, static_cast<double>(chats->open_streams.load())}};
+                          });
+}
+
+std::string BerthMetrics::Render() {
+  {
+    // The manager keeps totals; the counters catch up with them at each scrape.
+    std::lock_guard lock(mu_);
+    if (agents_) {
+      const int64_t reaps = agents_->reaps_total();
+      const int64_t failures = agents_->health_failures_total();
+      reaps_.With({}).Inc(static_cast<double>(reaps - reaps_seen_));
+      health_failures_.With({}).Inc(static_cast<double>(failures - health_failures_seen_));
+      reaps_seen_ = reaps;
+      health_failures_seen_ = failures;
+    }
+  }
+  return registry_.Render();
+}
+
+void RegisterMetricsRoute(Router& router, std::shared_ptr<BerthMetrics> metrics) {
+  router.Add(bhttp::verb::get, "/metrics", [metrics](Request&) {
+    Response res{bhttp::status::ok, 11};
+    res.set(bhttp::field::content_type, std::string(kPrometheusContentType));
+    res.set(bhttp::field::cache_control, "no-store");
+    res.body() = metrics->Render();
+    return res;
+  });
+}
+
+}  // namespace berth::http
