@@ -20,28 +20,10 @@ constexpr std::size_t kEventStreamLength = sizeof(kEventStream) - 1;
 // The most of a gateway's error body berth reads to put into an in-stream error event.
 constexpr std::size_t kMaxErrorBody = 64 << 10;
 
-std::string_view OpenAiType(bhttp::status status) {
-  switch (status) {
-    case bhttp::status::bad_request:
-    case bhttp::status::payload_too_large:
-      return "invalid_request_error";
-    case bhttp::status::unauthorized:
-      return "authentication_error";
-    case bhttp::status::forbidden:
-      return "permission_error";
-    case bhttp::status::not_found:
-      return "not_found_error";
-    case bhttp::status::too_many_requests:
-      return "rate_limit_error";
-    default:
-      return "server_error";
-  }
-}
-
 json OpenAiErrorJson(bhttp::status status, std::string_view code, std::string_view message) {
   return {
       {"error",
-       {{"message", message}, {"type", OpenAiType(status)}, {"code", code}, {"param", nullptr}}}};
+       {{"message", message}, {"type", ErrorType(status)}, {"code", code}, {"param", nullptr}}}};
 }
 
 Response OpenAiError(bhttp::status status, std::string_view code, std::string_view message) {

@@ -61,8 +61,30 @@ Response JsonResponse(bhttp::status status, const nlohmann::json& body) {
   return res;
 }
 
+std::string_view ErrorType(bhttp::status status) {
+  switch (status) {
+    case bhttp::status::bad_request:
+    case bhttp::status::payload_too_large:
+    case bhttp::status::request_header_fields_too_large:
+    case bhttp::status::method_not_allowed:
+    case bhttp::status::conflict:
+      return "invalid_request_error";
+    case bhttp::status::unauthorized:
+      return "authentication_error";
+    case bhttp::status::forbidden:
+      return "permission_error";
+    case bhttp::status::not_found:
+      return "not_found_error";
+    case bhttp::status::too_many_requests:
+      return "rate_limit_error";
+    default:
+      return "server_error";
+  }
+}
+
 Response ErrorResponse(bhttp::status status, std::string_view code, std::string_view message) {
-  Response res = JsonResponse(status, {{"error", {{"code", code}, {"message", message}}}});
+  Response res = JsonResponse(
+      status, {{"error", {{"code", code}, {"message", message}, {"type", ErrorType(status)}}}});
   if (status == bhttp::status::unauthorized) res.set(bhttp::field::www_authenticate, "Bearer");
   return res;
 }

@@ -37,7 +37,8 @@ struct Request {
 };
 
 // Response builders. Every JSON body is serialized with nlohmann::json (invalid UTF-8 in strings
-// is replaced, never thrown); every error has the one shape {"error":{"code","message"}} and the
+// is replaced, never thrown); every error has the one shape {"error":{"code","message","type"}}
+// and the
 // status code of its ErrorCode (see StatusToHttp). The server adds Server, X-Request-Id,
 // Connection and Content-Length; handlers need not.
 Response JsonResponse(bhttp::status status, const nlohmann::json& body);
@@ -48,6 +49,10 @@ Response ErrorResponse(const Status& error);
 // Error in the same shape with an explicit status and code, for HTTP-level errors that have no
 // ErrorCode (405, 431). The message is sent as given. 401 carries `WWW-Authenticate: Bearer`.
 Response ErrorResponse(bhttp::status status, std::string_view code, std::string_view message);
+// OpenAI's error "type" for a status (every berth error carries one, so that OpenAI clients read
+// any of them): invalid_request_error, authentication_error, permission_error, not_found_error,
+// rate_limit_error, server_error.
+std::string_view ErrorType(bhttp::status status);
 // 400/401/403/404/409/413/429/503; kDataLoss and kInternal are 500; kOk is 200.
 bhttp::status StatusToHttp(ErrorCode code);
 

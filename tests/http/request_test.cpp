@@ -68,19 +68,20 @@ struct CodeCase {
   ErrorCode code;
   unsigned status;
   std::string name;
+  std::string type;
 };
 
 TEST(Response, ErrorResponseShapeForEveryCode) {
   const std::vector<CodeCase> cases = {
-      {ErrorCode::kInvalidArgument, 400, "invalid_argument"},
-      {ErrorCode::kUnauthenticated, 401, "unauthenticated"},
-      {ErrorCode::kPermissionDenied, 403, "permission_denied"},
-      {ErrorCode::kNotFound, 404, "not_found"},
-      {ErrorCode::kAlreadyExists, 409, "already_exists"},
-      {ErrorCode::kPayloadTooLarge, 413, "payload_too_large"},
-      {ErrorCode::kResourceExhausted, 429, "resource_exhausted"},
-      {ErrorCode::kUnavailable, 503, "unavailable"},
-      {ErrorCode::kDataLoss, 500, "data_loss"},
+      {ErrorCode::kInvalidArgument, 400, "invalid_argument", "invalid_request_error"},
+      {ErrorCode::kUnauthenticated, 401, "unauthenticated", "authentication_error"},
+      {ErrorCode::kPermissionDenied, 403, "permission_denied", "permission_error"},
+      {ErrorCode::kNotFound, 404, "not_found", "not_found_error"},
+      {ErrorCode::kAlreadyExists, 409, "already_exists", "invalid_request_error"},
+      {ErrorCode::kPayloadTooLarge, 413, "payload_too_large", "invalid_request_error"},
+      {ErrorCode::kResourceExhausted, 429, "resource_exhausted", "rate_limit_error"},
+      {ErrorCode::kUnavailable, 503, "unavailable", "server_error"},
+      {ErrorCode::kDataLoss, 500, "data_loss", "server_error"},
   };
   for (const CodeCase& c : cases) {
     SCOPED_TRACE(c.name);
@@ -88,7 +89,8 @@ TEST(Response, ErrorResponseShapeForEveryCode) {
     Response res = ErrorResponse(Status(c.code, "the message"));
     EXPECT_EQ(res.result_int(), c.status);
     EXPECT_EQ(res[bhttp::field::content_type], "application/json");
-    nlohmann::json expected = {{"error", {{"code", c.name}, {"message", "the message"}}}};
+    nlohmann::json expected = {
+        {"error", {{"code", c.name}, {"message", "the message"}, {"type", c.type}}}};
     EXPECT_EQ(nlohmann::json::parse(res.body()), expected);
     EXPECT_EQ(res.count(bhttp::field::www_authenticate), c.status == 401 ? 1u : 0u);
   }
@@ -98,7 +100,8 @@ TEST(Response, InternalErrorHidesItsMessage) {
   EXPECT_EQ(StatusToHttp(ErrorCode::kInternal), bhttp::status::internal_server_error);
   Response res = ErrorResponse(Internal("sqlite: no such table secrets at /var/lib/berth"));
   EXPECT_EQ(res.result_int(), 500u);
-  nlohmann::json expected = {{"error", {{"code", "internal"}, {"message", "internal error"}}}};
+  nlohmann::json expected = {
+      {"error", {{"code", "internal"}, {"message", "internal error"}, {"type", "server_error"}}}};
   EXPECT_EQ(nlohmann::json::parse(res.body()), expected);
   EXPECT_EQ(res.body().find("sqlite"), std::string::npos);
 }
@@ -113,7 +116,9 @@ TEST(Response, UnauthenticatedCarriesBearerChallenge) {
 TEST(Response, ExplicitErrorResponseKeepsStatusCodeAndMessage) {
   Response res = ErrorResponse(bhttp::status::method_not_allowed, "method_not_allowed", "nope");
   EXPECT_EQ(res.result_int(), 405u);
-  nlohmann::json expected = {{"error", {{"code", "method_not_allowed"}, {"message", "nope"}}}};
+  nlohmann::json expected = {
+      {"error",
+       {{"code", "method_not_allowed"}, {"message", "nope"}, {"type", "invalid_request_error"}}}};
   EXPECT_EQ(nlohmann::json::parse(res.body()), expected);
 }
 

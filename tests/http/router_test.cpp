@@ -82,7 +82,8 @@ TEST_F(RouterTest, UnknownPathIs404JsonError) {
   EXPECT_EQ(res.result_int(), 404u);
   EXPECT_EQ(res[bhttp::field::content_type], "application/json");
   nlohmann::json expected = {
-      {"error", {{"code", "not_found"}, {"message", "no route for /nope/x"}}}};
+      {"error",
+       {{"code", "not_found"}, {"message", "no route for /nope/x"}, {"type", "not_found_error"}}}};
   EXPECT_EQ(Body(res), expected);
   EXPECT_EQ(Dispatch(bhttp::verb::get, "/api/users/1/2").result_int(), 404u);
   EXPECT_EQ(Dispatch(bhttp::verb::options, "*").result_int(), 404u);

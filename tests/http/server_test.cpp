@@ -319,7 +319,8 @@ TEST_F(ServerTest, HandlerExceptionGets500GenericAndServerKeepsServing) {
   Start();
   HttpResult res = Get("/throw");
   ASSERT_EQ(res.status, 500);
-  nlohmann::json expected = {{"error", {{"code", "internal"}, {"message", "internal error"}}}};
+  nlohmann::json expected = {
+      {"error", {{"code", "internal"}, {"message", "internal error"}, {"type", "server_error"}}}};
   EXPECT_EQ(res.Json(), expected);
   EXPECT_EQ(res.body.find("secret"), std::string::npos);
   EXPECT_EQ(Get("/hello").status, 200);
