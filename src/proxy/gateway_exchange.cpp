@@ -147,11 +147,44 @@ net::awaitable<Status> GatewayExchange::Send(const GatewayRequest& request) {
   co_return Unavailable("the agent gateway at " + endpoint_ + " closed the connection");
 }
 
+// Parses what is already buffered into the body buffer, and takes what the kernel already holds
+// for the socket, without waiting: every event that arrived together leaves in one piece (one
+// write to the client) instead of one write per chunk of the gateway's chunked encoding.
+Status GatewayExchange::Drain(std::size_t* filled) {
+  auto& body = parser_->get().body();
+  for (;;) {
+    while (buffer_.size() > 0 && *filled < options_.buffer_size && !parser_->is_done()) {
+      body.data = body_.get() + *filled;
+      body.size = options_.buffer_size - *filled;
+      beast::error_code ec;
+      const std::size_t used = parser_->put(buffer_.data(), ec);
+      if (ec == bhttp::error::need_buffer || ec == bhttp::error::need_more) ec = {};
+      if (ec) return Unavailable("the agent gateway's answer is malformed: " + ec.message());
+      buffer_.consume(used);
+      const std::size_t got = options_.buffer_size - *filled - body.size;
+      *filled += got;
+      if (used == 0 && got == 0) break;  // a partial chunk header: more bytes are needed
+    }
+    if (*filled >= options_.buffer_size || parser_->is_done()) return Status::Ok();
+    // More already in the kernel? Take it now (this cannot block: it is there).
+    beast::error_code ec;
+    const std::size_t ready = state_->socket.available(ec);
+    if (ec || ready == 0 || buffer_.max_size() - buffer_.size() == 0) return Status::Ok();
+    const std::size_t want = std::min(ready, buffer_.max_size() - buffer_.size());
+    const std::size_t n = state_->socket.read_some(buffer_.prepare(want), ec);
+    if (ec) return Status::Ok();  // the next asynchronous read reports it
+    buffer_.commit(n);
+  }
+}
+
 net::awaitable<Result<std::string_view>> GatewayExchange::Read() {
   beast::error_code ec;
   auto token = net::redirect_error(net::use_awaitable, ec);
+  std::size_t filled = 0;
   for (;;) {
     if (done_) co_return std::string_view();
+    if (Status drained = Drain(&filled); !drained.ok()) co_return drained;
+    if (filled > 0) co_return std::string_view(body_.get(), filled);
     if (parser_->is_done()) {
       done_ = true;
       if (pool_ && parser_->get().keep_alive() && !cancelled_ && state_->socket.is_open()) {
@@ -173,8 +206,7 @@ net::awaitable<Result<std::string_view>> GatewayExchange::Read() {
       }
       co_return Unavailable("the agent gateway broke off its answer: " + ec.message());
     }
-    const std::size_t n = options_.buffer_size - body.size;
-    if (n > 0) co_return std::string_view(body_.get(), n);
+    filled = options_.buffer_size - body.size;
   }
 }
 

@@ -71,6 +71,7 @@ class GatewayExchange {
   void Arm(std::chrono::steady_clock::duration timeout);
   void Disarm();
   net::awaitable<beast::error_code> Connect(const GatewayRequest& request);
+  Status Drain(std::size_t* filled);
 
   net::any_io_executor executor_;
   std::shared_ptr<GatewayPool> pool_;
