@@ -22,6 +22,7 @@
 #include "http/api.hpp"
 #include "http/chat_api.hpp"
 #include "http/metrics_api.hpp"
+#include "http/public_routes.hpp"
 #include "http/server.hpp"
 #include "image/image_command.hpp"
 #include "lifecycle/agent_manager.hpp"
@@ -304,9 +305,7 @@ int Serve(const std::map<std::string, std::string>& flags,
   });
 
   http::Router router;
-  http::RegisterApiRoutes(router, services);
-  http::RegisterChatRoutes(router, chat);
-  http::RegisterMetricsRoute(router, metrics);
+  http::RegisterPublicRoutes(router, services, chat, metrics);
   http::ServerOptions options;
   options.host = o.settings.listen_host;
   options.port = o.settings.listen_port;
