@@ -227,15 +227,37 @@ class InternalListener {
 };
 
 // Every connection is a descriptor, and a proxied chat is two: the soft limit (often 1024) would
-// cap berth far below BERTH_MAX_CONNECTIONS, so take what the hard limit allows.
-void RaiseOpenFileLimit() {
+// cap berth far below BERTH_MAX_CONNECTIONS, so take what the hard limit allows. Returns the limit
+// in force.
+rlim_t RaiseOpenFileLimit() {
   struct rlimit limit {};
-  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
-  const rlim_t before = limit.rlim_cur;
-  limit.rlim_cur = limit.rlim_max;
-  if (::setrlimit(RLIMIT_NOFILE, &limit) == 0) {
-    spdlog::debug("open file limit raised from {} to {}", before, limit.rlim_cur);
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1024;
+  if (limit.rlim_cur < limit.rlim_max) {
+    const rlim_t before = limit.rlim_cur;
+    limit.rlim_cur = limit.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &limit) == 0) {
+      spdlog::debug("open file limit raised from {} to {}", before, limit.rlim_cur);
+    } else {
+      limit.rlim_cur = before;
+    }
   }
+  return limit.rlim_cur;
+}
+
+// Connections berth can really hold: each may carry a chat, which needs a second descriptor for
+// the gateway; some are kept for the store, the engine and the internal listener. Beyond this,
+// accepts pause (clients wait in the listen queue) instead of failing with EMFILE mid-chat.
+std::size_t ConnectionsWithinFileLimit(std::size_t wanted, rlim_t file_limit) {
+  constexpr rlim_t kReserved = 256;
+  const std::size_t fits =
+      file_limit > kReserved * 2 ? static_cast<std::size_t>((file_limit - kReserved) / 2) : 1;
+  if (wanted <= fits) return wanted;
+  spdlog::warn(
+      "BERTH_MAX_CONNECTIONS {} exceeds what the open file limit {} allows with a gateway "
+      "connection each; serving at most {} connections (raise the hard limit, ulimit -Hn, to hold "
+      "more)",
+      wanted, static_cast<unsigned long long>(file_limit), fits);
+  return fits;
 }
 
 int Serve(const std::map<std::string, std::string>& flags,
@@ -310,10 +332,10 @@ int Serve(const std::map<std::string, std::string>& flags,
   options.host = o.settings.listen_host;
   options.port = o.settings.listen_port;
   options.threads = o.settings.threads;
-  options.max_connections = static_cast<std::size_t>(o.settings.max_connections);
+  options.max_connections = ConnectionsWithinFileLimit(
+      static_cast<std::size_t>(o.settings.max_connections), RaiseOpenFileLimit());
   options.stream_write_timeout = chat.options.idle_gap;
   options.on_request = metrics->RequestObserver();
-  RaiseOpenFileLimit();
   http::Server server(options, router);
 
   std::thread signals = StartSignalWaiter([&server] { server.Stop(); });
