@@ -8,6 +8,7 @@
 //                              `data: [DONE]\n\n`; without "stream":true one chat.completion.
 //   GET  /readyz, /healthz     200
 //   GET  /v1/models            the agent's model list
+//   GET  /bench/stats          {"openStreams","streamsStarted","streamsCompleted"}
 //
 // N and the delay between events come from --chunks / --delay-ms (else BENCH_CHUNKS /
 // BENCH_CHUNK_DELAY_MS), and per request from the headers x-bench-chunks / x-bench-delay-ms, so
@@ -149,6 +150,42 @@ void RaiseFileLimit() {
 // --- response bodies ---------------------------------------------------------------------------
 
 std::atomic<std::uint64_t> g_response_counter{0};
+
+// Streams in flight and finished, for GET /bench/stats: the open-stream phase samples them to
+// see how many streams a proxy really holds open upstream.
+struct StreamCounters {
+  std::atomic<std::int64_t> open{0};
+  std::atomic<std::uint64_t> started{0};
+  std::atomic<std::uint64_t> completed{0};
+};
+StreamCounters g_streams;
+
+// Counts one SSE stream as open for its lifetime; `completed` when it was sent to the end.
+class OpenStream {
+ public:
+  OpenStream() {
+    g_streams.open.fetch_add(1, std::memory_order_relaxed);
+    g_streams.started.fetch_add(1, std::memory_order_relaxed);
+  }
+  ~OpenStream() {
+    g_streams.open.fetch_sub(1, std::memory_order_relaxed);
+    if (completed_) g_streams.completed.fetch_add(1, std::memory_order_relaxed);
+  }
+  OpenStream(const OpenStream&) = delete;
+  OpenStream& operator=(const OpenStream&) = delete;
+  void Complete() { completed_ = true; }
+
+ private:
+  bool completed_ = false;
+};
+
+std::string StatsBody() {
+  return "{\"openStreams\":" + std::to_string(g_streams.open.load(std::memory_order_relaxed)) +
+         ",\"streamsStarted\":" +
+         std::to_string(g_streams.started.load(std::memory_order_relaxed)) +
+         ",\"streamsCompleted\":" +
+         std::to_string(g_streams.completed.load(std::memory_order_relaxed)) + "}";
+}
 
 std::string NewCompletionId() {
   char id[32];
@@ -299,6 +336,10 @@ class Session {
         co_return co_await NotAllowed(req);
       co_return co_await Write(JsonResponse(req, bhttp::status::ok, R"({"ok":true})"));
     }
+    if (target == "/bench/stats") {
+      if (method != bhttp::verb::get) co_return co_await NotAllowed(req);
+      co_return co_await Write(JsonResponse(req, bhttp::status::ok, StatsBody()));
+    }
     if (target == "/v1/models") {
       if (method != bhttp::verb::get) co_return co_await NotAllowed(req);
       co_return co_await Write(JsonResponse(
@@ -341,6 +382,7 @@ class Session {
       co_return co_await Write(JsonResponse(req, bhttp::status::ok, events.Completion(*chunks)));
     }
 
+    OpenStream counted;
     const bool chunked = req.version() >= 11;
     const bool keep_alive = chunked && req.keep_alive();
     std::string out = SseHeader(chunked, keep_alive);
@@ -351,7 +393,9 @@ class Session {
       AppendChunk(out, events.Usage(*chunks), chunked);
       AppendChunk(out, EventWriter::Done(), chunked);
       if (chunked) out += "0\r\n\r\n";
-      co_return co_await WriteRaw(out) && keep_alive;
+      if (!co_await WriteRaw(out)) co_return false;
+      counted.Complete();
+      co_return keep_alive;
     }
 
     if (!co_await WriteRaw(out)) co_return false;
@@ -369,7 +413,9 @@ class Session {
     AppendChunk(out, events.Usage(*chunks), chunked);
     AppendChunk(out, EventWriter::Done(), chunked);
     if (chunked) out += "0\r\n\r\n";
-    co_return co_await WriteRaw(out) && keep_alive;
+    if (!co_await WriteRaw(out)) co_return false;
+    counted.Complete();
+    co_return keep_alive;
   }
 
   net::awaitable<bool> Write(bhttp::response<bhttp::string_body> res) {
