@@ -5,7 +5,7 @@
 #   1. installs what is missing: wrk and nginx-light (apt-get), configurable-http-proxy (npm, into
 #      $CHP_HOME outside the repo); starts a Docker engine when none answers;
 #   2. packages build/bench_sse_upstream as an agent image (`berth image build test-agent
-#      --binary`, tag $BENCH_IMAGE);
+#      --binary`, tag $PROXY_IMAGE);
 #   3. one upstream for every path: with berth among the targets, the agent container berth
 #      starts for a bench user from that image (POST /api/agent/start); else a container of the
 #      image on a network of this run; reached at its bridge address, port 18789;
@@ -27,7 +27,7 @@
 #   LIGHT_CONNECTIONS (1; 0 skips)                                       light-load round
 #   STREAMS (10000; 0 skips) STREAM_SECONDS (60) STREAM_EVENT_MS (1000)  open-streams phase
 #   STREAMS_TARGETS   where the open-streams phase runs (default: berth if it is a target)
-#   BERTH_THREADS, BENCH_IMAGE (berth/bench-upstream:local), BENCH_KEEP_IMAGE (0),
+#   BERTH_THREADS, PROXY_IMAGE (berth/bench-upstream:local), PROXY_KEEP_IMAGE (0),
 #   CHP_HOME (/var/cache/berth/chp), CHP_VERSION (5.3.0), BENCH_RESULTS_DIR (bench/results),
 #   BENCH_TMPDIR, BUILD_DIR, DOCKER_HOST
 set -euo pipefail
@@ -47,8 +47,8 @@ LIGHT_CONNECTIONS=${LIGHT_CONNECTIONS:-1}
 STREAMS=${STREAMS:-10000}
 STREAM_SECONDS=${STREAM_SECONDS:-60}
 STREAM_EVENT_MS=${STREAM_EVENT_MS:-1000}
-BENCH_IMAGE=${BENCH_IMAGE:-berth/bench-upstream:local}
-BENCH_KEEP_IMAGE=${BENCH_KEEP_IMAGE:-0}
+PROXY_IMAGE=${PROXY_IMAGE:-berth/bench-upstream:local}
+PROXY_KEEP_IMAGE=${PROXY_KEEP_IMAGE:-0}
 CHP_HOME=${CHP_HOME:-/var/cache/berth/chp}
 CHP_VERSION=${CHP_VERSION:-5.3.0}
 BENCH_RESULTS_DIR=${BENCH_RESULTS_DIR:-$REPO_DIR/bench/results}
@@ -198,7 +198,7 @@ cleanup() {
   fi
   [[ -n $UPSTREAM_CONTAINER ]] && docker rm -f "$UPSTREAM_CONTAINER" >/dev/null
   [[ -n $NETWORK_ID ]] && docker network rm "$NETWORK_ID" >/dev/null
-  if [[ -n $IMAGE_ID && $IMAGE_EXISTED == 0 && $BENCH_KEEP_IMAGE != 1 ]]; then
+  if [[ -n $IMAGE_ID && $IMAGE_EXISTED == 0 && $PROXY_KEEP_IMAGE != 1 ]]; then
     docker rmi "$IMAGE_ID" >/dev/null
   fi
   rm -rf "$WORK"
@@ -243,8 +243,8 @@ CLK_TCK=$(getconf CLK_TCK)
 CHAT_BODY='{"model":"openclaw","stream":true,"messages":[{"role":"user","content":"Say tok, as often as you like."}]}'
 
 # ---- 2. the upstream image ---------------------------------------------------------------------
-docker image inspect "$BENCH_IMAGE" >/dev/null 2>&1 || IMAGE_EXISTED=0
-built=$("$BERTH" image build test-agent --binary "$UPSTREAM_BINARY" --tag "$BENCH_IMAGE" \
+docker image inspect "$PROXY_IMAGE" >/dev/null 2>&1 || IMAGE_EXISTED=0
+built=$("$BERTH" image build test-agent --binary "$UPSTREAM_BINARY" --tag "$PROXY_IMAGE" \
   2>"$WORK/image.err") || die "berth image build failed: $(tail -5 "$WORK/image.err")"
 IMAGE_ID=$(awk '{print $2}' <<<"$built")
 [[ -n $IMAGE_ID ]] || die "berth image build printed no image id: $built"
@@ -256,7 +256,7 @@ if commit=$(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null); then
   say "commit: $commit$(git -C "$REPO_DIR" diff --quiet HEAD 2>/dev/null || echo ' (with local changes)')"
 fi
 say "targets: $BENCH_TARGETS; wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $ROUNDS rounds," \
-  "$CHUNKS events per stream; image $BENCH_IMAGE ($IMAGE_ID)"
+  "$CHUNKS events per stream; image $PROXY_IMAGE ($IMAGE_ID)"
 
 # ---- 3. berth and the upstream -------------------------------------------------------------------
 UPSTREAM_IP=""
@@ -270,7 +270,7 @@ if ((NEED_BERTH)); then
   BERTH_PORT=$(free_port) || die "no free port for berth"
   # A clean environment: no BERTH_* setting of the caller's leaks in.
   berth_env=(PATH="$PATH" BERTH_DATA_DIR="$WORK/data" BERTH_ENCRYPTION_KEY="$KEY"
-    BERTH_ADMIN_TOKEN="$ADMIN_TOKEN" BERTH_LOG_LEVEL=warn OPENCLAW_IMAGE="$BENCH_IMAGE"
+    BERTH_ADMIN_TOKEN="$ADMIN_TOKEN" BERTH_LOG_LEVEL=warn OPENCLAW_IMAGE="$PROXY_IMAGE"
     OPENCLAW_NETWORK="$PREFIX" BERTH_AGENT_CPUS="$(nproc)")
   [[ -n ${DOCKER_HOST:-} ]] && berth_env+=(DOCKER_HOST="$DOCKER_HOST")
   [[ -n ${BERTH_THREADS:-} ]] && berth_env+=(BERTH_THREADS="$BERTH_THREADS")
@@ -300,7 +300,7 @@ if ((NEED_BERTH)); then
 else
   NETWORK_ID=$(docker network create --label "berth.bench-run=$RUN_ID" "$PREFIX")
   UPSTREAM_CONTAINER=$(docker run -d --init --name "$PREFIX-upstream" \
-    --label "berth.bench-run=$RUN_ID" --network "$NETWORK_ID" "$BENCH_IMAGE")
+    --label "berth.bench-run=$RUN_ID" --network "$NETWORK_ID" "$PROXY_IMAGE")
   inspected=$(docker inspect -f "{{(index .NetworkSettings.Networks \"$PREFIX\").IPAddress}} \
 {{.State.Pid}}" "$UPSTREAM_CONTAINER") || die "cannot inspect the upstream container"
   read -r UPSTREAM_IP UPSTREAM_INIT_PID <<<"$inspected"
@@ -533,16 +533,20 @@ fi
 # the upstream's own count of streams in flight (GET /bench/stats), and the established
 # connections (ss): clients → the path's port, host → upstream (which includes the proxies' idle
 # pooled connections; for the direct path both are the clients').
-declare -A S_OPEN S_UPSTREAM S_INFLIGHT S_RSS S_BASE S_DONE S_ERRS S_ERRDETAIL
+declare -A S_OPEN S_UPSTREAM S_INFLIGHT S_RSS S_BASE S_DONE S_ERRS S_ERRDETAIL S_CORES
 STREAM_CHUNKS=$((STREAM_SECONDS * 1000 / STREAM_EVENT_MS))
 STREAM_MARGIN=15
 ((STREAM_SECONDS > 2 * STREAM_MARGIN)) || STREAM_MARGIN=$((STREAM_SECONDS / 2))
+path_processes() { target_pids "$1"; [[ $1 != direct ]] || upstream_pids; }
 path_rss() {  # name: KiB over the path's processes (the upstream's for the direct path)
   local rss=0 p
-  for p in $(target_pids "$1") $([[ $1 == direct ]] && upstream_pids); do
-    rss=$((rss + $(rss_kib "$p")))
-  done
+  for p in $(path_processes "$1"); do rss=$((rss + $(rss_kib "$p"))); done
   echo "$rss"
+}
+path_ticks() {  # name: CPU ticks of the path's processes
+  local ticks=0 p
+  for p in $(path_processes "$1"); do ticks=$((ticks + $(cpu_ticks "$p"))); done
+  echo "$ticks"
 }
 sample_loop() {  # name port out
   local name=$1 port=$2 out=$3 open up inflight
@@ -556,6 +560,18 @@ sample_loop() {  # name port out
     sleep 1
   done
 }
+# Waits until the upstream has no stream in flight (those of an earlier phase, cut off when its
+# wrk stopped, end at their next write): each phase's samples are its own.
+wait_upstream_idle() {
+  local deadline=$((SECONDS + STREAM_SECONDS + 10)) open=""
+  while ((SECONDS < deadline)); do
+    open=$(curl -s --max-time 2 "$DIRECT_URL/bench/stats" |
+      sed -n 's/.*"openStreams":\([0-9]*\).*/\1/p')
+    [[ $open == 0 ]] && return 0
+    sleep 0.5
+  done
+  say "  note: the upstream still had ${open:-?} streams in flight from before this phase"
+}
 column_max() { awk -v c="$1" 'BEGIN { m = 0 } $c > m { m = $c } END { print m }' "$2"; }
 if [[ -n $STREAMS_TARGETS ]]; then
   if ((FILE_LIMIT < 2 * STREAMS + 100)); then
@@ -566,9 +582,12 @@ if [[ -n $STREAMS_TARGETS ]]; then
   for t in $STREAMS_TARGETS; do
     say "open streams: $t, $STREAMS connections, streams of ${STREAM_SECONDS} s" \
       "($STREAM_CHUNKS events ${STREAM_EVENT_MS} ms apart), wrk for $((STREAM_SECONDS + STREAM_MARGIN)) s"
+    wait_upstream_idle
     samples=$WORK/samples-$t.txt
     : >"$samples"
     S_BASE[$t]=$(path_rss "$t")
+    ticks_before=$(path_ticks "$t")
+    phase_start=$EPOCHREALTIME
     sample_loop "$t" "$(target_port "$t")" "$samples" &
     SAMPLER_PID=$!
     wrk -t"$THREADS" -c"$STREAMS" -d"$((STREAM_SECONDS + STREAM_MARGIN))s" \
@@ -577,6 +596,8 @@ if [[ -n $STREAMS_TARGETS ]]; then
     WRK_PID=$!
     wait "$WRK_PID" || die "wrk failed against $t: $(tail -5 "$WORK/wrk-streams.out")"
     WRK_PID=""
+    S_CORES[$t]=$(awk -v t=$(($(path_ticks "$t") - ticks_before)) -v tck="$CLK_TCK" \
+      -v s="$phase_start" -v e="$EPOCHREALTIME" 'BEGIN { printf "%.2f", t / tck / (e - s) }')
     stop_pid "$SAMPLER_PID" TERM
     SAMPLER_PID=""
     line=$(grep '^BENCH_RESULT ' "$WORK/wrk-streams.out") ||
@@ -593,15 +614,15 @@ if [[ -n $STREAMS_TARGETS ]]; then
     S_ERRDETAIL[$t]+=" timeout $(field err_timeout "$line")"
     awk -v name="$t" -v base="${S_BASE[$t]}" -v peak="${S_RSS[$t]}" -v open="${S_OPEN[$t]}" \
       -v up="${S_UPSTREAM[$t]}" -v inflight="${S_INFLIGHT[$t]}" -v done_="${S_DONE[$t]}" \
-      -v errs="${S_ERRS[$t]}" -v detail="${S_ERRDETAIL[$t]}" '
+      -v errs="${S_ERRS[$t]}" -v detail="${S_ERRDETAIL[$t]}" -v cores="${S_CORES[$t]}" '
       BEGIN {
         printf "  %-6s %d streams completed (all open at once), %d errors (%s)\n", name, done_,
                errs, detail
         printf "         peak: %d streams in flight at the upstream, %d client and %d upstream connections\n",
                inflight, open, up
         printf "         RSS %.1f MiB before, peak %.1f MiB", base / 1024, peak / 1024
-        if (done_ > 0) printf " (%.1f KiB per completed stream over the base)", (peak - base) / done_
-        printf "\n"
+        if (inflight > 0) printf " (%.1f KiB over the base per stream in flight)", (peak - base) / inflight
+        printf "; CPU %.2f cores on average\n", cores
       }'
   done
 fi
@@ -742,7 +763,7 @@ num() { [[ -n ${1:-} ]] && echo "$1" || echo null; }
   printf '"rounds": %d, "chunks": %d, "light_connections": %d, "streams": %d, ' \
     "$ROUNDS" "$CHUNKS" "$LIGHT_CONNECTIONS" "$STREAMS"
   printf '"stream_seconds": %d, "stream_event_ms": %d, "image": "%s"},\n' \
-    "$STREAM_SECONDS" "$STREAM_EVENT_MS" "$BENCH_IMAGE"
+    "$STREAM_SECONDS" "$STREAM_EVENT_MS" "$PROXY_IMAGE"
   printf '  "runs": ['
   sep=""
   for t in "${TARGET_LIST[@]}"; do
@@ -773,7 +794,8 @@ num() { [[ -n ${1:-} ]] && echo "$1" || echo null; }
       "$sep" "$t" "${S_DONE[$t]}" "${S_ERRS[$t]}" "${S_INFLIGHT[$t]}"
     printf '"client_connections_peak": %s, "upstream_connections_peak": %s, ' \
       "${S_OPEN[$t]}" "${S_UPSTREAM[$t]}"
-    printf '"rss_base_kib": %s, "rss_peak_kib": %s}' "${S_BASE[$t]}" "${S_RSS[$t]}"
+    printf '"rss_base_kib": %s, "rss_peak_kib": %s, "cpu_cores": %s}' "${S_BASE[$t]}" \
+      "${S_RSS[$t]}" "${S_CORES[$t]}"
     sep=","
   done
   printf '\n  }\n}\n'
