@@ -11,8 +11,10 @@
 //   GET  /bench/stats          {"openStreams","streamsStarted","streamsCompleted"}
 //
 // N and the delay between events come from --chunks / --delay-ms (else BENCH_CHUNKS /
-// BENCH_CHUNK_DELAY_MS), and per request from the headers x-bench-chunks / x-bench-delay-ms, so
-// one process serves both short streams (throughput) and long-lived ones (open-stream memory).
+// BENCH_CHUNK_DELAY_MS), and per request from the headers x-bench-chunks / x-bench-delay-ms or
+// the body's {"bench":{"chunks":N,"delayMs":M}} (berth forwards the body, not the client's
+// headers), so one process serves both short streams (throughput) and long-lived ones
+// (open-stream memory).
 // With no delay the whole response goes out in one write; with a delay, the header goes out at
 // once and each event in its own write, as a model's tokens would.
 //
@@ -295,6 +297,41 @@ std::optional<long> HeaderValue(const Request& req, std::string_view name, long 
   return ParseLong(std::string_view(value.data(), value.size()), 0, max);
 }
 
+struct StreamShape {
+  long chunks = 0;
+  long delay_ms = 0;
+};
+
+// Sets `out` from body["bench"][name] when present; false when that is not an integer in
+// [0, max].
+bool BodyValue(const nlohmann::json& bench, const char* name, long max, long& out) {
+  auto it = bench.find(name);
+  if (it == bench.end()) return true;
+  if (!it->is_number_integer()) return false;
+  auto value = it->get<long long>();
+  if (value < 0 || value > max) return false;
+  out = static_cast<long>(value);
+  return true;
+}
+
+// The headers x-bench-chunks / x-bench-delay-ms, else the body's {"bench":{"chunks","delayMs"}}
+// (for proxies that forward the body but not the client's headers, berth among them), else the
+// defaults. nullopt when a value is invalid.
+std::optional<StreamShape> StreamShapeOf(const Request& req, const nlohmann::json& body,
+                                         const UpstreamOptions& options) {
+  StreamShape shape{options.chunks, options.delay.count()};
+  if (auto bench = body.find("bench"); bench != body.end()) {
+    if (!bench->is_object() || !BodyValue(*bench, "chunks", kMaxChunks, shape.chunks) ||
+        !BodyValue(*bench, "delayMs", kMaxDelayMs, shape.delay_ms)) {
+      return std::nullopt;
+    }
+  }
+  auto chunks = HeaderValue(req, "x-bench-chunks", shape.chunks, kMaxChunks);
+  auto delay_ms = HeaderValue(req, "x-bench-delay-ms", shape.delay_ms, kMaxDelayMs);
+  if (!chunks || !delay_ms) return std::nullopt;
+  return StreamShape{*chunks, *delay_ms};
+}
+
 class Session {
  public:
   Session(tcp::socket socket, std::shared_ptr<const UpstreamOptions> options)
@@ -362,35 +399,37 @@ class Session {
   }
 
   net::awaitable<bool> Chat(Request req) {
-    auto chunks = HeaderValue(req, "x-bench-chunks", options_->chunks, kMaxChunks);
-    auto delay_ms = HeaderValue(req, "x-bench-delay-ms", options_->delay.count(), kMaxDelayMs);
-    if (!chunks || !delay_ms) {
-      co_return co_await Write(
-          JsonResponse(req, bhttp::status::bad_request,
-                       ErrorBody("x-bench-chunks / x-bench-delay-ms must be non-negative integers",
-                                 "invalid_request_error")));
-    }
     auto body = nlohmann::json::parse(req.body(), nullptr, /*allow_exceptions=*/false);
     if (!body.is_object()) {
       co_return co_await Write(
           JsonResponse(req, bhttp::status::bad_request,
                        ErrorBody("the body must be a JSON object", "invalid_request_error")));
     }
+    auto shape = StreamShapeOf(req, body, *options_);
+    if (!shape) {
+      co_return co_await Write(JsonResponse(
+          req, bhttp::status::bad_request,
+          ErrorBody("x-bench-chunks / x-bench-delay-ms and bench.chunks / bench.delayMs must be "
+                    "non-negative integers",
+                    "invalid_request_error")));
+    }
+    const long chunks = shape->chunks;
+    const long delay_ms = shape->delay_ms;
     auto stream = body.find("stream");
     EventWriter events;
     if (stream == body.end() || !stream->is_boolean() || !stream->get<bool>()) {
-      co_return co_await Write(JsonResponse(req, bhttp::status::ok, events.Completion(*chunks)));
+      co_return co_await Write(JsonResponse(req, bhttp::status::ok, events.Completion(chunks)));
     }
 
     OpenStream counted;
     const bool chunked = req.version() >= 11;
     const bool keep_alive = chunked && req.keep_alive();
     std::string out = SseHeader(chunked, keep_alive);
-    if (*delay_ms == 0) {
+    if (delay_ms == 0) {
       const std::string content = events.Content();
-      out.reserve(out.size() + static_cast<std::size_t>(*chunks) * (content.size() + 8) + 512);
-      for (long i = 0; i < *chunks; ++i) AppendChunk(out, content, chunked);
-      AppendChunk(out, events.Usage(*chunks), chunked);
+      out.reserve(out.size() + static_cast<std::size_t>(chunks) * (content.size() + 8) + 512);
+      for (long i = 0; i < chunks; ++i) AppendChunk(out, content, chunked);
+      AppendChunk(out, events.Usage(chunks), chunked);
       AppendChunk(out, EventWriter::Done(), chunked);
       if (chunked) out += "0\r\n\r\n";
       if (!co_await WriteRaw(out)) co_return false;
@@ -400,8 +439,8 @@ class Session {
 
     if (!co_await WriteRaw(out)) co_return false;
     net::steady_timer timer(stream_.get_executor());
-    const auto delay = std::chrono::milliseconds(*delay_ms);
-    for (long i = 0; i < *chunks; ++i) {
+    const auto delay = std::chrono::milliseconds(delay_ms);
+    for (long i = 0; i < chunks; ++i) {
       timer.expires_after(delay);
       beast::error_code ec;
       co_await timer.async_wait(net::redirect_error(net::use_awaitable, ec));
@@ -410,7 +449,7 @@ class Session {
       if (!co_await WriteRaw(out)) co_return false;
     }
     out.clear();
-    AppendChunk(out, events.Usage(*chunks), chunked);
+    AppendChunk(out, events.Usage(chunks), chunked);
     AppendChunk(out, EventWriter::Done(), chunked);
     if (chunked) out += "0\r\n\r\n";
     if (!co_await WriteRaw(out)) co_return false;
