@@ -240,7 +240,6 @@ children_ticks() { awk '{print $16 + $17}' "/proc/$$/stat"; }
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 CLK_TCK=$(getconf CLK_TCK)
 
-CHAT_BODY='{"model":"openclaw","stream":true,"messages":[{"role":"user","content":"Say tok, as often as you like."}]}'
 
 # ---- 2. the upstream image ---------------------------------------------------------------------
 docker image inspect "$PROXY_IMAGE" >/dev/null 2>&1 || IMAGE_EXISTED=0
@@ -271,7 +270,10 @@ if ((NEED_BERTH)); then
   # A clean environment: no BERTH_* setting of the caller's leaks in.
   berth_env=(PATH="$PATH" BERTH_DATA_DIR="$WORK/data" BERTH_ENCRYPTION_KEY="$KEY"
     BERTH_ADMIN_TOKEN="$ADMIN_TOKEN" BERTH_LOG_LEVEL=warn OPENCLAW_IMAGE="$PROXY_IMAGE"
-    OPENCLAW_NETWORK="$PREFIX" BERTH_AGENT_CPUS="$(nproc)")
+    OPENCLAW_NETWORK="$PREFIX" BERTH_AGENT_CPUS="$(nproc)"
+    # One bench user holds every stream: lift the per-user bound (32 by default) above them.
+    BERTH_CHAT_MAX_PER_USER=$((STREAMS + CONNECTIONS + 100))
+    BERTH_CHAT_MAX_TOTAL=$((STREAMS + CONNECTIONS + 100)))
   [[ -n ${DOCKER_HOST:-} ]] && berth_env+=(DOCKER_HOST="$DOCKER_HOST")
   [[ -n ${BERTH_THREADS:-} ]] && berth_env+=(BERTH_THREADS="$BERTH_THREADS")
   env -i "${berth_env[@]}" "$BERTH" serve --listen "127.0.0.1:$BERTH_PORT" \
@@ -394,18 +396,23 @@ target_pids() {
 target_port() { local url; url=$(target_url "$1"); echo "${url##*:}"; }
 
 # ---- checks: a complete stream, and events as they come (not buffered to the end) -------------
-chat() {  # url [extra curl args...]: the streamed chat request
-  local url=$1
-  shift
+# The streamed chat request with `chunks` events `delay` ms apart, asked for in headers and in the
+# body (berth forwards the body only), as chat_stream.lua does.
+chat() {  # url chunks delay [extra curl args...]
+  local url=$1 chunks=$2 delay=$3
+  shift 3
   curl -s -X POST "$url/v1/chat/completions" -H "Authorization: Bearer $USER_TOKEN" \
-    -H 'Content-Type: application/json' -d "$CHAT_BODY" "$@"
+    -H 'Content-Type: application/json' -H "x-bench-chunks: $chunks" \
+    -H "x-bench-delay-ms: $delay" "$@" -d "{\"model\":\"openclaw\",\"stream\":true,\
+\"bench\":{\"chunks\":$chunks,\"delayMs\":$delay},\"messages\":[{\"role\":\"user\",\
+\"content\":\"Say tok, as often as you like.\"}]}"
 }
 check_target() {
   local name=$1 url
   url=$(target_url "$name")
   local code
-  code=$(chat "$url" -D "$WORK/check.headers" -o "$WORK/check.body" -w '%{http_code}' \
-    --max-time 20 -H 'x-bench-chunks: 5' -H 'x-bench-delay-ms: 0' || true)
+  code=$(chat "$url" 5 0 -D "$WORK/check.headers" -o "$WORK/check.body" -w '%{http_code}' \
+    --max-time 20 || true)
   if [[ $code != 200 ]]; then
     local hint=""
     [[ $name == berth ]] && hint=" (a berth without its chat proxy answers 404; BENCH_TARGETS=\"direct nginx chp\" measures the others)"
@@ -423,7 +430,7 @@ check_target() {
   local start=$EPOCHREALTIME first="" line
   while IFS= read -r line; do
     [[ -z $first && $line == 'data: {'* ]] && first=$EPOCHREALTIME
-  done < <(chat "$url" -N --max-time 20 -H 'x-bench-chunks: 3' -H 'x-bench-delay-ms: 300')
+  done < <(chat "$url" 3 300 -N --max-time 20)
   local end=$EPOCHREALTIME
   [[ -n $first ]] || die "$name: no event in the delayed stream"
   local timing
