@@ -282,6 +282,9 @@ if ((NEED_BERTH)); then
   wait_http_ok "http://127.0.0.1:$BERTH_PORT/api/health" 60 "$BERTH_PID" ||
     die "berth did not answer /api/health: $(tail -5 "$WORK/berth.err")"
   BERTH_URL=http://127.0.0.1:$BERTH_PORT
+  # Ready once the store and the engine answer; agents cannot be started before.
+  wait_http_ok "$BERTH_URL/api/ready" 60 "$BERTH_PID" ||
+    die "berth did not get ready: $(curl -s "$BERTH_URL/api/ready") $(tail -5 "$WORK/berth.err")"
   created=$(curl -s -XPOST "$BERTH_URL/api/admin/users" -H "Authorization: Bearer $ADMIN_TOKEN" \
     -H 'Content-Type: application/json' -d '{"name":"bench"}')
   USER_TOKEN=$(sed -n 's/.*"token":"\(bu_[^"]*\)".*/\1/p' <<<"$created")
