@@ -18,7 +18,8 @@
 #      rate ratios, the issue's goals) and a JSON file in $BENCH_RESULTS_DIR.
 # Everything it starts (processes, containers, volumes, networks, the image when it built it
 # first) is removed on exit, pass or fail. Builds nothing: expects berth and bench_sse_upstream in
-# BUILD_DIR. Exits non-zero on setup errors only; a missed goal is reported, not an error.
+# BUILD_DIR. Exits 2 on setup errors and 1 when berth died during the run; a missed goal is
+# reported, not an error.
 #
 # Settings (environment):
 #   BENCH_TARGETS     paths to measure, from "direct berth nginx chp" (default: all four)
@@ -237,7 +238,8 @@ wait_http_ok() {
 hex32() { od -An -tx1 -N32 /dev/urandom | tr -d ' \n'; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 children_ticks() { awk '{print $16 + $17}' "/proc/$$/stat"; }
-rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+# A process that is gone, or a zombie (no VmRSS), counts 0.
+rss_kib() { awk '/^VmRSS:/ { v = $2 } END { print v + 0 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 CLK_TCK=$(getconf CLK_TCK)
 
 
@@ -553,6 +555,15 @@ path_rss() {  # name: KiB over the path's processes (the upstream's for the dire
   for p in $(path_processes "$1"); do rss=$((rss + $(rss_kib "$p"))); done
   echo "$rss"
 }
+path_alive() {  # name: 1 when every process of the path still runs
+  local p
+  for p in $(path_processes "$1"); do
+    # The state follows the command name, which is in parentheses and may hold spaces.
+    [[ $(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | cut -d' ' -f1) =~ ^[RSDI]$ ]] ||
+      { echo 0; return; }
+  done
+  echo 1
+}
 path_ticks() {  # name: CPU ticks of the path's processes
   local ticks=0 p
   for p in $(path_processes "$1"); do ticks=$((ticks + $(cpu_ticks "$p"))); done
@@ -606,8 +617,10 @@ if [[ -n $STREAMS_TARGETS ]]; then
     WRK_PID=$!
     wait "$WRK_PID" || die "wrk failed against $t: $(tail -5 "$WORK/wrk-streams.out")"
     WRK_PID=""
+    # A process that died during the phase took its CPU time with it: no figure then.
     S_CORES[$t]=$(awk -v t=$(($(path_ticks "$t") - ticks_before)) -v tck="$CLK_TCK" \
-      -v s="$phase_start" -v e="$EPOCHREALTIME" 'BEGIN { printf "%.2f", t / tck / (e - s) }')
+      -v s="$phase_start" -v e="$EPOCHREALTIME" -v alive="$(path_alive "$t")" \
+      'BEGIN { if (alive && t >= 0) printf "%.2f", t / tck / (e - s); else print "null" }')
     stop_pid "$SAMPLER_PID" TERM
     SAMPLER_PID=""
     line=$(grep '^BENCH_RESULT ' "$WORK/wrk-streams.out") ||
@@ -616,7 +629,8 @@ if [[ -n $STREAMS_TARGETS ]]; then
     S_OPEN[$t]=$(column_max 3 "$samples")
     S_UPSTREAM[$t]=$(column_max 4 "$samples")
     S_INFLIGHT[$t]=$(column_max 5 "$samples")
-    S_DONE[$t]=$(field requests "$line")
+    # wrk counts non-2xx answers (refusals) among its requests: only the others held a stream.
+    S_DONE[$t]=$(($(field requests "$line") - $(field err_status "$line")))
     S_ERRS[$t]=$(($(field err_connect "$line") + $(field err_read "$line") + \
       $(field err_write "$line") + $(field err_status "$line") + $(field err_timeout "$line")))
     S_ERRDETAIL[$t]="connect $(field err_connect "$line"), read $(field err_read "$line"),"
@@ -626,18 +640,25 @@ if [[ -n $STREAMS_TARGETS ]]; then
       -v up="${S_UPSTREAM[$t]}" -v inflight="${S_INFLIGHT[$t]}" -v done_="${S_DONE[$t]}" \
       -v errs="${S_ERRS[$t]}" -v detail="${S_ERRDETAIL[$t]}" -v cores="${S_CORES[$t]}" '
       BEGIN {
-        printf "  %-6s %d streams completed (all open at once), %d errors (%s)\n", name, done_,
-               errs, detail
+        printf "  %-6s %d streams completed with 200 (all open at once), %d errors (%s)\n", name,
+               done_, errs, detail
         printf "         peak: %d streams in flight at the upstream, %d client and %d upstream connections\n",
                inflight, open, up
         printf "         RSS %.1f MiB before, peak %.1f MiB", base / 1024, peak / 1024
         if (inflight > 0) printf " (%.1f KiB over the base per stream in flight)", (peak - base) / inflight
-        printf "; CPU %.2f cores on average\n", cores
+        if (cores == "null") printf "; CPU unknown (a process died)\n"
+        else printf "; CPU %.2f cores on average\n", cores
       }'
   done
 fi
-if ((NEED_BERTH)); then
-  kill -0 "$BERTH_PID" 2>/dev/null || die "berth exited during the run: $(tail -5 "$WORK/berth.err")"
+# berth dying under load is a result, not a setup error: reported, with its last words.
+BERTH_DIED=""
+if ((NEED_BERTH)) && [[ $(path_alive berth) != 1 ]]; then
+  berth_status=0
+  wait "$BERTH_PID" 2>/dev/null || berth_status=$?
+  BERTH_PID=""
+  BERTH_DIED="exit status $berth_status: $(grep -v ' warning ' "$WORK/berth.err" | tail -3 |
+    tr '\n' ' ' | tr -d '"\\')"
 fi
 
 # ---- 6. summary ----------------------------------------------------------------------------------
@@ -723,6 +744,7 @@ if is_target nginx && is_target chp; then
 fi
 ((TOTAL_ERRORS == 0)) ||
   say "  WARNING: $TOTAL_ERRORS socket errors or non-2xx responses in the measured rounds"
+[[ -z $BERTH_DIED ]] || say "  WARNING: berth exited during the run ($BERTH_DIED)"
 
 # The issue's goals, for berth; "n/a" when a path they compare with was not measured.
 verdict() {  # description pass(0/1) value
@@ -795,8 +817,9 @@ num() { [[ -n ${1:-} ]] && echo "$1" || echo null; }
       "$(num "${A_P99[$t]:-}")" "$(num "${L_A_P50[$t]:-}")" "$(num "${L_A_P99[$t]:-}")"
     sep=","
   done
-  printf '%s\n    "berth_nginx_ratio": %s, "berth_chp_ratio": %s\n  },\n' "$sep" \
-    "$(num "$RATIO_NGINX")" "$(num "$RATIO_CHP")"
+  printf '%s\n    "berth_nginx_ratio": %s, "berth_chp_ratio": %s, "berth_exited": %s\n  },\n' \
+    "$sep" "$(num "$RATIO_NGINX")" "$(num "$RATIO_CHP")" \
+    "$([[ -n $BERTH_DIED ]] && printf '"%s"' "$BERTH_DIED" || echo null)"
   printf '  "streams": {'
   sep=""
   for t in $STREAMS_TARGETS; do
@@ -811,3 +834,4 @@ num() { [[ -n ${1:-} ]] && echo "$1" || echo null; }
   printf '\n  }\n}\n'
 } >"$RESULTS_FILE"
 say "results: $RESULTS_FILE"
+[[ -z $BERTH_DIED ]] || exit 1
