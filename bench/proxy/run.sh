@@ -538,17 +538,17 @@ fi
 
 # ---- open streams --------------------------------------------------------------------------------
 # STREAMS connections each open one stream of STREAM_SECONDS (STREAM_CHUNKS events
-# STREAM_EVENT_MS apart), all at once. wrk runs for STREAM_SECONDS + STREAM_MARGIN: a stream it
-# saw complete started within the margin and lasted STREAM_SECONDS, so every completed stream was
-# open during [margin, STREAM_SECONDS] — the count of completed streams is a lower bound of the
-# streams held open at once. A sampler records every second the proxy's RSS (all its processes),
+# STREAM_EVENT_MS apart), all at once. wrk runs for STREAM_SECONDS + STREAM_MARGIN (half of
+# STREAM_SECONDS): a stream it saw complete started within the margin and lasted STREAM_SECONDS,
+# so every completed stream was open during [margin, STREAM_SECONDS] — the count of completed
+# streams is a lower bound of the streams held open at once, provided the proxy starts them
+# within the margin (berth took about 10 s to start 9,000). A sampler records every second the proxy's RSS (all its processes),
 # the upstream's own count of streams in flight (GET /bench/stats), and the established
 # connections (ss): clients → the path's port, host → upstream (which includes the proxies' idle
 # pooled connections; for the direct path both are the clients').
-declare -A S_OPEN S_UPSTREAM S_INFLIGHT S_RSS S_BASE S_DONE S_ERRS S_ERRDETAIL S_CORES
+declare -A S_OPEN S_UPSTREAM S_INFLIGHT S_RSS S_BASE S_DONE S_ERRS S_ERRDETAIL S_CORES S_RAMP
 STREAM_CHUNKS=$((STREAM_SECONDS * 1000 / STREAM_EVENT_MS))
-STREAM_MARGIN=15
-((STREAM_SECONDS > 2 * STREAM_MARGIN)) || STREAM_MARGIN=$((STREAM_SECONDS / 2))
+STREAM_MARGIN=$((STREAM_SECONDS / 2))
 path_processes() { target_pids "$1"; [[ $1 != direct ]] || upstream_pids; }
 path_rss() {  # name: KiB over the path's processes (the upstream's for the direct path)
   local rss=0 p
@@ -629,6 +629,9 @@ if [[ -n $STREAMS_TARGETS ]]; then
     S_OPEN[$t]=$(column_max 3 "$samples")
     S_UPSTREAM[$t]=$(column_max 4 "$samples")
     S_INFLIGHT[$t]=$(column_max 5 "$samples")
+    # Seconds from the phase's start until 99 % of the peak was in flight upstream.
+    S_RAMP[$t]=$(awk -v peak="${S_INFLIGHT[$t]}" 'NR == 1 { t0 = $1 }
+      $5 >= 0.99 * peak && peak > 0 { print $1 - t0; exit }' "$samples")
     # wrk counts non-2xx answers (refusals) among its requests: only the others held a stream.
     S_DONE[$t]=$(($(field requests "$line") - $(field err_status "$line")))
     S_ERRS[$t]=$(($(field err_connect "$line") + $(field err_read "$line") + \
@@ -638,12 +641,13 @@ if [[ -n $STREAMS_TARGETS ]]; then
     S_ERRDETAIL[$t]+=" timeout $(field err_timeout "$line")"
     awk -v name="$t" -v base="${S_BASE[$t]}" -v peak="${S_RSS[$t]}" -v open="${S_OPEN[$t]}" \
       -v up="${S_UPSTREAM[$t]}" -v inflight="${S_INFLIGHT[$t]}" -v done_="${S_DONE[$t]}" \
-      -v errs="${S_ERRS[$t]}" -v detail="${S_ERRDETAIL[$t]}" -v cores="${S_CORES[$t]}" '
+      -v errs="${S_ERRS[$t]}" -v detail="${S_ERRDETAIL[$t]}" -v cores="${S_CORES[$t]}" \
+      -v ramp="${S_RAMP[$t]:-?}" '
       BEGIN {
         printf "  %-6s %d streams completed with 200 (all open at once), %d errors (%s)\n", name,
                done_, errs, detail
-        printf "         peak: %d streams in flight at the upstream, %d client and %d upstream connections\n",
-               inflight, open, up
+        printf "         peak: %d streams in flight at the upstream (99 %% of them after %s s), %d client and %d upstream connections\n",
+               inflight, ramp, open, up
         printf "         RSS %.1f MiB before, peak %.1f MiB", base / 1024, peak / 1024
         if (inflight > 0) printf " (%.1f KiB over the base per stream in flight)", (peak - base) / inflight
         if (cores == "null") printf "; CPU unknown (a process died)\n"
@@ -825,10 +829,16 @@ num() { [[ -n ${1:-} ]] && echo "$1" || echo null; }
   for t in $STREAMS_TARGETS; do
     printf '%s\n    "%s": {"held_at_once": %s, "errors": %s, "inflight_upstream_peak": %s, ' \
       "$sep" "$t" "${S_DONE[$t]}" "${S_ERRS[$t]}" "${S_INFLIGHT[$t]}"
-    printf '"client_connections_peak": %s, "upstream_connections_peak": %s, ' \
-      "${S_OPEN[$t]}" "${S_UPSTREAM[$t]}"
-    printf '"rss_base_kib": %s, "rss_peak_kib": %s, "cpu_cores": %s}' "${S_BASE[$t]}" \
+    printf '"client_connections_peak": %s, "upstream_connections_peak": %s, "ramp_s": %s, ' \
+      "${S_OPEN[$t]}" "${S_UPSTREAM[$t]}" "$(num "${S_RAMP[$t]:-}")"
+    printf '"rss_base_kib": %s, "rss_peak_kib": %s, "cpu_cores": %s,\n' "${S_BASE[$t]}" \
       "${S_RSS[$t]}" "${S_CORES[$t]}"
+    # Per second from the phase's start: [s, RSS KiB, client conns, upstream conns, in flight].
+    printf '      "samples": ['
+    awk 'NR == 1 { t0 = $1 }
+      { printf "%s[%d,%d,%d,%d,%d]", (NR > 1 ? "," : ""), $1 - t0, $2, $3, $4, $5 }' \
+      "$WORK/samples-$t.txt"
+    printf ']}'
     sep=","
   done
   printf '\n  }\n}\n'
