@@ -16,8 +16,8 @@
 #      connections counted with ss);
 #   6. a summary (added latency = proxy − direct of the same round, berth/nginx and berth/CHP
 #      rate ratios, the goals) and a JSON file in $BENCH_RESULTS_DIR.
-# Everything it starts (processes, containers, volumes, networks, the image when it built it
-# first) is removed on exit, pass or fail. Builds nothing: expects berth and bench_sse_upstream in
+# Everything it starts (processes, containers, volumes, networks) is removed on exit, pass or
+# fail; the image stays unless PROXY_KEEP_IMAGE=0. Builds nothing: expects berth and bench_sse_upstream in
 # BUILD_DIR. Exits 2 on setup errors and 1 when berth died during the run; a missed goal is
 # reported, not an error.
 #
@@ -28,7 +28,8 @@
 #   LIGHT_CONNECTIONS (1; 0 skips)                                       light-load round
 #   STREAMS (10000; 0 skips) STREAM_SECONDS (60) STREAM_EVENT_MS (1000)  open-streams phase
 #   STREAMS_TARGETS   where the open-streams phase runs (default: berth if it is a target)
-#   BERTH_THREADS, PROXY_IMAGE (berth/bench-upstream:local), PROXY_KEEP_IMAGE (0),
+#   BERTH_THREADS, PROXY_IMAGE (berth/bench-upstream:local), PROXY_KEEP_IMAGE (1; 0 removes the
+#   image at the end when this run built it first and nothing uses it),
 #   CHP_HOME (/var/cache/berth/chp), CHP_VERSION (5.3.0), BENCH_RESULTS_DIR (bench/results),
 #   BENCH_TMPDIR, BUILD_DIR, DOCKER_HOST
 set -euo pipefail
@@ -49,7 +50,9 @@ STREAMS=${STREAMS:-10000}
 STREAM_SECONDS=${STREAM_SECONDS:-60}
 STREAM_EVENT_MS=${STREAM_EVENT_MS:-1000}
 PROXY_IMAGE=${PROXY_IMAGE:-berth/bench-upstream:local}
-PROXY_KEEP_IMAGE=${PROXY_KEEP_IMAGE:-0}
+# Kept by default: other work on the machine runs berth with this tag as its agent image, and an
+# image removed between its runs would fail their next agent start.
+PROXY_KEEP_IMAGE=${PROXY_KEEP_IMAGE:-1}
 CHP_HOME=${CHP_HOME:-/var/cache/berth/chp}
 CHP_VERSION=${CHP_VERSION:-5.3.0}
 BENCH_RESULTS_DIR=${BENCH_RESULTS_DIR:-$REPO_DIR/bench/results}
@@ -200,7 +203,9 @@ cleanup() {
   [[ -n $UPSTREAM_CONTAINER ]] && docker rm -f "$UPSTREAM_CONTAINER" >/dev/null
   [[ -n $NETWORK_ID ]] && docker network rm "$NETWORK_ID" >/dev/null
   if [[ -n $IMAGE_ID && $IMAGE_EXISTED == 0 && $PROXY_KEEP_IMAGE != 1 ]]; then
-    docker rmi "$IMAGE_ID" >/dev/null
+    # Never forced: a container of someone else's that uses the image keeps it.
+    docker rmi "$IMAGE_ID" >/dev/null 2>&1 ||
+      echo "proxy/run.sh: kept $PROXY_IMAGE ($IMAGE_ID): a container uses it" >&2
   fi
   rm -rf "$WORK"
   exit "$status"
