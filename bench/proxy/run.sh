@@ -666,8 +666,8 @@ if ((NEED_BERTH)) && [[ $(path_alive berth) != 1 ]]; then
   berth_status=0
   wait "$BERTH_PID" 2>/dev/null || berth_status=$?
   BERTH_PID=""
-  BERTH_DIED="exit status $berth_status: $(grep -v ' warning ' "$WORK/berth.err" | tail -3 |
-    tr '\n' ' ' | tr -d '"\\')"
+  BERTH_DIED="exit status $berth_status: $(grep -vi 'warn' "$WORK/berth.err" | tail -3 |
+    tr '\n\t' '  ' | tr -d '"\\\000-\037')"
 fi
 
 # ---- 6. summary ----------------------------------------------------------------------------------
