@@ -5,12 +5,15 @@
 #   3. bench_lifecycle_*    the agent lifecycle on the real Docker engine: cold start against the
 #                           raw engine, the warm EnsureRunning path, the health sweep over a fleet
 #                           of test agents against a sequential inspect-each sweep
+#   4. proxy/run.sh         the chat proxy: one SSE upstream direct, through berth, nginx and
+#                           configurable-http-proxy (only when BENCH_ONLY names "proxy")
 # Builds nothing: expects a build with -DBERTH_BUILD_BENCH=ON (the default) in BUILD_DIR
 # (default: the repo's build/). Settings of internal_endpoint.sh (RECORDS, DURATION, ROUNDS, ...)
 # and of the lifecycle benchmarks (COLD_*, WARM_*, SWEEP_*, BENCH_IMAGE) pass through the
 # environment; TOKEN_LOOKUP_ARGS adds flags to bench_token_lookup (e.g.
 # --benchmark_filter=records:1000/). BENCH_ONLY picks benchmarks by name, space-separated, from
-# "lookup endpoint cold warm sweep" (default: all of them). See bench/README.md.
+# "lookup endpoint cold warm sweep proxy" (default: all but proxy; its settings, BENCH_TARGETS
+# and the rest, pass through too). See bench/README.md.
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -32,6 +35,7 @@ if selected lookup; then need bench_token_lookup; fi
 if selected cold; then need bench_lifecycle_cold_start; fi
 if selected warm; then need bench_lifecycle_warm_ensure; fi
 if selected sweep; then need bench_lifecycle_sweep; fi
+if selected proxy; then need bench_sse_upstream; fi
 
 # One temp dir for everything both benchmarks write (databases, nginx prefix), removed on exit
 # even when a benchmark is interrupted. tmpfs when available: see internal_endpoint.sh.
@@ -68,7 +72,7 @@ fi
 # remove everything they create, also when interrupted; each imports the test-agent image from
 # $BUILD_DIR/berth-test-agent under a per-run tag unless BENCH_IMAGE names one. A failed run
 # does not stop the others: its exit status is reported at the end.
-lifecycle_status=0
+exit_status=0
 run_lifecycle() {
   local name=$1
   echo
@@ -76,7 +80,7 @@ run_lifecycle() {
     local rc=$?
     [[ $rc -eq 130 ]] && exit 130
     echo "run.sh: $name exited with status $rc" >&2
-    lifecycle_status=1
+    exit_status=1
   }
 }
 if selected cold; then
@@ -94,4 +98,14 @@ if selected sweep; then
   echo "== 5. health sweep over ${SWEEP_AGENTS:-1000} running test agents"
   run_lifecycle bench_lifecycle_sweep
 fi
-exit $lifecycle_status
+if selected proxy; then
+  echo
+  echo "== 6. chat proxy: direct, berth, nginx, configurable-http-proxy"
+  "$SCRIPT_DIR/proxy/run.sh" || {
+    rc=$?
+    [[ $rc -eq 130 ]] && exit 130
+    echo "run.sh: proxy/run.sh exited with status $rc" >&2
+    exit_status=1
+  }
+fi
+exit $exit_status
