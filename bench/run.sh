@@ -6,7 +6,8 @@
 #                           raw engine, the warm EnsureRunning path, the health sweep over a fleet
 #                           of test agents against a sequential inspect-each sweep
 #   4. proxy/run.sh         the chat proxy: one SSE upstream direct, through berth, nginx and
-#                           configurable-http-proxy (only when BENCH_ONLY names "proxy")
+#                           configurable-http-proxy (only when BENCH_ONLY names "proxy": it
+#                           installs wrk, nginx and CHP when missing and holds 10,000 streams)
 # Builds nothing: expects a build with -DBERTH_BUILD_BENCH=ON (the default) in BUILD_DIR
 # (default: the repo's build/). Settings of internal_endpoint.sh (RECORDS, DURATION, ROUNDS, ...)
 # and of the lifecycle benchmarks (COLD_*, WARM_*, SWEEP_*, BENCH_IMAGE) pass through the
