@@ -299,10 +299,12 @@ net::awaitable<void> ChatHandlers::ForwardAnswer(proxy::GatewayExchange& exchang
   co_await writer.End();
 }
 
-json AgentEventJson(const lifecycle::AgentEvent& event) {
-  json j = {{"status", lifecycle::AgentStatusName(event.status)}};
-  if (!event.phase.empty()) j["phase"] = event.phase;
-  if (!event.error.empty()) j["error"] = event.error;
+// An agent's state as the event stream carries it; for an AgentEvent and an AgentView alike.
+json AgentStateJson(lifecycle::AgentStatus status, const std::string& phase,
+                    const std::string& error) {
+  json j = {{"status", lifecycle::AgentStatusName(status)}};
+  if (!phase.empty()) j["phase"] = phase;
+  if (!error.empty()) j["error"] = error;
   return j;
 }
 
@@ -322,10 +324,7 @@ net::awaitable<void> ChatHandlers::Events(Request& request, ResponseWriter& writ
   auto current = s_.agents->GetAgent(user_id);
   if (!current.ok()) co_return co_await Fail(writer, current.status());
   auto state_json = [](const lifecycle::AgentView& v) {
-    json j = {{"status", lifecycle::AgentStatusName(v.status)}};
-    if (!v.phase.empty()) j["phase"] = v.phase;
-    if (!v.error.empty()) j["error"] = v.error;
-    return j;
+    return AgentStateJson(v.status, v.phase, v.error);
   };
 
   OpenStreamCount counted(*s_.stats);
@@ -351,7 +350,8 @@ net::awaitable<void> ChatHandlers::Events(Request& request, ResponseWriter& writ
       auto now = s_.agents->GetAgent(user_id);
       if (now.ok()) out += SseEvent("state", state_json(*now));
     }
-    for (const auto& event : events) out += SseEvent("agent", AgentEventJson(event));
+    for (const auto& event : events)
+      out += SseEvent("agent", AgentStateJson(event.status, event.phase, event.error));
     if (out.empty()) out = ": keep-alive\n\n";
     if (!co_await writer.Write(out)) break;
   }

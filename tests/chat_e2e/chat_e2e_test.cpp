@@ -122,15 +122,7 @@ class ChatE2e : public LifecycleE2eTest {
   std::pair<std::string, std::string> UserWithProvider(const FakeLlm& llm,
                                                        const std::string& name = "chat") {
     auto [user_id, token] = CreateUser(name);
-    auto provider = berth_->Post("/api/providers",
-                                 json{{"name", "fakellm"},
-                                      {"type", "custom"},
-                                      {"baseUrl", llm.BaseUrl()},
-                                      {"apiKey", kUpstreamKey},
-                                      {"models", {"fake-model-1", "fake-model-2"}}}
-                                     .dump(),
-                                 token);
-    EXPECT_EQ(provider.status, 201) << provider.body;
+    AddFakeProvider(token, llm.BaseUrl(), kUpstreamKey, {"fake-model-1", "fake-model-2"});
     return {user_id, token};
   }
 

@@ -106,6 +106,20 @@ std::pair<std::string, std::string> LifecycleE2eTest::CreateUser(const std::stri
   return {j["user"]["id"].get<std::string>(), j["token"].get<std::string>()};
 }
 
+void LifecycleE2eTest::AddFakeProvider(const std::string& token, const std::string& base_url,
+                                       const std::string& api_key,
+                                       const std::vector<std::string>& models) {
+  auto r = berth_->Post("/api/providers",
+                        nlohmann::json{{"name", "fakellm"},
+                                       {"type", "custom"},
+                                       {"baseUrl", base_url},
+                                       {"apiKey", api_key},
+                                       {"models", models}}
+                            .dump(),
+                        token);
+  EXPECT_EQ(r.status, 201) << r.body;
+}
+
 HttpResult LifecycleE2eTest::StartAgent(const std::string& user_token) {
   return berth_->Post("/api/agent/start", "", user_token);
 }

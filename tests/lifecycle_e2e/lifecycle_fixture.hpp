@@ -59,6 +59,9 @@ class LifecycleE2eTest : public DockerTest {
   void KillBerth();
 
   std::pair<std::string, std::string> CreateUser(const std::string& name);
+  // Registers a custom provider "fakellm" at `base_url` with `models` for the user of `token`.
+  void AddFakeProvider(const std::string& token, const std::string& base_url,
+                       const std::string& api_key, const std::vector<std::string>& models);
   HttpResult StartAgent(const std::string& user_token);
 
   // Containers of this berth on the engine, by owner label.

@@ -342,15 +342,8 @@ TEST_F(OpenClawLifecycle, ChatsThroughBerthFromAStoppedAgentStreamedAndNot) {
   ASSERT_TRUE(network.ok()) << network.status().ToString();
   FakeLlm llm(network->gateway);
   auto [user_id, token] = CreateUser("chatter");
-  auto provider = berth_->Post("/api/providers",
-                               json{{"name", "fakellm"},
-                                    {"type", "custom"},
-                                    {"baseUrl", llm.BaseUrl()},
-                                    {"apiKey", kUpstreamKey},
-                                    {"models", {"fake-model-1", "fake-model-2"}}}
-                                   .dump(),
-                               token);
-  ASSERT_EQ(provider.status, 201) << provider.body;
+  AddFakeProvider(token, llm.BaseUrl(), kUpstreamKey, {"fake-model-1", "fake-model-2"});
+  ASSERT_FALSE(HasFailure());
   ASSERT_EQ(berth_->Get("/api/agent", token).Json()["status"], "stopped");
 
   auto chat_through_berth = [&](const json& body) {
