@@ -274,7 +274,9 @@ int Serve(const std::map<std::string, std::string>& flags,
   http::ApiServices services;
   services.store = o.store;
   services.accounts =
-      std::make_shared<service::AccountService>(o.store, clock, o.settings.admin_token);
+      std::make_shared<service::AccountService>(
+          o.store, clock, o.settings.admin_token,
+          std::chrono::milliseconds(o.settings.token_cache_ms));
   services.providers = std::make_shared<service::ProviderService>(o.store, o.secrets, clock);
   services.containers =
       std::make_shared<service::ContainerService>(o.store, o.secrets, services.providers, clock);

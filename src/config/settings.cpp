@@ -123,7 +123,8 @@ const std::vector<std::string>& SettingNames() {
                                                   "BERTH_CHAT_MAX_PER_USER",
                                                   "BERTH_CHAT_MAX_TOTAL",
                                                   "BERTH_CHAT_IDLE_GAP",
-                                                  "BERTH_CHAT_KEEPALIVE_MS"};
+                                                  "BERTH_CHAT_KEEPALIVE_MS",
+                                                  "BERTH_TOKEN_CACHE_MS"};
   return kNames;
 }
 
@@ -315,6 +316,7 @@ Result<Settings> LoadSettings(const std::map<std::string, std::string>& flags,
       {"BERTH_CHAT_MAX_TOTAL", 1, 1 << 20, [&](int64_t n) { s.chat_max_total = n; }},
       {"BERTH_CHAT_IDLE_GAP", 1, 86400, [&](int64_t n) { s.chat_idle_gap_s = int(n); }},
       {"BERTH_CHAT_KEEPALIVE_MS", 10, 600000, [&](int64_t n) { s.chat_keepalive_ms = int(n); }},
+      {"BERTH_TOKEN_CACHE_MS", 0, 600000, [&](int64_t n) { s.token_cache_ms = int(n); }},
   };
   for (const CountSetting& c : counts) {
     if (auto v = get(c.name)) {

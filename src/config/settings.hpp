@@ -49,6 +49,7 @@ struct Settings {
   int64_t chat_max_total = 20000;                 // BERTH_CHAT_MAX_TOTAL (chats in flight)
   int chat_idle_gap_s = 300;                      // BERTH_CHAT_IDLE_GAP (seconds of silence)
   int chat_keepalive_ms = 10000;                  // BERTH_CHAT_KEEPALIVE_MS (cold-start comments)
+  int token_cache_ms = 5000;                      // BERTH_TOKEN_CACHE_MS (0 = no cache)
 
   std::string KeyFilePath() const;  // <data dir>/encryption.key
 };

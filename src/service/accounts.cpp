@@ -10,6 +10,8 @@ namespace {
 
 constexpr std::size_t kMaxNameLength = 200;
 constexpr std::size_t kMaxEmailLength = 254;
+// The token cache starts over when it holds this many (each about 200 bytes).
+constexpr std::size_t kMaxCachedTokens = 1 << 16;
 
 // A generated id that satisfies ValidateUserId: base64url may start with '-' or '_'.
 std::string NewUserId() {
@@ -21,8 +23,9 @@ std::string NewUserId() {
 }  // namespace
 
 AccountService::AccountService(store::StorePtr store, ClockPtr clock,
-                               std::optional<std::string> admin_token)
-    : store_(std::move(store)), clock_(std::move(clock)) {
+                               std::optional<std::string> admin_token,
+                               std::chrono::milliseconds token_cache_ttl)
+    : store_(std::move(store)), clock_(std::move(clock)), token_cache_ttl_(token_cache_ttl) {
   if (admin_token) admin_token_hash_ = crypto::TokenHash(*admin_token);
 }
 
@@ -32,6 +35,16 @@ Result<Principal> AccountService::Authenticate(std::string_view token) const {
   if (admin_token_hash_ && crypto::ConstantTimeEquals(hash, *admin_token_hash_)) {
     return Principal{Role::kAdmin, ""};
   }
+  const bool caching = token_cache_ttl_.count() > 0;
+  std::uint64_t deletions = 0;
+  if (caching) {
+    std::lock_guard lock(cache_mu_);
+    auto it = cache_.find(hash);
+    if (it != cache_.end() && std::chrono::steady_clock::now() < it->second.expires) {
+      return it->second.principal;
+    }
+    deletions = deletions_;
+  }
   auto found = store_->FindApiTokenByHash(hash);
   if (!found.ok()) {
     if (found.status().code() == ErrorCode::kNotFound) return Unauthenticated("Invalid token");
@@ -40,8 +53,23 @@ Result<Principal> AccountService::Authenticate(std::string_view token) const {
   // The index lookup matched on the hash; compare again in constant time so a backend that
   // matched loosely (collation, prefix) can never authenticate a different token.
   if (!crypto::ConstantTimeEquals(found->token_hash, hash)) return Unauthenticated("Invalid token");
-  if (found->role == store::TokenRole::kAdmin) return Principal{Role::kAdmin, ""};
-  return Principal{Role::kUser, found->user_id.value_or("")};
+  Principal principal = found->role == store::TokenRole::kAdmin
+                            ? Principal{Role::kAdmin, ""}
+                            : Principal{Role::kUser, found->user_id.value_or("")};
+  if (caching) {
+    std::lock_guard lock(cache_mu_);
+    if (deletions == deletions_) {
+      if (cache_.size() >= kMaxCachedTokens) cache_.clear();
+      cache_[hash] = {principal, std::chrono::steady_clock::now() + token_cache_ttl_};
+    }
+  }
+  return principal;
+}
+
+void AccountService::ForgetTokensOf(const std::string& user_id) {
+  std::lock_guard lock(cache_mu_);
+  ++deletions_;
+  std::erase_if(cache_, [&](const auto& entry) { return entry.second.principal.user_id == user_id; });
 }
 
 Result<std::optional<std::string>> AccountService::BootstrapAdminToken() {
@@ -104,7 +132,11 @@ Result<store::User> AccountService::GetUser(const std::string& id) const {
   return store_->GetUser(id);
 }
 
-Status AccountService::DeleteUser(const std::string& id) { return store_->DeleteUser(id); }
+Status AccountService::DeleteUser(const std::string& id) {
+  Status deleted = store_->DeleteUser(id);
+  ForgetTokensOf(id);  // even on failure: the deletion may have committed
+  return deleted;
+}
 
 Result<std::string> AccountService::IssueUserToken(const std::string& user_id) {
   auto user = store_->GetUser(user_id);

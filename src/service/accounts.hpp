@@ -1,7 +1,11 @@
 #pragma once
 
+#include <chrono>
+#include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common/clock.hpp"
@@ -31,10 +35,16 @@ struct CreatedUser {
 
 // Users, API tokens and authentication. Thread-safe; holds no plaintext token except the
 // optional operator-configured admin token's hash.
+//
+// With a token_cache_ttl above zero, a token that resolved is remembered (by its hash) for that
+// long, so that a chat or a poll does not pay a database read per request. Deleting a user
+// through this service forgets their tokens at once; a deletion made elsewhere (another berth
+// sharing the database) takes effect here within the TTL. Unknown tokens are never cached.
 class AccountService {
  public:
   // admin_token: BERTH_ADMIN_TOKEN when set (accepted in addition to stored admin tokens).
-  AccountService(store::StorePtr store, ClockPtr clock, std::optional<std::string> admin_token);
+  AccountService(store::StorePtr store, ClockPtr clock, std::optional<std::string> admin_token,
+                 std::chrono::milliseconds token_cache_ttl = std::chrono::milliseconds(0));
 
   // Resolves a bearer token. kUnauthenticated "Invalid token" when unknown; never says why.
   Result<Principal> Authenticate(std::string_view token) const;
@@ -56,10 +66,21 @@ class AccountService {
 
  private:
   Result<std::string> IssueToken(store::TokenRole role, const std::optional<std::string>& user_id);
+  void ForgetTokensOf(const std::string& user_id);
+
+  struct Cached {
+    Principal principal;
+    std::chrono::steady_clock::time_point expires;
+  };
 
   store::StorePtr store_;
   ClockPtr clock_;
   std::optional<std::string> admin_token_hash_;
+  const std::chrono::milliseconds token_cache_ttl_;
+  mutable std::mutex cache_mu_;
+  mutable std::unordered_map<std::string, Cached> cache_;  // by token hash; guarded by cache_mu_
+  // Bumped by every deletion: a lookup that raced with one does not cache what it read.
+  std::uint64_t deletions_ = 0;  // guarded by cache_mu_
 };
 
 }  // namespace berth::service

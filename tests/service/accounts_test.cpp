@@ -1,5 +1,8 @@
 #include "service/accounts.hpp"
 
+#include <chrono>
+#include <thread>
+
 #include "service/service_fixture.hpp"
 
 namespace berth::testing {
@@ -68,6 +71,33 @@ TEST_F(AccountServiceTest, ExtraTokensAndDeletion) {
   EXPECT_EQ(accounts_->IssueUserToken("ghost").status().code(), ErrorCode::kNotFound);
   ASSERT_TRUE(accounts_->DeleteUser(id).ok());
   EXPECT_EQ(accounts_->Authenticate(*extra).status().code(), ErrorCode::kUnauthenticated);
+}
+
+// With the token cache: a resolved token is served from memory (the database is not asked
+// again: here it cannot be, its row is gone), until the TTL runs out; deleting the user through
+// the service forgets at once.
+TEST_F(AccountServiceTest, TokenCacheServesWithinTheTtlAndForgetsDeletedUsers) {
+  auto cached = std::make_shared<service::AccountService>(store_, clock_, std::nullopt,
+                                                          std::chrono::milliseconds(300));
+  auto alice = cached->CreateUser({"alice", std::nullopt, std::nullopt});
+  auto bob = cached->CreateUser({"bob", std::nullopt, std::nullopt});
+  ASSERT_TRUE(alice.ok() && bob.ok());
+  ASSERT_TRUE(cached->Authenticate(alice->token).ok());
+  ASSERT_TRUE(cached->Authenticate(bob->token).ok());
+
+  // Deleted behind the service's back (as another berth on the same database would): still
+  // known from the cache until the TTL ends, then refused.
+  ASSERT_TRUE(store_->DeleteUser(bob->user.id).ok());
+  auto still = cached->Authenticate(bob->token);
+  ASSERT_TRUE(still.ok());
+  EXPECT_EQ(still->user_id, bob->user.id);
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  EXPECT_EQ(cached->Authenticate(bob->token).status().code(), ErrorCode::kUnauthenticated);
+
+  // Deleted through the service: refused at once.
+  ASSERT_TRUE(cached->Authenticate(alice->token).ok());
+  ASSERT_TRUE(cached->DeleteUser(alice->user.id).ok());
+  EXPECT_EQ(cached->Authenticate(alice->token).status().code(), ErrorCode::kUnauthenticated);
 }
 
 }  // namespace
