@@ -198,9 +198,7 @@ net::awaitable<void> ChatHandlers::Completions(Request& request, ResponseWriter&
     const Status& error = started->status();
     if (!began) co_return co_await Fail(writer, error);
     const bhttp::status status = StatusToHttp(error.code());
-    if (co_await writer.Write(ErrorEvent(status, ErrorCodeName(error.code()), error.message()))) {
-      co_await writer.End();
-    }
+    co_await writer.End(ErrorEvent(status, ErrorCodeName(error.code()), error.message()));
     co_return;
   }
   const lifecycle::AgentEndpoint& endpoint = **started;
@@ -232,10 +230,7 @@ net::awaitable<void> ChatHandlers::Completions(Request& request, ResponseWriter&
       co_await writer.Send(res);
       co_return;
     }
-    if (co_await writer.Write(
-            ErrorEvent(bhttp::status::bad_gateway, "bad_gateway", sent.message()))) {
-      co_await writer.End();
-    }
+    co_await writer.End(ErrorEvent(bhttp::status::bad_gateway, "bad_gateway", sent.message()));
     co_return;
   }
   co_await ForwardAnswer(*exchange, writer, began);
@@ -260,9 +255,7 @@ net::awaitable<void> ChatHandlers::ForwardAnswer(proxy::GatewayExchange& exchang
         parsed["error"].value("message", json()).is_string()) {
       message += ": " + parsed["error"]["message"].get<std::string>();
     }
-    if (co_await writer.Write(ErrorEvent(head.result(), "gateway_error", message))) {
-      co_await writer.End();
-    }
+    co_await writer.End(ErrorEvent(head.result(), "gateway_error", message));
     co_return;
   }
   if (!began) {
@@ -277,26 +270,36 @@ net::awaitable<void> ChatHandlers::ForwardAnswer(proxy::GatewayExchange& exchang
   const bool event_stream =
       beast::iequals(head[bhttp::field::content_type].substr(0, kEventStreamLength), kEventStream);
   for (;;) {
-    auto piece = co_await exchange.Read();
+    // What already arrived goes out with the head (and, when it completes the body, with the
+    // body's end): one write. Before waiting for more, the client gets what is held.
+    Result<std::string_view> piece = exchange.ReadAvailable();
+    if (piece.ok() && piece->empty() && !exchange.done()) {
+      if (!co_await writer.Flush()) {
+        exchange.Cancel();
+        co_return;
+      }
+      piece = co_await exchange.Read();
+    }
     if (!piece.ok()) {
       if (exchange.cancelled() || writer.client_gone()) co_return;
       spdlog::warn("chat: {}", piece.status().message());
       // An event stream can say what happened; any other body is cut off, and the connection
       // closes without the last chunk so that the client sees it was.
-      if (event_stream &&
-          co_await writer.Write(
-              ErrorEvent(bhttp::status::bad_gateway, "bad_gateway", piece.status().message()))) {
-        co_await writer.End();
+      if (event_stream) {
+        co_await writer.End(
+            ErrorEvent(bhttp::status::bad_gateway, "bad_gateway", piece.status().message()));
       }
       co_return;
     }
-    if (piece->empty()) break;
+    if (exchange.done()) {
+      co_await writer.End(*piece);
+      co_return;
+    }
     if (!co_await writer.Write(*piece)) {
       exchange.Cancel();
       co_return;
     }
   }
-  co_await writer.End();
 }
 
 // An agent's state as the event stream carries it; for an AgentEvent and an AgentView alike.

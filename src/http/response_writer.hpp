@@ -26,14 +26,19 @@ class ResponseWriter {
   // Sends a whole response. REQUIRES: nothing sent yet. false when the client could not be
   // written to (it is gone; the handler should stop).
   virtual net::awaitable<bool> Send(Response& response) = 0;
-  // Sends the status line and headers of a streamed response. REQUIRES: nothing sent yet.
+  // Starts a streamed response: its status line and headers go out with the first Write(),
+  // End() or Flush(), in the same system call as what follows them. REQUIRES: nothing sent yet.
   virtual net::awaitable<bool> Begin(ResponseHead& head) = 0;
   // Sends one piece of the body at once (no buffering on berth's side). Waits while the client
   // does not read (backpressure), at most the write timeout; false when the client is gone or
   // the timeout passed. REQUIRES: Begin() succeeded.
   virtual net::awaitable<bool> Write(std::string_view data) = 0;
-  // Ends the streamed body. REQUIRES: Begin() succeeded.
-  virtual net::awaitable<bool> End() = 0;
+  // Sends what Begin() still holds (the headers), so that the client sees the answer started
+  // before a wait; true at once when nothing is held. REQUIRES: Begin() succeeded.
+  virtual net::awaitable<bool> Flush() = 0;
+  // Ends the streamed body, after its last piece `data` (may be empty): one write for both.
+  // REQUIRES: Begin() succeeded.
+  virtual net::awaitable<bool> End(std::string_view data = {}) = 0;
 
   // Until the handler returns, watches the client connection while the handler waits on
   // something else, and runs `on_gone` once (on executor()) as soon as the client closes or

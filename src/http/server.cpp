@@ -4,6 +4,9 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
+#include <cstdio>
+#include <span>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -23,11 +26,15 @@ namespace berth::http {
 namespace {
 
 using tcp = net::ip::tcp;
-// Each connection lives on its own strand: with several threads on one io_context, the stream's
-// timer handler, the session coroutine and Stop()'s close must not run concurrently.
-using Strand = net::strand<net::io_context::executor_type>;
-using Socket = net::basic_stream_socket<tcp, Strand>;
-using Stream = beast::basic_stream<tcp, Strand>;
+// One io_context per thread, as nginx runs one event loop per worker: a connection lives on one
+// context, run by one thread, so its timer handler, session coroutine and Stop()'s close never
+// run concurrently without a strand, and none of its wake-ups crosses threads (one context run
+// by every thread, with a strand per connection, made the threads wake each other through a
+// futex for completions).
+using Executor = net::io_context::executor_type;
+using Strand = net::strand<Executor>;
+using Socket = net::basic_stream_socket<tcp, Executor>;
+using Stream = beast::basic_stream<tcp, Executor>;
 using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kFirstReadSize = 8192;
@@ -145,7 +152,8 @@ class ConnectionWriter final : public ResponseWriter {
   net::awaitable<bool> Send(Response& response) override;
   net::awaitable<bool> Begin(ResponseHead& head) override;
   net::awaitable<bool> Write(std::string_view data) override;
-  net::awaitable<bool> End() override;
+  net::awaitable<bool> Flush() override;
+  net::awaitable<bool> End(std::string_view data) override;
   void WatchClient(std::function<void()> on_gone) override;
   bool client_gone() const override { return gone_ || watch_->gone; }
   bool started() const override { return started_; }
@@ -170,12 +178,16 @@ class ConnectionWriter final : public ResponseWriter {
     gone_ = true;
     return false;
   }
+  // Writes the held head, then `data` as one chunk (when not empty), then the last chunk when
+  // `last`: a single gathered write.
+  net::awaitable<bool> WriteBody(std::string_view data, bool last);
 
   const ServerOptions& options_;
   const std::atomic<bool>& stopping_;
   ConnectionPtr conn_;
   const Request& request_;
   std::shared_ptr<Watch> watch_ = std::make_shared<Watch>();
+  std::string head_;  // the serialized head Begin() holds until the first write
   bool started_ = false;
   bool chunked_ = false;
   bool keep_alive_ = false;
@@ -196,17 +208,25 @@ struct Server::Impl {
         max_connections(std::max<std::size_t>(1, options.max_connections)),
         header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(
             options.header_limit, std::numeric_limits<std::uint32_t>::max()))),
-        ioc(threads),
-        control(net::make_strand(ioc)),
+        contexts(MakeContexts(threads)),
+        control(net::make_strand(*contexts.front())),
         acceptor(control),
         wakeup(control),
         grace(control) {}
 
+  static std::vector<std::unique_ptr<net::io_context>> MakeContexts(int count) {
+    std::vector<std::unique_ptr<net::io_context>> out;
+    // A concurrency hint of 1: each context is run by one thread (posting from others is fine).
+    for (int i = 0; i < count; ++i) out.push_back(std::make_unique<net::io_context>(1));
+    return out;
+  }
+
   Status Listen();
   Status BindTo(const tcp::endpoint& endpoint);
   void Run();
-  void RunLoop();
+  void RunLoop(net::io_context& context);
   void Stop();
+  void ReleaseWork();
   void BeginShutdown();
 
   net::awaitable<void> AcceptLoop();
@@ -225,7 +245,11 @@ struct Server::Impl {
   const std::size_t max_connections;
   const std::uint32_t header_limit;
 
-  net::io_context ioc;
+  // Connections are dealt round-robin over these; the first also runs the control strand.
+  std::vector<std::unique_ptr<net::io_context>> contexts;
+  std::size_t next_context = 0;  // on the control strand
+  // Keep every context running until shutdown: one with no connection yet has no work.
+  std::vector<net::executor_work_guard<Executor>> work;  // on the control strand once running
   // Acceptor, wakeup and grace timers are used only on this strand.
   Strand control;
   net::basic_socket_acceptor<tcp, Strand> acceptor;
@@ -259,7 +283,7 @@ Status Server::Impl::Listen() {
     if (!IsValidHostName(host)) {
       return InvalidArgument("invalid listen address \"" + options.host + "\"");
     }
-    tcp::resolver resolver(ioc);
+    tcp::resolver resolver(*contexts.front());
     auto results = resolver.resolve(host, std::to_string(options.port),
                                     tcp::resolver::passive | tcp::resolver::numeric_service, ec);
     if (ec) return InvalidArgument("cannot resolve listen host \"" + host + "\": " + ec.message());
@@ -311,20 +335,23 @@ void Server::Impl::Run() {
       LogCoroutineException("http server: accept loop", e);
     });
   });
+  for (auto& context : contexts) work.push_back(net::make_work_guard(*context));
   std::vector<std::thread> pool;
-  pool.reserve(static_cast<std::size_t>(threads - 1));
-  for (int i = 1; i < threads; ++i) pool.emplace_back([this] { RunLoop(); });
-  RunLoop();
+  pool.reserve(contexts.size() - 1);
+  for (std::size_t i = 1; i < contexts.size(); ++i) {
+    pool.emplace_back([this, i] { RunLoop(*contexts[i]); });
+  }
+  RunLoop(*contexts.front());
   for (std::thread& t : pool) t.join();
   std::lock_guard lock(run_mu);
   running = false;
   run_cv.notify_all();  // under the lock: ~Server may destroy run_cv as soon as it sees !running
 }
 
-void Server::Impl::RunLoop() {
+void Server::Impl::RunLoop(net::io_context& context) {
   for (;;) {
     try {
-      ioc.run();
+      context.run();
       return;
     } catch (const std::exception& e) {
       spdlog::error("http server: io_context handler threw: {}", e.what());
@@ -345,6 +372,7 @@ void Server::Impl::BeginShutdown() {
   acceptor.close(ec);
   wakeup.cancel();
   std::vector<ConnectionPtr> live = Snapshot();
+  if (live.empty()) return ReleaseWork();
   for (const ConnectionPtr& conn : live) {
     // A connection between requests has nothing in flight; one mid-request finishes it and then
     // closes, since its response carries Connection: close.
@@ -352,7 +380,6 @@ void Server::Impl::BeginShutdown() {
       if (conn->idle) CloseConnection(*conn);
     });
   }
-  if (live.empty()) return;
   grace.expires_after(options.shutdown_grace);
   // Cancelled by Unregister() when the last connection goes; either way, whatever is left now
   // has had its grace.
@@ -360,8 +387,13 @@ void Server::Impl::BeginShutdown() {
     for (const ConnectionPtr& conn : Snapshot()) {
       net::post(conn->stream.get_executor(), [conn] { CloseConnection(*conn); });
     }
+    ReleaseWork();
   });
 }
+
+// On the control strand: each context returns from run() once what is still pending on it
+// (a connection being closed) completes.
+void Server::Impl::ReleaseWork() { work.clear(); }
 
 std::vector<ConnectionPtr> Server::Impl::Snapshot() {
   std::vector<ConnectionPtr> out;
@@ -391,7 +423,9 @@ net::awaitable<void> Server::Impl::AcceptLoop() {
       co_await wakeup.async_wait(token);
       continue;
     }
-    Socket socket = co_await acceptor.async_accept(net::make_strand(ioc), token);
+    net::io_context& context = *contexts[next_context];
+    next_context = (next_context + 1) % contexts.size();
+    Socket socket = co_await acceptor.async_accept(context.get_executor(), token);
     if (stopping.load()) break;
     if (ec) {
       if (ec == net::error::operation_aborted || !acceptor.is_open()) break;
@@ -614,42 +648,61 @@ net::awaitable<bool> ConnectionWriter::Begin(ResponseHead& head) {
   head.keep_alive(keep_alive_);
   head.chunked(chunked_);
   bhttp::response_serializer<bhttp::empty_body> serializer(head);
+  serializer.split(true);
   beast::error_code ec;
-  conn_->stream.expires_after(options_.stream_write_timeout);
-  co_await bhttp::async_write_header(conn_->stream, serializer,
-                                     net::redirect_error(net::use_awaitable, ec));
-  if (ec) co_return Failed();
+  while (!ec && !serializer.is_header_done()) {
+    serializer.next(ec, [&](beast::error_code&, const auto& buffers) {
+      for (const net::const_buffer b : beast::buffers_range_ref(buffers)) {
+        head_.append(static_cast<const char*>(b.data()), b.size());
+      }
+      serializer.consume(beast::buffer_bytes(buffers));
+    });
+  }
+  if (ec) {
+    spdlog::error("http: cannot serialize a response head: {}", ec.message());
+    co_return Failed();
+  }
+  co_return true;
+}
+
+net::awaitable<bool> ConnectionWriter::WriteBody(std::string_view data, bool last) {
+  if (gone_) co_return false;
+  static constexpr std::string_view kCrlf = "\r\n";
+  static constexpr std::string_view kLastChunk = "0\r\n\r\n";
+  char size_line[24];
+  std::array<net::const_buffer, 5> buffers;
+  std::size_t count = 0;
+  if (!head_.empty()) buffers[count++] = net::buffer(head_);
+  if (!data.empty()) {
+    if (chunked_) {
+      const int n = std::snprintf(size_line, sizeof size_line, "%zx\r\n", data.size());
+      buffers[count++] = net::buffer(size_line, static_cast<std::size_t>(n));
+    }
+    buffers[count++] = net::buffer(data.data(), data.size());
+    if (chunked_) buffers[count++] = net::buffer(kCrlf.data(), kCrlf.size());
+  }
+  if (last && chunked_) buffers[count++] = net::buffer(kLastChunk.data(), kLastChunk.size());
+  if (count > 0) {
+    beast::error_code ec;
+    conn_->stream.expires_after(options_.stream_write_timeout);
+    co_await net::async_write(conn_->stream,
+                              std::span<const net::const_buffer>(buffers.data(), count),
+                              net::redirect_error(net::use_awaitable, ec));
+    if (ec) co_return Failed();
+    head_.clear();
+  }
+  if (last) complete_ = true;
   co_return true;
 }
 
 net::awaitable<bool> ConnectionWriter::Write(std::string_view data) {
-  if (gone_) co_return false;
-  if (data.empty()) co_return true;  // an empty chunk would end the body
-  beast::error_code ec;
-  auto token = net::redirect_error(net::use_awaitable, ec);
-  conn_->stream.expires_after(options_.stream_write_timeout);
-  const net::const_buffer piece(data.data(), data.size());
-  if (chunked_) {
-    co_await net::async_write(conn_->stream, bhttp::make_chunk(piece), token);
-  } else {
-    co_await net::async_write(conn_->stream, piece, token);
-  }
-  if (ec) co_return Failed();
-  co_return true;
+  // An empty piece sends nothing (as a chunk it would end the body), except a held head.
+  return WriteBody(data, false);
 }
 
-net::awaitable<bool> ConnectionWriter::End() {
-  if (gone_) co_return false;
-  if (chunked_) {
-    beast::error_code ec;
-    conn_->stream.expires_after(options_.stream_write_timeout);
-    co_await net::async_write(conn_->stream, bhttp::make_chunk_last(),
-                              net::redirect_error(net::use_awaitable, ec));
-    if (ec) co_return Failed();
-  }
-  complete_ = true;
-  co_return true;
-}
+net::awaitable<bool> ConnectionWriter::Flush() { return WriteBody({}, false); }
+
+net::awaitable<bool> ConnectionWriter::End(std::string_view data) { return WriteBody(data, true); }
 
 void ConnectionWriter::WatchClient(std::function<void()> on_gone) {
   watch_->on_gone = std::move(on_gone);

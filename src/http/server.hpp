@@ -37,9 +37,11 @@ struct ServerOptions {
 //
 // Every response carries Server: berth, Content-Length and X-Request-Id: the client's when it
 // matches [A-Za-z0-9._-]{1,64}, else a fresh NewId(); handlers see it as Request::request_id.
-// Handlers run on the connection's coroutine (no thread hop): a synchronous handler holds one of
-// the `threads` threads while it runs; an asynchronous one (Router::AddAsync) yields while it
-// waits. An exception from a handler becomes a 500
+// Each of the `threads` threads runs an event loop of its own, and connections are dealt to
+// them in turn (as nginx deals them to its workers); a connection stays on its thread. Handlers
+// run on the connection's coroutine (no thread hop): a synchronous handler holds its thread, and
+// so the other connections of that thread, while it runs (keep them short: a store call); an
+// asynchronous one (Router::AddAsync) yields while it waits. An exception from a handler becomes a 500
 // {"error":{"code":"internal","message":"internal error"}}; its text goes to the log only.
 // Protocol errors answer in the same JSON shape and close the connection: 400 invalid_argument
 // (malformed request), 413 payload_too_large, 431 headers_too_large. A client that stalls

@@ -87,6 +87,9 @@ net::awaitable<beast::error_code> GatewayExchange::Connect(const GatewayRequest&
     if (cancelled_) break;
   }
   if (!ec) state_->socket.set_option(tcp::no_delay(true), ec);
+  // Drain() reads what the kernel holds without waiting: a read that would block fails at once
+  // (asynchronous operations work as before). A pooled socket keeps the mode.
+  if (!ec) state_->socket.non_blocking(true, ec);
   co_return ec;
 }
 
@@ -166,15 +169,32 @@ Status GatewayExchange::Drain(std::size_t* filled) {
       if (used == 0 && got == 0) break;  // a partial chunk header: more bytes are needed
     }
     if (*filled >= options_.buffer_size || parser_->is_done()) return Status::Ok();
-    // More already in the kernel? Take it now (this cannot block: it is there).
+    // More already in the kernel? Take it now: the socket does not block, so one system call
+    // either takes it or finds nothing.
+    const std::size_t room = buffer_.max_size() - buffer_.size();
+    if (room == 0) return Status::Ok();
     beast::error_code ec;
-    const std::size_t ready = state_->socket.available(ec);
-    if (ec || ready == 0 || buffer_.max_size() - buffer_.size() == 0) return Status::Ok();
-    const std::size_t want = std::min(ready, buffer_.max_size() - buffer_.size());
-    const std::size_t n = state_->socket.read_some(buffer_.prepare(want), ec);
-    if (ec) return Status::Ok();  // the next asynchronous read reports it
+    const std::size_t n = state_->socket.read_some(buffer_.prepare(room), ec);
+    if (ec) return Status::Ok();  // nothing there (would block), or the next read reports it
     buffer_.commit(n);
   }
+}
+
+std::string_view GatewayExchange::Finish(std::size_t filled) {
+  if (parser_->is_done() && !done_) {
+    done_ = true;
+    if (pool_ && parser_->get().keep_alive() && !cancelled_ && state_->socket.is_open()) {
+      pool_->Give(endpoint_, state_->socket);
+    }
+  }
+  return std::string_view(body_.get(), filled);
+}
+
+Result<std::string_view> GatewayExchange::ReadAvailable() {
+  if (done_) return std::string_view();
+  std::size_t filled = 0;
+  if (Status drained = Drain(&filled); !drained.ok()) return drained;
+  return Finish(filled);
 }
 
 net::awaitable<Result<std::string_view>> GatewayExchange::Read() {
@@ -184,14 +204,7 @@ net::awaitable<Result<std::string_view>> GatewayExchange::Read() {
   for (;;) {
     if (done_) co_return std::string_view();
     if (Status drained = Drain(&filled); !drained.ok()) co_return drained;
-    if (filled > 0) co_return std::string_view(body_.get(), filled);
-    if (parser_->is_done()) {
-      done_ = true;
-      if (pool_ && parser_->get().keep_alive() && !cancelled_ && state_->socket.is_open()) {
-        pool_->Give(endpoint_, state_->socket);
-      }
-      co_return std::string_view();
-    }
+    if (filled > 0 || parser_->is_done()) co_return Finish(filled);
     auto& body = parser_->get().body();
     body.data = body_.get();
     body.size = options_.buffer_size;

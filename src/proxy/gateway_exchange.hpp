@@ -62,6 +62,12 @@ class GatewayExchange {
   // complete. kUnavailable when the gateway broke off, went silent for idle_gap, or Cancel()
   // was called. REQUIRES: Send() succeeded.
   net::awaitable<Result<std::string_view>> Read();
+  // The part of the body that has already arrived, without waiting: possibly empty while the
+  // body goes on. Same contract as Read() otherwise.
+  Result<std::string_view> ReadAvailable();
+  // True once the body was handed over whole (the last piece included): the connection is
+  // back in the pool, and Read() answers an empty view.
+  bool done() const { return done_; }
   // Closes the connection now; a pending Send or Read fails. Idempotent.
   void Cancel();
   bool cancelled() const { return cancelled_; }
@@ -72,6 +78,8 @@ class GatewayExchange {
   void Disarm();
   net::awaitable<beast::error_code> Connect(const GatewayRequest& request);
   Status Drain(std::size_t* filled);
+  // After a Drain: the piece it filled, and the connection to the pool when the body is whole.
+  std::string_view Finish(std::size_t filled);
 
   net::any_io_executor executor_;
   std::shared_ptr<GatewayPool> pool_;

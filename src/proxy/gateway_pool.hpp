@@ -1,12 +1,11 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
-#include <deque>
-#include <mutex>
-#include <optional>
+#include <cstdint>
+#include <memory>
 #include <string>
-#include <unordered_map>
 
 #include "common/asio.hpp"
 
@@ -14,12 +13,16 @@ namespace berth::proxy {
 
 // Idle keep-alive connections to agent gateways, by "host:port", so that a chat does not pay a
 // TCP handshake when the last one to the same gateway just ended. Bounded: at most
-// max_idle_per_endpoint per gateway, none older than idle_ttl (below Node's 5 s keep-alive
-// timeout, so the gateway seldom closes one just as berth reuses it). Take() drops connections
-// the gateway has closed meanwhile.
+// max_idle_per_endpoint per gateway and io_context, none older than idle_ttl (below Node's 5 s
+// keep-alive timeout, so the gateway seldom closes one just as berth reuses it). Take() drops
+// connections the gateway has closed meanwhile.
 //
-// It keeps plain descriptors, not sockets: a socket belongs to one io_context, and the pool may
-// outlive the one that made it or hand the connection to another. Thread-safe.
+// Connections are kept as sockets of the io_context that used them, and only handed out again
+// on that context: a socket moves to the next exchange without a system call (no deregistering
+// from and registering with the event loop, no descriptor mode changes). The idle sockets of a
+// context live in a service of that context, so they are closed when it is destroyed, before
+// the socket machinery they depend on; the pool object may outlive the contexts or die first.
+// Thread-safe.
 class GatewayPool {
  public:
   using Socket = net::ip::tcp::socket;
@@ -27,35 +30,26 @@ class GatewayPool {
     std::size_t max_idle_per_endpoint = 64;
     std::chrono::milliseconds idle_ttl{4000};
   };
-  explicit GatewayPool(Options options) : options_(options) {}
+  explicit GatewayPool(Options options);
   GatewayPool() : GatewayPool(Options{}) {}
-  ~GatewayPool();
   GatewayPool(const GatewayPool&) = delete;
   GatewayPool& operator=(const GatewayPool&) = delete;
 
-  // Opens `socket` on the most recently used idle connection to `endpoint` that is still open;
-  // false when there is none. REQUIRES: `socket` is not open.
+  // Moves into `socket` the most recently used idle connection to `endpoint` that is still
+  // open and belongs to the io_context of `socket`'s executor; false when there is none.
+  // REQUIRES: `socket` is not open.
   bool Take(const std::string& endpoint, Socket& socket);
   // Keeps the connection of `socket` (which is left closed). REQUIRES: it is open and idle, and
   // its last response was read whole.
   void Give(const std::string& endpoint, Socket& socket);
-  std::size_t idle() const;
+  // Idle connections held for this pool, over every io_context.
+  std::size_t idle() const { return count_->load(); }
 
  private:
-  // Owns one descriptor.
-  struct Idle {
-    Idle(int fd_in, bool v6_in) : fd(fd_in), v6(v6_in), since(std::chrono::steady_clock::now()) {}
-    Idle(Idle&& other) noexcept;
-    Idle& operator=(Idle&& other) noexcept;
-    ~Idle();
-    int fd;
-    bool v6;
-    std::chrono::steady_clock::time_point since;
-  };
+  class Service;
   const Options options_;
-  mutable std::mutex mu_;
-  std::unordered_map<std::string, std::deque<Idle>> idle_;  // guarded by mu_; newest at back
-  std::size_t count_ = 0;                                   // guarded by mu_
+  const std::uint64_t id_;  // this pool's share of each context's service
+  std::shared_ptr<std::atomic<std::size_t>> count_ = std::make_shared<std::atomic<std::size_t>>(0);
 };
 
 }  // namespace berth::proxy

@@ -79,12 +79,11 @@ struct Outcome {
   std::chrono::milliseconds took{0};
 };
 
-// Runs one exchange on its own io_context; `cancel_after` > 0 cancels it that long after the
+// Runs one exchange on `ioc` until it is done; `cancel_after` > 0 cancels it that long after the
 // first piece arrived.
-Outcome RunExchange(unsigned short port, std::shared_ptr<GatewayPool> pool,
-                    GatewayExchange::Options options,
-                    std::chrono::milliseconds cancel_after = 0ms) {
-  net::io_context ioc;
+Outcome RunExchangeOn(net::io_context& ioc, unsigned short port, std::shared_ptr<GatewayPool> pool,
+                      GatewayExchange::Options options,
+                      std::chrono::milliseconds cancel_after = 0ms) {
   auto strand = net::make_strand(ioc);
   Outcome out;
   net::co_spawn(
@@ -124,14 +123,24 @@ Outcome RunExchange(unsigned short port, std::shared_ptr<GatewayPool> pool,
       [](std::exception_ptr e) {
         if (e) std::rethrow_exception(e);
       });
+  ioc.restart();
   ioc.run();
   return out;
+}
+
+// The same on an io_context of its own.
+Outcome RunExchange(unsigned short port, std::shared_ptr<GatewayPool> pool,
+                    GatewayExchange::Options options,
+                    std::chrono::milliseconds cancel_after = 0ms) {
+  net::io_context ioc;
+  return RunExchangeOn(ioc, port, std::move(pool), options, cancel_after);
 }
 
 TEST(GatewayExchange, HandsOverThePiecesAsTheyArriveAndReusesTheConnection) {
   FakeGateway gateway(300ms);
   auto pool = std::make_shared<GatewayPool>();
-  Outcome first = RunExchange(gateway.port(), pool, {});
+  net::io_context ioc;  // pooled connections are handed out on the context that used them
+  Outcome first = RunExchangeOn(ioc, gateway.port(), pool, {});
   ASSERT_TRUE(first.sent.ok()) << first.sent.ToString();
   EXPECT_EQ(first.status, 200);
   EXPECT_TRUE(first.ended.ok()) << first.ended.ToString();
@@ -140,10 +149,17 @@ TEST(GatewayExchange, HandsOverThePiecesAsTheyArriveAndReusesTheConnection) {
   EXPECT_GE(first.took, 300ms);
   EXPECT_EQ(pool->idle(), 1u);  // read whole, kept alive: back in the pool
 
-  Outcome second = RunExchange(gateway.port(), pool, {});
+  Outcome second = RunExchangeOn(ioc, gateway.port(), pool, {});
   ASSERT_TRUE(second.sent.ok());
   EXPECT_EQ(second.pieces.size(), 2u);
   EXPECT_EQ(gateway.peers().size(), 1u);  // the same connection served both
+  EXPECT_EQ(pool->idle(), 1u);
+
+  // Another context does not get it: it opens a connection of its own.
+  Outcome elsewhere = RunExchange(gateway.port(), pool, {});
+  ASSERT_TRUE(elsewhere.sent.ok());
+  EXPECT_EQ(gateway.peers().size(), 2u);
+  EXPECT_EQ(pool->idle(), 1u);  // the other context's connection closed with it
 }
 
 TEST(GatewayExchange, AGatewayThatIsNotListeningIsUnavailable) {
