@@ -66,6 +66,7 @@ struct StartWait {
   net::steady_timer wake;  // on the connection's strand
   std::mutex mu;
   std::optional<Result<lifecycle::AgentEndpoint>> result;  // guarded by mu
+  bool calling = false;  // EnsureRunningAsync has not returned yet; guarded by mu
   bool client_gone = false;                                // on the strand
 
   std::optional<Result<lifecycle::AgentEndpoint>> Take() {
@@ -161,13 +162,20 @@ net::awaitable<void> ChatHandlers::Completions(Request& request, ResponseWriter&
 
   // Ensure the agent runs; a streaming client hears SSE comments while it starts.
   auto wait = std::make_shared<StartWait>(writer.executor());
+  wait->calling = true;
   s_.agents->EnsureRunningAsync(user_id, [wait](Result<lifecycle::AgentEndpoint> started) {
     {
       std::lock_guard lock(wait->mu);
       wait->result = std::move(started);
+      // Answered within the call (a warm agent): the Take() below finds it, nothing to wake.
+      if (wait->calling) return;
     }
     net::post(wait->wake.get_executor(), [wait] { wait->wake.cancel(); });
   });
+  {
+    std::lock_guard lock(wait->mu);
+    wait->calling = false;
+  }
   std::optional<Result<lifecycle::AgentEndpoint>> started = wait->Take();
   bool began = false;
   if (!started) {

@@ -604,6 +604,7 @@ std::optional<Response> Server::Impl::ReadErrorResponse(const beast::error_code&
 void Server::Impl::LogAccess(std::string_view method, std::string_view target, unsigned status,
                              Clock::time_point start, const std::string& request_id,
                              const std::string& peer) {
+  if (!spdlog::should_log(spdlog::level::info)) return;
   // The query string may carry tokens: log the path only.
   std::string_view path = target.substr(0, target.find('?'));
   const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();

@@ -28,6 +28,72 @@ std::string ListForMessage(const std::vector<std::string>& models) {
   return out;
 }
 
+// Validates a whole JSON text and records what berth routes on, its top-level "model" and
+// "stream", without building the document: a chat body carries the whole conversation, and
+// all of it but two fields passes through untouched. Duplicate keys: the last one counts, as
+// in a parsed document.
+class TopLevelScan final : public nlohmann::json_sax<json> {
+ public:
+  enum class Kind { kAbsent, kNull, kBool, kString, kOther };
+  struct Field {
+    Kind kind = Kind::kAbsent;
+    bool boolean = false;
+    std::string text;
+  };
+
+  bool top_is_object = false;
+  Field model;
+  Field stream;
+
+  bool null() override { return Value(Kind::kNull); }
+  bool boolean(bool b) override { return Value(Kind::kBool, nullptr, b); }
+  bool number_integer(number_integer_t) override { return Value(Kind::kOther); }
+  bool number_unsigned(number_unsigned_t) override { return Value(Kind::kOther); }
+  bool number_float(number_float_t, const string_t&) override { return Value(Kind::kOther); }
+  bool string(string_t& s) override { return Value(Kind::kString, &s); }
+  bool binary(binary_t&) override { return Value(Kind::kOther); }
+  bool start_object(std::size_t) override {
+    if (depth_ == 0) top_is_object = true;
+    Value(Kind::kOther);
+    ++depth_;
+    return true;
+  }
+  bool key(string_t& k) override {
+    if (depth_ == 1) pending_ = k == "model" ? &model : k == "stream" ? &stream : nullptr;
+    return true;
+  }
+  bool end_object() override {
+    --depth_;
+    return true;
+  }
+  bool start_array(std::size_t) override {
+    Value(Kind::kOther);
+    ++depth_;
+    return true;
+  }
+  bool end_array() override {
+    --depth_;
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    return false;
+  }
+
+ private:
+  bool Value(Kind kind, const string_t* text = nullptr, bool b = false) {
+    if (depth_ == 1 && pending_ != nullptr) {
+      pending_->kind = kind;
+      pending_->boolean = b;
+      if (text != nullptr) pending_->text = *text;
+    }
+    pending_ = nullptr;
+    return true;
+  }
+
+  int depth_ = 0;
+  Field* pending_ = nullptr;
+};
+
 }  // namespace
 
 std::vector<std::string> ModelIds(const std::vector<std::string>& usable) {
@@ -39,22 +105,22 @@ std::vector<std::string> ModelIds(const std::vector<std::string>& usable) {
 }
 
 Result<ChatRoute> RouteChatRequest(std::string body, const UsableModelsFn& usable) {
-  json parsed = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (parsed.is_discarded()) return InvalidArgument("request body is not valid JSON");
-  if (!parsed.is_object()) return InvalidArgument("request body must be a JSON object");
+  using Kind = TopLevelScan::Kind;
+  TopLevelScan scan;
+  if (!json::sax_parse(body, &scan)) return InvalidArgument("request body is not valid JSON");
+  if (!scan.top_is_object) return InvalidArgument("request body must be a JSON object");
   ChatRoute route;
-  if (auto stream = parsed.find("stream"); stream != parsed.end() && !stream->is_null()) {
-    if (!stream->is_boolean()) return InvalidArgument("'stream' must be true or false");
-    route.stream = stream->get<bool>();
+  if (scan.stream.kind != Kind::kAbsent && scan.stream.kind != Kind::kNull) {
+    if (scan.stream.kind != Kind::kBool) return InvalidArgument("'stream' must be true or false");
+    route.stream = scan.stream.boolean;
   }
-  auto model = parsed.find("model");
-  if (model == parsed.end() || model->is_null()) {
+  if (scan.model.kind == Kind::kAbsent || scan.model.kind == Kind::kNull) {
     return InvalidArgument("'model' is required: use \"openclaw\" or one of GET /v1/models");
   }
-  if (!model->is_string()) return InvalidArgument("'model' must be a string");
-  const std::string name = model->get<std::string>();
+  if (scan.model.kind != Kind::kString) return InvalidArgument("'model' must be a string");
+  const std::string& name = scan.model.text;
   if (IsAgentModel(name)) {
-    route.body = std::move(body);
+    route.body = std::move(body);  // byte for byte
     return route;
   }
   auto models = usable();
@@ -63,7 +129,10 @@ Result<ChatRoute> RouteChatRequest(std::string body, const UsableModelsFn& usabl
     return InvalidArgument("model '" + name + "' is not available; valid models: " +
                            ListForMessage(ModelIds(*models)) + " (or openclaw/<agentId>)");
   }
-  *model = std::string(kAgentModel);
+  // Rewritten: the document is built only on this path.
+  json parsed = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (!parsed.is_object()) return InvalidArgument("request body is not valid JSON");
+  parsed["model"] = std::string(kAgentModel);
   route.body = parsed.dump(-1, ' ', false, json::error_handler_t::replace);
   route.model_header = name;
   return route;

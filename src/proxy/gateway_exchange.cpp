@@ -16,11 +16,38 @@ std::string Seconds(std::chrono::steady_clock::duration d) {
 }  // namespace
 
 // Shared with the deadline timer's handler, which may run after the exchange is gone.
-struct GatewayExchange::State {
-  explicit State(net::any_io_executor executor) : socket(std::move(executor)) {}
+//
+// The deadline is lazy: Arm() moves it (a clock read), and the timer is only started when none
+// is pending or the new deadline comes before the pending expiry. A timer that fires before the
+// current deadline starts again for the rest. So the many arms of a stream cost no timer
+// operation each: one start and one cancel per exchange, plus one restart per idle gap.
+struct GatewayExchange::State : std::enable_shared_from_this<State> {
+  explicit State(const net::any_io_executor& executor) : socket(executor), timer(executor) {}
   tcp::socket socket;
-  std::uint64_t generation = 0;  // of the armed deadline; a stale expiry changes nothing
+  net::steady_timer timer;
+  std::uint64_t generation = 0;  // of the pending wait; a superseded one changes nothing
+  bool waiting = false;          // a wait is pending
+  bool active = false;           // a deadline applies now
   bool timed_out = false;
+  std::chrono::steady_clock::time_point deadline;
+
+  void StartWait() {
+    const std::uint64_t mine = ++generation;
+    waiting = true;
+    timer.expires_at(deadline);
+    timer.async_wait([self = shared_from_this(), mine](const beast::error_code& ec) {
+      if (ec || self->generation != mine) return;
+      self->waiting = false;
+      if (!self->active) return;
+      if (std::chrono::steady_clock::now() < self->deadline) {
+        self->StartWait();
+        return;
+      }
+      self->timed_out = true;
+      beast::error_code ignored;
+      self->socket.close(ignored);
+    });
+  }
 };
 
 GatewayExchange::GatewayExchange(net::any_io_executor executor, std::shared_ptr<GatewayPool> pool,
@@ -29,33 +56,29 @@ GatewayExchange::GatewayExchange(net::any_io_executor executor, std::shared_ptr<
       pool_(std::move(pool)),
       options_(options),
       state_(std::make_shared<State>(executor)),
-      timer_(executor),
       // The raw bytes of headers and chunk framing; the body goes to body_.
       buffer_(std::max<std::size_t>(options.buffer_size, kHeaderLimit + 1024)),
       body_(new char[options.buffer_size]) {}
 
 GatewayExchange::~GatewayExchange() {
   ++state_->generation;
-  beast::error_code ec;
-  timer_.cancel(ec);
+  state_->active = false;
+  if (state_->waiting) {
+    beast::error_code ec;
+    state_->timer.cancel(ec);
+  }
 }
 
 void GatewayExchange::Arm(std::chrono::steady_clock::duration timeout) {
-  const std::uint64_t generation = ++state_->generation;
-  state_->timed_out = false;
-  timer_.expires_after(timeout);
-  timer_.async_wait([state = state_, generation](const beast::error_code& ec) {
-    if (ec || state->generation != generation) return;
-    state->timed_out = true;
-    beast::error_code ignored;
-    state->socket.close(ignored);
-  });
+  State& state = *state_;
+  state.deadline = std::chrono::steady_clock::now() + timeout;
+  state.active = true;
+  state.timed_out = false;
+  if (state.waiting && state.timer.expiry() <= state.deadline) return;  // it fires first
+  state.StartWait();
 }
 
-void GatewayExchange::Disarm() {
-  ++state_->generation;
-  timer_.cancel();
-}
+void GatewayExchange::Disarm() { state_->active = false; }
 
 void GatewayExchange::Cancel() {
   cancelled_ = true;

@@ -86,7 +86,6 @@ class GatewayExchange {
   const Options options_;
   std::string endpoint_;
   std::shared_ptr<State> state_;
-  net::steady_timer timer_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::response_parser<bhttp::buffer_body>> parser_;
   std::unique_ptr<char[]> body_;

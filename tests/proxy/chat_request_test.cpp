@@ -65,6 +65,13 @@ TEST(RouteChatRequest, MalformedBodiesAreInvalidArguments) {
       {"{\"model\":null}", "'model' is required"},
       {"{\"model\":7}", "'model' must be a string"},
       {"{\"model\":\"openclaw\",\"stream\":\"yes\"}", "'stream' must be true or false"},
+      {"{\"model\":\"openclaw\",\"stream\":{\"a\":true}}", "'stream' must be true or false"},
+      {"{\"model\":[\"openclaw\"]}", "'model' must be a string"},
+      // Only the top level counts: a "model" inside a message or an object is not the model.
+      {"{\"meta\":{\"model\":\"openclaw\"},\"messages\":[{\"model\":\"openclaw\"}]}",
+       "'model' is required"},
+      {"{\"model\":\"openclaw\"} trailing", "not valid JSON"},
+      {"\"openclaw\"", "must be a JSON object"},
   };
   for (const auto& [body, message] : cases) {
     auto route = RouteChatRequest(body, Models({}));
@@ -72,6 +79,17 @@ TEST(RouteChatRequest, MalformedBodiesAreInvalidArguments) {
     EXPECT_EQ(route.status().code(), ErrorCode::kInvalidArgument) << body;
     EXPECT_THAT(route.status().message(), HasSubstr(message)) << body;
   }
+}
+
+TEST(RouteChatRequest, TheTopLevelFieldsCountAndTheLastOfADuplicateWins) {
+  const std::string body =
+      R"({"messages":[{"role":"user","model":"x/y","stream":1}],"model":"a/b",)"
+      R"("nested":{"model":"c/d","stream":false},"stream":false,"model":"openclaw","stream":true})";
+  auto route = RouteChatRequest(body, Models({}));
+  ASSERT_TRUE(route.ok()) << route.status().ToString();
+  EXPECT_TRUE(route->stream);
+  EXPECT_EQ(route->body, body);  // an agent model: byte for byte
+  EXPECT_TRUE(route->model_header.empty());
 }
 
 TEST(RouteChatRequest, AFailureToListModelsPassesThrough) {
