@@ -1,5 +1,7 @@
 #include "proxy/gateway_exchange.hpp"
 
+#include <algorithm>
+#include <array>
 #include <limits>
 
 namespace berth::proxy {
@@ -118,15 +120,30 @@ net::awaitable<beast::error_code> GatewayExchange::Connect(const GatewayRequest&
 
 net::awaitable<Status> GatewayExchange::Send(const GatewayRequest& request) {
   endpoint_ = request.host + ":" + std::to_string(request.port);
-  bhttp::request<bhttp::string_body> req{request.method, request.target, 11};
-  req.set(bhttp::field::host, endpoint_);
-  req.set(bhttp::field::authorization, "Bearer " + request.token);
-  req.set(bhttp::field::user_agent, "berth");
-  if (!request.body.empty()) req.set(bhttp::field::content_type, request.content_type);
-  for (const auto& [name, value] : request.headers) req.set(name, value);
-  req.body() = request.body;
-  req.keep_alive(true);
-  req.prepare_payload();
+  // The head as one string and the body as it is: one gathered write, no copy of the body.
+  std::string head;
+  head.reserve(256 + request.token.size() + request.target.size());
+  // Every value is berth's own or was checked against a list, but a line break in one would
+  // let it add headers of its own: refuse rather than send that.
+  bool broken = false;
+  auto add = [&head, &broken](std::string_view name, std::string_view value) {
+    broken = broken || value.find_first_of("\r\n") != std::string_view::npos;
+    head.append(name).append(": ").append(value).append("\r\n");
+  };
+  const beast::string_view method = bhttp::to_string(request.method);
+  head.append(method.data(), method.size()).append(" ").append(request.target);
+  head.append(" HTTP/1.1\r\n");
+  add("Host", endpoint_);
+  add("Authorization", "Bearer " + request.token);
+  add("User-Agent", "berth");
+  if (!request.body.empty()) add("Content-Type", request.content_type);
+  for (const auto& [name, value] : request.headers) add(name, value);
+  add("Content-Length", std::to_string(request.body.size()));
+  head.append("\r\n");
+  if (broken || request.target.find_first_of("\r\n ") != std::string::npos) {
+    co_return InvalidArgument("a header for the agent gateway contains a line break");
+  }
+  const std::array<net::const_buffer, 2> message = {net::buffer(head), net::buffer(request.body)};
 
   beast::error_code ec;
   auto token = net::redirect_error(net::use_awaitable, ec);
@@ -144,7 +161,7 @@ net::awaitable<Status> GatewayExchange::Send(const GatewayRequest& request) {
       }
     }
     Arm(options_.idle_gap);
-    co_await bhttp::async_write(state_->socket, req, token);
+    co_await net::async_write(state_->socket, message, token);
     if (!ec) {
       parser_.emplace();
       parser_->header_limit(kHeaderLimit);

@@ -199,6 +199,32 @@ TEST(GatewayExchange, CancelEndsAPendingReadAtOnceAndNothingGoesBackToThePool) {
   EXPECT_EQ(pool->idle(), 0u);
 }
 
+TEST(GatewayExchange, AHeaderValueWithALineBreakIsRefusedBeforeAnythingIsSent) {
+  FakeGateway gateway(0ms);
+  net::io_context ioc;
+  Status sent;
+  net::co_spawn(
+      ioc,
+      [&]() -> net::awaitable<void> {
+        GatewayExchange exchange(ioc.get_executor(), std::make_shared<GatewayPool>(), {});
+        GatewayRequest request;
+        request.host = "127.0.0.1";
+        request.port = gateway.port();
+        request.token = "gateway-token";
+        request.target = "/stream";
+        request.body = "{}";
+        request.headers.emplace_back("x-openclaw-model", "a/b\r\nX-Injected: 1");
+        sent = co_await exchange.Send(request);
+      },
+      [](std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);
+      });
+  ioc.run();
+  EXPECT_EQ(sent.code(), ErrorCode::kInvalidArgument);
+  EXPECT_THAT(sent.message(), HasSubstr("line break"));
+  EXPECT_TRUE(gateway.peers().empty());  // nothing reached the gateway
+}
+
 TEST(GatewayPool, DropsConnectionsThePeerClosedAndThoseTooOld) {
   net::io_context ioc;
   net::ip::tcp::acceptor acceptor(ioc, {net::ip::make_address("127.0.0.1"), 0});
