@@ -28,7 +28,9 @@
 #   LIGHT_CONNECTIONS (1; 0 skips)                                       light-load round
 #   STREAMS (10000; 0 skips) STREAM_SECONDS (60) STREAM_EVENT_MS (1000)  open-streams phase
 #   STREAMS_TARGETS   where the open-streams phase runs (default: berth if it is a target)
-#   BERTH_THREADS, PROXY_IMAGE (berth/bench-upstream:local), PROXY_KEEP_IMAGE (1; 0 removes the
+#   WORKERS (auto)    event loops of each proxy: berth's BERTH_THREADS and nginx's worker_processes
+#                     get the same number ("auto": one per core for both); CHP is one Node process
+#   PROXY_IMAGE (berth/bench-upstream:local), PROXY_KEEP_IMAGE (1; 0 removes the
 #   image at the end when this run built it first and nothing uses it),
 #   CHP_HOME (/var/cache/berth/chp), CHP_VERSION (5.3.0), BENCH_RESULTS_DIR (bench/results),
 #   BENCH_TMPDIR, BUILD_DIR, DOCKER_HOST
@@ -46,6 +48,7 @@ WARMUP=${WARMUP:-2s}
 ROUNDS=${ROUNDS:-3}
 CHUNKS=${CHUNKS:-20}
 LIGHT_CONNECTIONS=${LIGHT_CONNECTIONS:-1}
+WORKERS=${WORKERS:-auto}
 STREAMS=${STREAMS:-10000}
 STREAM_SECONDS=${STREAM_SECONDS:-60}
 STREAM_EVENT_MS=${STREAM_EVENT_MS:-1000}
@@ -84,6 +87,7 @@ for t in $STREAMS_TARGETS; do
   is_target "$t" || die "STREAMS_TARGETS names '$t', which is not in BENCH_TARGETS"
 done
 ((STREAMS > 0)) || STREAMS_TARGETS=""
+[[ $WORKERS == auto || $WORKERS =~ ^[1-9][0-9]?$ ]] || die "WORKERS must be auto or a number of 1 to 99"
 ((STREAM_EVENT_MS > 0 && STREAM_SECONDS * 1000 % STREAM_EVENT_MS == 0 && STREAM_SECONDS >= 10)) ||
   die "STREAM_SECONDS must be >= 10 and a whole number of STREAM_EVENT_MS"
 NEED_BERTH=0
@@ -262,7 +266,7 @@ if commit=$(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null); then
   say "commit: $commit$(git -C "$REPO_DIR" diff --quiet HEAD 2>/dev/null || echo ' (with local changes)')"
 fi
 say "targets: $BENCH_TARGETS; wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $ROUNDS rounds," \
-  "$CHUNKS events per stream; image $PROXY_IMAGE ($IMAGE_ID)"
+  "$CHUNKS events per stream; proxy workers $WORKERS; image $PROXY_IMAGE ($IMAGE_ID)"
 
 # ---- 3. berth and the upstream -------------------------------------------------------------------
 UPSTREAM_IP=""
@@ -282,7 +286,7 @@ if ((NEED_BERTH)); then
     BERTH_CHAT_MAX_PER_USER=$((STREAMS + CONNECTIONS + 100))
     BERTH_CHAT_MAX_TOTAL=$((STREAMS + CONNECTIONS + 100)))
   [[ -n ${DOCKER_HOST:-} ]] && berth_env+=(DOCKER_HOST="$DOCKER_HOST")
-  [[ -n ${BERTH_THREADS:-} ]] && berth_env+=(BERTH_THREADS="$BERTH_THREADS")
+  [[ $WORKERS != auto ]] && berth_env+=(BERTH_THREADS="$WORKERS")
   env -i "${berth_env[@]}" "$BERTH" serve --listen "127.0.0.1:$BERTH_PORT" \
     >"$WORK/berth.out" 2>"$WORK/berth.err" &
   BERTH_PID=$!
@@ -332,7 +336,7 @@ if is_target nginx; then
   [[ $(id -u) == 0 ]] && NGINX_USER="user root;"
   cat >"$WORK/nginx/nginx.conf" <<EOF
 $NGINX_USER
-worker_processes auto;
+worker_processes $WORKERS;
 worker_rlimit_nofile $FILE_LIMIT;
 daemon off;
 pid $WORK/nginx/nginx.pid;
@@ -803,8 +807,8 @@ num() { [[ -n ${1:-} ]] && echo "$1" || echo null; }
     "$BENCH_TARGETS" "$THREADS" "$CONNECTIONS" "$DURATION"
   printf '"rounds": %d, "chunks": %d, "light_connections": %d, "streams": %d, ' \
     "$ROUNDS" "$CHUNKS" "$LIGHT_CONNECTIONS" "$STREAMS"
-  printf '"stream_seconds": %d, "stream_event_ms": %d, "image": "%s"},\n' \
-    "$STREAM_SECONDS" "$STREAM_EVENT_MS" "$PROXY_IMAGE"
+  printf '"stream_seconds": %d, "stream_event_ms": %d, "workers": "%s", "image": "%s"},\n' \
+    "$STREAM_SECONDS" "$STREAM_EVENT_MS" "$WORKERS" "$PROXY_IMAGE"
   printf '  "runs": ['
   sep=""
   for t in "${TARGET_LIST[@]}"; do

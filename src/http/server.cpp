@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cstdio>
 #include <span>
 #include <atomic>
 #include <condition_variable>
@@ -676,8 +675,14 @@ net::awaitable<bool> ConnectionWriter::WriteBody(std::string_view data, bool las
   if (!head_.empty()) buffers[count++] = net::buffer(head_);
   if (!data.empty()) {
     if (chunked_) {
-      const int n = std::snprintf(size_line, sizeof size_line, "%zx\r\n", data.size());
-      buffers[count++] = net::buffer(size_line, static_cast<std::size_t>(n));
+      // The chunk size in hex, then CRLF, written from the end of size_line.
+      static constexpr char kHex[] = "0123456789abcdef";
+      char* end = size_line + sizeof size_line;
+      char* p = end;
+      *--p = '\n';
+      *--p = '\r';
+      for (std::size_t n = data.size(); n > 0; n >>= 4) *--p = kHex[n & 15];
+      buffers[count++] = net::buffer(p, static_cast<std::size_t>(end - p));
     }
     buffers[count++] = net::buffer(data.data(), data.size());
     if (chunked_) buffers[count++] = net::buffer(kCrlf.data(), kCrlf.size());
