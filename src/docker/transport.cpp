@@ -329,6 +329,18 @@ Result<std::shared_ptr<const Transport>> Transport::Create(EngineEndpoint endpoi
 Result<HttpResponse> Transport::RoundTrip(const HttpRequest& request,
                                           std::chrono::milliseconds timeout,
                                           std::size_t body_limit) const {
+  // An io_context needs descriptors of its own (epoll, eventfd): out of them (EMFILE), its
+  // constructor throws, and the call fails like one that could not connect.
+  try {
+    return RoundTripOnce(request, timeout, body_limit);
+  } catch (const boost::system::system_error& e) {
+    return Unavailable("cannot reach the container engine: " + e.code().message());
+  }
+}
+
+Result<HttpResponse> Transport::RoundTripOnce(const HttpRequest& request,
+                                              std::chrono::milliseconds timeout,
+                                              std::size_t body_limit) const {
   net::io_context ioc{1};
   if (endpoint_.kind == EngineEndpoint::Kind::kUnix) {
     UnixStream stream(ioc);
@@ -344,11 +356,15 @@ Result<HttpResponse> Transport::RoundTrip(const HttpRequest& request,
 
 Result<std::unique_ptr<ResponseStream>> Transport::OpenStream(
     const HttpRequest& request, std::chrono::milliseconds timeout) const {
-  if (endpoint_.kind == EngineEndpoint::Kind::kUnix) {
-    return OpenOn<UnixStream>(endpoint_, request, timeout);
+  try {  // see RoundTrip()
+    if (endpoint_.kind == EngineEndpoint::Kind::kUnix) {
+      return OpenOn<UnixStream>(endpoint_, request, timeout);
+    }
+    if (tls_) return OpenOn<TlsStream>(endpoint_, request, timeout, *tls_);
+    return OpenOn<TcpStream>(endpoint_, request, timeout);
+  } catch (const boost::system::system_error& e) {
+    return Unavailable("cannot reach the container engine: " + e.code().message());
   }
-  if (tls_) return OpenOn<TlsStream>(endpoint_, request, timeout, *tls_);
-  return OpenOn<TcpStream>(endpoint_, request, timeout);
 }
 
 }  // namespace berth::docker

@@ -73,6 +73,8 @@ class Transport {
  private:
   Transport(EngineEndpoint endpoint, std::shared_ptr<boost::asio::ssl::context> tls)
       : endpoint_(std::move(endpoint)), tls_(std::move(tls)) {}
+  Result<HttpResponse> RoundTripOnce(const HttpRequest& request, std::chrono::milliseconds timeout,
+                                     std::size_t body_limit) const;
 
   EngineEndpoint endpoint_;
   std::shared_ptr<boost::asio::ssl::context> tls_;  // set iff endpoint_.tls

@@ -8,6 +8,17 @@ using tcp = net::ip::tcp;
 
 Result<int> HttpGatewayProbe::Get(const std::string& host, int port, const std::string& path,
                                   std::chrono::milliseconds timeout) {
+  // Out of descriptors (EMFILE), the io_context's constructor throws: a failed probe.
+  try {
+    return GetOnce(host, port, path, timeout);
+  } catch (const boost::system::system_error& e) {
+    return Unavailable("GET " + path + " on " + host + ":" + std::to_string(port) + ": " +
+                       e.code().message());
+  }
+}
+
+Result<int> HttpGatewayProbe::GetOnce(const std::string& host, int port, const std::string& path,
+                                      std::chrono::milliseconds timeout) {
   net::io_context ioc;
   beast::tcp_stream stream(ioc);
   tcp::resolver resolver(ioc);

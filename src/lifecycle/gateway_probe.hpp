@@ -25,6 +25,10 @@ class HttpGatewayProbe final : public GatewayProbe {
  public:
   Result<int> Get(const std::string& host, int port, const std::string& path,
                   std::chrono::milliseconds timeout) override;
+
+ private:
+  Result<int> GetOnce(const std::string& host, int port, const std::string& path,
+                      std::chrono::milliseconds timeout);
 };
 
 }  // namespace berth::lifecycle

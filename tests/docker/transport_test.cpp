@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "docker/docker_client.hpp"
+#include "support/fd_exhaustion.hpp"
 #include "support/temp_dir.hpp"
 #include "test_servers.hpp"
 
@@ -309,6 +310,33 @@ TEST(Transport, TooLongSocketPathIsUnavailableNotACrash) {
       UnixTransport("/tmp/" + std::string(200, 'x'))->RoundTrip(Get("/x"), milliseconds(500));
   ASSERT_FALSE(response.ok());
   EXPECT_EQ(response.status().code(), ErrorCode::kUnavailable);
+}
+
+// Out of descriptors, a call fails with an error (the io_context it needs cannot be made):
+// berth must not abort, as it once did when a flood of connections used up its limit.
+TEST(Transport, OutOfDescriptorsIsAnErrorNotAnAbort) {
+  auto transport = UnixTransport("/nonexistent/berth-test.sock");
+  Result<HttpResponse> response = Unavailable("not called");
+  Result<std::unique_ptr<ResponseStream>> stream = Unavailable("not called");
+  bool exhausted = false;
+  {
+    berth::testing::FdExhaustion no_fds;
+    exhausted = no_fds.exhausted();
+    response = transport->RoundTrip(Get("/_ping"), milliseconds(1000));
+    stream = transport->OpenStream(Get("/events"), milliseconds(1000));
+  }
+  ASSERT_TRUE(exhausted);
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.status().code(), ErrorCode::kUnavailable);
+  EXPECT_NE(response.status().message().find("Too many open files"), std::string::npos)
+      << response.status().message();
+  ASSERT_FALSE(stream.ok());
+  EXPECT_EQ(stream.status().code(), ErrorCode::kUnavailable);
+  // And once descriptors are free again, the same transport works as before (no engine here:
+  // it fails to connect, with the usual error).
+  auto after = transport->RoundTrip(Get("/_ping"), milliseconds(1000));
+  ASSERT_FALSE(after.ok());
+  EXPECT_EQ(after.status().message().find("Too many open files"), std::string::npos);
 }
 
 }  // namespace

@@ -5,9 +5,11 @@
 #include <thread>
 #include <vector>
 
+#include "lifecycle/gateway_probe.hpp"
 #include "mocks/fake_clock.hpp"
 #include "mocks/fake_runtime.hpp"
 #include "service/service_fixture.hpp"
+#include "support/fd_exhaustion.hpp"
 
 // Unit tests of the manager's logic against an in-memory engine. The same behaviours are proven
 // against the real Docker engine in tests/lifecycle_docker.
@@ -373,6 +375,24 @@ TEST_F(AgentManagerTest, UnknownUserIsNotFound) {
   ASSERT_FALSE(endpoint.ok());
   EXPECT_EQ(endpoint.status().code(), ErrorCode::kNotFound);
   EXPECT_TRUE(runtime_->Snapshot().empty());
+}
+
+// Out of descriptors, a readiness or health probe fails like an unreachable gateway; it does
+// not abort berth (the io_context it needs cannot be made).
+TEST(HttpGatewayProbe, OutOfDescriptorsIsAFailedProbeNotAnAbort) {
+  HttpGatewayProbe probe;
+  Result<int> got = 0;
+  bool exhausted = false;
+  {
+    berth::testing::FdExhaustion no_fds;
+    exhausted = no_fds.exhausted();
+    got = probe.Get("127.0.0.1", 9, "/readyz", 500ms);
+  }
+  ASSERT_TRUE(exhausted);
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.status().code(), ErrorCode::kUnavailable);
+  EXPECT_NE(got.status().message().find("Too many open files"), std::string::npos)
+      << got.status().message();
 }
 
 }  // namespace
