@@ -39,6 +39,8 @@ WARMUP=${WARMUP:-3s}
 ROUNDS=${ROUNDS:-3}
 LIGHT_CONNECTIONS=${LIGHT_CONNECTIONS:-1}
 LUA_SCRIPT=$SCRIPT_DIR/internal_endpoint.lua
+# shellcheck source=bench/lib.sh
+source "$SCRIPT_DIR/lib.sh"
 
 # Goals from the issue.
 GOAL_RATIO=0.5
@@ -61,27 +63,12 @@ NGINX=$(command -v nginx || true)
 [[ -z $NGINX && -x /usr/sbin/nginx ]] && NGINX=/usr/sbin/nginx
 [[ -n $NGINX ]] || die "nginx is not installed (Debian: apt-get install nginx-light)"
 
-if [[ -z ${BENCH_TMPDIR:-} ]]; then
-  if [[ -d /dev/shm && -w /dev/shm ]]; then BENCH_TMPDIR=/dev/shm; else BENCH_TMPDIR=${TMPDIR:-/tmp}; fi
-fi
+BENCH_TMPDIR=$(bench_tmpdir)
 WORK=$(mktemp -d "$BENCH_TMPDIR/berth-bench.XXXXXX")
 
 BERTH_PID=""
 NGINX_PID=""
 WRK_PID=""
-
-stop_pid() {  # pid, signal: signal, wait up to 5 s, then SIGKILL
-  local pid=$1 sig=$2
-  [[ -n $pid ]] || return 0
-  kill -0 "$pid" 2>/dev/null || return 0
-  kill "-$sig" "$pid" 2>/dev/null || true
-  for _ in $(seq 50); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
 
 cleanup() {
   local status=$?
@@ -100,38 +87,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# A port nothing listens on, below the usual ephemeral range (32768+) that wrk's own
-# connections use.
-free_port() {
-  local port
-  for _ in $(seq 100); do
-    port=$((20000 + RANDOM % 10000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      echo "$port"
-      return 0
-    fi
-  done
-  return 1
-}
-
-# Waits up to $2 seconds for URL $1 to answer 200; fails early if process $3 died.
-wait_http_ok() {
-  local url=$1 timeout=$2 pid=$3
-  local deadline=$((SECONDS + timeout))
-  while ((SECONDS < deadline)); do
-    kill -0 "$pid" 2>/dev/null || return 1
-    [[ $(curl -s -o /dev/null -w '%{http_code}' "$url" || true) == 200 ]] && return 0
-    sleep 0.2
-  done
-  return 1
-}
-
-# CPU time (user + system, in clock ticks) of a process, or of its waited-for children ("c").
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
-children_ticks() { awk '{print $16 + $17}' "/proc/$$/stat"; }
-CLK_TCK=$(getconf CLK_TCK)
-
-hex32() { od -An -tx1 -N32 /dev/urandom | tr -d ' \n'; }
 KEY=$(hex32)
 ADMIN_TOKEN=ba_$(hex32)
 

@@ -60,6 +60,8 @@ CHP_HOME=${CHP_HOME:-/var/cache/berth/chp}
 CHP_VERSION=${CHP_VERSION:-5.3.0}
 BENCH_RESULTS_DIR=${BENCH_RESULTS_DIR:-$REPO_DIR/bench/results}
 LUA_SCRIPT=$SCRIPT_DIR/chat_stream.lua
+# shellcheck source=bench/lib.sh
+source "$SCRIPT_DIR/../lib.sh"
 UPSTREAM_PORT=18789
 
 # Goals from the issue.
@@ -142,9 +144,7 @@ fi
 ulimit -n "$(ulimit -Hn)"
 FILE_LIMIT=$(ulimit -n)
 
-if [[ -z ${BENCH_TMPDIR:-} ]]; then
-  if [[ -d /dev/shm && -w /dev/shm ]]; then BENCH_TMPDIR=/dev/shm; else BENCH_TMPDIR=${TMPDIR:-/tmp}; fi
-fi
+BENCH_TMPDIR=$(bench_tmpdir)
 WORK=$(mktemp -d "$BENCH_TMPDIR/berth-bench-proxy.XXXXXX")
 RUN_ID=$(date +%s)-$$
 PREFIX=berth-bench-proxy-$RUN_ID
@@ -160,19 +160,6 @@ NETWORK_ID=""          # ours, or the one berth created under our name
 BERTH_INSTANCE=""      # berth's label on what it created
 IMAGE_ID=""
 IMAGE_EXISTED=1
-
-stop_pid() {  # pid signal: signal, wait up to 10 s, then SIGKILL
-  local pid=$1 sig=$2
-  [[ -n $pid ]] || return 0
-  kill -0 "$pid" 2>/dev/null || return 0
-  kill "-$sig" "$pid" 2>/dev/null || true
-  for _ in $(seq 100); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
 
 cleanup() {
   local status=$?
@@ -219,37 +206,8 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # ---- helpers -------------------------------------------------------------------------------------
-# A port nothing listens on, below the ephemeral range wrk's and the proxies' connections use.
-free_port() {
-  local port
-  for _ in $(seq 100); do
-    port=$((20000 + RANDOM % 10000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      echo "$port"
-      return 0
-    fi
-  done
-  return 1
-}
-
-# Waits up to $2 seconds for URL $1 to answer 200; fails early when process $3 (if given) died.
-wait_http_ok() {
-  local url=$1 timeout=$2 pid=${3:-}
-  local deadline=$((SECONDS + timeout))
-  while ((SECONDS < deadline)); do
-    [[ -z $pid ]] || kill -0 "$pid" 2>/dev/null || return 1
-    [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$url" || true) == 200 ]] && return 0
-    sleep 0.2
-  done
-  return 1
-}
-
-hex32() { od -An -tx1 -N32 /dev/urandom | tr -d ' \n'; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
-children_ticks() { awk '{print $16 + $17}' "/proc/$$/stat"; }
 # A process that is gone, or a zombie (no VmRSS), counts 0.
 rss_kib() { awk '/^VmRSS:/ { v = $2 } END { print v + 0 }' "/proc/$1/status" 2>/dev/null || echo 0; }
-CLK_TCK=$(getconf CLK_TCK)
 
 
 # ---- 2. the upstream image ---------------------------------------------------------------------
