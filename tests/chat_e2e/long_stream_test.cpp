@@ -17,6 +17,7 @@
 #include "http/server.hpp"
 #include "mocks/fake_clock.hpp"
 #include "runtime/docker_runtime.hpp"
+#include "support/loopback_server.hpp"
 
 namespace berth::testing {
 namespace {
@@ -43,8 +44,7 @@ class LongStreamTest : public DockerTest {
   }
 
   void TearDown() override {
-    if (server_) server_->Stop();
-    if (server_thread_.joinable()) server_thread_.join();
+    server_.Stop();
     berth_.Stop();
     if (!env().engine_status().ok()) return;
     auto instance = berth_.store()->InstanceId();
@@ -58,13 +58,7 @@ class LongStreamTest : public DockerTest {
     chat.providers = s.providers;
     chat.agents = s.agents;
     http::RegisterChatRoutes(router_, chat);
-    http::ServerOptions options;
-    options.host = "127.0.0.1";
-    options.port = 0;
-    options.threads = 2;
-    server_ = std::make_unique<http::Server>(options, router_);
-    ASSERT_TRUE(server_->Listen().ok());
-    server_thread_ = std::thread([this] { server_->Run(); });
+    ASSERT_TRUE(server_.Start(router_).ok());
   }
 
   lifecycle::LifecycleOptions options_;
@@ -72,8 +66,7 @@ class LongStreamTest : public DockerTest {
   std::shared_ptr<FakeClock> clock_ = std::make_shared<FakeClock>();
   InProcessBerth berth_{dir_.File("berth.db"), clock_};
   http::Router router_;
-  std::unique_ptr<http::Server> server_;
-  std::thread server_thread_;
+  LoopbackServer server_;
 };
 
 TEST_F(LongStreamTest, AnAgentWithAStreamOpenIsNeverReapedAndIsOnceItEnds) {
@@ -95,7 +88,7 @@ TEST_F(LongStreamTest, AnAgentWithAStreamOpenIsNeverReapedAndIsOnceItEnds) {
                {"stream", true},
                {"messages", {{{"role", "user"}, {"content", "tell a long story"}}}}};
   auto chat = std::async(std::launch::async, [&] {
-    return HttpExchange("127.0.0.1", server_->port(), "POST", "/v1/chat/completions", body.dump(),
+    return HttpExchange("127.0.0.1", server_.port(), "POST", "/v1/chat/completions", body.dump(),
                         {{"Authorization", "Bearer " + user->token}}, 60s);
   });
   // Once the stream flows, every Reap() sees an agent idle for far longer than its 30 minutes

@@ -11,6 +11,7 @@
 
 #include "http/server.hpp"
 #include "proxy/agent_events.hpp"
+#include "support/loopback_server.hpp"
 
 namespace berth::proxy {
 namespace {
@@ -27,19 +28,9 @@ class FakeGateway {
                       [this](http::Request& request, http::ResponseWriter& writer) {
                         return Serve(request, writer);
                       });
-    http::ServerOptions options;
-    options.host = "127.0.0.1";
-    options.port = 0;
-    options.threads = 2;
-    server_ = std::make_unique<http::Server>(options, router_);
-    EXPECT_TRUE(server_->Listen().ok());
-    thread_ = std::thread([this] { server_->Run(); });
+    EXPECT_TRUE(server_.Start(router_).ok());
   }
-  ~FakeGateway() {
-    server_->Stop();
-    thread_.join();
-  }
-  unsigned short port() const { return server_->port(); }
+  unsigned short port() const { return server_.port(); }
   std::set<std::string> peers() {
     std::lock_guard lock(mu_);
     return peers_;
@@ -64,10 +55,9 @@ class FakeGateway {
 
   const std::chrono::milliseconds gap_;
   http::Router router_;
-  std::unique_ptr<http::Server> server_;
-  std::thread thread_;
   std::mutex mu_;
   std::set<std::string> peers_;
+  berth::testing::LoopbackServer server_;  // last: stopped first, while what Serve uses lives
 };
 
 struct Outcome {
