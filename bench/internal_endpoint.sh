@@ -136,26 +136,11 @@ echo "berth answers 200 with a ${BODY_BYTES}-byte openclaw.json"
 cp "$WORK/body.json" "$WORK/www/openclaw.json"
 NGINX_PORT=$(free_port) || die "no free port for nginx"
 [[ $NGINX_PORT == "$BERTH_PORT" ]] && NGINX_PORT=$(free_port)
-NGINX_USER=""
-[[ $(id -u) == 0 ]] && NGINX_USER="user root;"
-cat >"$WORK/nginx/nginx.conf" <<EOF
-$NGINX_USER
-worker_processes auto;
-daemon off;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/logs/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
+{
+  nginx_conf_head "$WORK/nginx" auto 4096
+  cat <<EOF
   sendfile on;
   tcp_nopush on;
-  keepalive_timeout 75s;
-  keepalive_requests 100000000;
-  client_body_temp_path $WORK/nginx/tmp/body;
-  proxy_temp_path $WORK/nginx/tmp/proxy;
-  fastcgi_temp_path $WORK/nginx/tmp/fastcgi;
-  uwsgi_temp_path $WORK/nginx/tmp/uwsgi;
-  scgi_temp_path $WORK/nginx/tmp/scgi;
   default_type application/json;
   server {
     listen 127.0.0.1:$NGINX_PORT;
@@ -166,6 +151,7 @@ http {
   }
 }
 EOF
+} >"$WORK/nginx/nginx.conf"
 "$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/logs/error.log" \
   >"$WORK/nginx/logs/stdout.log" 2>&1 &
 NGINX_PID=$!

@@ -58,3 +58,30 @@ bench_tmpdir() {
     echo "${TMPDIR:-/tmp}"
   fi
 }
+
+# Prints the start of a benchmark's nginx.conf, up to and inside `http {`: as root when run as
+# root; pid, logs and temp files under $1 (nginx-light's default paths are not ours to write);
+# $2 worker processes; $3 connections and open files per worker; no access log; keep-alive
+# connections that last the whole run. The caller appends its own http settings, its servers
+# and the closing brace.
+nginx_conf_head() {
+  local dir=$1 workers=$2 connections=$3
+  if [[ $(id -u) == 0 ]]; then echo "user root;"; fi
+  cat <<EOF
+worker_processes $workers;
+worker_rlimit_nofile $connections;
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log warn;
+events { worker_connections $connections; }
+http {
+  access_log off;
+  keepalive_timeout 75s;
+  keepalive_requests 100000000;
+  client_body_temp_path $dir/tmp/body;
+  proxy_temp_path $dir/tmp/proxy;
+  fastcgi_temp_path $dir/tmp/fastcgi;
+  uwsgi_temp_path $dir/tmp/uwsgi;
+  scgi_temp_path $dir/tmp/scgi;
+EOF
+}

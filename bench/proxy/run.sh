@@ -290,25 +290,9 @@ upstream_pids() { echo "$UPSTREAM_INIT_PID $(ps -o pid= --ppid "$UPSTREAM_INIT_P
 if is_target nginx; then
   NGINX_PORT=$(free_port) || die "no free port for nginx"
   mkdir -p "$WORK/nginx/logs" "$WORK/nginx/tmp"
-  NGINX_USER=""
-  [[ $(id -u) == 0 ]] && NGINX_USER="user root;"
-  cat >"$WORK/nginx/nginx.conf" <<EOF
-$NGINX_USER
-worker_processes $WORKERS;
-worker_rlimit_nofile $FILE_LIMIT;
-daemon off;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/logs/error.log warn;
-events { worker_connections $FILE_LIMIT; }
-http {
-  access_log off;
-  keepalive_timeout 75s;
-  keepalive_requests 100000000;
-  client_body_temp_path $WORK/nginx/tmp/body;
-  proxy_temp_path $WORK/nginx/tmp/proxy;
-  fastcgi_temp_path $WORK/nginx/tmp/fastcgi;
-  uwsgi_temp_path $WORK/nginx/tmp/uwsgi;
-  scgi_temp_path $WORK/nginx/tmp/scgi;
+  {
+    nginx_conf_head "$WORK/nginx" "$WORKERS" "$FILE_LIMIT"
+    cat <<EOF
   upstream agent {
     server $UPSTREAM_IP:$UPSTREAM_PORT;
     keepalive 256;
@@ -328,6 +312,7 @@ http {
   }
 }
 EOF
+  } >"$WORK/nginx/nginx.conf"
   "$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/logs/error.log" \
     >"$WORK/nginx/logs/stdout.log" 2>&1 &
   NGINX_PID=$!

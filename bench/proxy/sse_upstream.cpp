@@ -425,13 +425,17 @@ class Session {
     const bool chunked = req.version() >= 11;
     const bool keep_alive = chunked && req.keep_alive();
     std::string out = SseHeader(chunked, keep_alive);
+    // The usage event, [DONE] and, when chunked, the last chunk.
+    const auto append_end = [&](std::string& to) {
+      AppendChunk(to, events.Usage(chunks), chunked);
+      AppendChunk(to, EventWriter::Done(), chunked);
+      if (chunked) to += "0\r\n\r\n";
+    };
     if (delay_ms == 0) {
       const std::string content = events.Content();
       out.reserve(out.size() + static_cast<std::size_t>(chunks) * (content.size() + 8) + 512);
       for (long i = 0; i < chunks; ++i) AppendChunk(out, content, chunked);
-      AppendChunk(out, events.Usage(chunks), chunked);
-      AppendChunk(out, EventWriter::Done(), chunked);
-      if (chunked) out += "0\r\n\r\n";
+      append_end(out);
       if (!co_await WriteRaw(out)) co_return false;
       counted.Complete();
       co_return keep_alive;
@@ -449,9 +453,7 @@ class Session {
       if (!co_await WriteRaw(out)) co_return false;
     }
     out.clear();
-    AppendChunk(out, events.Usage(chunks), chunked);
-    AppendChunk(out, EventWriter::Done(), chunked);
-    if (chunked) out += "0\r\n\r\n";
+    append_end(out);
     if (!co_await WriteRaw(out)) co_return false;
     counted.Complete();
     co_return keep_alive;
