@@ -152,11 +152,8 @@ NGINX_PORT=$(free_port) || die "no free port for nginx"
 }
 EOF
 } >"$WORK/nginx/nginx.conf"
-"$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/logs/error.log" \
-  >"$WORK/nginx/logs/stdout.log" 2>&1 &
-NGINX_PID=$!
 NGINX_URL=http://127.0.0.1:$NGINX_PORT
-wait_http_ok "$NGINX_URL/api/internal/agent-config/$FIRST_ID" 20 "$NGINX_PID" ||
+start_nginx "$WORK/nginx" "$NGINX_URL/api/internal/agent-config/$FIRST_ID" ||
   die "nginx did not start: $(tail -5 "$WORK/nginx/logs/error.log" "$WORK/nginx/logs/stdout.log")"
 NGINX_BYTES=$(curl -s -H "Authorization: Bearer $FIRST_TOKEN" \
   "$NGINX_URL/api/internal/agent-config/$FIRST_ID" | wc -c)

@@ -85,3 +85,12 @@ http {
   scgi_temp_path $dir/tmp/scgi;
 EOF
 }
+
+# Starts $NGINX in the background on the config $1/nginx.conf (logs in $1/logs), sets NGINX_PID,
+# and waits up to 20 s for URL $2 to answer 200. Call it in the script's shell, not in $(…), so
+# that NGINX_PID reaches the caller's cleanup.
+start_nginx() {
+  "$NGINX" -p "$1" -c "$1/nginx.conf" -e "$1/logs/error.log" >"$1/logs/stdout.log" 2>&1 &
+  NGINX_PID=$!
+  wait_http_ok "$2" 20 "$NGINX_PID"
+}

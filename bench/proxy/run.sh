@@ -313,11 +313,8 @@ if is_target nginx; then
 }
 EOF
   } >"$WORK/nginx/nginx.conf"
-  "$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/logs/error.log" \
-    >"$WORK/nginx/logs/stdout.log" 2>&1 &
-  NGINX_PID=$!
   NGINX_URL=http://127.0.0.1:$NGINX_PORT
-  wait_http_ok "$NGINX_URL/readyz" 20 "$NGINX_PID" ||
+  start_nginx "$WORK/nginx" "$NGINX_URL/readyz" ||
     die "nginx did not start: $(tail -5 "$WORK/nginx/logs/error.log" "$WORK/nginx/logs/stdout.log")"
   say "nginx $("$NGINX" -v 2>&1 | sed 's/.*nginx\///') on 127.0.0.1:$NGINX_PORT"
 fi
