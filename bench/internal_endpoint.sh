@@ -69,6 +69,7 @@ WORK=$(mktemp -d "$BENCH_TMPDIR/berth-bench.XXXXXX")
 BERTH_PID=""
 NGINX_PID=""
 WRK_PID=""
+AGENT_NETWORK=berth-bench-internal-$$-$RANDOM
 
 cleanup() {
   local status=$?
@@ -80,6 +81,11 @@ cleanup() {
   stop_pid "$NGINX_PID" QUIT
   for w in $workers; do kill -KILL "$w" 2>/dev/null; done
   stop_pid "$BERTH_PID" TERM
+  # berth makes its agent network at start (the internal listener's address is its gateway):
+  # the run's own name, removed by id when it exists.
+  local net_id
+  net_id=$(docker network inspect -f '{{.Id}}' "$AGENT_NETWORK" 2>/dev/null) &&
+    docker network rm "$net_id" >/dev/null 2>&1
   rm -rf "$WORK"
   exit "$status"
 }
@@ -107,7 +113,7 @@ echo "seeded $RECORDS users (user, API token, container record, provider each) i
 BERTH_PORT=$(free_port) || die "no free port for berth"
 # A clean environment, so no BERTH_* setting of the caller's (database URL, config file) leaks in.
 berth_env=(PATH="$PATH" BERTH_DATA_DIR="$WORK/data" BERTH_ENCRYPTION_KEY="$KEY"
-  BERTH_ADMIN_TOKEN="$ADMIN_TOKEN" BERTH_LOG_LEVEL=warn)
+  BERTH_ADMIN_TOKEN="$ADMIN_TOKEN" BERTH_LOG_LEVEL=warn OPENCLAW_NETWORK="$AGENT_NETWORK")
 [[ -n ${BERTH_THREADS:-} ]] && berth_env+=(BERTH_THREADS="$BERTH_THREADS")
 env -i "${berth_env[@]}" "$BERTH" serve --listen "127.0.0.1:$BERTH_PORT" \
   >"$WORK/berth.out" 2>"$WORK/berth.err" &
