@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <array>
-#include <span>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -14,6 +13,7 @@
 #include <list>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <thread>
 #include <vector>
 

@@ -40,7 +40,7 @@ Result<Principal> AccountService::Authenticate(std::string_view token) const {
   if (caching) {
     std::lock_guard lock(cache_mu_);
     auto it = cache_.find(hash);
-    if (it != cache_.end() && std::chrono::steady_clock::now() < it->second.expires) {
+    if (it != cache_.end() && clock_->SteadyNow() < it->second.expires) {
       return it->second.principal;
     }
     deletions = deletions_;
@@ -60,7 +60,7 @@ Result<Principal> AccountService::Authenticate(std::string_view token) const {
     std::lock_guard lock(cache_mu_);
     if (deletions == deletions_) {
       if (cache_.size() >= kMaxCachedTokens) cache_.clear();
-      cache_[hash] = {principal, std::chrono::steady_clock::now() + token_cache_ttl_};
+      cache_[hash] = {principal, clock_->SteadyNow() + token_cache_ttl_};
     }
   }
   return principal;

@@ -1,8 +1,8 @@
 #include "service/accounts.hpp"
 
 #include <chrono>
-#include <thread>
 
+#include "mocks/fake_clock.hpp"
 #include "service/service_fixture.hpp"
 
 namespace berth::testing {
@@ -77,8 +77,9 @@ TEST_F(AccountServiceTest, ExtraTokensAndDeletion) {
 // again: here it cannot be, its row is gone), until the TTL runs out; deleting the user through
 // the service forgets at once.
 TEST_F(AccountServiceTest, TokenCacheServesWithinTheTtlAndForgetsDeletedUsers) {
-  auto cached = std::make_shared<service::AccountService>(store_, clock_, std::nullopt,
-                                                          std::chrono::milliseconds(300));
+  auto clock = std::make_shared<FakeClock>();
+  auto cached = std::make_shared<service::AccountService>(store_, clock, std::nullopt,
+                                                          std::chrono::milliseconds(5000));
   auto alice = cached->CreateUser({"alice", std::nullopt, std::nullopt});
   auto bob = cached->CreateUser({"bob", std::nullopt, std::nullopt});
   ASSERT_TRUE(alice.ok() && bob.ok());
@@ -91,7 +92,7 @@ TEST_F(AccountServiceTest, TokenCacheServesWithinTheTtlAndForgetsDeletedUsers) {
   auto still = cached->Authenticate(bob->token);
   ASSERT_TRUE(still.ok());
   EXPECT_EQ(still->user_id, bob->user.id);
-  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  clock->Advance(std::chrono::milliseconds(5001));
   EXPECT_EQ(cached->Authenticate(bob->token).status().code(), ErrorCode::kUnauthenticated);
 
   // Deleted through the service: refused at once.
