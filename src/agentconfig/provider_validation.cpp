@@ -10,6 +10,7 @@
 
 #include "agentconfig/openclaw_schema.hpp"
 #include "agentconfig/text_checks.hpp"
+#include "common/json_parse.hpp"
 
 namespace berth::agentconfig {
 namespace {
@@ -54,6 +55,9 @@ Status CheckProviderName(std::string_view name, std::string_view field) {
   });
   if (!allowed) {
     return Invalid(field, "may only contain lowercase letters, digits, '.', '_' and '-'");
+  }
+  if (name == "." || name == "..") {
+    return Invalid(field, "\"" + std::string(name) + "\" is reserved (it would name a directory)");
   }
   if (name == "__proto__") {
     return Invalid(field, "\"__proto__\" is reserved (OpenClaw's config loader drops that key)");
@@ -160,8 +164,7 @@ Result<std::vector<ModelEntry>> ParseModelsStrict(const nlohmann::json& models) 
 }
 
 std::vector<ModelEntry> ParseModelsLenient(const std::string& stored_json) {
-  const nlohmann::json models =
-      nlohmann::json::parse(stored_json, /*cb=*/nullptr, /*allow_exceptions=*/false);
+  const nlohmann::json models = ParseJson(stored_json, "stored models").value_or(nlohmann::json());
   std::vector<ModelEntry> parsed;
   if (!models.is_array()) return parsed;  // also covers a parse failure (discarded value)
   std::set<std::string, std::less<>> seen;

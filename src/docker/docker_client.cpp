@@ -80,7 +80,7 @@ Result<std::string> ReadProgress(const std::string& body, const std::string& wha
     std::string_view line(body.data() + start, end - start);
     start = end + 1;
     if (line.find_first_not_of(" \r\t") == std::string_view::npos) continue;
-    json j = json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
+    json j = ParseJson(line, "engine progress", kEngineJsonLimits).value_or(json());
     if (!j.is_object()) continue;
     std::string error;
     if (auto it = j.find("error"); it != j.end() && it->is_string()) error = it->get<std::string>();

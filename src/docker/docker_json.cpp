@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <ctime>
 
+#include "common/json_parse.hpp"
+
 namespace berth::docker {
 namespace {
 
@@ -88,12 +90,12 @@ int ParseDigits(std::string_view s, std::size_t pos, std::size_t count, bool* ok
 }  // namespace
 
 Result<json> ParseJsonBody(std::string_view body, std::string_view what) {
-  json j = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) {
-    return Internal(std::string(what) +
-                    ": the engine's answer is not JSON: " + std::string(body.substr(0, 200)));
+  auto parsed = ParseJson(body, "the engine's answer", kEngineJsonLimits);
+  if (!parsed.ok()) {
+    return Internal(std::string(what) + ": " + parsed.status().message() + ": " +
+                    std::string(body.substr(0, 200)));
   }
-  return j;
+  return std::move(*parsed);
 }
 
 VersionInfo VersionFromJson(const json& j) {
@@ -212,8 +214,8 @@ ContainerListEntry ContainerListEntryFromJson(const json& j) {
 }
 
 Result<DockerEvent> EventFromJsonLine(std::string_view line) {
-  json j = json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) {
+  json j = ParseJson(line, "engine event", kEngineJsonLimits).value_or(json());
+  if (!j.is_object()) {
     return Internal("engine event is not a JSON object: " + std::string(line.substr(0, 200)));
   }
   DockerEvent e;
@@ -345,8 +347,8 @@ std::optional<std::chrono::system_clock::time_point> ParseDockerTime(std::string
 
 Status EngineError(int status, std::string_view body, std::string_view what) {
   std::string message;
-  json j = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
-  if (!j.is_discarded()) message = Str(j, "message");
+  json j = ParseJson(body, "engine error", kEngineJsonLimits).value_or(json());
+  if (j.is_object()) message = Str(j, "message");
   if (message.empty()) message = std::string(body.substr(0, 500));
   while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
   const std::string prefix = what.empty() ? std::string() : std::string(what) + ": ";

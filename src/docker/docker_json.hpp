@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/json_parse.hpp"
 #include "common/result.hpp"
 #include "docker/docker_types.hpp"
 
@@ -13,6 +14,9 @@
 // use DockerClient. Parsers never throw: a missing or mistyped field reads as empty/zero; a body
 // that is not JSON at all is kInternal.
 namespace berth::docker {
+
+// The engine's answers nest a few levels; a list of every container may hold millions of values.
+inline constexpr JsonLimits kEngineJsonLimits{.max_depth = 64, .max_values = 50'000'000};
 
 Result<nlohmann::json> ParseJsonBody(std::string_view body, std::string_view what);
 

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "agentconfig/openclaw_schema.hpp"
+#include "common/json_parse.hpp"
 #include "image/openclaw_entrypoint.hpp"
 #include "image/process.hpp"
 #include "image/rootfs.hpp"
@@ -60,8 +61,9 @@ std::string TempParent(const ImageBuildOptions& o) {
 
 // The version field of node_modules/<package>/package.json under `home`, or "".
 std::string InstalledVersion(const std::string& home, const std::string& package) {
-  auto json = nlohmann::json::parse(
-      ReadFileOrEmpty(home + "/node_modules/" + package + "/package.json"), nullptr, false);
+  auto json = ParseJson(ReadFileOrEmpty(home + "/node_modules/" + package + "/package.json"),
+                        "package.json")
+                  .value_or(nlohmann::json());
   if (!json.is_object() || !json.contains("version") || !json["version"].is_string()) return "";
   return json["version"].get<std::string>();
 }

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "common/json_parse.hpp"
+
 namespace berth::proxy {
 namespace {
 
@@ -32,7 +34,7 @@ std::string ListForMessage(const std::vector<std::string>& models) {
 // "stream", without building the document: a chat body carries the whole conversation, and
 // all of it but two fields passes through untouched. Duplicate keys: the last one counts, as
 // in a parsed document.
-class TopLevelScan final : public nlohmann::json_sax<json> {
+class TopLevelScan final : public JsonBoundsScan {
  public:
   enum class Kind { kAbsent, kNull, kBool, kString, kOther };
   struct Field {
@@ -40,6 +42,8 @@ class TopLevelScan final : public nlohmann::json_sax<json> {
     bool boolean = false;
     std::string text;
   };
+
+  TopLevelScan() : JsonBoundsScan(JsonLimits{}) {}
 
   bool top_is_object = false;
   Field model;
@@ -53,44 +57,33 @@ class TopLevelScan final : public nlohmann::json_sax<json> {
   bool string(string_t& s) override { return Value(Kind::kString, &s); }
   bool binary(binary_t&) override { return Value(Kind::kOther); }
   bool start_object(std::size_t) override {
-    if (depth_ == 0) top_is_object = true;
-    Value(Kind::kOther);
-    ++depth_;
-    return true;
+    if (depth() == 0) top_is_object = true;
+    Record(Kind::kOther);
+    return Enter();
   }
   bool key(string_t& k) override {
-    if (depth_ == 1) pending_ = k == "model" ? &model : k == "stream" ? &stream : nullptr;
-    return true;
-  }
-  bool end_object() override {
-    --depth_;
+    if (depth() == 1) pending_ = k == "model" ? &model : k == "stream" ? &stream : nullptr;
     return true;
   }
   bool start_array(std::size_t) override {
-    Value(Kind::kOther);
-    ++depth_;
-    return true;
-  }
-  bool end_array() override {
-    --depth_;
-    return true;
-  }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
-    return false;
+    Record(Kind::kOther);
+    return Enter();
   }
 
  private:
   bool Value(Kind kind, const string_t* text = nullptr, bool b = false) {
-    if (depth_ == 1 && pending_ != nullptr) {
+    Record(kind, text, b);
+    return Count();
+  }
+  void Record(Kind kind, const string_t* text = nullptr, bool b = false) {
+    if (depth() == 1 && pending_ != nullptr) {
       pending_->kind = kind;
       pending_->boolean = b;
       if (text != nullptr) pending_->text = *text;
     }
     pending_ = nullptr;
-    return true;
   }
 
-  int depth_ = 0;
   Field* pending_ = nullptr;
 };
 
@@ -104,38 +97,57 @@ std::vector<std::string> ModelIds(const std::vector<std::string>& usable) {
   return ids;
 }
 
-Result<ChatRoute> RouteChatRequest(std::string body, const UsableModelsFn& usable) {
+Result<ChatScan> ScanChatRequest(std::string_view body) {
   using Kind = TopLevelScan::Kind;
   TopLevelScan scan;
-  if (!json::sax_parse(body, &scan)) return InvalidArgument("request body is not valid JSON");
+  if (!json::sax_parse(body, &scan)) {
+    Status bound = scan.BoundError("request body");
+    return bound.ok() ? InvalidArgument("request body is not valid JSON") : bound;
+  }
   if (!scan.top_is_object) return InvalidArgument("request body must be a JSON object");
-  ChatRoute route;
+  ChatScan out;
   if (scan.stream.kind != Kind::kAbsent && scan.stream.kind != Kind::kNull) {
     if (scan.stream.kind != Kind::kBool) return InvalidArgument("'stream' must be true or false");
-    route.stream = scan.stream.boolean;
+    out.stream = scan.stream.boolean;
   }
   if (scan.model.kind == Kind::kAbsent || scan.model.kind == Kind::kNull) {
     return InvalidArgument("'model' is required: use \"openclaw\" or one of GET /v1/models");
   }
   if (scan.model.kind != Kind::kString) return InvalidArgument("'model' must be a string");
-  const std::string& name = scan.model.text;
-  if (IsAgentModel(name)) {
+  out.model = std::move(scan.model.text);
+  out.names_agent = IsAgentModel(out.model);
+  return out;
+}
+
+Result<ChatRoute> RouteScannedChatRequest(std::string body, const ChatScan& scan,
+                                          const UsableModelsFn& usable) {
+  ChatRoute route;
+  route.stream = scan.stream;
+  if (scan.names_agent) {
     route.body = std::move(body);  // byte for byte
     return route;
   }
+  const std::string& name = scan.model;
   auto models = usable();
   if (!models.ok()) return models.status();
   if (std::find(models->begin(), models->end(), name) == models->end()) {
     return InvalidArgument("model '" + name + "' is not available; valid models: " +
                            ListForMessage(ModelIds(*models)) + " (or openclaw/<agentId>)");
   }
-  // Rewritten: the document is built only on this path.
-  json parsed = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (!parsed.is_object()) return InvalidArgument("request body is not valid JSON");
+  // Rewritten: the document is built only on this path, within the same bounds as the scan.
+  auto parsed_body = ParseJson(body, "request body");
+  if (!parsed_body.ok()) return parsed_body.status();
+  json parsed = std::move(*parsed_body);
   parsed["model"] = std::string(kAgentModel);
   route.body = parsed.dump(-1, ' ', false, json::error_handler_t::replace);
   route.model_header = name;
   return route;
+}
+
+Result<ChatRoute> RouteChatRequest(std::string body, const UsableModelsFn& usable) {
+  auto scan = ScanChatRequest(body);
+  if (!scan.ok()) return scan.status();
+  return RouteScannedChatRequest(std::move(body), *scan, usable);
 }
 
 }  // namespace berth::proxy

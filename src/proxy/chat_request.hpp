@@ -21,6 +21,22 @@ struct ChatRoute {
 // Lists the user's "<provider>/<model>" models; called only when the request names one.
 using UsableModelsFn = std::function<Result<std::vector<std::string>>()>;
 
+// What berth routes on, read from a body in one bounded SAX pass (common/json_parse.hpp) without
+// building its tree.
+struct ChatScan {
+  std::string model;
+  bool stream = false;
+  // "openclaw" or "openclaw/<agentId>": the body passes through untouched, no store read.
+  bool names_agent = false;
+};
+
+// The first half of RouteChatRequest: kInvalidArgument for a body that is not a JSON object (or
+// exceeds the nesting and size bounds), a missing or non-string "model", a non-boolean "stream".
+Result<ChatScan> ScanChatRequest(std::string_view body);
+// The second half, for a body `scan` came from.
+Result<ChatRoute> RouteScannedChatRequest(std::string body, const ChatScan& scan,
+                                          const UsableModelsFn& usable);
+
 // Routes a /v1/chat/completions body (ARCHITECTURE.md, "Gateway facts"): "openclaw" and
 // "openclaw/<agentId>" pass through untouched; a "<provider>/<model>" among `usable` is sent as
 // "openclaw" with the x-openclaw-model header; anything else is kInvalidArgument whose message

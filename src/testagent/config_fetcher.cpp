@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/json_parse.hpp"
 #include "testagent/http_url.hpp"
 
 namespace berth::testagent {
@@ -52,7 +53,7 @@ net::awaitable<Answer> GetOnce(HttpUrl url, std::string token, Ms timeout, std::
 
 // berth's error text from {"error":{"message":...}} or {"error":"..."}, cut short; else "".
 std::string ErrorText(const std::string& body) {
-  auto json = nlohmann::json::parse(body, nullptr, false);
+  auto json = ParseJson(body, "error body").value_or(nlohmann::json());
   std::string text;
   if (json.is_object() && json.contains("error")) {
     const auto& e = json["error"];
@@ -85,7 +86,7 @@ net::awaitable<Result<nlohmann::json>> FetchConfig(FetchOptions options) {
     } else {
       switch (ClassifyStatus(answer.status)) {
         case FetchVerdict::kAccept: {
-          auto config = nlohmann::json::parse(answer.body, nullptr, false);
+          auto config = ParseJson(answer.body, "config").value_or(nlohmann::json());
           if (!config.is_object()) {
             co_return InvalidArgument("config fetch answered HTTP " +
                                       std::to_string(answer.status) +

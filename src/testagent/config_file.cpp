@@ -10,6 +10,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/json_parse.hpp"
+
 namespace berth::testagent {
 namespace {
 
@@ -83,13 +85,13 @@ ConfigWatcher::Outcome ConfigWatcher::Poll() {
   }
   std::stringstream text;
   text << in.rdbuf();
-  auto config = nlohmann::json::parse(text.str(), nullptr, false);
-  if (!config.is_object()) {
-    out.reason = config.is_discarded() ? "not valid JSON" : "not a JSON object";
+  auto config = ParseJson(text.str(), "config file");
+  if (!config.ok() || !config->is_object()) {
+    out.reason = config.ok() ? "not a JSON object" : "not valid JSON";
     return out;
   }
   out.change = Change::kApplied;
-  out.config = std::move(config);
+  out.config = std::move(*config);
   return out;
 }
 

@@ -1,5 +1,7 @@
 #include "testagent/openai_api.hpp"
 
+#include "common/json_parse.hpp"
+
 namespace berth::testagent {
 
 using nlohmann::json;
@@ -44,7 +46,7 @@ const json* Find(const json& value, std::initializer_list<const char*> path) {
 
 Result<ChatPlan> PlanChat(const json& config, std::string_view body,
                           std::optional<std::string_view> model_header) {
-  json request = json::parse(body, nullptr, false);
+  json request = ParseJson(body, "request body").value_or(json());
   if (!request.is_object()) return InvalidArgument("request body must be a JSON object");
   auto model = request.find("model");
   if (model == request.end() || !model->is_string()) {

@@ -81,6 +81,28 @@ TEST(RouteChatRequest, MalformedBodiesAreInvalidArguments) {
   }
 }
 
+// The probe's crash: a conversation nested 60,000 deep, for a provider model (whose body is
+// rebuilt as a tree) and for the agent's own (passed through): refused while scanning.
+TEST(RouteChatRequest, DeepBodiesAreRefusedBeforeAnyTreeIsBuilt) {
+  const std::string deep = std::string(60000, '[') + std::string(60000, ']');
+  bool listed = false;
+  for (const char* model : {"p/m", "openclaw"}) {
+    auto route = RouteChatRequest(
+        std::string(R"({"model":")") + model + R"(","messages":)" + deep + "}", [&] {
+          listed = true;
+          return Result<std::vector<std::string>>(std::vector<std::string>{"p/m"});
+        });
+    ASSERT_FALSE(route.ok()) << model;
+    EXPECT_EQ(route.status().message(), "request body nests deeper than 64 levels");
+  }
+  EXPECT_FALSE(listed);
+  // Real conversations nest a few levels.
+  EXPECT_TRUE(RouteChatRequest(
+                  R"({"model":"p/m","messages":[{"role":"user","content":[{"type":"text"}]}]})",
+                  Models({"p/m"}))
+                  .ok());
+}
+
 TEST(RouteChatRequest, TheTopLevelFieldsCountAndTheLastOfADuplicateWins) {
   const std::string body =
       R"({"messages":[{"role":"user","model":"x/y","stream":1}],"model":"a/b",)"
