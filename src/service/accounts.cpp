@@ -1,5 +1,8 @@
 #include "service/accounts.hpp"
 
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
 #include <cctype>
 
 #include "common/ids.hpp"
@@ -12,6 +15,10 @@ constexpr std::size_t kMaxNameLength = 200;
 constexpr std::size_t kMaxEmailLength = 254;
 // The token cache starts over when it holds this many (each about 200 bytes).
 constexpr std::size_t kMaxCachedTokens = 1 << 16;
+// A token's use is noted at most this often: last_used_at is for humans deciding what to revoke.
+constexpr int64_t kUseGranularityMs = 60'000;
+// What a token's owner sees of it: its kind prefix ("bu_") and 4 of its 43 random characters.
+constexpr std::size_t kShownPrefixLength = 7;
 
 // A generated id that satisfies ValidateUserId: base64url may start with '-' or '_'.
 std::string NewUserId() {
@@ -33,7 +40,7 @@ Result<Principal> AccountService::Authenticate(std::string_view token) const {
   if (token.empty()) return Unauthenticated("Invalid token");
   const std::string hash = crypto::TokenHash(token);
   if (admin_token_hash_ && crypto::ConstantTimeEquals(hash, *admin_token_hash_)) {
-    return Principal{Role::kAdmin, ""};
+    return Principal{Role::kAdmin, "", ""};
   }
   const bool caching = token_cache_ttl_.count() > 0;
   std::uint64_t deletions = 0;
@@ -41,6 +48,7 @@ Result<Principal> AccountService::Authenticate(std::string_view token) const {
     std::lock_guard lock(cache_mu_);
     auto it = cache_.find(hash);
     if (it != cache_.end() && clock_->SteadyNow() < it->second.expires) {
+      NoteUse(it->second.principal.token_id, ToUnixMillis(clock_->Now()));
       return it->second.principal;
     }
     deletions = deletions_;
@@ -54,14 +62,13 @@ Result<Principal> AccountService::Authenticate(std::string_view token) const {
   // matched loosely (collation, prefix) can never authenticate a different token.
   if (!crypto::ConstantTimeEquals(found->token_hash, hash)) return Unauthenticated("Invalid token");
   Principal principal = found->role == store::TokenRole::kAdmin
-                            ? Principal{Role::kAdmin, ""}
-                            : Principal{Role::kUser, found->user_id.value_or("")};
-  if (caching) {
-    std::lock_guard lock(cache_mu_);
-    if (deletions == deletions_) {
-      if (cache_.size() >= kMaxCachedTokens) cache_.clear();
-      cache_[hash] = {principal, clock_->SteadyNow() + token_cache_ttl_};
-    }
+                            ? Principal{Role::kAdmin, "", found->id}
+                            : Principal{Role::kUser, found->user_id.value_or(""), found->id};
+  std::lock_guard lock(cache_mu_);
+  NoteUse(principal.token_id, ToUnixMillis(clock_->Now()));
+  if (caching && deletions == deletions_) {
+    if (cache_.size() >= kMaxCachedTokens) cache_.clear();
+    cache_[hash] = {principal, clock_->SteadyNow() + token_cache_ttl_};
   }
   return principal;
 }
@@ -69,8 +76,127 @@ Result<Principal> AccountService::Authenticate(std::string_view token) const {
 void AccountService::ForgetTokensOf(const std::string& user_id) {
   std::lock_guard lock(cache_mu_);
   ++deletions_;
-  std::erase_if(cache_, [&](const auto& entry) { return entry.second.principal.user_id == user_id; });
+  std::erase_if(cache_,
+                [&](const auto& entry) { return entry.second.principal.user_id == user_id; });
 }
+
+void AccountService::ForgetToken(const std::string& token_id) {
+  std::lock_guard lock(cache_mu_);
+  ++deletions_;
+  std::erase_if(cache_,
+                [&](const auto& entry) { return entry.second.principal.token_id == token_id; });
+  pending_uses_.erase(token_id);
+  last_noted_.erase(token_id);
+}
+
+void AccountService::NoteUse(const std::string& token_id, int64_t now_ms) const {
+  if (token_id.empty()) return;  // BERTH_ADMIN_TOKEN: not stored
+  int64_t& noted = last_noted_[token_id];
+  if (noted != 0 && now_ms - noted < kUseGranularityMs) return;
+  noted = now_ms;
+  pending_uses_[token_id] = now_ms;
+}
+
+std::vector<store::ApiToken> AccountService::WithPendingUses(
+    std::vector<store::ApiToken> tokens) const {
+  std::lock_guard lock(cache_mu_);
+  for (store::ApiToken& token : tokens) {
+    auto it = pending_uses_.find(token.id);
+    if (it != pending_uses_.end() && it->second > token.last_used_at.value_or(0)) {
+      token.last_used_at = it->second;
+    }
+  }
+  return tokens;
+}
+
+Result<std::vector<store::ApiToken>> AccountService::ListUserTokens(
+    const std::string& user_id) const {
+  BERTH_RETURN_IF_ERROR(store_->GetUser(user_id));
+  auto tokens = store_->ListApiTokens(store::TokenRole::kUser, user_id);
+  if (!tokens.ok()) return tokens.status();
+  return WithPendingUses(std::move(*tokens));
+}
+
+Result<std::vector<store::ApiToken>> AccountService::ListAdminTokens() const {
+  auto tokens = store_->ListApiTokens(store::TokenRole::kAdmin, std::nullopt);
+  if (!tokens.ok()) return tokens.status();
+  return WithPendingUses(std::move(*tokens));
+}
+
+Status AccountService::RevokeUserToken(const std::string& user_id, const std::string& token_id) {
+  auto token = store_->GetApiToken(token_id);
+  if (!token.ok()) return token.status();
+  if (token->role != store::TokenRole::kUser || token->user_id != user_id) {
+    return NotFound("api token not found");
+  }
+  Status deleted = store_->DeleteApiToken(token_id);
+  ForgetToken(token_id);  // even on failure: the deletion may have committed
+  return deleted;
+}
+
+Status AccountService::RevokeAdminToken(const std::string& token_id) {
+  auto token = store_->GetApiToken(token_id);
+  if (!token.ok()) return token.status();
+  if (token->role != store::TokenRole::kAdmin) return NotFound("api token not found");
+  if (!admin_token_hash_) {
+    auto admins = store_->ListApiTokens(store::TokenRole::kAdmin, std::nullopt);
+    if (!admins.ok()) return admins.status();
+    if (admins->size() <= 1) {
+      return AlreadyExists(
+          "this is the last admin token and BERTH_ADMIN_TOKEN is not set: issue another admin "
+          "token first, or nobody could administer berth");
+    }
+  }
+  Status deleted = store_->DeleteApiToken(token_id);
+  ForgetToken(token_id);
+  return deleted;
+}
+
+Status AccountService::FlushTokenUse() {
+  std::vector<std::pair<std::string, int64_t>> stamps;
+  {
+    std::lock_guard lock(cache_mu_);
+    stamps.assign(pending_uses_.begin(), pending_uses_.end());
+    pending_uses_.clear();
+  }
+  if (stamps.empty()) return Status::Ok();
+  Status written = store_->RecordTokenUse(stamps);
+  if (!written.ok()) {
+    spdlog::warn("token use: cannot record {} uses, keeping them for the next try: {}",
+                 stamps.size(), written.message());
+    std::lock_guard lock(cache_mu_);
+    for (const auto& [id, ms] : stamps) {
+      int64_t& kept = pending_uses_[id];
+      kept = std::max(kept, ms);
+    }
+  }
+  return written;
+}
+
+void AccountService::Start(std::chrono::milliseconds interval) {
+  std::lock_guard lock(loop_mu_);
+  if (loop_.joinable() || stopping_) return;
+  loop_ = std::thread([this, interval] {
+    std::unique_lock lock(loop_mu_);
+    while (!loop_cv_.wait_for(lock, interval, [this] { return stopping_; })) {
+      lock.unlock();
+      (void)FlushTokenUse();  // logged inside
+      lock.lock();
+    }
+  });
+}
+
+void AccountService::Stop() {
+  {
+    std::lock_guard lock(loop_mu_);
+    stopping_ = true;
+  }
+  loop_cv_.notify_all();
+  if (loop_.joinable()) loop_.join();
+  (void)FlushTokenUse();  // logged inside
+}
+
+AccountService::~AccountService() { Stop(); }
 
 Result<std::optional<std::string>> AccountService::BootstrapAdminToken() {
   if (admin_token_hash_) return std::optional<std::string>();
@@ -146,15 +272,15 @@ Result<std::string> AccountService::IssueUserToken(const std::string& user_id) {
 
 Result<std::string> AccountService::IssueToken(store::TokenRole role,
                                                const std::optional<std::string>& user_id) {
-  std::string token = crypto::NewToken(role == store::TokenRole::kAdmin
-                                           ? crypto::kAdminTokenPrefix
-                                           : crypto::kUserTokenPrefix);
+  std::string token = crypto::NewToken(role == store::TokenRole::kAdmin ? crypto::kAdminTokenPrefix
+                                                                        : crypto::kUserTokenPrefix);
   store::ApiToken record;
   record.id = NewId();
   record.role = role;
   record.user_id = user_id;
   record.token_hash = crypto::TokenHash(token);
   record.created_at = ToUnixMillis(clock_->Now());
+  record.prefix = token.substr(0, kShownPrefixLength);
   BERTH_RETURN_IF_ERROR(store_->CreateApiToken(record));
   return token;
 }

@@ -1,6 +1,7 @@
 #include "service/providers.hpp"
 
 #include "agentconfig/openclaw_config.hpp"
+#include "agentconfig/text_checks.hpp"
 #include "common/ids.hpp"
 
 namespace berth::service {
@@ -8,6 +9,17 @@ namespace {
 
 constexpr std::size_t kMaxDisplayName = 200;
 constexpr std::size_t kMaxType = 64;
+
+// Text shown to people and in logs: UTF-8, no control characters (no line breaks to forge log
+// lines or headers with).
+Status CheckPlainText(std::string_view text, std::string_view field) {
+  if (!agentconfig::IsValidUtf8(text))
+    return InvalidArgument(std::string(field) + " must be valid UTF-8");
+  if (agentconfig::HasControlCharacter(text)) {
+    return InvalidArgument(std::string(field) + " must not contain control characters");
+  }
+  return Status::Ok();
+}
 
 // Converts a stored provider into the assembly input; opens its key when `secrets` is given.
 Result<agentconfig::ProviderInput> ToInput(const store::LlmProvider& p,
@@ -57,8 +69,12 @@ bool IsSet(const Patch<T>& p) {
 }  // namespace
 
 ProviderService::ProviderService(store::StorePtr store,
-                                 std::shared_ptr<const crypto::SecretBox> secrets, ClockPtr clock)
-    : store_(std::move(store)), secrets_(std::move(secrets)), clock_(std::move(clock)) {}
+                                 std::shared_ptr<const crypto::SecretBox> secrets, ClockPtr clock,
+                                 ProviderLimits limits)
+    : store_(std::move(store)),
+      secrets_(std::move(secrets)),
+      clock_(std::move(clock)),
+      limits_(limits) {}
 
 Status ProviderService::ApplyAndValidate(const ProviderChange& change,
                                          store::LlmProvider* p) const {
@@ -68,8 +84,12 @@ Status ProviderService::ApplyAndValidate(const ProviderChange& change,
     p->name = **change.name;
   }
   if (change.display_name) {
-    if (IsSet(change.display_name) && (*change.display_name)->size() > kMaxDisplayName) {
-      return InvalidArgument("displayName must be at most 200 characters");
+    if (IsSet(change.display_name)) {
+      const std::string& name = **change.display_name;
+      if (name.size() > kMaxDisplayName) {
+        return InvalidArgument("displayName must be at most 200 characters");
+      }
+      BERTH_RETURN_IF_ERROR(CheckPlainText(name, "displayName"));
     }
     p->display_name = *change.display_name;
   }
@@ -77,6 +97,7 @@ Status ProviderService::ApplyAndValidate(const ProviderChange& change,
     if (!IsSet(change.type) || (*change.type)->empty() || (*change.type)->size() > kMaxType) {
       return InvalidArgument("type must be 1 to 64 characters");
     }
+    BERTH_RETURN_IF_ERROR(CheckPlainText(**change.type, "type"));
     p->type = **change.type;
   }
   if (change.base_url) {
@@ -91,6 +112,10 @@ Status ProviderService::ApplyAndValidate(const ProviderChange& change,
     nlohmann::json models = IsSet(change.models) ? **change.models : nlohmann::json::array();
     auto parsed = agentconfig::ParseModelsStrict(models);
     if (!parsed.ok()) return parsed.status();
+    if (parsed->size() > limits_.max_models_per_provider) {
+      return InvalidArgument("models: at most " + std::to_string(limits_.max_models_per_provider) +
+                             " models per provider");
+    }
     nlohmann::json stored = nlohmann::json::array();
     for (const auto& m : *parsed) {
       nlohmann::json entry = {{"id", m.id}};
@@ -133,7 +158,12 @@ Result<store::LlmProvider> ProviderService::Create(const std::string& user_id,
   if (!full.models) full.models = std::optional<nlohmann::json>(nlohmann::json::array());
   BERTH_RETURN_IF_ERROR(ApplyAndValidate(full, &p));
   p.created_at = p.updated_at = ToUnixMillis(clock_->Now());
-  BERTH_RETURN_IF_ERROR(store_->CreateProvider(p));
+  Status created = store_->CreateProviderCapped(p, limits_.max_providers_per_user);
+  if (created.code() == ErrorCode::kResourceExhausted) {
+    return InvalidArgument("at most " + std::to_string(limits_.max_providers_per_user) +
+                           " providers per user; delete one first");
+  }
+  BERTH_RETURN_IF_ERROR(created);
   return p;
 }
 

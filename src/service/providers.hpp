@@ -34,12 +34,21 @@ struct AgentSettings {
   std::string effective_primary_model;       // what their agent runs with
 };
 
+// What one user may register, so that no user can make their config, GET /v1/models or the
+// store's work for everyone else heavy (settings BERTH_MAX_PROVIDERS_PER_USER and
+// BERTH_MAX_MODELS_PER_PROVIDER).
+struct ProviderLimits {
+  std::size_t max_providers_per_user = 20;
+  std::size_t max_models_per_provider = 256;
+};
+
 // A user's LLM providers and agent settings, and the openclaw.json they add up to. Validates
-// input so that nothing it accepts can yield a config the gateway rejects. Thread-safe.
+// input so that nothing it accepts can yield a config the gateway rejects, and holds every user
+// to the ProviderLimits (kInvalidArgument beyond them). Thread-safe.
 class ProviderService {
  public:
   ProviderService(store::StorePtr store, std::shared_ptr<const crypto::SecretBox> secrets,
-                  ClockPtr clock);
+                  ClockPtr clock, ProviderLimits limits = {});
 
   Result<store::LlmProvider> Create(const std::string& user_id, const ProviderChange& change);
   Result<store::LlmProvider> Get(const std::string& user_id, const std::string& id) const;
@@ -70,6 +79,7 @@ class ProviderService {
   store::StorePtr store_;
   std::shared_ptr<const crypto::SecretBox> secrets_;
   ClockPtr clock_;
+  const ProviderLimits limits_;
 };
 
 }  // namespace berth::service

@@ -28,6 +28,10 @@ struct ApiToken {
   std::optional<std::string> user_id;
   std::string token_hash;  // crypto::TokenHash of the token
   int64_t created_at = 0;
+  // The token's first characters ("bu_AbCd"), not enough to use it; unset for tokens made
+  // before berth kept it.
+  std::optional<std::string> prefix;
+  std::optional<int64_t> last_used_at;  // recorded in batches, to the minute at best
 };
 
 struct LlmProvider {

@@ -122,9 +122,16 @@ CREATE TABLE berth_meta (
 INSERT INTO berth_meta (key, value) VALUES ('instance_id', lower(hex(randomblob(16))));
 )sql";
 
+// What a token's owner sees of it when listing tokens (prefix) and when it last served.
+constexpr const char* kTokenHygiene = R"sql(
+ALTER TABLE api_tokens ADD COLUMN prefix TEXT;
+ALTER TABLE api_tokens ADD COLUMN last_used_at INTEGER;
+)sql";
+
 constexpr std::array kMigrations = {
     SqliteMigration{1, "initial schema", kInitialSchema},
     SqliteMigration{2, "instance id", kInstanceId},
+    SqliteMigration{3, "token prefix and last use", kTokenHygiene},
 };
 
 constexpr const char* kCreateMigrationsTable =

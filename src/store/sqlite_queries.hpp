@@ -18,10 +18,23 @@ inline constexpr const char kDeleteUser[] = "DELETE FROM users WHERE id = ?1";
 
 // api_tokens
 inline constexpr const char kInsertApiToken[] =
-    "INSERT INTO api_tokens (id, role, user_id, token_hash, created_at) "
-    "VALUES (?1, ?2, ?3, ?4, ?5)";
+    "INSERT INTO api_tokens (id, role, user_id, token_hash, created_at, prefix) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 inline constexpr const char kFindApiTokenByHash[] =
-    "SELECT id, role, user_id, token_hash, created_at FROM api_tokens WHERE token_hash = ?1";
+    "SELECT id, role, user_id, token_hash, created_at, prefix, last_used_at FROM api_tokens "
+    "WHERE token_hash = ?1";
+inline constexpr const char kGetApiToken[] =
+    "SELECT id, role, user_id, token_hash, created_at, prefix, last_used_at FROM api_tokens "
+    "WHERE id = ?1";
+inline constexpr const char kListUserApiTokens[] =
+    "SELECT id, role, user_id, token_hash, created_at, prefix, last_used_at FROM api_tokens "
+    "WHERE user_id = ?1 ORDER BY created_at, rowid";
+inline constexpr const char kListAdminApiTokens[] =
+    "SELECT id, role, user_id, token_hash, created_at, prefix, last_used_at FROM api_tokens "
+    "WHERE user_id IS NULL AND role = 'admin' ORDER BY created_at, rowid";
+inline constexpr const char kDeleteApiToken[] = "DELETE FROM api_tokens WHERE id = ?1";
+inline constexpr const char kRecordTokenUse[] =
+    "UPDATE api_tokens SET last_used_at = MAX(COALESCE(last_used_at, 0), ?2) WHERE id = ?1";
 // Admin tokens are exactly those without a user (CHECK in the schema), which the user_id index
 // finds without a scan.
 inline constexpr const char kHasAdminToken[] =
@@ -32,6 +45,13 @@ inline constexpr const char kInsertProvider[] =
     "INSERT INTO llm_providers (id, user_id, name, display_name, type, base_url, api_key, "
     "api_type, models, is_active, created_at, updated_at) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+// kInsertProvider unless the user has ?13 providers already (the count and the insert are one
+// statement, under SQLite's write lock).
+inline constexpr const char kInsertProviderCapped[] =
+    "INSERT INTO llm_providers (id, user_id, name, display_name, type, base_url, api_key, "
+    "api_type, models, is_active, created_at, updated_at) "
+    "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12 "
+    "WHERE (SELECT COUNT(*) FROM llm_providers WHERE user_id = ?2) < ?13";
 inline constexpr const char kGetProvider[] =
     "SELECT id, user_id, name, display_name, type, base_url, api_key, api_type, models, "
     "is_active, created_at, updated_at FROM llm_providers WHERE id = ?1 AND user_id = ?2";

@@ -111,6 +111,8 @@ Result<ApiToken> ReadApiToken(const SqliteStatement& s) {
   t.user_id = s.OptionalText(2);
   t.token_hash = s.Text(3);
   t.created_at = s.Int64(4);
+  t.prefix = s.OptionalText(5);
+  t.last_used_at = s.OptionalInt64(6);
   return t;
 }
 
@@ -358,6 +360,7 @@ Status SqliteStore::CreateApiToken(const ApiToken& token) {
     s.Bind(3, user_id);
     s.Bind(4, token.token_hash);
     s.Bind(5, token.created_at);
+    s.Bind(6, token.prefix);
   });
   if (changed.ok()) return Status::Ok();
   return Explain(changed.status(),
@@ -369,6 +372,48 @@ Result<ApiToken> SqliteStore::FindApiTokenByHash(const std::string& token_hash) 
   return QueryOne(
       *pool_, q::kFindApiTokenByHash, [&](SqliteStatement& s) { s.Bind(1, token_hash); },
       ReadApiToken, "api token not found");
+}
+
+Result<ApiToken> SqliteStore::GetApiToken(const std::string& id) {
+  return QueryOne(
+      *pool_, q::kGetApiToken, [&](SqliteStatement& s) { s.Bind(1, id); }, ReadApiToken,
+      "api token not found");
+}
+
+Result<std::vector<ApiToken>> SqliteStore::ListApiTokens(
+    TokenRole role, const std::optional<std::string>& user_id) {
+  if (role == TokenRole::kAdmin)
+    return QueryAll(*pool_, q::kListAdminApiTokens, kNoBind, ReadApiToken);
+  if (!user_id) return InvalidArgument("listing user api tokens needs a user_id");
+  return QueryAll(
+      *pool_, q::kListUserApiTokens, [&](SqliteStatement& s) { s.Bind(1, *user_id); },
+      ReadApiToken);
+}
+
+Status SqliteStore::DeleteApiToken(const std::string& id) {
+  return ExpectOneRow(Write(*pool_, q::kDeleteApiToken, [&](SqliteStatement& s) { s.Bind(1, id); }),
+                      "api token not found");
+}
+
+Status SqliteStore::RecordTokenUse(const std::vector<std::pair<std::string, int64_t>>& stamps) {
+  return ApplyStamps(q::kRecordTokenUse, stamps);
+}
+
+Status SqliteStore::ApplyStamps(const char* sql,
+                                const std::vector<std::pair<std::string, int64_t>>& stamps) {
+  if (stamps.empty()) return Status::Ok();
+  return WithConnection(*pool_, [&](SqliteConnection& conn) -> Status {
+    auto txn = SqliteTransaction::Begin(conn);
+    if (!txn.ok()) return txn.status();
+    for (const auto& [id, stamp] : stamps) {
+      auto stmt = conn.Prepare(sql);  // cached: re-preparing is a lookup
+      if (!stmt.ok()) return stmt.status();
+      stmt->Bind(1, id);
+      stmt->Bind(2, stamp);
+      BERTH_RETURN_IF_ERROR(stmt->Run());
+    }
+    return txn->Commit();
+  });
 }
 
 Result<std::string> SqliteStore::InstanceId() {
@@ -386,7 +431,16 @@ Result<bool> SqliteStore::HasAdminToken() {
 // ---- providers -----------------------------------------------------------------------------
 
 Status SqliteStore::CreateProvider(const LlmProvider& p) {
-  auto changed = Write(*pool_, q::kInsertProvider, [&](SqliteStatement& s) {
+  return InsertProvider(q::kInsertProvider, p, std::nullopt);
+}
+
+Status SqliteStore::CreateProviderCapped(const LlmProvider& p, std::size_t max_per_user) {
+  return InsertProvider(q::kInsertProviderCapped, p, max_per_user);
+}
+
+Status SqliteStore::InsertProvider(const char* sql, const LlmProvider& p,
+                                   std::optional<std::size_t> cap) {
+  auto changed = Write(*pool_, sql, [&](SqliteStatement& s) {
     s.Bind(1, p.id);
     s.Bind(2, p.user_id);
     s.Bind(3, p.name);
@@ -399,7 +453,12 @@ Status SqliteStore::CreateProvider(const LlmProvider& p) {
     s.Bind(10, p.is_active);
     s.Bind(11, p.created_at);
     s.Bind(12, p.updated_at);
+    if (cap) s.Bind(13, static_cast<int64_t>(*cap));
   });
+  if (changed.ok() && *changed == 0 && cap) {
+    return ResourceExhausted("this user has " + std::to_string(*cap) +
+                             " providers, the most allowed");
+  }
   if (changed.ok()) return Status::Ok();
   return Explain(changed.status(),
                  {{"llm_providers.id", "provider " + Quoted(p.id) + " already exists"},
@@ -539,19 +598,7 @@ Status SqliteStore::UpdateUserContainer(const UserContainer& c) {
 }
 
 Status SqliteStore::RecordUserActivity(const std::vector<std::pair<std::string, int64_t>>& stamps) {
-  if (stamps.empty()) return Status::Ok();
-  return WithConnection(*pool_, [&](SqliteConnection& conn) -> Status {
-    auto txn = SqliteTransaction::Begin(conn);
-    if (!txn.ok()) return txn.status();
-    for (const auto& [id, stamp] : stamps) {
-      auto stmt = conn.Prepare(q::kRecordUserActivity);  // cached: re-preparing is a lookup
-      if (!stmt.ok()) return stmt.status();
-      stmt->Bind(1, id);
-      stmt->Bind(2, stamp);
-      BERTH_RETURN_IF_ERROR(stmt->Run());
-    }
-    return txn->Commit();
-  });
+  return ApplyStamps(q::kRecordUserActivity, stamps);
 }
 
 // ---- system containers ---------------------------------------------------------------------

@@ -64,8 +64,14 @@ class SqliteStore final : public Store {
   Status CreateApiToken(const ApiToken& token) override;
   Result<ApiToken> FindApiTokenByHash(const std::string& token_hash) override;
   Result<bool> HasAdminToken() override;
+  Result<std::vector<ApiToken>> ListApiTokens(TokenRole role,
+                                              const std::optional<std::string>& user_id) override;
+  Result<ApiToken> GetApiToken(const std::string& id) override;
+  Status DeleteApiToken(const std::string& id) override;
+  Status RecordTokenUse(const std::vector<std::pair<std::string, int64_t>>& stamps) override;
 
   Status CreateProvider(const LlmProvider& provider) override;
+  Status CreateProviderCapped(const LlmProvider& provider, std::size_t max_per_user) override;
   Result<LlmProvider> GetProvider(const std::string& user_id, const std::string& id) override;
   Result<std::vector<LlmProvider>> ListProviders(const std::string& user_id,
                                                  bool active_only) override;
@@ -98,6 +104,10 @@ class SqliteStore final : public Store {
 
  private:
   explicit SqliteStore(std::unique_ptr<SqlitePool> pool);
+  Status InsertProvider(const char* sql, const LlmProvider& provider,
+                        std::optional<std::size_t> cap);
+  // Runs `sql` (?1 = id, ?2 = stamp) once per stamp, in one transaction.
+  Status ApplyStamps(const char* sql, const std::vector<std::pair<std::string, int64_t>>& stamps);
 
   std::unique_ptr<SqlitePool> pool_;
 };

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,9 +41,21 @@ class Store {
   virtual Status CreateApiToken(const ApiToken& token) = 0;
   virtual Result<ApiToken> FindApiTokenByHash(const std::string& token_hash) = 0;
   virtual Result<bool> HasAdminToken() = 0;
+  // One user's tokens (kUser with user_id), or every admin token (kAdmin, user_id nullopt).
+  virtual Result<std::vector<ApiToken>> ListApiTokens(
+      TokenRole role, const std::optional<std::string>& user_id) = 0;
+  virtual Result<ApiToken> GetApiToken(const std::string& id) = 0;
+  virtual Status DeleteApiToken(const std::string& id) = 0;
+  // Raises last_used_at of each token (by id) to the given stamp, in one transaction; never
+  // lowers it. Tokens that no longer exist are skipped.
+  virtual Status RecordTokenUse(const std::vector<std::pair<std::string, int64_t>>& stamps) = 0;
 
   // LLM providers, scoped to their user.
   virtual Status CreateProvider(const LlmProvider& provider) = 0;
+  // As CreateProvider, unless the user already has max_per_user providers: then
+  // kResourceExhausted and nothing written (one atomic statement, so concurrent creations cannot
+  // pass the limit together).
+  virtual Status CreateProviderCapped(const LlmProvider& provider, std::size_t max_per_user) = 0;
   virtual Result<LlmProvider> GetProvider(const std::string& user_id, const std::string& id) = 0;
   virtual Result<std::vector<LlmProvider>> ListProviders(const std::string& user_id,
                                                          bool active_only) = 0;

@@ -19,7 +19,14 @@ class MockStore : public store::Store {
   MOCK_METHOD(Status, CreateApiToken, (const store::ApiToken&), (override));
   MOCK_METHOD(Result<store::ApiToken>, FindApiTokenByHash, (const std::string&), (override));
   MOCK_METHOD(Result<bool>, HasAdminToken, (), (override));
+  MOCK_METHOD(Result<std::vector<store::ApiToken>>, ListApiTokens,
+              (store::TokenRole, const std::optional<std::string>&), (override));
+  MOCK_METHOD(Result<store::ApiToken>, GetApiToken, (const std::string&), (override));
+  MOCK_METHOD(Status, DeleteApiToken, (const std::string&), (override));
+  using TokenStamps = std::vector<std::pair<std::string, int64_t>>;
+  MOCK_METHOD(Status, RecordTokenUse, (const TokenStamps&), (override));
   MOCK_METHOD(Status, CreateProvider, (const store::LlmProvider&), (override));
+  MOCK_METHOD(Status, CreateProviderCapped, (const store::LlmProvider&, std::size_t), (override));
   MOCK_METHOD(Result<store::LlmProvider>, GetProvider, (const std::string&, const std::string&),
               (override));
   MOCK_METHOD(Result<std::vector<store::LlmProvider>>, ListProviders, (const std::string&, bool),

@@ -101,5 +101,77 @@ TEST_F(AccountServiceTest, TokenCacheServesWithinTheTtlAndForgetsDeletedUsers) {
   EXPECT_EQ(cached->Authenticate(alice->token).status().code(), ErrorCode::kUnauthenticated);
 }
 
+TEST_F(AccountServiceTest, TokensAreListedWithAPrefixAndRevokedAtOnce) {
+  auto clock = std::make_shared<FakeClock>();
+  auto cached = std::make_shared<service::AccountService>(store_, clock, std::nullopt,
+                                                          std::chrono::milliseconds(5000));
+  auto alice = cached->CreateUser({"alice", std::nullopt, std::nullopt});
+  ASSERT_TRUE(alice.ok());
+  auto second = cached->IssueUserToken(alice->user.id);
+  ASSERT_TRUE(second.ok());
+  auto listed = cached->ListUserTokens(alice->user.id);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_EQ((*listed)[0].prefix, alice->token.substr(0, 7));
+  EXPECT_EQ((*listed)[1].prefix, second->substr(0, 7));
+  EXPECT_FALSE((*listed)[0].last_used_at);
+
+  // A use is remembered, shown before it is flushed, and flushed in one batch.
+  auto who = cached->Authenticate(*second);
+  ASSERT_TRUE(who.ok());
+  EXPECT_EQ(who->token_id, (*listed)[1].id);
+  const int64_t used_at = ToUnixMillis(clock->Now());
+  EXPECT_EQ(cached->ListUserTokens(alice->user.id)->at(1).last_used_at, used_at);
+  ASSERT_TRUE(cached->FlushTokenUse().ok());
+  EXPECT_EQ(store_->GetApiToken((*listed)[1].id)->last_used_at, used_at);
+
+  // Revoked: the cache forgets it at once; another user's token is not found.
+  auto bob = cached->CreateUser({"bob", std::nullopt, std::nullopt});
+  ASSERT_TRUE(bob.ok());
+  EXPECT_EQ(cached->RevokeUserToken(bob->user.id, (*listed)[1].id).code(), ErrorCode::kNotFound);
+  ASSERT_TRUE(cached->RevokeUserToken(alice->user.id, (*listed)[1].id).ok());
+  EXPECT_EQ(cached->Authenticate(*second).status().code(), ErrorCode::kUnauthenticated);
+  EXPECT_TRUE(cached->Authenticate(alice->token).ok());
+  EXPECT_EQ(cached->ListUserTokens("nobody").status().code(), ErrorCode::kNotFound);
+}
+
+TEST_F(AccountServiceTest, UsesAreNotedAtMostOnceAMinute) {
+  auto clock = std::make_shared<FakeClock>();
+  auto accounts = std::make_shared<service::AccountService>(store_, clock, std::nullopt);
+  auto alice = accounts->CreateUser({"alice", std::nullopt, std::nullopt});
+  ASSERT_TRUE(alice.ok());
+  ASSERT_TRUE(accounts->Authenticate(alice->token).ok());
+  const int64_t first = ToUnixMillis(clock->Now());
+  clock->Advance(std::chrono::seconds(30));
+  ASSERT_TRUE(accounts->Authenticate(alice->token).ok());
+  ASSERT_TRUE(accounts->FlushTokenUse().ok());
+  const std::string id = accounts->ListUserTokens(alice->user.id)->at(0).id;
+  EXPECT_EQ(store_->GetApiToken(id)->last_used_at, first);
+  clock->Advance(std::chrono::seconds(31));
+  ASSERT_TRUE(accounts->Authenticate(alice->token).ok());
+  ASSERT_TRUE(accounts->FlushTokenUse().ok());
+  EXPECT_EQ(store_->GetApiToken(id)->last_used_at, ToUnixMillis(clock->Now()));
+}
+
+TEST_F(AccountServiceTest, TheLastAdminTokenStaysUnlessTheOperatorHasOne) {
+  auto bootstrap = accounts_->BootstrapAdminToken();
+  ASSERT_TRUE(bootstrap.ok() && bootstrap->has_value());
+  auto admins = accounts_->ListAdminTokens();
+  ASSERT_TRUE(admins.ok());
+  ASSERT_EQ(admins->size(), 1u);
+  const std::string id = (*admins)[0].id;
+  EXPECT_EQ(accounts_->RevokeAdminToken(id).code(), ErrorCode::kAlreadyExists);
+  EXPECT_TRUE(accounts_->Authenticate(**bootstrap).ok());
+  // A user token is not an admin token.
+  auto alice = accounts_->CreateUser({"alice", std::nullopt, std::nullopt});
+  const std::string user_token_id = accounts_->ListUserTokens(alice->user.id)->at(0).id;
+  EXPECT_EQ(accounts_->RevokeAdminToken(user_token_id).code(), ErrorCode::kNotFound);
+  // With BERTH_ADMIN_TOKEN configured, the stored one may go.
+  auto with_operator = std::make_shared<service::AccountService>(
+      store_, clock_, std::string("operator-admin-token-0123456789abcdef"));
+  ASSERT_TRUE(with_operator->RevokeAdminToken(id).ok());
+  EXPECT_EQ(with_operator->Authenticate(**bootstrap).status().code(), ErrorCode::kUnauthenticated);
+}
+
 }  // namespace
 }  // namespace berth::testing

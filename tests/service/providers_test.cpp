@@ -72,7 +72,8 @@ TEST_F(ProviderServiceTest, PatchKeepsClearsAndReplaces) {
   auto cleared = providers_->Update(uid, p->id, clear);
   ASSERT_TRUE(cleared.ok());
   EXPECT_FALSE(cleared->api_key.has_value());
-  EXPECT_FALSE((*providers_->BuildUserConfig(uid))["models"]["providers"]["home"].contains("apiKey"));
+  EXPECT_FALSE(
+      (*providers_->BuildUserConfig(uid))["models"]["providers"]["home"].contains("apiKey"));
 
   ProviderChange bad;
   bad.name = std::optional<std::string>();
@@ -136,6 +137,48 @@ TEST_F(ProviderServiceTest, RefusesInputTheGatewayWouldReject) {
   c.type = std::optional<std::string>();
   EXPECT_EQ(providers_->Create(uid, c).status().code(), ErrorCode::kInvalidArgument);
   EXPECT_TRUE(providers_->List(uid)->empty());
+}
+
+TEST_F(ProviderServiceTest, ProvidersPerUserAndModelsPerProviderAreLimited) {
+  auto limited = std::make_shared<service::ProviderService>(
+      store_, secrets_, clock_,
+      service::ProviderLimits{.max_providers_per_user = 2, .max_models_per_provider = 3});
+  std::string uid = NewUser();
+  ProviderChange many = Provider("many");
+  many.models = Set<json>(json::array({"a", "b", "c", "d"}));
+  auto refused = limited->Create(uid, many);
+  EXPECT_EQ(refused.status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(refused.status().message(), "models: at most 3 models per provider");
+  ASSERT_TRUE(limited->Create(uid, Provider("one")).ok());
+  auto two = limited->Create(uid, Provider("two"));
+  ASSERT_TRUE(two.ok());
+  auto third = limited->Create(uid, Provider("three"));
+  EXPECT_EQ(third.status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(third.status().message(), "at most 2 providers per user; delete one first");
+  // An update is held to the model limit too; another user has their own allowance.
+  ProviderChange grow;
+  grow.models = Set<json>(json::array({"a", "b", "c", "d"}));
+  EXPECT_EQ(limited->Update(uid, two->id, grow).status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_TRUE(limited->Create(NewUser("bob"), Provider("one")).ok());
+}
+
+TEST_F(ProviderServiceTest, NamesThatNameDirectoriesAndControlCharactersAreRefused) {
+  std::string uid = NewUser();
+  for (const char* name : {".", ".."}) {
+    EXPECT_EQ(providers_->Create(uid, Provider(name)).status().code(), ErrorCode::kInvalidArgument)
+        << name;
+  }
+  ProviderChange display = Provider("display");
+  display.display_name = Set<std::string>("two\nlines");
+  EXPECT_EQ(providers_->Create(uid, display).status().message(),
+            "displayName must not contain control characters");
+  ProviderChange type = Provider("type");
+  type.type = Set<std::string>("open\x1b[31mai");
+  EXPECT_EQ(providers_->Create(uid, type).status().message(),
+            "type must not contain control characters");
+  ProviderChange fine = Provider("a.b");
+  fine.display_name = Set<std::string>("Work (Zürich)");
+  EXPECT_TRUE(providers_->Create(uid, fine).ok());
 }
 
 }  // namespace

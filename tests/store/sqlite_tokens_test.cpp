@@ -1,0 +1,106 @@
+// Token hygiene and provider caps in the SQLite store (the store contract's newer parts).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/sqlite_store.hpp"
+#include "store/store_fixtures.hpp"
+#include "support/temp_dir.hpp"
+
+namespace berth::store {
+namespace {
+
+using namespace ::berth::store::testing;  // NOLINT: test helpers
+
+class SqliteTokensTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto opened = SqliteStore::Open(dir_.File("berth.db"));
+    ASSERT_OK(opened);
+    store_ = *opened;
+    ASSERT_OK(store_->CreateUser(MakeUser("u1")));
+    ASSERT_OK(store_->CreateUser(MakeUser("u2")));
+  }
+
+  berth::testing::TempDir dir_;
+  std::shared_ptr<SqliteStore> store_;
+};
+
+TEST_F(SqliteTokensTest, TokensListPerUserOrAdminOldestFirstWithTheirPrefix) {
+  ApiToken a = MakeUserToken("a", "u1", "hash-a");
+  a.prefix = "bu_Abcd";
+  a.created_at = 2000;
+  ApiToken b = MakeUserToken("b", "u1", "hash-b");
+  b.created_at = 1000;
+  ASSERT_OK(store_->CreateApiToken(a));
+  ASSERT_OK(store_->CreateApiToken(b));
+  ASSERT_OK(store_->CreateApiToken(MakeUserToken("c", "u2", "hash-c")));
+  ASSERT_OK(store_->CreateApiToken(MakeAdminToken("d", "hash-d")));
+
+  auto mine = store_->ListApiTokens(TokenRole::kUser, std::string("u1"));
+  ASSERT_OK(mine);
+  ASSERT_EQ(mine->size(), 2u);
+  EXPECT_EQ((*mine)[0].id, "b");
+  EXPECT_EQ((*mine)[0].prefix, std::nullopt);
+  EXPECT_EQ((*mine)[1].id, "a");
+  EXPECT_EQ((*mine)[1].prefix, "bu_Abcd");
+  auto admins = store_->ListApiTokens(TokenRole::kAdmin, std::nullopt);
+  ASSERT_OK(admins);
+  ASSERT_EQ(admins->size(), 1u);
+  EXPECT_EQ((*admins)[0].id, "d");
+  EXPECT_CODE(store_->ListApiTokens(TokenRole::kUser, std::nullopt), kInvalidArgument);
+
+  auto got = store_->GetApiToken("a");
+  ASSERT_OK(got);
+  EXPECT_EQ(Tie(*got), Tie(a));
+  EXPECT_EQ(store_->FindApiTokenByHash("hash-a")->prefix, "bu_Abcd");
+  EXPECT_CODE(store_->GetApiToken("missing"), kNotFound);
+}
+
+TEST_F(SqliteTokensTest, DeletingATokenRemovesOnlyIt) {
+  ASSERT_OK(store_->CreateApiToken(MakeUserToken("a", "u1", "hash-a")));
+  ASSERT_OK(store_->CreateApiToken(MakeUserToken("b", "u1", "hash-b")));
+  ASSERT_OK(store_->DeleteApiToken("a"));
+  EXPECT_CODE(store_->FindApiTokenByHash("hash-a"), kNotFound);
+  EXPECT_OK(store_->FindApiTokenByHash("hash-b"));
+  EXPECT_CODE(store_->DeleteApiToken("a"), kNotFound);
+}
+
+TEST_F(SqliteTokensTest, TokenUseIsRaisedInOneBatchAndNeverLowered) {
+  ASSERT_OK(store_->CreateApiToken(MakeUserToken("a", "u1", "hash-a")));
+  ASSERT_OK(store_->CreateApiToken(MakeUserToken("b", "u1", "hash-b")));
+  ASSERT_OK(store_->RecordTokenUse({{"a", 5000}, {"b", 7000}, {"gone", 9000}}));
+  EXPECT_EQ(store_->GetApiToken("a")->last_used_at, 5000);
+  ASSERT_OK(store_->RecordTokenUse({{"a", 4000}, {"b", 8000}}));
+  EXPECT_EQ(store_->GetApiToken("a")->last_used_at, 5000);
+  EXPECT_EQ(store_->GetApiToken("b")->last_used_at, 8000);
+  EXPECT_OK(store_->RecordTokenUse({}));
+}
+
+TEST_F(SqliteTokensTest, ACappedProviderCreationStopsAtTheCapEvenWhenRacing) {
+  std::atomic<int> created{0};
+  std::atomic<int> refused{0};
+  std::vector<std::thread> racers;
+  for (int i = 0; i < 16; ++i) {
+    racers.emplace_back([&, i] {
+      Status st = store_->CreateProviderCapped(
+          MakeProvider("p" + std::to_string(i), "u1", "n" + std::to_string(i)), 5);
+      if (st.ok()) ++created;
+      if (st.code() == ErrorCode::kResourceExhausted) ++refused;
+    });
+  }
+  for (auto& t : racers) t.join();
+  EXPECT_EQ(created.load(), 5);
+  EXPECT_EQ(refused.load(), 11);
+  EXPECT_EQ(store_->ListProviders("u1", false)->size(), 5u);
+  // Per user: u2 has its own five.
+  EXPECT_OK(store_->CreateProviderCapped(MakeProvider("q", "u2", "n"), 5));
+  // The name rule still holds under the cap.
+  EXPECT_CODE(store_->CreateProviderCapped(MakeProvider("q2", "u2", "n"), 5), kAlreadyExists);
+}
+
+}  // namespace
+}  // namespace berth::store
