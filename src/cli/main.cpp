@@ -273,11 +273,12 @@ int Serve(const std::map<std::string, std::string>& flags,
   ClockPtr clock = std::make_shared<SystemClock>();
   http::ApiServices services;
   services.store = o.store;
-  services.accounts =
-      std::make_shared<service::AccountService>(
-          o.store, clock, o.settings.admin_token,
-          std::chrono::milliseconds(o.settings.token_cache_ms));
-  services.providers = std::make_shared<service::ProviderService>(o.store, o.secrets, clock);
+  services.accounts = std::make_shared<service::AccountService>(
+      o.store, clock, o.settings.admin_token, std::chrono::milliseconds(o.settings.token_cache_ms));
+  services.providers = std::make_shared<service::ProviderService>(
+      o.store, o.secrets, clock,
+      service::ProviderLimits{static_cast<std::size_t>(o.settings.max_providers_per_user),
+                              static_cast<std::size_t>(o.settings.max_models_per_provider)});
   services.containers =
       std::make_shared<service::ContainerService>(o.store, o.secrets, services.providers, clock);
 
@@ -301,6 +302,16 @@ int Serve(const std::map<std::string, std::string>& flags,
       o.secrets, std::make_shared<lifecycle::HttpGatewayProbe>(), clock);
   services.agents = agents;
   services.internal_limiter = std::make_shared<http::AttemptLimiter>();
+  services.blocking = std::make_shared<net::thread_pool>(16);
+  // With the internal listener on, agents reach berth there only; the public listener then does
+  // not serve /api/internal/* at all.
+  services.internal_on_public =
+      o.settings.mosaic_api_url.has_value() || o.settings.internal_listen == "off";
+  const int server_threads =
+      o.settings.threads > 0 ? o.settings.threads
+                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  auto work = std::make_shared<http::WorkPool>(
+      http::WorkPool::Options{.threads = std::max(4, 2 * server_threads)});
 
   http::Router internal_router;
   http::RegisterInternalRoutes(internal_router, services);
@@ -312,8 +323,8 @@ int Serve(const std::map<std::string, std::string>& flags,
       [&internal](const runtime::NetworkInfo& network) { return internal.Open(network); });
 
   http::ChatServices chat;
-  chat.accounts = services.accounts;
   chat.providers = services.providers;
+  chat.work = work;
   chat.agents = agents;
   chat.limiter = std::make_shared<proxy::ChatLimiter>(
       proxy::ChatLimiter::Options{static_cast<std::size_t>(o.settings.chat_max_per_user),
@@ -336,10 +347,15 @@ int Serve(const std::map<std::string, std::string>& flags,
   options.threads = o.settings.threads;
   options.max_connections = ConnectionsWithinFileLimit(
       static_cast<std::size_t>(o.settings.max_connections), RaiseOpenFileLimit());
+  options.max_connections_per_address =
+      static_cast<std::size_t>(o.settings.max_connections_per_address);
+  options.body_memory_limit = static_cast<std::size_t>(o.settings.body_memory_bytes);
+  options.work_pool = work;
   options.stream_write_timeout = chat.options.idle_gap;
   options.on_request = metrics->RequestObserver();
   http::Server server(options, router);
 
+  services.accounts->Start();
   std::thread signals = StartSignalWaiter([&server] { server.Stop(); });
   if (Status st = server.Listen(); !st.ok()) {
     ::kill(::getpid(), SIGTERM);  // release the signal thread
@@ -384,6 +400,7 @@ int Serve(const std::map<std::string, std::string>& flags,
   lifecycle_init.join();
   agents->Stop();
   internal.Stop();
+  services.accounts->Stop();
   spdlog::info("berth stopped");
   return 0;
 }

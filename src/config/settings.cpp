@@ -124,7 +124,11 @@ const std::vector<std::string>& SettingNames() {
                                                   "BERTH_CHAT_MAX_TOTAL",
                                                   "BERTH_CHAT_IDLE_GAP",
                                                   "BERTH_CHAT_KEEPALIVE_MS",
-                                                  "BERTH_TOKEN_CACHE_MS"};
+                                                  "BERTH_TOKEN_CACHE_MS",
+                                                  "BERTH_MAX_CONNECTIONS_PER_ADDRESS",
+                                                  "BERTH_BODY_MEMORY",
+                                                  "BERTH_MAX_PROVIDERS_PER_USER",
+                                                  "BERTH_MAX_MODELS_PER_PROVIDER"};
   return kNames;
 }
 
@@ -290,6 +294,14 @@ Result<Settings> LoadSettings(const std::map<std::string, std::string>& flags,
     }
     s.agent_memory_bytes = *bytes;
   }
+  if (auto v = get("BERTH_BODY_MEMORY")) {
+    auto bytes = ParseBytes(*v);
+    // Below one body at the 1 MiB limit, no large request could ever be read.
+    if (!bytes || *bytes < (int64_t{1} << 20)) {
+      return Bad("BERTH_BODY_MEMORY", "expected a size of at least 1m, like 64m or 1g");
+    }
+    s.body_memory_bytes = *bytes;
+  }
   if (auto v = get("BERTH_AGENT_CPUS")) {
     char* end = nullptr;
     double cpus = std::strtod(v->c_str(), &end);
@@ -317,6 +329,11 @@ Result<Settings> LoadSettings(const std::map<std::string, std::string>& flags,
       {"BERTH_CHAT_IDLE_GAP", 1, 86400, [&](int64_t n) { s.chat_idle_gap_s = int(n); }},
       {"BERTH_CHAT_KEEPALIVE_MS", 10, 600000, [&](int64_t n) { s.chat_keepalive_ms = int(n); }},
       {"BERTH_TOKEN_CACHE_MS", 0, 600000, [&](int64_t n) { s.token_cache_ms = int(n); }},
+      {"BERTH_MAX_CONNECTIONS_PER_ADDRESS", 0, 1 << 20,
+       [&](int64_t n) { s.max_connections_per_address = n; }},
+      {"BERTH_MAX_PROVIDERS_PER_USER", 1, 1000, [&](int64_t n) { s.max_providers_per_user = n; }},
+      // The gateway's config loader and berth's validation stop at 1,024 models per provider.
+      {"BERTH_MAX_MODELS_PER_PROVIDER", 1, 1024, [&](int64_t n) { s.max_models_per_provider = n; }},
   };
   for (const CountSetting& c : counts) {
     if (auto v = get(c.name)) {

@@ -50,6 +50,12 @@ struct Settings {
   int chat_idle_gap_s = 300;                      // BERTH_CHAT_IDLE_GAP (seconds of silence)
   int chat_keepalive_ms = 10000;                  // BERTH_CHAT_KEEPALIVE_MS (cold-start comments)
   int token_cache_ms = 5000;                      // BERTH_TOKEN_CACHE_MS (0 = no cache)
+  // BERTH_MAX_CONNECTIONS_PER_ADDRESS: open connections from one client address (0 = no limit,
+  // for berth behind a proxy whose connections all come from one address).
+  int64_t max_connections_per_address = 512;
+  int64_t body_memory_bytes = int64_t{64} << 20;  // BERTH_BODY_MEMORY: request bodies in flight
+  int64_t max_providers_per_user = 20;            // BERTH_MAX_PROVIDERS_PER_USER
+  int64_t max_models_per_provider = 256;          // BERTH_MAX_MODELS_PER_PROVIDER
 
   std::string KeyFilePath() const;  // <data dir>/encryption.key
 };

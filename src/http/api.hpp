@@ -21,11 +21,21 @@ struct ApiServices {
   std::shared_ptr<lifecycle::AgentManager> agents;
   // Failed token attempts on the internal endpoint, per peer. Null: a fresh limiter.
   std::shared_ptr<AttemptLimiter> internal_limiter;
+  // Where blocking lifecycle calls (graceful stops, sweeps) run. Null: a pool of 16 is made.
+  std::shared_ptr<net::thread_pool> blocking;
+  // Whether the public listener serves /api/internal/* too: only when agents reach berth there
+  // (MOSAIC_API_URL names it, or BERTH_INTERNAL_LISTEN is off); with the internal listener on,
+  // the public one answers 404 there (ARCHITECTURE.md, "Trust boundaries").
+  bool internal_on_public = true;
 };
 
-// Registers the REST API (health, admin, user, internal agent-config) on `router`. Handlers
-// parse and serialize only; authorization is decided here, everything else in the services.
+// Registers the REST API (health, admin, user, and the internal agent-config endpoint when
+// internal_on_public) on `router`, and its Authenticator (the account service). Handlers parse,
+// call a service and serialize; who may call a route is its RouteOptions' Access.
 void RegisterApiRoutes(Router& router, const ApiServices& services);
+
+// The router's Authenticator for berth's API tokens (the account service's, with its cache).
+Authenticator AccountAuthenticator(std::shared_ptr<service::AccountService> accounts);
 
 // Only the internal agent-config endpoint: for the listener agents reach (ARCHITECTURE.md,
 // "Trust boundaries"), where nothing else of berth's API is served.

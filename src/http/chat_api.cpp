@@ -6,52 +6,34 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "common/json_parse.hpp"
+#include "http/offload.hpp"
 #include "proxy/chat_request.hpp"
 
 namespace berth::http {
 namespace {
 
 using nlohmann::json;
-using service::Principal;
-using service::Role;
 
 constexpr char kEventStream[] = "text/event-stream";
 constexpr std::size_t kEventStreamLength = sizeof(kEventStream) - 1;
 // The most of a gateway's error body berth reads to put into an in-stream error event.
 constexpr std::size_t kMaxErrorBody = 64 << 10;
 
-json OpenAiErrorJson(bhttp::status status, std::string_view code, std::string_view message) {
-  return {
-      {"error",
-       {{"message", message}, {"type", ErrorType(status)}, {"code", code}, {"param", nullptr}}}};
-}
-
-Response OpenAiError(bhttp::status status, std::string_view code, std::string_view message) {
-  Response res = JsonResponse(status, OpenAiErrorJson(status, code, message));
-  if (status == bhttp::status::unauthorized) res.set(bhttp::field::www_authenticate, "Bearer");
-  return res;
-}
+// Bodies up to this size are scanned on the event loop when they name the agent's own model:
+// microseconds, and no store read. Larger ones, and every provider model (a store read, and the
+// body rewritten as a tree), go to the work pool.
+constexpr std::size_t kInlineScanBytes = 16 << 10;
 
 // The answer when the gateway could not be reached at all.
 Response BadGateway(const Status& error) {
-  return OpenAiError(bhttp::status::bad_gateway, "bad_gateway", error.message());
+  return OpenAiErrorResponse(bhttp::status::bad_gateway, "bad_gateway", error.message());
 }
 
-// One server-sent event carrying an error, for failures after a stream has begun.
+// One server-sent event carrying an error, for failures after a stream has begun: the body of
+// the OpenAI-shaped error answer.
 std::string ErrorEvent(bhttp::status status, std::string_view code, std::string_view message) {
-  return "data: " +
-         OpenAiErrorJson(status, code, message)
-             .dump(-1, ' ', false, json::error_handler_t::replace) +
-         "\n\n";
-}
-
-Result<Principal> AuthenticateUser(service::AccountService& accounts, const Request& request) {
-  auto token = request.BearerToken();
-  if (!token) return Unauthenticated("Missing Bearer token");
-  auto principal = accounts.Authenticate(*token);
-  if (!principal.ok()) return principal.status();
-  if (principal->role != Role::kUser) return PermissionDenied("this endpoint needs a user token");
-  return *principal;
+  return "data: " + OpenAiErrorResponse(status, code, message).body() + "\n\n";
 }
 
 Status AgentsReady(const std::shared_ptr<lifecycle::AgentManager>& agents) {
@@ -66,8 +48,8 @@ struct StartWait {
   net::steady_timer wake;  // on the connection's strand
   std::mutex mu;
   std::optional<Result<lifecycle::AgentEndpoint>> result;  // guarded by mu
-  bool calling = false;  // EnsureRunningAsync has not returned yet; guarded by mu
-  bool client_gone = false;                                // on the strand
+  bool calling = false;      // EnsureRunningAsync has not returned yet; guarded by mu
+  bool client_gone = false;  // on the strand
 
   std::optional<Result<lifecycle::AgentEndpoint>> Take() {
     std::lock_guard lock(mu);
@@ -113,6 +95,9 @@ class ChatHandlers {
 
  private:
   net::awaitable<void> Fail(ResponseWriter& writer, const Status& error);
+  // RouteChatRequest for `user_id`, on the work pool unless it is cheap (kInlineScanBytes).
+  net::awaitable<std::shared_ptr<Result<proxy::ChatRoute>>> Route(std::string user_id,
+                                                                  std::string body);
   net::awaitable<void> ForwardAnswer(proxy::GatewayExchange& exchange, ResponseWriter& writer,
                                      bool began);
 
@@ -129,9 +114,7 @@ net::awaitable<void> ChatHandlers::Fail(ResponseWriter& writer, const Status& er
 }
 
 Response ChatHandlers::Models(Request& request) {
-  auto who = AuthenticateUser(*s_.accounts, request);
-  if (!who.ok()) return OpenAiErrorResponse(who.status());
-  auto usable = s_.providers->UsableModels(who->user_id);
+  auto usable = s_.providers->UsableModels(request.caller().user_id);
   if (!usable.ok()) return OpenAiErrorResponse(usable.status());
   json data = json::array();
   for (const std::string& id : proxy::ModelIds(*usable)) {
@@ -144,14 +127,44 @@ Response ChatHandlers::Models(Request& request) {
   return JsonResponse(bhttp::status::ok, {{"object", "list"}, {"data", std::move(data)}});
 }
 
+// Not a coroutine (http/offload.hpp): returns the awaitable of the pool's answer, or a ready one.
+net::awaitable<std::shared_ptr<Result<proxy::ChatRoute>>> ChatHandlers::Route(std::string user_id,
+                                                                              std::string body) {
+  using Routed = Result<proxy::ChatRoute>;
+  auto route_on = [providers = s_.providers](std::string user, std::string text,
+                                             std::optional<proxy::ChatScan> scan) {
+    auto usable = [&] { return providers->UsableModels(user); };
+    if (scan) return proxy::RouteScannedChatRequest(std::move(text), *scan, usable);
+    return proxy::RouteChatRequest(std::move(text), usable);
+  };
+  std::optional<proxy::ChatScan> scanned;
+  if (body.size() <= kInlineScanBytes || !s_.work) {
+    auto scan = proxy::ScanChatRequest(body);
+    if (!scan.ok() || scan->names_agent || !s_.work) {
+      Routed routed = scan.ok() ? route_on(std::move(user_id), std::move(body), std::move(*scan))
+                                : Routed(scan.status());
+      return Ready(std::make_shared<Routed>(std::move(routed)));
+    }
+    scanned = std::move(*scan);
+  }
+  return RunOnPool<Routed>(
+      *s_.work, "user:" + user_id,
+      [route_on, user_id, body = std::move(body), scanned = std::move(scanned)]() mutable {
+        return route_on(user_id, std::move(body), std::move(scanned));
+      });
+}
+
 net::awaitable<void> ChatHandlers::Completions(Request& request, ResponseWriter& writer) {
-  auto who = AuthenticateUser(*s_.accounts, request);
-  if (!who.ok()) co_return co_await Fail(writer, who.status());
-  const std::string user_id = who->user_id;
+  const std::string user_id = request.caller().user_id;
   auto slot = s_.limiter->Acquire(user_id);
   if (!slot.ok()) co_return co_await Fail(writer, slot.status());
-  auto route = proxy::RouteChatRequest(std::move(request.raw.body()),
-                                       [&] { return s_.providers->UsableModels(user_id); });
+  std::shared_ptr<Result<proxy::ChatRoute>> routed =
+      co_await Route(user_id, std::move(request.raw.body()));
+  if (!routed) {
+    co_return co_await Fail(
+        writer, ResourceExhausted("too many requests of yours are waiting; retry shortly"));
+  }
+  Result<proxy::ChatRoute>& route = *routed;
   if (!route.ok()) co_return co_await Fail(writer, route.status());
   if (Status st = AgentsReady(s_.agents); !st.ok()) co_return co_await Fail(writer, st);
 
@@ -257,7 +270,7 @@ net::awaitable<void> ChatHandlers::ForwardAnswer(proxy::GatewayExchange& exchang
       if (!piece.ok() || piece->empty()) break;
       body.append(piece->substr(0, kMaxErrorBody - std::min(body.size(), kMaxErrorBody)));
     }
-    json parsed = json::parse(body, nullptr, false);
+    json parsed = ParseJson(body, "gateway answer").value_or(json());
     std::string message = "the agent gateway answered " + std::to_string(head.result_int());
     if (parsed.is_object() && parsed.contains("error") && parsed["error"].is_object() &&
         parsed["error"].value("message", json()).is_string()) {
@@ -325,10 +338,8 @@ std::string SseEvent(std::string_view name, const json& data) {
 }
 
 net::awaitable<void> ChatHandlers::Events(Request& request, ResponseWriter& writer) {
-  auto who = AuthenticateUser(*s_.accounts, request);
-  if (!who.ok()) co_return co_await Fail(writer, who.status());
   if (Status st = AgentsReady(s_.agents); !st.ok()) co_return co_await Fail(writer, st);
-  const std::string user_id = who->user_id;
+  const std::string user_id = request.caller().user_id;
   // Subscribe before reading the state, so that no change falls between the two.
   std::shared_ptr<proxy::AgentEventHub::Subscription> subscription =
       s_.events->Subscribe(user_id, writer.executor());
@@ -371,15 +382,6 @@ net::awaitable<void> ChatHandlers::Events(Request& request, ResponseWriter& writ
 
 }  // namespace
 
-Response OpenAiErrorResponse(const Status& error) {
-  if (error.ok() || error.code() == ErrorCode::kInternal) {
-    if (!error.ok()) spdlog::error("chat: internal error: {}", error.message());
-    return OpenAiError(bhttp::status::internal_server_error, ErrorCodeName(ErrorCode::kInternal),
-                       "internal error");
-  }
-  return OpenAiError(StatusToHttp(error.code()), ErrorCodeName(error.code()), error.message());
-}
-
 void RegisterChatRoutes(Router& router, ChatServices services) {
   if (!services.limiter) services.limiter = std::make_shared<proxy::ChatLimiter>();
   if (!services.pool) services.pool = std::make_shared<proxy::GatewayPool>();
@@ -387,16 +389,22 @@ void RegisterChatRoutes(Router& router, ChatServices services) {
   if (!services.stats) services.stats = std::make_shared<ChatStats>();
   auto handlers = std::make_shared<ChatHandlers>(std::move(services));
   using V = bhttp::verb;
-  router.AddStream(V::post, "/v1/chat/completions",
-                   [handlers](Request& request, ResponseWriter& writer) {
-                     return handlers->Completions(request, writer);
-                   });
-  router.Add(V::get, "/v1/models",
-             [handlers](Request& request) { return handlers->Models(request); });
-  router.AddStream(V::get, "/api/agent/events",
-                   [handlers](Request& request, ResponseWriter& writer) {
-                     return handlers->Events(request, writer);
-                   });
+  const RouteOptions user{Access::kUser, ErrorStyle::kOpenAi};
+  router.AddStream(
+      V::post, "/v1/chat/completions",
+      [handlers](Request& request, ResponseWriter& writer) {
+        return handlers->Completions(request, writer);
+      },
+      user);
+  router.Add(
+      V::get, "/v1/models", [handlers](Request& request) { return handlers->Models(request); },
+      user);
+  router.AddStream(
+      V::get, "/api/agent/events",
+      [handlers](Request& request, ResponseWriter& writer) {
+        return handlers->Events(request, writer);
+      },
+      user);
 }
 
 }  // namespace berth::http

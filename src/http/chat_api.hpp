@@ -4,12 +4,12 @@
 #include <memory>
 
 #include "http/router.hpp"
+#include "http/work_pool.hpp"
 #include "lifecycle/agent_manager.hpp"
 #include "proxy/agent_events.hpp"
 #include "proxy/chat_limiter.hpp"
 #include "proxy/gateway_exchange.hpp"
 #include "proxy/gateway_pool.hpp"
-#include "service/accounts.hpp"
 #include "service/providers.hpp"
 
 namespace berth::http {
@@ -30,7 +30,6 @@ struct ChatStats {
 };
 
 struct ChatServices {
-  std::shared_ptr<service::AccountService> accounts;
   std::shared_ptr<service::ProviderService> providers;
   // Null or not yet initialized: chat answers 503.
   std::shared_ptr<lifecycle::AgentManager> agents;
@@ -38,16 +37,15 @@ struct ChatServices {
   std::shared_ptr<proxy::GatewayPool> pool;
   std::shared_ptr<proxy::AgentEventHub> events;
   std::shared_ptr<ChatStats> stats;
+  // Where a chat's routing runs when it reads the store or a large body; null: inline.
+  std::shared_ptr<WorkPool> work;
   ChatOptions options;
 };
 
 // The OpenAI-compatible endpoints (POST /v1/chat/completions, GET /v1/models) and the agent's
-// event stream (GET /api/agent/events), all with a user token. /v1 errors have OpenAI's shape:
-// {"error":{"message","type","code","param"}}. Null members of `services` get defaults.
+// event stream (GET /api/agent/events), all with a user token (Access::kUser; the router needs
+// an Authenticator). Their errors have OpenAI's shape (OpenAiErrorResponse). Null members of
+// `services` get defaults, except `work`.
 void RegisterChatRoutes(Router& router, ChatServices services);
-
-// An error in OpenAI's shape; type follows the status (invalid_request_error,
-// authentication_error, permission_error, not_found_error, rate_limit_error, server_error).
-Response OpenAiErrorResponse(const Status& error);
 
 }  // namespace berth::http

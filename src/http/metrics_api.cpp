@@ -36,7 +36,7 @@ std::function<void(const Request&, unsigned, std::chrono::steady_clock::duration
 BerthMetrics::RequestObserver() {
   return [this](const Request& request, unsigned status, std::chrono::steady_clock::duration took) {
     const std::string route = request.route.empty() ? "(unmatched)" : request.route;
-    const std::string method(request.raw.method_string());
+    const std::string method(MethodLabel(request.raw.method()));
     const std::string code = std::to_string(status);
     requests_.With({route, method, code}).Inc();
     request_seconds_.With({route, method}).Observe(std::chrono::duration<double>(took).count());

@@ -32,9 +32,28 @@ std::string_view Request::Header(std::string_view name) const {
   return ToStd(it->value());
 }
 
-std::optional<std::string> Request::BearerToken() const {
+std::optional<std::string> Request::BearerToken() const { return BearerTokenOf(raw); }
+
+std::string_view MethodLabel(bhttp::verb method) {
+  switch (method) {
+    case bhttp::verb::get:
+    case bhttp::verb::head:
+    case bhttp::verb::post:
+    case bhttp::verb::put:
+    case bhttp::verb::patch:
+    case bhttp::verb::delete_:
+    case bhttp::verb::options:
+      return ToStd(bhttp::to_string(method));
+    default:
+      return "other";
+  }
+}
+
+std::optional<std::string> BearerTokenOf(const BeastRequest& head) {
   constexpr std::string_view kScheme = "bearer";
-  std::string_view value = Header("Authorization");
+  auto field = head.find(bhttp::field::authorization);
+  if (field == head.end()) return std::nullopt;
+  std::string_view value = ToStd(field->value());
   // "<scheme> <token>": one space, then a token with no whitespace in it. Anything else
   // (several tokens, doubled spaces, another scheme) is not a bearer credential.
   if (value.size() <= kScheme.size() + 1) return std::nullopt;
@@ -101,6 +120,26 @@ Response ErrorResponse(const Status& error) {
                          kGenericInternalMessage);
   }
   return ErrorResponse(StatusToHttp(error.code()), ErrorCodeName(error.code()), error.message());
+}
+
+Response OpenAiErrorResponse(bhttp::status status, std::string_view code,
+                             std::string_view message) {
+  Response res = JsonResponse(
+      status,
+      {{"error",
+        {{"message", message}, {"type", ErrorType(status)}, {"code", code}, {"param", nullptr}}}});
+  if (status == bhttp::status::unauthorized) res.set(bhttp::field::www_authenticate, "Bearer");
+  return res;
+}
+
+Response OpenAiErrorResponse(const Status& error) {
+  if (error.ok() || error.code() == ErrorCode::kInternal) {
+    if (!error.ok()) spdlog::error("internal error: {}", error.message());
+    return OpenAiErrorResponse(bhttp::status::internal_server_error,
+                               ErrorCodeName(ErrorCode::kInternal), kGenericInternalMessage);
+  }
+  return OpenAiErrorResponse(StatusToHttp(error.code()), ErrorCodeName(error.code()),
+                             error.message());
 }
 
 bhttp::status StatusToHttp(ErrorCode code) {

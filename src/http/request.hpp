@@ -8,6 +8,7 @@
 
 #include "common/asio.hpp"
 #include "common/status.hpp"
+#include "service/principal.hpp"
 
 namespace berth::http {
 
@@ -25,6 +26,8 @@ struct Request {
   std::string request_id;
   std::string peer;   // remote address, for logs and rate limits
   std::string route;  // the matched route's pattern ("/api/providers/:id"), for metrics and logs
+  // The authenticated caller of a route with an Access (router.hpp); nullopt on public routes.
+  std::optional<service::Principal> principal;
 
   bhttp::verb method() const { return raw.method(); }
   // Header value, or empty when absent.
@@ -34,7 +37,16 @@ struct Request {
   // (another scheme, empty token, several tokens).
   std::optional<std::string> BearerToken() const;
   const std::string& Param(const std::string& name) const;  // REQUIRES: the route declared it
+  // The caller. REQUIRES: the route has an Access (the router authenticated it).
+  const service::Principal& caller() const { return *principal; }
 };
+
+// The method as a metric label or log field: one of a closed set (GET, HEAD, POST, PUT, PATCH,
+// DELETE, OPTIONS), "other" for any other token a client sends (STYLE.md, rule 16).
+std::string_view MethodLabel(bhttp::verb method);
+
+// Request::BearerToken() of a request head (whose body may not be read yet).
+std::optional<std::string> BearerTokenOf(const BeastRequest& head);
 
 // Response builders. Every JSON body is serialized with nlohmann::json (invalid UTF-8 in strings
 // is replaced, never thrown); every error has the one shape {"error":{"code","message","type"}}
@@ -53,6 +65,10 @@ Response ErrorResponse(bhttp::status status, std::string_view code, std::string_
 // any of them): invalid_request_error, authentication_error, permission_error, not_found_error,
 // rate_limit_error, server_error.
 std::string_view ErrorType(bhttp::status status);
+// An error in OpenAI's shape, {"error":{"message","type","code","param"}}, for the
+// OpenAI-compatible routes (so that OpenAI clients surface it); kInternal as in ErrorResponse.
+Response OpenAiErrorResponse(const Status& error);
+Response OpenAiErrorResponse(bhttp::status status, std::string_view code, std::string_view message);
 // 400/401/403/404/409/413/429/503; kDataLoss and kInternal are 500; kOk is 200.
 bhttp::status StatusToHttp(ErrorCode code);
 

@@ -3,6 +3,9 @@
 #include <boost/container/small_vector.hpp>
 #include <utility>
 
+#include "http/offload.hpp"
+#include "http/work_pool.hpp"
+
 namespace berth::http {
 namespace {
 
@@ -113,22 +116,28 @@ bool ParseQuery(std::string_view raw, std::map<std::string, std::string>& query)
 
 }  // namespace
 
-void Router::Add(bhttp::verb method, std::string pattern, Handler handler) {
+void Router::Add(bhttp::verb method, std::string pattern, Handler handler, RouteOptions options) {
   std::vector<std::string> segments = SplitPattern(pattern);
   routes_.push_back(
-      Route{method, std::move(segments), std::move(pattern), std::move(handler), {}, {}});
+      Route{method, std::move(segments), std::move(pattern), options, std::move(handler), {}, {}});
 }
 
-void Router::AddAsync(bhttp::verb method, std::string pattern, AsyncHandler handler) {
+void Router::AddAsync(bhttp::verb method, std::string pattern, AsyncHandler handler,
+                      RouteOptions options) {
   std::vector<std::string> segments = SplitPattern(pattern);
   routes_.push_back(
-      Route{method, std::move(segments), std::move(pattern), {}, std::move(handler), {}});
+      Route{method, std::move(segments), std::move(pattern), options, {}, std::move(handler), {}});
 }
 
-void Router::AddStream(bhttp::verb method, std::string pattern, StreamHandler handler) {
+void Router::AddStream(bhttp::verb method, std::string pattern, StreamHandler handler,
+                       RouteOptions options) {
   std::vector<std::string> segments = SplitPattern(pattern);
   routes_.push_back(
-      Route{method, std::move(segments), std::move(pattern), {}, {}, std::move(handler)});
+      Route{method, std::move(segments), std::move(pattern), options, {}, {}, std::move(handler)});
+}
+
+void Router::SetAuthenticator(Authenticator authenticator) {
+  authenticator_ = std::move(authenticator);
 }
 
 std::vector<std::string> Router::Routes() const {
@@ -141,8 +150,9 @@ std::vector<std::string> Router::Routes() const {
   return out;
 }
 
-const Router::Route* Router::Match(Request& request, Response& early) const {
-  std::string_view target_view = ToStd(request.raw.target());
+const Router::Route* Router::Match(Request& request, const BeastRequest& head,
+                                   Response& early) const {
+  std::string_view target_view = ToStd(head.target());
   std::size_t question = target_view.find('?');
   std::string_view raw_path = target_view.substr(0, question);
   // absolute-form ("http://host/p", RFC 9112 §3.2.2): only the path matters for routing.
@@ -190,7 +200,7 @@ const Router::Route* Router::Match(Request& request, Response& early) const {
 
   const Route* best = nullptr;
   for (const Route& route : routes_) {
-    if (route.method != request.raw.method() || !matches(route)) continue;
+    if (route.method != head.method() || !matches(route)) continue;
     if (best == nullptr || more_specific(route, *best)) best = &route;
   }
 
@@ -227,7 +237,7 @@ const Router::Route* Router::Match(Request& request, Response& early) const {
     allow.append(method.data(), method.size());
   }
   if (!allow.empty()) {
-    std::string_view method = ToStd(request.raw.method_string());
+    std::string_view method = ToStd(head.method_string());
     Response res = ErrorResponse(
         bhttp::status::method_not_allowed, "method_not_allowed",
         std::string("method ").append(method.data(), method.size()) + " not allowed for " + path);
@@ -240,45 +250,110 @@ const Router::Route* Router::Match(Request& request, Response& early) const {
   return nullptr;
 }
 
-Response Router::Dispatch(Request& request) const {
+Response Router::Error(ErrorStyle style, const Status& error) {
+  return style == ErrorStyle::kOpenAi ? OpenAiErrorResponse(error) : ErrorResponse(error);
+}
+
+std::optional<Response> Router::Authenticate(const Route& route, Request& request,
+                                             const BeastRequest& head) const {
+  if (route.options.access == Access::kPublic) return std::nullopt;
+  const ErrorStyle style = route.options.errors;
+  auto token = BearerTokenOf(head);
+  if (!token) return Error(style, Unauthenticated("Missing Bearer token"));
+  if (!authenticator_) return Error(style, Internal("no authenticator for " + route.pattern));
+  auto principal = authenticator_(*token);
+  if (!principal.ok()) return Error(style, principal.status());
+  const service::Role wanted =
+      route.options.access == Access::kAdmin ? service::Role::kAdmin : service::Role::kUser;
+  if (principal->role != wanted) {
+    return Error(style, PermissionDenied(wanted == service::Role::kAdmin
+                                             ? "this endpoint needs an admin token"
+                                             : "this endpoint needs a user token"));
+  }
+  request.principal = std::move(*principal);
+  return std::nullopt;
+}
+
+Router::Admission Router::Admit(Request& request, const BeastRequest& head) const {
+  Admission admission;
   Response early;
-  const Route* route = Match(request, early);
-  if (route == nullptr) return early;
-  if (!route->handler) {
+  const Route* route = Match(request, head, early);
+  if (route == nullptr) {
+    admission.answer = std::move(early);
+    return admission;
+  }
+  request.route = route->pattern;
+  admission.answer = Authenticate(*route, request, head);
+  if (!admission.answer) admission.route = route;
+  return admission;
+}
+
+namespace {
+
+// The WorkPool key of a request: its caller, so that callers take turns.
+std::string WorkKey(const Request& request) {
+  if (!request.principal) return "peer:" + request.peer.substr(0, request.peer.rfind(':'));
+  if (request.principal->role == service::Role::kAdmin) return "admin";
+  return "user:" + request.principal->user_id;
+}
+
+Response Busy(ErrorStyle style) {
+  Response res = Router::Error(
+      style, ResourceExhausted("too many requests of yours are waiting; retry shortly"));
+  res.set(bhttp::field::retry_after, "1");
+  return res;
+}
+
+}  // namespace
+
+net::awaitable<void> Router::Run(const Route& route, Request& request, ResponseWriter& writer,
+                                 WorkPool* pool) const {
+  if (route.stream_handler) {
+    co_await route.stream_handler(request, writer);
+    co_return;
+  }
+  Response response;
+  if (route.async_handler) {
+    response = co_await route.async_handler(request);
+  } else if (pool == nullptr || route.options.inline_handler) {
+    response = route.handler(request);
+  } else {
+    const Handler& handler = route.handler;
+    std::shared_ptr<Response> answered = co_await RunOnPool<Response>(
+        *pool, WorkKey(request), [&handler, &request] { return handler(request); });
+    response = answered ? std::move(*answered) : Busy(route.options.errors);
+  }
+  co_await writer.Send(response);
+}
+
+net::awaitable<void> Router::Serve(Request& request, ResponseWriter& writer, WorkPool* pool) const {
+  Admission admission = Admit(request, request.raw);
+  if (admission.route == nullptr) {
+    co_await writer.Send(*admission.answer);
+    co_return;
+  }
+  co_await Run(*admission.route, request, writer, pool);
+}
+
+Response Router::Dispatch(Request& request) const {
+  Admission admission = Admit(request, request.raw);
+  if (admission.route == nullptr) return std::move(*admission.answer);
+  if (!admission.route->handler) {
     return ErrorResponse(bhttp::status::internal_server_error, ErrorCodeName(ErrorCode::kInternal),
                          "internal error");
   }
-  return route->handler(request);
+  return admission.route->handler(request);
 }
 
 net::awaitable<Response> Router::DispatchAsync(Request& request) const {
-  Response early;
-  const Route* route = Match(request, early);
-  if (route == nullptr) co_return early;
-  if (route->async_handler) co_return co_await route->async_handler(request);
-  if (!route->handler) {
+  Admission admission = Admit(request, request.raw);
+  if (admission.route == nullptr) co_return std::move(*admission.answer);
+  if (admission.route->async_handler) co_return co_await admission.route->async_handler(request);
+  if (!admission.route->handler) {
     co_return ErrorResponse(bhttp::status::internal_server_error,
                             ErrorCodeName(ErrorCode::kInternal), "internal error");
   }
-  co_return route->handler(request);
-}
-
-net::awaitable<void> Router::Serve(Request& request, ResponseWriter& writer) const {
-  Response response;
-  const Route* route = Match(request, response);
-  if (route != nullptr) {
-    request.route = route->pattern;
-    if (route->stream_handler) {
-      co_await route->stream_handler(request, writer);
-      co_return;
-    }
-    if (route->async_handler) {
-      response = co_await route->async_handler(request);
-    } else {
-      response = route->handler(request);
-    }
-  }
-  co_await writer.Send(response);
+  co_return admission.route->handler(request);
 }
 
 }  // namespace berth::http

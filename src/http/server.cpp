@@ -15,6 +15,7 @@
 #include <optional>
 #include <span>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "common/ids.hpp"
@@ -88,16 +89,41 @@ bool IsValidHostName(std::string_view host) {
   });
 }
 
-std::string FormatEndpoint(const tcp::endpoint& ep) {
+std::string FormatAddress(const tcp::endpoint& ep) {
   net::ip::address addr = ep.address();
   if (addr.is_v6() && addr.to_v6().is_v4_mapped()) {
     addr = net::ip::make_address_v4(net::ip::v4_mapped, addr.to_v6());
   }
-  std::string out = addr.is_v6() ? "[" + addr.to_string() + "]" : addr.to_string();
-  out += ':';
-  out += std::to_string(ep.port());
-  return out;
+  return addr.is_v6() ? "[" + addr.to_string() + "]" : addr.to_string();
 }
+
+std::string FormatEndpoint(const tcp::endpoint& ep) {
+  return FormatAddress(ep) + ':' + std::to_string(ep.port());
+}
+
+// What a proxy in front of berth and berth could read differently (request smuggling), or what
+// hides a second credential: refused before routing.
+std::optional<std::string> HeadProblem(const BeastRequest& head) {
+  auto count = [&head](bhttp::field field) {
+    auto range = head.equal_range(field);
+    return std::distance(range.first, range.second);
+  };
+  if (count(bhttp::field::authorization) > 1) return "more than one Authorization header";
+  const auto hosts = count(bhttp::field::host);
+  if (hosts > 1) return "more than one Host header";
+  if (hosts == 0 && head.version() >= 11) return "an HTTP/1.1 request needs a Host header";
+  if (head.version() < 11 && count(bhttp::field::transfer_encoding) > 0) {
+    return "Transfer-Encoding is not allowed in HTTP/1.0";
+  }
+  return std::nullopt;
+}
+
+// The answer to a connection beyond max_connections_per_address, sent before reading anything.
+constexpr std::string_view kTooManyConnections =
+    "HTTP/1.1 429 Too Many Requests\r\nServer: berth\r\nContent-Type: application/json\r\n"
+    "Retry-After: 5\r\nConnection: close\r\nContent-Length: 116\r\n\r\n"
+    "{\"error\":{\"code\":\"resource_exhausted\",\"message\":\"too many connections from your "
+    "address\",\"type\":\"rate_limit_error\"}}";
 
 bool IsHttpParseError(const beast::error_code& ec) {
   return ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category();
@@ -107,12 +133,14 @@ struct Connection {
   explicit Connection(Socket socket) : stream(std::move(socket)) {}
 
   Stream stream;
-  std::string peer;
+  std::string peer;     // address:port
+  std::string address;  // the peer's address alone, for the per-address limit
   // Position in Server::Impl::connections_, guarded by its mutex.
   std::list<std::weak_ptr<Connection>>::iterator position;
-  // Touched only on the connection's strand.
-  bool idle = false;    // waiting for the first byte of a request: Stop() may close it at once
-  bool closed = false;  // closed by Stop(); whatever a pending read returns is discarded
+  bool over_address_limit = false;  // set before the session starts; not counted for its address
+  // Written on the connection's strand; read by the accept loop to find one to shed.
+  std::atomic<bool> idle{false};  // waiting for a request's first byte: may be closed at once
+  bool closed = false;  // closed by Stop() or shed; whatever a pending read returns is discarded
 };
 using ConnectionPtr = std::shared_ptr<Connection>;
 
@@ -123,6 +151,50 @@ void CloseConnection(Connection& conn) {
   conn.stream.socket().shutdown(tcp::socket::shutdown_both, ec);
   conn.stream.close();
 }
+
+// Bytes of request bodies in flight, bounded (ServerOptions::body_memory_limit).
+class BodyBudget {
+ public:
+  explicit BodyBudget(std::size_t limit) : limit_(limit) {}
+  bool TryReserve(std::size_t bytes) {
+    if (limit_ == 0) return true;
+    std::size_t used = used_.load(std::memory_order_relaxed);
+    do {
+      if (bytes > limit_ - std::min(used, limit_)) return false;
+    } while (!used_.compare_exchange_weak(used, used + bytes, std::memory_order_relaxed));
+    return true;
+  }
+  void Release(std::size_t bytes) {
+    if (limit_ != 0) used_.fetch_sub(bytes, std::memory_order_relaxed);
+  }
+
+ private:
+  const std::size_t limit_;
+  std::atomic<std::size_t> used_{0};
+};
+
+// One request's share of the BodyBudget while its body is being received; returned once the body
+// is in (the handler's own limits, per user, bound what it holds after) or the request ends.
+class BodyReservation {
+ public:
+  explicit BodyReservation(BodyBudget& budget) : budget_(budget) {}
+  ~BodyReservation() { Release(); }
+  void Release() {
+    budget_.Release(bytes_);
+    bytes_ = 0;
+  }
+  BodyReservation(const BodyReservation&) = delete;
+  BodyReservation& operator=(const BodyReservation&) = delete;
+  bool Take(std::size_t bytes) {
+    if (!budget_.TryReserve(bytes)) return false;
+    bytes_ += bytes;
+    return true;
+  }
+
+ private:
+  BodyBudget& budget_;
+  std::size_t bytes_ = 0;
+};
 
 // Completes a response the way every answer goes out.
 void Finalize(Response& res, unsigned version, bool head, const std::string& request_id,
@@ -205,6 +277,7 @@ struct Server::Impl {
                     ? options.threads
                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))),
         max_connections(std::max<std::size_t>(1, options.max_connections)),
+        body_budget(options.body_memory_limit),
         header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(
             options.header_limit, std::numeric_limits<std::uint32_t>::max()))),
         contexts(MakeContexts(threads)),
@@ -231,9 +304,16 @@ struct Server::Impl {
   net::awaitable<void> AcceptLoop();
   void StartConnection(Socket socket);
   void Unregister(const ConnectionPtr& conn);
+  // Closes the longest-open idle connection, to make room at the cap; false when none is idle.
+  bool ShedIdle();
+  // Answers a request from its head alone (the body, if any, is not read). false: stop serving
+  // the connection (the caller lingers when `linger` says so).
+  net::awaitable<bool> AnswerHead(ConnectionPtr conn, Request& request, const BeastRequest& head,
+                                  bool must_close, Response answer, Clock::time_point start,
+                                  bool& linger);
   std::vector<ConnectionPtr> Snapshot();
   net::awaitable<void> Session(ConnectionPtr conn);
-  net::awaitable<void> Handle(Request& request, ResponseWriter& writer);
+  net::awaitable<void> Handle(const Router::Route& route, Request& request, ResponseWriter& writer);
   std::optional<Response> ReadErrorResponse(const beast::error_code& ec);
   void LogAccess(std::string_view method, std::string_view target, unsigned status,
                  Clock::time_point start, const std::string& request_id, const std::string& peer);
@@ -242,6 +322,7 @@ struct Server::Impl {
   const Router& router;
   const int threads;
   const std::size_t max_connections;
+  BodyBudget body_budget;
   const std::uint32_t header_limit;
 
   // Connections are dealt round-robin over these; the first also runs the control strand.
@@ -261,6 +342,8 @@ struct Server::Impl {
 
   std::mutex connections_mu;
   std::list<std::weak_ptr<Connection>> connections;  // guarded by connections_mu
+  // Open connections per peer address (those within the limit); guarded by connections_mu.
+  std::unordered_map<std::string, std::size_t> per_address;
 
   std::mutex run_mu;
   std::condition_variable run_cv;
@@ -342,6 +425,8 @@ void Server::Impl::Run() {
   }
   RunLoop(*contexts.front());
   for (std::thread& t : pool) t.join();
+  // Jobs still queued belong to sessions of these loops: drop them while the loops exist.
+  if (options.work_pool) options.work_pool->Shutdown();
   std::lock_guard lock(run_mu);
   running = false;
   run_cv.notify_all();  // under the lock: ~Server may destroy run_cv as soon as it sees !running
@@ -415,6 +500,8 @@ net::awaitable<void> Server::Impl::AcceptLoop() {
       count = connections.size();
     }
     if (count >= max_connections) {
+      // Idle keep-alive connections make room first; when none is idle, wait for one to close.
+      ShedIdle();
       // Unregister() cancels this wait when a connection closes. It posts that cancel to this
       // strand after updating the count, so it either runs before the check above (which then
       // sees the lower count) or after the wait began (and ends it).
@@ -444,9 +531,18 @@ void Server::Impl::StartConnection(Socket socket) {
   tcp::endpoint remote = socket.remote_endpoint(ec);
   auto conn = std::make_shared<Connection>(std::move(socket));
   conn->peer = ec ? std::string("unknown") : FormatEndpoint(remote);
+  conn->address = ec ? std::string("unknown") : FormatAddress(remote);
   {
     std::lock_guard lock(connections_mu);
     conn->position = connections.insert(connections.end(), conn);
+    if (options.max_connections_per_address > 0) {
+      std::size_t& open = per_address[conn->address];
+      if (open >= options.max_connections_per_address) {
+        conn->over_address_limit = true;
+      } else {
+        ++open;
+      }
+    }
   }
   net::co_spawn(conn->stream.get_executor(), Session(conn), [this, conn](std::exception_ptr e) {
     LogCoroutineException("http server: connection", e);
@@ -460,9 +556,47 @@ void Server::Impl::Unregister(const ConnectionPtr& conn) {
     std::lock_guard lock(connections_mu);
     connections.erase(conn->position);
     remaining = connections.size();
+    if (options.max_connections_per_address > 0 && !conn->over_address_limit) {
+      auto it = per_address.find(conn->address);
+      if (it != per_address.end() && --it->second == 0) per_address.erase(it);
+    }
   }
   if (remaining + 1 == max_connections) net::post(control, [this] { wakeup.cancel(); });
   if (remaining == 0 && stopping.load()) net::post(control, [this] { grace.cancel(); });
+}
+
+bool Server::Impl::ShedIdle() {
+  std::lock_guard lock(connections_mu);
+  for (const auto& weak : connections) {
+    ConnectionPtr conn = weak.lock();
+    if (!conn || !conn->idle.load()) continue;
+    net::post(conn->stream.get_executor(), [conn] {
+      // It may have begun a request meanwhile: then it is not idle any more, and stays.
+      if (conn->idle.load() && !conn->closed) CloseConnection(*conn);
+    });
+    return true;
+  }
+  return false;
+}
+
+net::awaitable<bool> Server::Impl::AnswerHead(ConnectionPtr conn, Request& request,
+                                              const BeastRequest& head, bool must_close,
+                                              Response answer, Clock::time_point start,
+                                              bool& linger) {
+  // The writer, the access log and the metrics read the request's head.
+  request.raw.base() = head.base();
+  // A body left unread ends the connection: its bytes would be read as the next request.
+  if (must_close) request.raw.keep_alive(false);
+  ConnectionWriter writer(options, stopping, conn, request);
+  co_await writer.Send(answer);
+  LogAccess(ToStd(request.raw.method_string()), ToStd(request.raw.target()), writer.status(), start,
+            request.request_id, conn->peer);
+  if (options.on_request) options.on_request(request, writer.status(), Clock::now() - start);
+  if (conn->closed || !writer.reusable()) {
+    linger = !conn->closed && writer.complete();
+    co_return false;
+  }
+  co_return true;
 }
 
 net::awaitable<void> Server::Impl::Session(ConnectionPtr conn) {
@@ -472,14 +606,20 @@ net::awaitable<void> Server::Impl::Session(ConnectionPtr conn) {
   auto token = net::redirect_error(net::use_awaitable, ec);
   bool linger = false;
 
-  while (!stopping.load(std::memory_order_relaxed)) {
+  if (conn->over_address_limit) {
+    co_await net::async_write(
+        stream, net::buffer(kTooManyConnections.data(), kTooManyConnections.size()), token);
+    linger = !ec;
+  }
+
+  while (!linger && !stopping.load(std::memory_order_relaxed)) {
     if (buffer.size() == 0) {
       // Between requests the idle timeout applies; read_timeout starts with the first byte.
       conn->idle = true;
       stream.expires_after(options.idle_timeout);
       std::size_t n = co_await stream.async_read_some(buffer.prepare(kFirstReadSize), token);
       conn->idle = false;
-      if (ec || conn->closed) break;  // idle timeout, peer closed, or Stop()
+      if (ec || conn->closed) break;  // idle timeout, peer closed, Stop(), or shed
       buffer.commit(n);
     }
     const Clock::time_point start = Clock::now();
@@ -489,43 +629,80 @@ net::awaitable<void> Server::Impl::Session(ConnectionPtr conn) {
     parser.body_limit(options.body_limit);
     stream.expires_after(options.read_timeout);
     co_await bhttp::async_read_header(stream, buffer, parser, token);
-    if (!ec && !parser.is_done()) {
-      auto expect = parser.get().find(bhttp::field::expect);
-      if (expect != parser.get().end() && beast::iequals(expect->value(), "100-continue") &&
-          parser.get().version() == 11) {
-        co_await net::async_write(stream, net::buffer(kContinue.data(), kContinue.size()), token);
+
+    Request request;
+    request.peer = conn->peer;
+    Router::Admission admission;
+    BodyReservation reservation(body_budget);
+    if (!ec) {
+      const BeastRequest& head = parser.get();
+      request.request_id = PickRequestId(head);
+      const bool body_pending = !parser.is_done();
+      bool must_close = body_pending;  // after an early answer
+      std::optional<Response> early;
+      if (auto problem = HeadProblem(head)) {
+        early =
+            ErrorResponse(bhttp::status::bad_request, ErrorCodeName(ErrorCode::kInvalidArgument),
+                          "malformed request: " + *problem);
+        must_close = true;
+      } else {
+        admission = router.Admit(request, head);
+        early = std::move(admission.answer);
       }
-      if (!ec) co_await bhttp::async_read(stream, buffer, parser, token);
+      if (!early && body_pending) {
+        // A longer Content-Length already failed the header read with body_limit (413).
+        const auto length = parser.content_length();
+        const std::size_t expected =
+            length ? std::min<std::size_t>(*length, options.body_limit) : options.body_limit;
+        if (!reservation.Take(expected)) {
+          early = ErrorResponse(bhttp::status::service_unavailable,
+                                ErrorCodeName(ErrorCode::kUnavailable),
+                                "too many request bodies in flight; retry shortly");
+          early->set(bhttp::field::retry_after, "1");
+        }
+      }
+      if (early) {
+        if (!co_await AnswerHead(conn, request, head, must_close, std::move(*early), start,
+                                 linger)) {
+          break;
+        }
+        continue;
+      }
+      if (body_pending) {
+        auto expect = head.find(bhttp::field::expect);
+        if (expect != head.end() && beast::iequals(expect->value(), "100-continue") &&
+            head.version() == 11) {
+          co_await net::async_write(stream, net::buffer(kContinue.data(), kContinue.size()), token);
+        }
+        if (!ec) co_await bhttp::async_read(stream, buffer, parser, token);
+      }
     }
     if (ec) {
       std::optional<Response> res = ReadErrorResponse(ec);
       if (!res) break;  // timeout mid-request, peer gone, or Stop()'s force close
-      std::string request_id;
       std::string_view method = "-";
       std::string_view target = "-";
       unsigned version = 11;
       if (parser.is_header_done()) {
-        request_id = PickRequestId(parser.get());
+        if (request.request_id.empty()) request.request_id = PickRequestId(parser.get());
         method = ToStd(parser.get().method_string());
         target = ToStd(parser.get().target());
         version = parser.get().version();
       } else {
-        request_id = NextRequestId();
+        request.request_id = NextRequestId();
       }
-      Finalize(*res, version, false, request_id, false);
+      Finalize(*res, version, false, request.request_id, false);
       stream.expires_after(options.read_timeout);
       co_await bhttp::async_write(stream, *res, token);
-      LogAccess(method, target, res->result_int(), start, request_id, conn->peer);
+      LogAccess(method, target, res->result_int(), start, request.request_id, conn->peer);
       linger = !ec;
       break;
     }
 
-    Request request;
     request.raw = parser.release();
-    request.peer = conn->peer;
-    request.request_id = PickRequestId(request.raw);
+    reservation.Release();
     ConnectionWriter writer(options, stopping, conn, request);
-    co_await Handle(request, writer);
+    co_await Handle(*admission.route, request, writer);
     writer.StopWatching();
     LogAccess(ToStd(request.raw.method_string()), ToStd(request.raw.target()), writer.status(),
               start, request.request_id, conn->peer);
@@ -555,10 +732,11 @@ net::awaitable<void> Server::Impl::Session(ConnectionPtr conn) {
   }
 }
 
-net::awaitable<void> Server::Impl::Handle(Request& request, ResponseWriter& writer) {
+net::awaitable<void> Server::Impl::Handle(const Router::Route& route, Request& request,
+                                          ResponseWriter& writer) {
   bool threw = true;
   try {
-    co_await router.Serve(request, writer);
+    co_await router.Run(route, request, writer, options.work_pool.get());
     threw = false;
   } catch (const std::exception& e) {
     // The exception text may hold internals: it goes to the log, never to the client.
@@ -604,6 +782,9 @@ void Server::Impl::LogAccess(std::string_view method, std::string_view target, u
                              Clock::time_point start, const std::string& request_id,
                              const std::string& peer) {
   if (!spdlog::should_log(spdlog::level::info)) return;
+  // A method is any token a client sends: no more of it than a real one needs.
+  constexpr std::size_t kMaxLoggedMethod = 16;
+  method = method.substr(0, kMaxLoggedMethod);
   // The query string may carry tokens: log the path only.
   std::string_view path = target.substr(0, target.find('?'));
   const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();

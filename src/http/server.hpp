@@ -8,6 +8,7 @@
 
 #include "common/result.hpp"
 #include "http/router.hpp"
+#include "http/work_pool.hpp"
 
 namespace berth::http {
 
@@ -22,8 +23,20 @@ struct ServerOptions {
   // Each write of a streamed body (ResponseWriter::Write): a client that reads nothing for this
   // long is dropped, and until then the handler waits (backpressure, not buffering).
   std::chrono::seconds stream_write_timeout{300};
-  std::size_t max_connections = 10000;  // accepts pause at this many open connections (min 1)
-  int threads = 0;                      // 0 = hardware concurrency
+  // At this many open connections (min 1) the longest-open idle keep-alive connection is closed
+  // to make room; when none is idle, accepts pause until one closes.
+  std::size_t max_connections = 10000;
+  // Open connections from one address (0 = no limit); one more is answered 429 and closed.
+  std::size_t max_connections_per_address = 0;
+  // Bytes of request bodies being received at once, across connections (0 = no bound): a
+  // request whose body does not fit is answered 503 with Retry-After before it is read. A body
+  // of unknown length (chunked) counts as body_limit. (What handlers hold afterwards is bounded
+  // per user: chats in flight, the work pool's queues.)
+  std::size_t body_memory_limit = 64 << 20;
+  // Runs synchronous handlers off the event loops (Router::Run). Null: they run inline. The
+  // server shuts it down when Run() returns (its queued jobs belong to this server's loops).
+  std::shared_ptr<WorkPool> work_pool;
+  int threads = 0;  // 0 = hardware concurrency
   // Called once per answered request (after its last byte, or when it was cut short) with the
   // status sent (0 if none) and the time from the request's first byte: for metrics.
   std::function<void(const Request&, unsigned status, std::chrono::steady_clock::duration)>
@@ -41,10 +54,15 @@ struct ServerOptions {
 // them in turn (as nginx deals them to its workers); a connection stays on its thread. Handlers
 // run on the connection's coroutine (no thread hop): a synchronous handler holds its thread, and
 // so the other connections of that thread, while it runs (keep them short: a store call); an
-// asynchronous one (Router::AddAsync) yields while it waits. An exception from a handler becomes a 500
+// asynchronous one (Router::AddAsync) yields while it waits. An exception from a handler becomes a
+// 500
 // {"error":{"code":"internal","message":"internal error"}}; its text goes to the log only.
 // Protocol errors answer in the same JSON shape and close the connection: 400 invalid_argument
-// (malformed request), 413 payload_too_large, 431 headers_too_large. A client that stalls
+// (malformed request; also two Authorization or Host headers, none on HTTP/1.1, and
+// Transfer-Encoding on HTTP/1.0, which proxies may read differently), 413 payload_too_large,
+// 431 headers_too_large. A request is routed and authenticated on its head (Router::Admit)
+// before its body is read; when that answers (404, 401, ...) the body is never read and the
+// connection closes after the answer. A client that stalls
 // mid-request past read_timeout, or idles past idle_timeout, is closed without an answer.
 // `Expect: 100-continue` is answered once the headers passed the limits.
 class Server {

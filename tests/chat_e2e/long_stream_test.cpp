@@ -13,6 +13,7 @@
 #include "../lifecycle_e2e/lifecycle_fixture.hpp"
 #include "../lifecycle_openclaw/fake_llm.hpp"
 #include "../lifecycle_openclaw/http_exchange.hpp"
+#include "http/api.hpp"
 #include "http/chat_api.hpp"
 #include "http/server.hpp"
 #include "mocks/fake_clock.hpp"
@@ -54,7 +55,7 @@ class LongStreamTest : public DockerTest {
   void ServeChat() {
     http::ApiServices s = berth_.services();
     http::ChatServices chat;
-    chat.accounts = s.accounts;
+    router_.SetAuthenticator(http::AccountAuthenticator(s.accounts));
     chat.providers = s.providers;
     chat.agents = s.agents;
     http::RegisterChatRoutes(router_, chat);

@@ -17,7 +17,11 @@ class BerthE2eTest : public ::testing::Test {
   static constexpr const char* kAdminToken = "e2e-admin-token-0123456789abcdefghijklmnop";
 
   std::map<std::string, std::string> BaseEnv() const {
-    return {{"BERTH_DATA_DIR", dir_.path().string()}, {"BERTH_ADMIN_TOKEN", kAdminToken}};
+    // Agents would reach berth at its public listener (no internal listener), which then serves
+    // the internal agent-config endpoint too.
+    return {{"BERTH_DATA_DIR", dir_.path().string()},
+            {"BERTH_ADMIN_TOKEN", kAdminToken},
+            {"MOSAIC_API_URL", "http://berth.test:3000/api"}};
   }
 
   std::unique_ptr<BerthProcess> StartBerth(std::map<std::string, std::string> env) {

@@ -172,5 +172,73 @@ TEST(Router, HandlerExceptionsPropagate) {
   EXPECT_THROW(router.Dispatch(request), std::runtime_error);
 }
 
+// Who may call a route is decided on the head, through the one Authenticator, before a handler
+// (or a body) is touched.
+TEST(RouterAccess, AuthenticatesOnTheHeadAndHandsTheCallerToTheHandler) {
+  Router router;
+  int calls = 0;
+  auto who = [&calls](Request& request) {
+    ++calls;
+    return JsonResponse(bhttp::status::ok, {{"user", request.caller().user_id}});
+  };
+  router.Add(bhttp::verb::post, "/mine", who, {Access::kUser});
+  router.Add(bhttp::verb::get, "/admin", who, {Access::kAdmin});
+  router.Add(bhttp::verb::get, "/chat", who, {Access::kUser, ErrorStyle::kOpenAi});
+  router.SetAuthenticator([](std::string_view token) -> Result<service::Principal> {
+    if (token == "user") return service::Principal{service::Role::kUser, "alice", "t1"};
+    if (token == "admin") return service::Principal{service::Role::kAdmin, "", "t2"};
+    return Unauthenticated("Invalid token");
+  });
+  auto send = [&](bhttp::verb method, const std::string& target, const std::string& token) {
+    Request request = MakeRequest(method, target);
+    if (!token.empty()) request.raw.set(bhttp::field::authorization, "Bearer " + token);
+    return router.Dispatch(request);
+  };
+
+  Response missing = send(bhttp::verb::post, "/mine", "");
+  EXPECT_EQ(missing.result_int(), 401);
+  EXPECT_EQ(Body(missing)["error"]["message"], "Missing Bearer token");
+  EXPECT_EQ(missing[bhttp::field::www_authenticate], "Bearer");
+  EXPECT_EQ(send(bhttp::verb::post, "/mine", "nope").result_int(), 401);
+  EXPECT_EQ(send(bhttp::verb::post, "/mine", "admin").result_int(), 403);
+  EXPECT_EQ(send(bhttp::verb::get, "/admin", "user").result_int(), 403);
+  EXPECT_EQ(calls, 0);
+
+  Response ok = send(bhttp::verb::post, "/mine", "user");
+  EXPECT_EQ(ok.result_int(), 200);
+  EXPECT_EQ(Body(ok)["user"], "alice");
+  EXPECT_EQ(send(bhttp::verb::get, "/admin", "admin").result_int(), 200);
+  EXPECT_EQ(calls, 2);
+
+  // OpenAI-shaped errors on the routes that speak OpenAI's API.
+  Response openai = send(bhttp::verb::get, "/chat", "");
+  EXPECT_EQ(openai.result_int(), 401);
+  EXPECT_TRUE(Body(openai)["error"].contains("param"));
+  EXPECT_EQ(Body(openai)["error"]["type"], "authentication_error");
+}
+
+TEST(RouterAccess, AdmitDecidesFromTheHeadAlone) {
+  Router router;
+  router.Add(bhttp::verb::post, "/mine",
+             [](Request&) {
+               return Response{bhttp::status::ok, 11};
+             },
+             {Access::kUser});
+  router.SetAuthenticator(
+      [](std::string_view) -> Result<service::Principal> { return Unauthenticated("no"); });
+  BeastRequest head{bhttp::verb::post, "/mine", 11};
+  head.set(bhttp::field::content_length, "1048576");  // a body that was never read
+  Request request;
+  Router::Admission admission = router.Admit(request, head);
+  EXPECT_EQ(admission.route, nullptr);
+  ASSERT_TRUE(admission.answer);
+  EXPECT_EQ(admission.answer->result_int(), 401);
+  EXPECT_EQ(request.route, "/mine");
+  BeastRequest unknown{bhttp::verb::post, "/elsewhere", 11};
+  Router::Admission none = router.Admit(request, unknown);
+  ASSERT_TRUE(none.answer);
+  EXPECT_EQ(none.answer->result_int(), 404);
+}
+
 }  // namespace
 }  // namespace berth::http

@@ -79,7 +79,13 @@ class InProcessBerth {
   }
 
   http::ApiServices services() const {
-    return {store_, accounts_, providers_, containers_, manager_, nullptr};
+    http::ApiServices s;
+    s.store = store_;
+    s.accounts = accounts_;
+    s.providers = providers_;
+    s.containers = containers_;
+    s.agents = manager_;
+    return s;
   }
   const store::StorePtr& store() const { return store_; }
   lifecycle::AgentManager& manager() { return *manager_; }
