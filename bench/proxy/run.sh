@@ -242,7 +242,9 @@ if ((NEED_BERTH)); then
     OPENCLAW_NETWORK="$PREFIX" BERTH_AGENT_CPUS="$(nproc)"
     # One bench user holds every stream: lift the per-user bound (32 by default) above them.
     BERTH_CHAT_MAX_PER_USER=$((STREAMS + CONNECTIONS + 100))
-    BERTH_CHAT_MAX_TOTAL=$((STREAMS + CONNECTIONS + 100)))
+    BERTH_CHAT_MAX_TOTAL=$((STREAMS + CONNECTIONS + 100))
+    # Every stream comes from 127.0.0.1, as through a proxy: no per-address connection limit.
+    BERTH_MAX_CONNECTIONS_PER_ADDRESS=0)
   [[ -n ${DOCKER_HOST:-} ]] && berth_env+=(DOCKER_HOST="$DOCKER_HOST")
   [[ $WORKERS != auto ]] && berth_env+=(BERTH_THREADS="$WORKERS")
   env -i "${berth_env[@]}" "$BERTH" serve --listen "127.0.0.1:$BERTH_PORT" \
