@@ -1,9 +1,6 @@
 // berth: the control plane binary. Wiring only: settings → key → store → services → HTTP.
 
-#include <pthread.h>
-#include <signal.h>
 #include <spdlog/spdlog.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
@@ -12,15 +9,16 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
-#include <set>
 #include <thread>
 
+#include "cli/signals.hpp"
 #include "common/logging.hpp"
 #include "config/settings.hpp"
-#include "crypto/key_file.hpp"
 #include "crypto/secret_box.hpp"
 #include "http/api.hpp"
 #include "http/chat_api.hpp"
+#include "http/file_limits.hpp"
+#include "http/internal_listener.hpp"
 #include "http/metrics_api.hpp"
 #include "http/public_routes.hpp"
 #include "http/server.hpp"
@@ -29,6 +27,7 @@
 #include "runtime/docker_runtime.hpp"
 #include "service/accounts.hpp"
 #include "service/containers.hpp"
+#include "service/key_policy.hpp"
 #include "service/providers.hpp"
 #include "service/secret_rotation.hpp"
 #include "store/store.hpp"
@@ -42,50 +41,6 @@ constexpr int kExitFailure = 1;
 int Fail(const Status& status) {
   std::fprintf(stderr, "berth: %s\n", status.message().c_str());
   return status.code() == ErrorCode::kInvalidArgument ? kExitUsage : kExitFailure;
-}
-
-std::string PreviousKeyFilePath(const config::Settings& s) { return s.KeyFilePath() + ".previous"; }
-
-// The keys berth reads and writes with: BERTH_ENCRYPTION_KEY or the data dir's key file as the
-// current key; BERTH_ENCRYPTION_KEY_PREVIOUS and a key file left by an unfinished
-// `rotate-key --generate` as read-only previous keys.
-Result<crypto::KeyProviderPtr> LoadKeys(const config::Settings& s) {
-  std::string current;
-  if (s.encryption_key) {
-    current = *s.encryption_key;
-  } else {
-    auto key = crypto::LoadOrCreateKeyFile(s.KeyFilePath());
-    if (!key.ok()) return InvalidArgument("BERTH_ENCRYPTION_KEY: " + key.status().message());
-    current = std::move(*key);
-  }
-  std::vector<std::string> previous = s.previous_keys;
-  if (std::filesystem::exists(PreviousKeyFilePath(s))) {
-    auto key = crypto::LoadOrCreateKeyFile(PreviousKeyFilePath(s));
-    if (!key.ok()) return InvalidArgument("BERTH_ENCRYPTION_KEY: " + key.status().message());
-    previous.push_back(std::move(*key));
-  }
-  return crypto::KeyProviderPtr(
-      std::make_shared<crypto::StaticKeyProvider>(std::move(current), std::move(previous)));
-}
-
-// Refuses to start when stored secrets were sealed under a key berth was not given: better a
-// clear error at start than every agent failing to fetch its config later. (Values that fail
-// authentication are reported when read; this only checks that every named key is present.)
-Status CheckKeysPresent(store::Store& store, const crypto::KeyProvider& keys) {
-  auto secrets = store.ListSecrets();
-  if (!secrets.ok()) return secrets.status();
-  std::set<std::string> checked;
-  for (const auto& secret : *secrets) {
-    std::string id = crypto::SecretBox::SealedKeyId(secret.value);
-    if (id.empty() || !checked.insert(id).second) continue;
-    if (keys.FindKey(id) == nullptr) {
-      return InvalidArgument("BERTH_ENCRYPTION_KEY: stored secrets were sealed with key '" + id +
-                             "', which is not configured (current key is '" + keys.CurrentKey().id +
-                             "'; give the old key in BERTH_ENCRYPTION_KEY_PREVIOUS and run "
-                             "`berth rotate-key`)");
-    }
-  }
-  return Status::Ok();
 }
 
 struct Opened {
@@ -112,7 +67,7 @@ Result<Opened> Open(const std::map<std::string, std::string>& flags,
   }
   ::chmod(o.settings.data_dir.c_str(), 0700);
 
-  auto keys = LoadKeys(o.settings);
+  auto keys = service::LoadKeys(o.settings);
   if (!keys.ok()) return keys.status();
   o.keys = *keys;
   o.secrets = std::make_shared<crypto::SecretBox>(o.keys);
@@ -121,33 +76,6 @@ Result<Opened> Open(const std::map<std::string, std::string>& flags,
   if (!store.ok()) return store.status();
   o.store = *store;
   return o;
-}
-
-sigset_t TerminationSignals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  return set;
-}
-
-// Blocks SIGINT/SIGTERM in the calling thread and every thread it starts afterwards.
-void BlockTerminationSignals() {
-  sigset_t set = TerminationSignals();
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-}
-
-// Waits for SIGINT/SIGTERM on a thread of its own, which then calls on_signal. Returns that
-// thread. REQUIRES: BlockTerminationSignals() ran before any other thread was started.
-std::thread StartSignalWaiter(std::function<void()> on_signal) {
-  sigset_t set = TerminationSignals();
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  return std::thread([set, on_signal = std::move(on_signal)] {
-    int sig = 0;
-    sigwait(&set, &sig);
-    spdlog::info("received {}, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-    on_signal();
-  });
 }
 
 lifecycle::LifecycleOptions LifecycleOptionsFrom(const config::Settings& s) {
@@ -168,107 +96,15 @@ lifecycle::LifecycleOptions LifecycleOptionsFrom(const config::Settings& s) {
   return o;
 }
 
-// The listener agents reach berth on when MOSAIC_API_URL is not configured: bound to the agent
-// network's gateway address (unless BERTH_INTERNAL_LISTEN names a host), serving only
-// /api/internal/*. Started by the lifecycle's first successful initialization.
-class InternalListener {
- public:
-  InternalListener(
-      std::string setting, const http::Router& router,
-      std::function<void(const http::Request&, unsigned, std::chrono::steady_clock::duration)>
-          on_request)
-      : setting_(std::move(setting)), router_(router), on_request_(std::move(on_request)) {}
-  ~InternalListener() { Stop(); }
-
-  Result<std::string> Open(const runtime::NetworkInfo& network) {
-    if (setting_ == "off") {
-      return InvalidArgument(
-          "MOSAIC_API_URL: not set, and BERTH_INTERNAL_LISTEN is off: agents could not reach "
-          "berth");
-    }
-    std::string host;
-    unsigned short port = 0;
-    BERTH_RETURN_IF_ERROR(config::ParseListen(setting_, &host, &port));
-    if (setting_.front() == ':' || host == "0.0.0.0") host = network.gateway;
-    http::ServerOptions options;
-    options.host = host;
-    options.port = port;
-    options.threads = 1;
-    options.on_request = on_request_;
-    auto server = std::make_unique<http::Server>(options, router_);
-    if (Status st = server->Listen(); !st.ok()) {
-      return Status(st.code(), "BERTH_INTERNAL_LISTEN: " + st.message());
-    }
-    const std::string url = "http://" + host + ":" + std::to_string(server->port()) + "/api";
-    std::lock_guard lock(mu_);
-    if (stopped_) return Unavailable("shutting down");
-    server_ = std::move(server);
-    thread_ = std::thread([s = server_.get()] { s->Run(); });
-    spdlog::info("internal endpoint for agents listening on {}:{}", host, server_->port());
-    return url;
-  }
-
-  void Stop() {
-    std::lock_guard lock(mu_);
-    stopped_ = true;
-    if (server_) server_->Stop();
-    if (thread_.joinable()) thread_.join();
-  }
-
- private:
-  const std::string setting_;
-  const http::Router& router_;
-  const std::function<void(const http::Request&, unsigned, std::chrono::steady_clock::duration)>
-      on_request_;
-  std::mutex mu_;
-  bool stopped_ = false;
-  std::unique_ptr<http::Server> server_;
-  std::thread thread_;
-};
-
-// Every connection is a descriptor, and a proxied chat is two: the soft limit (often 1024) would
-// cap berth far below BERTH_MAX_CONNECTIONS, so take what the hard limit allows. Returns the limit
-// in force.
-rlim_t RaiseOpenFileLimit() {
-  struct rlimit limit {};
-  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1024;
-  if (limit.rlim_cur < limit.rlim_max) {
-    const rlim_t before = limit.rlim_cur;
-    limit.rlim_cur = limit.rlim_max;
-    if (::setrlimit(RLIMIT_NOFILE, &limit) == 0) {
-      spdlog::debug("open file limit raised from {} to {}", before, limit.rlim_cur);
-    } else {
-      limit.rlim_cur = before;
-    }
-  }
-  return limit.rlim_cur;
-}
-
-// Connections berth can really hold: each may carry a chat, which needs a second descriptor for
-// the gateway; some are kept for the store, the engine and the internal listener. Beyond this,
-// accepts pause (clients wait in the listen queue) instead of failing with EMFILE mid-chat.
-std::size_t ConnectionsWithinFileLimit(std::size_t wanted, rlim_t file_limit) {
-  constexpr rlim_t kReserved = 256;
-  const std::size_t fits =
-      file_limit > kReserved * 2 ? static_cast<std::size_t>((file_limit - kReserved) / 2) : 1;
-  if (wanted <= fits) return wanted;
-  spdlog::warn(
-      "BERTH_MAX_CONNECTIONS {} exceeds what the open file limit {} allows with a gateway "
-      "connection each; serving at most {} connections (raise the hard limit, ulimit -Hn, to hold "
-      "more)",
-      wanted, static_cast<unsigned long long>(file_limit), fits);
-  return fits;
-}
-
 int Serve(const std::map<std::string, std::string>& flags,
           const std::optional<std::string>& config_file) {
   // Before any thread exists (the HTTP handlers' pool, the lifecycle's loops): threads inherit
   // the mask, so SIGTERM reaches only the signal waiter and shutdown stays graceful.
-  BlockTerminationSignals();
+  cli::BlockTerminationSignals();
   auto opened = Open(flags, config_file);
   if (!opened.ok()) return Fail(opened.status());
   Opened& o = *opened;
-  if (Status st = CheckKeysPresent(*o.store, *o.keys); !st.ok()) return Fail(st);
+  if (Status st = service::CheckKeysPresent(*o.store, *o.keys); !st.ok()) return Fail(st);
 
   ClockPtr clock = std::make_shared<SystemClock>();
   http::ApiServices services;
@@ -317,10 +153,10 @@ int Serve(const std::map<std::string, std::string>& flags,
   http::RegisterInternalRoutes(internal_router, services);
   auto metrics = std::make_shared<http::BerthMetrics>();
   metrics->Watch(agents);
-  InternalListener internal(o.settings.internal_listen, internal_router,
-                            metrics->RequestObserver());
+  http::InternalListener internal(o.settings.internal_listen, internal_router,
+                                  metrics->RequestObserver());
   agents->SetApiUrlResolver(
-      [&internal](const runtime::NetworkInfo& network) { return internal.Open(network); });
+      [&internal](const runtime::NetworkInfo& network) { return internal.Open(network.gateway); });
 
   http::ChatServices chat;
   chat.providers = services.providers;
@@ -345,8 +181,8 @@ int Serve(const std::map<std::string, std::string>& flags,
   options.host = o.settings.listen_host;
   options.port = o.settings.listen_port;
   options.threads = o.settings.threads;
-  options.max_connections = ConnectionsWithinFileLimit(
-      static_cast<std::size_t>(o.settings.max_connections), RaiseOpenFileLimit());
+  options.max_connections = http::ConnectionsWithinFileLimit(
+      static_cast<std::size_t>(o.settings.max_connections), http::RaiseOpenFileLimit());
   options.max_connections_per_address =
       static_cast<std::size_t>(o.settings.max_connections_per_address);
   options.body_memory_limit = static_cast<std::size_t>(o.settings.body_memory_bytes);
@@ -356,9 +192,9 @@ int Serve(const std::map<std::string, std::string>& flags,
   http::Server server(options, router);
 
   services.accounts->Start();
-  std::thread signals = StartSignalWaiter([&server] { server.Stop(); });
+  std::thread signals = cli::StartSignalWaiter([&server] { server.Stop(); });
   if (Status st = server.Listen(); !st.ok()) {
-    ::kill(::getpid(), SIGTERM);  // release the signal thread
+    cli::ReleaseSignalWaiter();
     signals.join();
     return Fail(Status(st.code(), "BERTH_LISTEN: " + st.message()));
   }
@@ -413,31 +249,16 @@ int RotateKey(const std::map<std::string, std::string>& flags,
   if (generate) {
     auto settings = config::LoadSettings(flags, config::SettingsFromEnvironment(), config_file);
     if (!settings.ok()) return Fail(settings.status());
-    if (settings->encryption_key) {
-      return Fail(
-          InvalidArgument("BERTH_ENCRYPTION_KEY: --generate rotates the data dir's key file; with "
-                          "BERTH_ENCRYPTION_KEY set, give the new key there and the old one in "
-                          "BERTH_ENCRYPTION_KEY_PREVIOUS"));
-    }
-    const std::string key_file = settings->KeyFilePath();
-    const std::string previous = PreviousKeyFilePath(*settings);
-    if (std::filesystem::exists(previous)) {
-      std::fprintf(stderr, "berth: an earlier rotation is unfinished; finishing it first\n");
-    } else if (std::filesystem::exists(key_file)) {
-      std::error_code ec;
-      // rename is atomic: at every instant exactly one of the two files holds the old key.
-      std::filesystem::rename(key_file, previous, ec);
-      if (ec) return Fail(Unavailable("cannot move " + key_file + ": " + ec.message()));
-      auto fresh = crypto::LoadOrCreateKeyFile(key_file);
-      if (!fresh.ok()) return Fail(fresh.status());
-    }
+    std::string note;
+    if (Status st = service::GenerateNextKeyFile(*settings, &note); !st.ok()) return Fail(st);
+    if (!note.empty()) std::fprintf(stderr, "berth: %s\n", note.c_str());
   }
   auto opened = Open(flags, config_file);
   if (!opened.ok()) return Fail(opened.status());
   auto report = service::RotateSecrets(*opened->store, *opened->secrets);
   if (!report.ok()) return Fail(report.status());
   // Every value is now under the current key: the old key file is no longer needed.
-  std::filesystem::remove(PreviousKeyFilePath(opened->settings));
+  service::ForgetPreviousKeyFile(opened->settings);
   std::printf("rotated %zu of %zu secrets to key %s (%zu were already under it)\n",
               report->resealed, report->total, opened->keys->CurrentKey().id.c_str(),
               report->current);

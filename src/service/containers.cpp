@@ -91,7 +91,7 @@ Status ContainerService::DeleteSystemContainer(const std::string& id) {
 
 Result<store::AgentConfigSource> ContainerService::AuthenticateContainer(
     std::string_view token) const {
-  if (token.empty()) return Unauthenticated("Missing Bearer token");
+  if (token.empty()) return Unauthenticated("Invalid container token");
   const std::string hash = crypto::TokenHash(token);
   auto source = store_->LoadAgentConfigSource(hash);
   if (!source.ok()) {

@@ -1,12 +1,18 @@
 #include "store/sqlite_pool.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <utility>
 
 namespace berth::store {
 
 SqlitePool::Lease::~Lease() {
   if (conn_ == nullptr) return;  // moved from
-  if (!conn_->InAutocommit()) (void)conn_->Exec("ROLLBACK");
+  if (!conn_->InAutocommit()) {
+    if (Status rolled_back = conn_->Exec("ROLLBACK"); !rolled_back.ok()) {
+      spdlog::warn("sqlite: rolling back a returned connection failed: {}", rolled_back.message());
+    }
+  }
   pool_->Return(std::move(conn_));
 }
 

@@ -23,9 +23,10 @@ SqliteStatement& SqliteStatement::operator=(SqliteStatement&& other) noexcept {
 
 void SqliteStatement::Release() {
   if (stmt_ == nullptr) return;
-  // sqlite3_reset repeats the last step's error code; it was already reported by Step().
-  (void)sqlite3_reset(stmt_);
-  (void)sqlite3_clear_bindings(stmt_);
+  // sqlite3_reset repeats the last step's error code, which Step() already reported; clearing
+  // bindings cannot fail (it always returns SQLITE_OK). Neither result carries news.
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
   stmt_ = nullptr;
 }
 

@@ -1,5 +1,7 @@
 #include "store/sqlite_transaction.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <utility>
 
 namespace berth::store {
@@ -15,7 +17,10 @@ SqliteTransaction::SqliteTransaction(SqliteTransaction&& other) noexcept
 SqliteTransaction::~SqliteTransaction() {
   // Some errors (SQLITE_FULL, IOERR, ...) make SQLite roll back on its own; ROLLBACK would then
   // fail with "no transaction is active".
-  if (conn_ != nullptr && !conn_->InAutocommit()) (void)conn_->Exec("ROLLBACK");
+  if (conn_ == nullptr || conn_->InAutocommit()) return;
+  if (Status rolled_back = conn_->Exec("ROLLBACK"); !rolled_back.ok()) {
+    spdlog::warn("sqlite: rolling back a transaction failed: {}", rolled_back.message());
+  }
 }
 
 Status SqliteTransaction::Commit() {
