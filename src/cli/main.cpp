@@ -23,6 +23,7 @@
 #include "http/public_routes.hpp"
 #include "http/server.hpp"
 #include "image/image_command.hpp"
+#include "lifecycle/agent_hooks_impl.hpp"
 #include "lifecycle/agent_manager.hpp"
 #include "runtime/docker_runtime.hpp"
 #include "service/accounts.hpp"
@@ -137,6 +138,11 @@ int Serve(const std::map<std::string, std::string>& flags,
       LifecycleOptionsFrom(o.settings), o.store, *engine, services.containers, services.providers,
       o.secrets, std::make_shared<lifecycle::HttpGatewayProbe>(), clock);
   services.agents = agents;
+  // The services tell the lifecycle what their changes mean for running agents.
+  auto hooks = std::make_shared<lifecycle::AgentHooksImpl>(agents);
+  services.accounts->SetAgentHooks(hooks);
+  services.providers->SetAgentHooks(hooks);
+  services.containers->SetAgentHooks(hooks);
   services.internal_limiter = std::make_shared<http::AttemptLimiter>();
   services.blocking = std::make_shared<net::thread_pool>(16);
   // With the internal listener on, agents reach berth there only; the public listener then does

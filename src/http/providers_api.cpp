@@ -28,20 +28,16 @@ Result<service::ProviderChange> ReadProvider(const Request& r) {
 }  // namespace
 
 void RegisterProviderRoutes(Router& router, const ApiServices& s) {
-  // A running agent gets its new openclaw.json pushed after every change (hot reload).
-  auto pushed = [agents = s.agents](const std::string& user_id, Response res) {
-    if (agents && agents->initialized() && res.result_int() < 300) agents->ConfigChanged(user_id);
-    return res;
-  };
+  // Every change reaches a running agent through the service (service::AgentHooks).
   router.Add(
       V::post, "/api/providers",
-      [p = s.providers, pushed](Request& r) {
+      [p = s.providers](Request& r) {
         auto change = ReadProvider(r);
         if (!change.ok()) return ErrorResponse(change.status());
         const std::string& user = r.caller().user_id;
-        return pushed(user, Respond(p->Create(user, *change), [](const store::LlmProvider& x) {
-                        return Created({{"provider", ProviderJson(x)}});
-                      }));
+        return Respond(p->Create(user, *change), [](const store::LlmProvider& x) {
+          return Created({{"provider", ProviderJson(x)}});
+        });
       },
       kUser);
   router.Add(
@@ -65,21 +61,20 @@ void RegisterProviderRoutes(Router& router, const ApiServices& s) {
       kUser);
   router.Add(
       V::patch, "/api/providers/:id",
-      [p = s.providers, pushed](Request& r) {
+      [p = s.providers](Request& r) {
         auto change = ReadProvider(r);
         if (!change.ok()) return ErrorResponse(change.status());
         const std::string& user = r.caller().user_id;
-        return pushed(
-            user, Respond(p->Update(user, r.Param("id"), *change), [](const store::LlmProvider& x) {
-              return Ok({{"provider", ProviderJson(x)}});
-            }));
+        return Respond(p->Update(user, r.Param("id"), *change), [](const store::LlmProvider& x) {
+          return Ok({{"provider", ProviderJson(x)}});
+        });
       },
       kUser);
   router.Add(
       V::delete_, "/api/providers/:id",
-      [p = s.providers, pushed](Request& r) {
+      [p = s.providers](Request& r) {
         const std::string& user = r.caller().user_id;
-        return pushed(user, RespondStatus(p->Delete(user, r.Param("id"))));
+        return RespondStatus(p->Delete(user, r.Param("id")));
       },
       kUser);
 
@@ -92,7 +87,7 @@ void RegisterProviderRoutes(Router& router, const ApiServices& s) {
       kUser);
   router.Add(
       V::put, "/api/agent-config",
-      [p = s.providers, pushed](Request& r) {
+      [p = s.providers](Request& r) {
         auto body = ParseObject(r, {"primaryModel"});
         if (!body.ok()) return ErrorResponse(body.status());
         if (!body->contains("primaryModel")) {
@@ -103,10 +98,8 @@ void RegisterProviderRoutes(Router& router, const ApiServices& s) {
           return ErrorResponse(st);
         }
         const std::string& user = r.caller().user_id;
-        return pushed(
-            user, Respond(p->SetPrimaryModel(user, *model), [](const service::AgentSettings& x) {
-              return Ok(AgentSettingsJson(x));
-            }));
+        return Respond(p->SetPrimaryModel(user, *model),
+                       [](const service::AgentSettings& x) { return Ok(AgentSettingsJson(x)); });
       },
       kUser);
 }

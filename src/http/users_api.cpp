@@ -60,14 +60,9 @@ void RegisterUserRoutes(Router& router, const ApiServices& s) {
       },
       kAdmin);
   router.AddAsync(V::delete_, "/api/admin/users/:id",
-                  Awaiting([a = s.accounts, agents = s.agents, pool = s.blocking](Request& r) {
-                    return Offload<Response>(*pool, [a, agents, id = r.Param("id")] {
-                      // The container and its volume go first: a user deleted with a running agent
-                      // would leave an orphan holding their data (the reconciler would catch it,
-                      // but later).
-                      if (agents && agents->initialized() && a->GetUser(id).ok()) {
-                        if (Status st = agents->RemoveAgent(id); !st.ok()) return ErrorResponse(st);
-                      }
+                  // On the blocking pool: the user's agent is removed first (an engine call).
+                  Awaiting([a = s.accounts, pool = s.blocking](Request& r) {
+                    return Offload<Response>(*pool, [a, id = r.Param("id")] {
                       return RespondStatus(a->DeleteUser(id));
                     });
                   }),
@@ -112,16 +107,15 @@ void RegisterUserRoutes(Router& router, const ApiServices& s) {
   // ---- the user's container record ------------------------------------------------------------
   router.Add(
       V::post, "/api/admin/users/:id/container",
-      [c = s.containers, agents = s.agents](Request& r) {
+      [c = s.containers](Request& r) {
         auto rotate = QueryFlag(r, "rotate", false);
         if (!rotate.ok()) return ErrorResponse(rotate.status());
-        auto provisioned = c->ProvisionUserContainer(r.Param("id"), *rotate);
-        if (provisioned.ok() && *rotate && agents) agents->InvalidateAgent(r.Param("id"));
-        return Respond(provisioned, [](const service::ProvisionedUserContainer& p) {
-          return CreatedSecret({{"id", p.record.id},
-                                {"containerName", p.record.container_name},
-                                {"token", p.token}});
-        });
+        return Respond(c->ProvisionUserContainer(r.Param("id"), *rotate),
+                       [](const service::ProvisionedUserContainer& p) {
+                         return CreatedSecret({{"id", p.record.id},
+                                               {"containerName", p.record.container_name},
+                                               {"token", p.token}});
+                       });
       },
       kAdmin);
 

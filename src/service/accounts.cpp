@@ -262,6 +262,10 @@ Result<store::User> AccountService::GetUser(const std::string& id) const {
 }
 
 Status AccountService::DeleteUser(const std::string& id) {
+  if (auto hooks = hooks_.lock()) {
+    BERTH_RETURN_IF_ERROR(store_->GetUser(id));
+    BERTH_RETURN_IF_ERROR(hooks->RemovingUser(id));
+  }
   Status deleted = store_->DeleteUser(id);
   ForgetTokensOf(id);  // even on failure: the deletion may have committed
   return deleted;

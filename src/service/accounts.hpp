@@ -12,6 +12,7 @@
 
 #include "common/clock.hpp"
 #include "common/result.hpp"
+#include "service/agent_hooks.hpp"
 #include "service/principal.hpp"
 #include "store/store.hpp"
 
@@ -53,9 +54,15 @@ class AccountService {
   // operator to see once); otherwise nullopt.
   Result<std::optional<std::string>> BootstrapAdminToken();
 
+  // Whom to ask before a user is deleted (AgentHooks::RemovingUser). REQUIRES: before the
+  // service is used concurrently.
+  void SetAgentHooks(AgentHooksPtr hooks) { hooks_ = std::move(hooks); }
+
   Result<CreatedUser> CreateUser(const NewUser& request);
   Result<std::vector<store::User>> ListUsers() const;
   Result<store::User> GetUser(const std::string& id) const;
+  // Removes the user's agent first (AgentHooks::RemovingUser; may block on the engine), then the
+  // user with their providers, settings, tokens and records. kNotFound for an unknown user.
   Status DeleteUser(const std::string& id);
   // Issues an additional API token for an existing user.
   Result<std::string> IssueUserToken(const std::string& user_id);
@@ -98,6 +105,7 @@ class AccountService {
 
   store::StorePtr store_;
   ClockPtr clock_;
+  AgentHooksPtr hooks_;
   std::optional<std::string> admin_token_hash_;
   const std::chrono::milliseconds token_cache_ttl_;
   mutable std::mutex cache_mu_;

@@ -33,6 +33,7 @@ Result<ProvisionedUserContainer> ContainerService::ProvisionUserContainer(
     record.token_hash = crypto::TokenHash(token);
     record.updated_at = now;
     BERTH_RETURN_IF_ERROR(store_->UpdateUserContainer(record));
+    if (auto hooks = hooks_.lock()) hooks->TokenRotated(user_id);
     return ProvisionedUserContainer{std::move(record), std::move(token)};
   }
   if (existing.status().code() != ErrorCode::kNotFound) return existing.status();

@@ -1,14 +1,14 @@
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "common/clock.hpp"
 #include "common/result.hpp"
 #include "crypto/secret_box.hpp"
+#include "service/agent_hooks.hpp"
 #include "service/providers.hpp"
 #include "store/store.hpp"
 
@@ -35,11 +35,14 @@ class ContainerService {
   ContainerService(store::StorePtr store, std::shared_ptr<const crypto::SecretBox> secrets,
                    std::shared_ptr<const ProviderService> providers, ClockPtr clock);
 
+  // Whom to tell about a rotated token (AgentHooks::TokenRotated). REQUIRES: before the service
+  // is used concurrently.
+  void SetAgentHooks(AgentHooksPtr hooks) { hooks_ = std::move(hooks); }
+
   // Creates the user's container record with a fresh token. kAlreadyExists when one exists,
   // unless rotate is set: then the record keeps its id and gets a new token, which invalidates
-  // the old one at once.
-  Result<ProvisionedUserContainer> ProvisionUserContainer(const std::string& user_id,
-                                                          bool rotate);
+  // the old one at once (and the running agent, through the hooks).
+  Result<ProvisionedUserContainer> ProvisionUserContainer(const std::string& user_id, bool rotate);
 
   Result<ProvisionedSystemContainer> CreateSystemContainer(
       const std::string& name, const std::optional<std::string>& primary_model);
@@ -47,8 +50,8 @@ class ContainerService {
   Status DeleteSystemContainer(const std::string& id);
 
   // Resolves a container bearer token through the hash index and reads, in the same snapshot,
-  // the inputs of its openclaw.json. kUnauthenticated "Missing Bearer token" for an empty token,
-  // "Invalid container token" when it matches no container.
+  // the inputs of its openclaw.json. kUnauthenticated "Invalid container token" when it is empty
+  // or matches no container.
   Result<store::AgentConfigSource> AuthenticateContainer(std::string_view token) const;
 
   // The internal endpoint: openclaw.json for container `id`, for the holder of `token`.
@@ -64,6 +67,7 @@ class ContainerService {
   std::shared_ptr<const crypto::SecretBox> secrets_;
   std::shared_ptr<const ProviderService> providers_;
   ClockPtr clock_;
+  AgentHooksPtr hooks_;
 };
 
 }  // namespace berth::service

@@ -164,6 +164,7 @@ Result<store::LlmProvider> ProviderService::Create(const std::string& user_id,
                            " providers per user; delete one first");
   }
   BERTH_RETURN_IF_ERROR(created);
+  ConfigChanged(user_id);
   return p;
 }
 
@@ -185,11 +186,18 @@ Result<store::LlmProvider> ProviderService::Update(const std::string& user_id,
   BERTH_RETURN_IF_ERROR(ApplyAndValidate(change, &p));
   p.updated_at = ToUnixMillis(clock_->Now());
   BERTH_RETURN_IF_ERROR(store_->UpdateProvider(p));
+  ConfigChanged(user_id);
   return p;
 }
 
 Status ProviderService::Delete(const std::string& user_id, const std::string& id) {
-  return store_->DeleteProvider(user_id, id);
+  BERTH_RETURN_IF_ERROR(store_->DeleteProvider(user_id, id));
+  ConfigChanged(user_id);
+  return Status::Ok();
+}
+
+void ProviderService::ConfigChanged(const std::string& user_id) const {
+  if (auto hooks = hooks_.lock()) hooks->ConfigChanged(user_id);
 }
 
 Result<AgentSettings> ProviderService::GetAgentSettings(const std::string& user_id) const {
@@ -223,6 +231,7 @@ Result<AgentSettings> ProviderService::SetPrimaryModel(
   // The upsert keeps the row's first created_at; this one only counts for a first insert.
   config.created_at = config.updated_at = ToUnixMillis(clock_->Now());
   BERTH_RETURN_IF_ERROR(store_->UpsertAgentConfig(config));
+  ConfigChanged(user_id);
   return GetAgentSettings(user_id);
 }
 

@@ -8,6 +8,7 @@
 #include "common/clock.hpp"
 #include "common/result.hpp"
 #include "crypto/secret_box.hpp"
+#include "service/agent_hooks.hpp"
 #include "store/store.hpp"
 
 namespace berth::service {
@@ -50,6 +51,10 @@ class ProviderService {
   ProviderService(store::StorePtr store, std::shared_ptr<const crypto::SecretBox> secrets,
                   ClockPtr clock, ProviderLimits limits = {});
 
+  // Whom to tell about changes (AgentHooks::ConfigChanged after every successful Create, Update,
+  // Delete and SetPrimaryModel). REQUIRES: before the service is used concurrently.
+  void SetAgentHooks(AgentHooksPtr hooks) { hooks_ = std::move(hooks); }
+
   Result<store::LlmProvider> Create(const std::string& user_id, const ProviderChange& change);
   Result<store::LlmProvider> Get(const std::string& user_id, const std::string& id) const;
   Result<std::vector<store::LlmProvider>> List(const std::string& user_id) const;
@@ -75,11 +80,13 @@ class ProviderService {
 
  private:
   Status ApplyAndValidate(const ProviderChange& change, store::LlmProvider* provider) const;
+  void ConfigChanged(const std::string& user_id) const;
 
   store::StorePtr store_;
   std::shared_ptr<const crypto::SecretBox> secrets_;
   ClockPtr clock_;
   const ProviderLimits limits_;
+  AgentHooksPtr hooks_;
 };
 
 }  // namespace berth::service

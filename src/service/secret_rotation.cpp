@@ -7,9 +7,12 @@ namespace {
 
 const char* ColumnName(store::SecretColumn column) {
   switch (column) {
-    case store::SecretColumn::kProviderApiKey: return "llm_providers.api_key";
-    case store::SecretColumn::kUserContainerToken: return "user_containers.gateway_token";
-    case store::SecretColumn::kSystemContainerToken: return "system_containers.gateway_token";
+    case store::SecretColumn::kProviderApiKey:
+      return "llm_providers.api_key";
+    case store::SecretColumn::kUserContainerToken:
+      return "user_containers.gateway_token";
+    case store::SecretColumn::kSystemContainerToken:
+      return "system_containers.gateway_token";
   }
   return "?";
 }
@@ -34,9 +37,9 @@ Result<RotationReport> RotateSecrets(store::Store& store, const crypto::SecretBo
       auto plain = secrets.Open(secret.value);
       if (!plain.ok()) {
         if (first_failure.ok()) {
-          first_failure = Status(plain.status().code(), std::string(ColumnName(secret.column)) +
-                                                            " of row " + secret.row_id + ": " +
-                                                            plain.status().message());
+          first_failure =
+              Status(plain.status().code(), std::string(ColumnName(secret.column)) + " of row " +
+                                                secret.row_id + ": " + plain.status().message());
         }
         continue;
       }

@@ -12,6 +12,7 @@
 #include "crypto/secret_box.hpp"
 #include "http/api.hpp"
 #include "http/server.hpp"
+#include "lifecycle/agent_hooks_impl.hpp"
 #include "lifecycle/agent_manager.hpp"
 #include "lifecycle/gateway_probe.hpp"
 #include "service/accounts.hpp"
@@ -44,6 +45,10 @@ class InProcessBerth {
     manager_ = std::make_shared<lifecycle::AgentManager>(
         options, store_, std::move(runtime), containers_, providers_, secrets_,
         std::make_shared<lifecycle::HttpGatewayProbe>(), clock_);
+    hooks_ = std::make_shared<lifecycle::AgentHooksImpl>(manager_);
+    accounts_->SetAgentHooks(hooks_);
+    providers_->SetAgentHooks(hooks_);
+    containers_->SetAgentHooks(hooks_);
     http::RegisterInternalRoutes(internal_router_, services());
     manager_->SetApiUrlResolver([this](const runtime::NetworkInfo& net) -> Result<std::string> {
       http::ServerOptions so;
@@ -99,6 +104,7 @@ class InProcessBerth {
   std::shared_ptr<service::ProviderService> providers_;
   std::shared_ptr<service::ContainerService> containers_;
   std::shared_ptr<lifecycle::AgentManager> manager_;
+  std::shared_ptr<lifecycle::AgentHooksImpl> hooks_;
   http::Router internal_router_;
   std::unique_ptr<http::Server> internal_;
   std::thread internal_thread_;
