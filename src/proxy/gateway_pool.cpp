@@ -11,8 +11,6 @@
 namespace berth::proxy {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 // True when the peer has not closed the connection and sent nothing unasked (an idle HTTP
 // connection has nothing to read).
 bool LooksIdleAndOpen(GatewayPool::Socket& socket) {
@@ -34,7 +32,7 @@ class GatewayPool::Service : public net::execution_context::service {
 
   bool Take(const Options& options, std::uint64_t pool, const std::string& endpoint,
             Socket& socket) {
-    const auto now = Clock::now();
+    const auto now = options.clock->SteadyNow();
     std::lock_guard lock(mu_);
     auto it = buckets_.find(Key(pool, endpoint));
     if (it == buckets_.end()) return false;
@@ -68,14 +66,14 @@ class GatewayPool::Service : public net::execution_context::service {
       bucket.idle.pop_front();
       --*count;
     }
-    bucket.idle.push_back({std::move(socket), Clock::now()});
+    bucket.idle.push_back({std::move(socket), options.clock->SteadyNow()});
     ++*count;
   }
 
  private:
   struct Idle {
     Socket socket;
-    Clock::time_point since;
+    std::chrono::steady_clock::time_point since;
   };
   struct Bucket {
     std::shared_ptr<std::atomic<std::size_t>> count;  // the owning pool's

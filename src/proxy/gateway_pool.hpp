@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common/asio.hpp"
+#include "common/clock.hpp"
 
 namespace berth::proxy {
 
@@ -29,6 +30,8 @@ class GatewayPool {
   struct Options {
     std::size_t max_idle_per_endpoint = 64;
     std::chrono::milliseconds idle_ttl{4000};
+    // What idle_ttl is measured on (SteadyNow); tests move it by hand.
+    ClockPtr clock = std::make_shared<SystemClock>();
   };
   explicit GatewayPool(Options options);
   GatewayPool() : GatewayPool(Options{}) {}

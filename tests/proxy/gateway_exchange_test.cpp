@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "http/server.hpp"
+#include "mocks/fake_clock.hpp"
 #include "proxy/agent_events.hpp"
 #include "support/loopback_server.hpp"
 
@@ -223,7 +224,8 @@ TEST(GatewayPool, DropsConnectionsThePeerClosedAndThoseTooOld) {
     client.connect(acceptor.local_endpoint());
     return std::make_pair(std::move(client), acceptor.accept());
   };
-  GatewayPool pool({4, std::chrono::milliseconds(200)});
+  auto clock = std::make_shared<berth::testing::FakeClock>();
+  GatewayPool pool({4, std::chrono::milliseconds(200), clock});
   auto [open_client, open_server] = connect();
   auto [closed_client, closed_server] = connect();
   pool.Give("gw", open_client);
@@ -241,7 +243,7 @@ TEST(GatewayPool, DropsConnectionsThePeerClosedAndThoseTooOld) {
 
   auto [old_client, old_server] = connect();
   pool.Give("gw", old_client);
-  std::this_thread::sleep_for(250ms);
+  clock->Advance(std::chrono::milliseconds(250));
   EXPECT_FALSE(pool.Take("gw", none));  // older than the idle TTL
   EXPECT_FALSE(pool.Take("other", none));
 }
