@@ -110,7 +110,17 @@ int StatusOf(const std::string& raw_answer) {
   return std::stoi(raw_answer.substr(9, 3));
 }
 
-using ProbeE2e = BerthE2eTest;
+class ProbeE2e : public BerthE2eTest {
+ protected:
+  // A fresh berth on the same data dir with these settings on top of the fixture's.
+  void Restart(const std::map<std::string, std::string>& settings) {
+    berth_.reset();
+    auto env = BaseEnv();
+    for (const auto& [name, value] : settings) env[name] = value;
+    berth_ = StartBerth(env);
+    ASSERT_NE(berth_, nullptr);
+  }
+};
 
 // Every route the OpenAPI document gives a request body gets deep arrays and deep objects, both
 // as the whole body and inside the field that reaches the deepest code (models, messages), with
@@ -221,11 +231,7 @@ TEST_F(ProbeE2e, AnUnauthenticatedBodyIsNeverReadOrHeld) {
 }
 
 TEST_F(ProbeE2e, BodiesInFlightAreBounded) {
-  berth_.reset();
-  auto env = BaseEnv();
-  env["BERTH_BODY_MEMORY"] = "2m";
-  berth_ = StartBerth(env);
-  ASSERT_NE(berth_, nullptr);
+  ASSERT_NO_FATAL_FAILURE(Restart({{"BERTH_BODY_MEMORY", "2m"}}));
   auto [uid, token] = CreateUser("uploader");
   const std::string head = "POST /api/providers HTTP/1.1\r\nHost: berth\r\nAuthorization: Bearer " +
                            token + "\r\nContent-Length: 1048576\r\n\r\n{\"name\":";
@@ -252,12 +258,8 @@ TEST_F(ProbeE2e, BodiesInFlightAreBounded) {
 }
 
 TEST_F(ProbeE2e, OneAddressCannotHoldEveryConnection) {
-  berth_.reset();
-  auto env = BaseEnv();
-  env["BERTH_MAX_CONNECTIONS"] = "100";
-  env["BERTH_MAX_CONNECTIONS_PER_ADDRESS"] = "40";
-  berth_ = StartBerth(env);
-  ASSERT_NE(berth_, nullptr);
+  ASSERT_NO_FATAL_FAILURE(
+      Restart({{"BERTH_MAX_CONNECTIONS", "100"}, {"BERTH_MAX_CONNECTIONS_PER_ADDRESS", "40"}}));
   std::vector<std::unique_ptr<RawConnection>> flood;
   int refused = 0;
   for (int i = 0; i < 60; ++i) {
@@ -278,12 +280,8 @@ TEST_F(ProbeE2e, OneAddressCannotHoldEveryConnection) {
 }
 
 TEST_F(ProbeE2e, IdleConnectionsMakeRoomAtTheCap) {
-  berth_.reset();
-  auto env = BaseEnv();
-  env["BERTH_MAX_CONNECTIONS"] = "50";
-  env["BERTH_MAX_CONNECTIONS_PER_ADDRESS"] = "0";  // as behind a proxy: one address for all
-  berth_ = StartBerth(env);
-  ASSERT_NE(berth_, nullptr);
+  ASSERT_NO_FATAL_FAILURE(
+      Restart({{"BERTH_MAX_CONNECTIONS", "50"}, {"BERTH_MAX_CONNECTIONS_PER_ADDRESS", "0"}}));
   std::vector<std::unique_ptr<RawConnection>> idle;
   for (int i = 0; i < 60; ++i) {
     idle.push_back(std::make_unique<RawConnection>("127.0.0.1", berth_->port()));
@@ -300,12 +298,8 @@ TEST_F(ProbeE2e, IdleConnectionsMakeRoomAtTheCap) {
 }
 
 TEST_F(ProbeE2e, ProviderAndModelCountsAreLimited) {
-  berth_.reset();
-  auto env = BaseEnv();
-  env["BERTH_MAX_PROVIDERS_PER_USER"] = "3";
-  env["BERTH_MAX_MODELS_PER_PROVIDER"] = "5";
-  berth_ = StartBerth(env);
-  ASSERT_NE(berth_, nullptr);
+  ASSERT_NO_FATAL_FAILURE(
+      Restart({{"BERTH_MAX_PROVIDERS_PER_USER", "3"}, {"BERTH_MAX_MODELS_PER_PROVIDER", "5"}}));
   auto [uid, token] = CreateUser("collector");
   auto provider = [&](const std::string& name, int models) {
     json list = json::array();
@@ -349,13 +343,9 @@ TEST_F(ProbeE2e, ProviderAndModelCountsAreLimited) {
 // One user's heavy requests run on the work pool, a few at a time, so /api/health and another
 // user's requests do not wait behind them even with a single event loop.
 TEST_F(ProbeE2e, OneHeavyUserDoesNotStarveOthers) {
-  berth_.reset();
-  auto env = BaseEnv();
-  env["BERTH_THREADS"] = "1";
-  env["BERTH_MAX_PROVIDERS_PER_USER"] = "20";
-  env["BERTH_MAX_MODELS_PER_PROVIDER"] = "1024";
-  berth_ = StartBerth(env);
-  ASSERT_NE(berth_, nullptr);
+  ASSERT_NO_FATAL_FAILURE(Restart({{"BERTH_THREADS", "1"},
+                                   {"BERTH_MAX_PROVIDERS_PER_USER", "20"},
+                                   {"BERTH_MAX_MODELS_PER_PROVIDER", "1024"}}));
   auto [heavy_id, heavy] = CreateUser("heavy");
   auto [light_id, light] = CreateUser("light");
   for (int p = 0; p < 20; ++p) {
