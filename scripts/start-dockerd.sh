@@ -43,8 +43,15 @@ if answers; then
   say "the engine answers"
   exit 0
 fi
-if pgrep -x dockerd >/dev/null 2>&1; then
-  say "dockerd is running but does not answer yet; waiting for it"
+# Only the engine of the default socket counts: other dockerd processes (a private engine on its
+# own socket, a rootless one, the tests' swarm nodes) neither answer here nor block starting one.
+default_engine_starting() {
+  local pid
+  pid=$(cat /var/run/docker.pid 2>/dev/null) || return 1
+  [[ -n $pid && -d /proc/$pid ]] && [[ $(cat "/proc/$pid/comm" 2>/dev/null) == dockerd ]]
+}
+if default_engine_starting; then
+  say "dockerd (pid $(cat /var/run/docker.pid)) is running but does not answer yet; waiting for it"
 else
   say "starting dockerd (log: ${LOG})"
   # shellcheck disable=SC2086  # BERTH_DOCKERD_ARGS is a list of flags
