@@ -1319,8 +1319,10 @@ void AgentManager::WatchEvents() {
 }
 
 void AgentManager::HandleEvent(const runtime::ContainerEvent& event) {
-  const bool died = event.action == "die" || event.action == "destroy";
-  if (!died && event.action != "oom") return;
+  using runtime::ContainerEventKind;
+  const bool destroyed = event.kind == ContainerEventKind::kDestroyed;
+  const bool died = event.kind == ContainerEventKind::kDied || destroyed;
+  if (!died && event.kind != ContainerEventKind::kOomKilled) return;
   Key key;
   AgentEvent notice;
   std::string record_status;
@@ -1329,11 +1331,11 @@ void AgentManager::HandleEvent(const runtime::ContainerEvent& event) {
     auto found = by_container_id_.find(event.container_id);
     if (found == by_container_id_.end()) return;
     key = found->second;
-    if (event.action == "destroy") by_container_id_.erase(found);
+    if (destroyed) by_container_id_.erase(found);
     auto it = entries_.find(key);
     if (it == entries_.end()) return;
     Entry& entry = *it->second;
-    if (event.action == "oom") {
+    if (event.kind == ContainerEventKind::kOomKilled) {
       entry.oom_seen = true;
       return;
     }
@@ -1343,10 +1345,9 @@ void AgentManager::HandleEvent(const runtime::ContainerEvent& event) {
     entry.verified = false;
     entry.endpoint.reset();
     const int code = event.exit_code.value_or(0);
-    if (entry.oom_seen || code != 0 || event.action == "destroy") {
-      std::string why = event.action == "destroy"
-                            ? "the agent container was removed outside berth"
-                            : "the agent container exited with code " + std::to_string(code);
+    if (entry.oom_seen || code != 0 || destroyed) {
+      std::string why = destroyed ? "the agent container was removed outside berth"
+                                  : "the agent container exited with code " + std::to_string(code);
       if (entry.oom_seen) why += " (OOM-killed)";
       SetStatus(entry, AgentStatus::kFailed, "", why);
       record_status = "failed";

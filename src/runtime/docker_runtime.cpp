@@ -3,7 +3,9 @@
 #include <atomic>
 #include <cstdlib>
 
+#include "docker/docker_client.hpp"
 #include "docker/tar.hpp"
+#include "runtime/docker_translate.hpp"
 
 namespace berth::runtime {
 namespace {
@@ -62,7 +64,7 @@ class DockerEvents final : public EventStream {
       if (!event->type.empty() && event->type != "container") continue;
       ContainerEvent out;
       out.container_id = event->actor_id;
-      out.action = event->action;
+      out.kind = ParseContainerEventKind(event->action);
       out.labels = event->attributes;
       if (auto code = event->attributes.find("exitCode"); code != event->attributes.end()) {
         out.exit_code = std::atoi(code->second.c_str());
@@ -94,52 +96,6 @@ DockerRuntimeOptions DockerRuntimeOptions::FromEnvironment(std::string docker_ho
   return options;
 }
 
-ContainerState ParseContainerState(std::string_view status) {
-  if (status == "created") return ContainerState::kCreated;
-  if (status == "running") return ContainerState::kRunning;
-  if (status == "paused") return ContainerState::kPaused;
-  if (status == "restarting") return ContainerState::kRestarting;
-  if (status == "removing") return ContainerState::kRemoving;
-  if (status == "exited") return ContainerState::kExited;
-  return ContainerState::kDead;
-}
-
-docker::ContainerCreate ToContainerCreate(const ContainerSpec& spec) {
-  docker::ContainerCreate c;
-  c.name = spec.name;
-  c.image = spec.image;
-  for (const auto& [name, value] : spec.env) c.env.push_back(name + "=" + value);
-  c.labels = spec.labels;
-  if (!spec.network.empty()) {
-    c.labels.emplace(DockerRuntime::kNetworkLabel, spec.network);
-    c.network_mode = spec.network;
-    c.network = spec.network;
-  }
-  if (!spec.volume_name.empty()) {
-    docker::MountSpec mount;
-    mount.type = "volume";
-    mount.source = spec.volume_name;
-    mount.target = spec.volume_target;
-    mount.volume_labels = spec.labels;
-    c.mounts.push_back(std::move(mount));
-  }
-  if (spec.memory_bytes > 0) {
-    c.memory = spec.memory_bytes;
-    c.memory_swap = spec.memory_bytes;  // no swap on top of the limit
-  }
-  c.nano_cpus = spec.nano_cpus;
-  c.pids_limit = spec.pids_limit;
-  c.init = true;
-  c.security_opt = {"no-new-privileges"};
-  c.cap_drop = {"ALL"};
-  c.cap_add = spec.cap_add;
-  c.restart_policy = "no";
-  if (spec.publish_port) {
-    c.port_bindings[std::to_string(*spec.publish_port) + "/tcp"] = {{"127.0.0.1", ""}};
-  }
-  return c;
-}
-
 Result<std::shared_ptr<DockerRuntime>> DockerRuntime::Create(const DockerRuntimeOptions& options) {
   auto endpoint =
       docker::ParseDockerHost(options.docker_host, options.tls_verify, options.cert_path);
@@ -153,6 +109,8 @@ Result<std::shared_ptr<DockerRuntime>> DockerRuntime::Create(const DockerRuntime
 
 DockerRuntime::DockerRuntime(std::unique_ptr<DockerClient> client, Labels network_labels)
     : client_(std::move(client)), network_labels_(std::move(network_labels)) {}
+
+DockerRuntime::~DockerRuntime() = default;
 
 Result<std::string> DockerRuntime::Ping() {
   auto version = client_->Version();

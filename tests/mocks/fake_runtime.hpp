@@ -16,6 +16,8 @@ namespace berth::testing {
 // An in-memory engine for unit tests of the lifecycle: containers are records that Start() marks
 // running (or exited, when a test says so). Counts every call; emits events like an engine.
 class FakeRuntime final : public runtime::ContainerRuntime {
+  using Kind = runtime::ContainerEventKind;
+
  public:
   struct Container {
     runtime::ContainerSpec spec;
@@ -58,7 +60,7 @@ class FakeRuntime final : public runtime::ContainerRuntime {
     c.spec = spec;
     c.id = "cid" + std::to_string(next_id_++);
     containers_[c.id] = c;
-    Emit(c, "create", std::nullopt);
+    Emit(c, Kind::kCreated, std::nullopt);
     return c.id;
   }
   Status Start(const std::string& id) override {
@@ -71,8 +73,8 @@ class FakeRuntime final : public runtime::ContainerRuntime {
     c.state = runtime::ContainerState::kRunning;
     c.ip = "10.0.0." + std::to_string(next_id_);
     if (on_start) on_start(c);
-    Emit(c, "start", std::nullopt);
-    if (c.state == runtime::ContainerState::kExited) Emit(c, "die", c.exit_code);
+    Emit(c, Kind::kStarted, std::nullopt);
+    if (c.state == runtime::ContainerState::kExited) Emit(c, Kind::kDied, c.exit_code);
     return Status::Ok();
   }
   Status Stop(const std::string& id, std::chrono::seconds) override {
@@ -83,7 +85,7 @@ class FakeRuntime final : public runtime::ContainerRuntime {
     if (it->second.state == runtime::ContainerState::kRunning) {
       it->second.state = runtime::ContainerState::kExited;
       it->second.ip.clear();
-      Emit(it->second, "die", 0);
+      Emit(it->second, Kind::kDied, 0);
     }
     return Status::Ok();
   }
@@ -94,7 +96,7 @@ class FakeRuntime final : public runtime::ContainerRuntime {
     if (it == containers_.end()) return NotFound("no container " + id);
     it->second.state = runtime::ContainerState::kExited;
     it->second.exit_code = 137;
-    Emit(it->second, "die", 137);
+    Emit(it->second, Kind::kDied, 137);
     return Status::Ok();
   }
   Status Remove(const std::string& id, bool) override {
@@ -102,7 +104,7 @@ class FakeRuntime final : public runtime::ContainerRuntime {
     std::lock_guard lock(mu_);
     auto it = containers_.find(id);
     if (it == containers_.end()) return NotFound("no container " + id);
-    Emit(it->second, "destroy", std::nullopt);
+    Emit(it->second, Kind::kDestroyed, std::nullopt);
     containers_.erase(it);
     return Status::Ok();
   }
@@ -177,7 +179,7 @@ class FakeRuntime final : public runtime::ContainerRuntime {
     auto& c = containers_.at(id);
     c.state = runtime::ContainerState::kExited;
     c.exit_code = code;
-    Emit(c, "die", code);
+    Emit(c, Kind::kDied, code);
   }
   // Ends every open event stream, as an engine restart does.
   void DropEventStreams() {
@@ -217,10 +219,10 @@ class FakeRuntime final : public runtime::ContainerRuntime {
     bool closed_ = false;
   };
 
-  void Emit(const Container& c, const std::string& action, std::optional<int> code) {
+  void Emit(const Container& c, Kind kind, std::optional<int> code) {
     runtime::ContainerEvent e;
     e.container_id = c.id;
-    e.action = action;
+    e.kind = kind;
     e.labels = c.spec.labels;
     e.exit_code = code;
     e.time = std::chrono::system_clock::now();
