@@ -16,6 +16,7 @@
 
 #include "crypto/key_provider.hpp"
 #include "http/api.hpp"
+#include "image/agent_contract.hpp"
 #include "image/image_builder.hpp"
 
 namespace berth::bench {
@@ -244,6 +245,7 @@ Status LifecycleBenchEnv::SetUp(const std::string& bench_name) {
 lifecycle::LifecycleOptions LifecycleBenchEnv::BaseOptions() const {
   lifecycle::LifecycleOptions o;
   o.image = image_;
+  o.contract = image::AgentContract();
   o.network = network_.name;
   o.api_url = api_url_;
   o.reap_interval = o.health_interval = std::chrono::hours(1);
@@ -290,12 +292,10 @@ runtime::ContainerSpec LifecycleBenchEnv::RawSpec(const lifecycle::LifecycleOpti
   runtime::ContainerSpec spec;
   spec.name = name;
   spec.image = options.image;
-  spec.env = {{"MOSAIC_API_URL", options.api_url},
-              {"AGENT_TOKEN", token},
-              {"AGENT_ID", record_id},
-              {"CHOKIDAR_USEPOLLING", "1"}};
+  spec.env = {{"MOSAIC_API_URL", options.api_url}, {"AGENT_TOKEN", token}, {"AGENT_ID", record_id}};
+  spec.env.insert(spec.env.end(), options.contract.env.begin(), options.contract.env.end());
   spec.volume_name = name + "-state";
-  spec.volume_target = lifecycle::kStateDir;
+  spec.volume_target = options.contract.state_dir;
   spec.network = options.network;
   spec.memory_bytes = options.memory_bytes;
   spec.nano_cpus = options.nano_cpus;

@@ -24,6 +24,7 @@
 #include "http/metrics_api.hpp"
 #include "http/public_routes.hpp"
 #include "http/server.hpp"
+#include "image/agent_contract.hpp"
 #include "image/image_command.hpp"
 #include "lifecycle/agent_manager.hpp"
 #include "runtime/docker_runtime.hpp"
@@ -153,6 +154,7 @@ std::thread StartSignalWaiter(std::function<void()> on_signal) {
 lifecycle::LifecycleOptions LifecycleOptionsFrom(const config::Settings& s) {
   lifecycle::LifecycleOptions o;
   o.image = s.openclaw_image;
+  o.contract = image::AgentContract();
   o.network = s.openclaw_network;
   o.api_url = s.mosaic_api_url.value_or("");
   o.address_mode = s.agent_addressing == "name"        ? lifecycle::AddressMode::kContainerName

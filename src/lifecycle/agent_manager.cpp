@@ -176,6 +176,7 @@ AgentManager::Record AgentManager::FromSystem(const store::SystemContainer& c) {
 // ---- setup and background loops ------------------------------------------------------------
 
 Status AgentManager::Initialize() {
+  BERTH_RETURN_IF_ERROR(options_.contract.Validate());
   auto instance = store_->InstanceId();
   if (!instance.ok()) return instance.status();
   instance_id_ = *instance;
@@ -326,18 +327,17 @@ runtime::ContainerSpec AgentManager::BuildSpec(const Record& record,
   runtime::ContainerSpec spec;
   spec.name = record.container_name;
   spec.image = options_.image;
-  spec.env = {{"MOSAIC_API_URL", api_url_},
-              {"AGENT_TOKEN", token},
-              {"AGENT_ID", record.id},
-              // The gateway's file watcher misses replaced files without polling (Config push).
-              {"CHOKIDAR_USEPOLLING", "1"}};
+  spec.env = {{"MOSAIC_API_URL", api_url_}, {"AGENT_TOKEN", token}, {"AGENT_ID", record.id}};
+  spec.env.insert(spec.env.end(), options_.contract.env.begin(), options_.contract.env.end());
   spec.volume_name = record.container_name + "-state";
-  spec.volume_target = kStateDir;
+  spec.volume_target = options_.contract.state_dir;
   spec.network = options_.network;
   spec.memory_bytes = options_.memory_bytes;
   spec.nano_cpus = options_.nano_cpus;
   spec.pids_limit = options_.pids_limit;
-  if (options_.address_mode == AddressMode::kPublished) spec.publish_port = kGatewayPort;
+  if (options_.address_mode == AddressMode::kPublished) {
+    spec.publish_port = options_.contract.gateway_port;
+  }
   spec.labels = {
       {kLabelManaged, "true"},
       {kLabelInstance, instance_id_},
@@ -359,6 +359,7 @@ Result<AgentEndpoint> AgentManager::EndpointOf(const runtime::ContainerInfo& inf
                                                const Record& record,
                                                const std::string& token) const {
   AgentEndpoint endpoint;
+  endpoint.port = options_.contract.gateway_port;
   endpoint.token = token;
   endpoint.container_id = info.id;
   endpoint.record_id = record.id;
@@ -622,10 +623,12 @@ Result<AgentEndpoint> AgentManager::WaitReady(const std::string& container_id, c
     } else if (info->state == runtime::ContainerState::kRunning) {
       auto endpoint = EndpointOf(*info, record, token);
       if (endpoint.ok()) {
-        auto code = probe_->Get(endpoint->host, endpoint->port, "/readyz", options_.probe_timeout);
+        auto code = probe_->Get(endpoint->host, endpoint->port, options_.contract.readiness_path,
+                                options_.probe_timeout);
         if (code.ok() && *code == 200) return endpoint;
-        last_problem =
-            code.ok() ? "/readyz answered " + std::to_string(*code) : code.status().message();
+        last_problem = code.ok()
+                           ? options_.contract.readiness_path + " answered " + std::to_string(*code)
+                           : code.status().message();
       } else {
         last_problem = endpoint.status().message();
       }
@@ -1091,14 +1094,14 @@ Result<std::vector<HealthResult>> AgentManager::HealthCheck() {
         }
         t.endpoint = *endpoint;
       }
-      auto code =
-          probe_->Get(t.endpoint->host, t.endpoint->port, "/readyz", options_.probe_timeout);
+      auto code = probe_->Get(t.endpoint->host, t.endpoint->port, options_.contract.readiness_path,
+                              options_.probe_timeout);
       if (code.ok() && *code == 200) {
         t.healthy = true;
       } else {
-        t.error =
-            "readiness probe failed: " +
-            (code.ok() ? "/readyz answered " + std::to_string(*code) : code.status().message());
+        t.error = "readiness probe failed: " + (code.ok() ? options_.contract.readiness_path +
+                                                                " answered " + std::to_string(*code)
+                                                          : code.status().message());
       }
     }
   };
@@ -1239,10 +1242,11 @@ Status AgentManager::PushConfig(const std::string& user_id) {
   auto config = providers_->BuildUserConfig(user_id);
   if (!config.ok()) return config.status();
   runtime::ContainerRuntime::FileSpec file;
-  file.dir = kStateDir;
-  file.name = kConfigFileName;
+  file.dir = options_.contract.state_dir;
+  file.name = options_.contract.config_file_name;
   file.content = config->dump(2);
-  file.uid = file.gid = kAgentUid;
+  file.uid = options_.contract.uid;
+  file.gid = options_.contract.gid;
   file.mode = 0600;
   file.mtime = FromUnixMillis(mtime * 1000);
   Status pushed = runtime_->PutFile(container_id, file);

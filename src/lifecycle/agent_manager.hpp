@@ -32,7 +32,7 @@ std::string_view AgentStatusName(AgentStatus status);
 // Where and how to reach a running agent's gateway.
 struct AgentEndpoint {
   std::string host;
-  int port = kGatewayPort;
+  int port = 0;
   std::string token;  // the gateway token (the container's AGENT_TOKEN); never logged
   std::string container_id;
   std::string record_id;

@@ -5,6 +5,7 @@
 #include <thread>
 #include <vector>
 
+#include "image/agent_contract.hpp"
 #include "lifecycle/gateway_probe.hpp"
 #include "mocks/fake_clock.hpp"
 #include "mocks/fake_runtime.hpp"
@@ -27,6 +28,7 @@ class AgentManagerTest : public berth::testing::ServiceTest {
     clock_ = fake_clock_;
     options_.api_url = "http://172.30.0.1:3001/api";
     options_.image = "berth/test-agent:dev";
+    options_.contract = image::AgentContract();
     options_.ready_poll_interval = 5ms;
     options_.start_timeout = 2s;
     // The scheduler is driven by hand in these tests.
