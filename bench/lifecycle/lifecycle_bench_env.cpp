@@ -18,6 +18,7 @@
 #include "http/api.hpp"
 #include "image/agent_contract.hpp"
 #include "image/image_builder.hpp"
+#include "lifecycle/spec_builder.hpp"
 
 namespace berth::bench {
 
@@ -289,17 +290,12 @@ runtime::ContainerSpec LifecycleBenchEnv::RawSpec(const lifecycle::LifecycleOpti
                                                   const std::string& name,
                                                   const std::string& record_id,
                                                   const std::string& token) const {
-  runtime::ContainerSpec spec;
-  spec.name = name;
-  spec.image = options.image;
-  spec.env = {{"MOSAIC_API_URL", options.api_url}, {"AGENT_TOKEN", token}, {"AGENT_ID", record_id}};
-  spec.env.insert(spec.env.end(), options.contract.env.begin(), options.contract.env.end());
-  spec.volume_name = name + "-state";
-  spec.volume_target = options.contract.state_dir;
-  spec.network = options.network;
-  spec.memory_bytes = options.memory_bytes;
-  spec.nano_cpus = options.nano_cpus;
-  spec.pids_limit = options.pids_limit;
+  lifecycle::AgentRecord record;
+  record.key = lifecycle::AgentKey::User(name);
+  record.id = record_id;
+  record.container_name = name;
+  runtime::ContainerSpec spec =
+      lifecycle::BuildContainerSpec(record, token, options, {"", options.api_url});
   spec.labels = {{kRunLabel, run_id_}, {"berth.bench-record", record_id}};
   return spec;
 }

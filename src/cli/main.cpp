@@ -300,7 +300,8 @@ int Serve(const std::map<std::string, std::string>& flags,
   if (!engine.ok()) return Fail(Status(engine.status().code(), engine.status().message()));
   auto agents = std::make_shared<lifecycle::AgentManager>(
       LifecycleOptionsFrom(o.settings), o.store, *engine, services.containers, services.providers,
-      o.secrets, std::make_shared<lifecycle::HttpGatewayProbe>(), clock);
+      o.secrets, std::make_shared<lifecycle::HttpGatewayProbe>(), clock,
+      std::make_shared<lifecycle::AlwaysLeader>());  // SQLite: one replica, always the leader
   services.agents = agents;
   services.internal_limiter = std::make_shared<http::AttemptLimiter>();
 

@@ -51,4 +51,10 @@ struct LifecycleOptions {
   int log_tail_lines = 20;  // log lines quoted in a start failure
 };
 
+// What AgentManager::Initialize() settles before any part runs; read-only afterwards.
+struct InstanceInfo {
+  std::string instance_id;  // the store's random id: the berth.instance label's value
+  std::string api_url;      // MOSAIC_API_URL as given to containers
+};
+
 }  // namespace berth::lifecycle
