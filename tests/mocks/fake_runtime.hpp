@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "lifecycle/gateway_probe.hpp"
@@ -35,6 +36,7 @@ class FakeRuntime final : public runtime::ContainerRuntime {
   std::atomic<int> creates{0};
   std::atomic<int> starts{0};
   bool image_present = true;
+  std::optional<Status> start_error;  // what Start() answers instead, when set
 
   Result<std::string> Ping() override {
     ++calls;
@@ -66,6 +68,7 @@ class FakeRuntime final : public runtime::ContainerRuntime {
   Status Start(const std::string& id) override {
     ++calls;
     ++starts;
+    if (start_error) return *start_error;
     std::lock_guard lock(mu_);
     auto it = containers_.find(id);
     if (it == containers_.end()) return NotFound("no container " + id);
