@@ -1,5 +1,7 @@
 #include "runtime/docker_runtime.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <atomic>
 #include <cstdlib>
 
@@ -46,6 +48,22 @@ std::optional<int> PickPublishedPort(const docker::ContainerDetails& c) {
     }
   }
   return any;
+}
+
+// A duplicate left by racing creates goes once unused. Still in use (409), or already gone (404,
+// the other process removed it): the next EnsureNetwork tries again, so only a debug line.
+void RemoveDuplicateNetwork(DockerClient& client, const std::string& name, const std::string& id) {
+  Status removed = client.RemoveNetwork(id);
+  if (removed.ok()) return;
+  const bool expected =
+      removed.code() == ErrorCode::kNotFound || removed.code() == ErrorCode::kAlreadyExists;
+  if (expected) {
+    spdlog::debug("runtime: duplicate network {} ({}) not removed yet: {}", name, id.substr(0, 12),
+                  removed.message());
+  } else {
+    spdlog::warn("runtime: cannot remove duplicate network {} ({}): {}", name, id.substr(0, 12),
+                 removed.message());
+  }
 }
 
 class DockerEvents final : public EventStream {
@@ -139,7 +157,7 @@ Result<NetworkInfo> DockerRuntime::EnsureNetwork(const std::string& name, bool i
   if (!existing->empty()) {
     // Duplicates left by racing processes: the smallest id wins; the others go once unused.
     for (std::size_t i = 1; i < existing->size(); ++i) {
-      (void)client_->RemoveNetwork((*existing)[i].id);
+      RemoveDuplicateNetwork(*client_, name, (*existing)[i].id);
     }
     return ToNetworkInfo(existing->front());
   }
@@ -158,7 +176,7 @@ Result<NetworkInfo> DockerRuntime::EnsureNetwork(const std::string& name, bool i
   // id it sees and removes its own network when it lost (a creation still under way elsewhere
   // may be missed; the next EnsureNetwork then removes the unused duplicates).
   const docker::NetworkDetails& winner = named->front();
-  if (id.ok() && *id != winner.id) (void)client_->RemoveNetwork(*id);
+  if (id.ok() && *id != winner.id) RemoveDuplicateNetwork(*client_, name, *id);
   return ToNetworkInfo(winner);
 }
 
