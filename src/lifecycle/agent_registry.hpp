@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -31,7 +32,10 @@ struct AgentEntry {
   int health_failures = 0;
   bool oom_seen = false;  // the engine reported an OOM kill; the death that follows says so
   std::optional<AgentEndpoint> endpoint;
-  std::string container_id;        // the engine's id of its container, when known
+  std::string container_id;  // the engine's id of its container, when known
+  // When the run this process started and saw ready began (engine time): engine events older
+  // than that belong to an earlier run, such as the stop berth made before a restart.
+  std::optional<std::chrono::system_clock::time_point> container_started_at;
   std::shared_ptr<StartOp> start;  // the start in flight, if any
   std::optional<int64_t> last_active_ms;
   bool activity_dirty = false;  // last_active_ms not yet flushed to the store

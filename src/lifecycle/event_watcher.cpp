@@ -99,6 +99,9 @@ void EventWatcher::Handle(const runtime::ContainerEvent& event) {
     if (destroyed) locked.UnbindContainer(event.container_id);
     AgentEntry* entry = locked.Find(key);
     if (entry == nullptr) return;
+    // From an earlier run of the same container (a stop berth made before starting it again,
+    // delivered late): not about the run that is up now.
+    if (entry->container_started_at && event.time <= *entry->container_started_at) return;
     if (event.kind == ContainerEventKind::kOomKilled) {
       entry->oom_seen = true;
       return;

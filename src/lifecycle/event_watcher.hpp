@@ -37,7 +37,8 @@ class EventWatcher {
   void Stop();
 
   // Applies one event: a death (kDied, kDestroyed) of a running agent's container not caused by
-  // berth; kOomKilled marks the death that follows as OOM. Others are ignored.
+  // berth; kOomKilled marks the death that follows as OOM. Others are ignored, and so are events
+  // older than the container's current run (engine time; the engine can deliver them late).
   void Handle(const runtime::ContainerEvent& event);
 
  private:

@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "common/result.hpp"
@@ -30,6 +31,8 @@ struct StartOp {
   std::atomic<bool> cancelled{false};
   // Why the attempt failed, when it did: written and read only by the start's own thread.
   StartFailure failure = StartFailure::kOther;
+  // When the engine says the ready container's current run began; start thread only.
+  std::optional<std::chrono::system_clock::time_point> container_started_at;
 
   // Marks the start cancelled and cuts its readiness wait short. Thread-safe; idempotent.
   void Cancel() {

@@ -123,6 +123,7 @@ void AgentStarter::Finish(const AgentKey& key, const std::shared_ptr<StartOp>& o
       entry.MarkActive(ToUnixMillis(clock_.Now()));
       locked.BindContainer(result->container_id, key);
       entry.container_id = result->container_id;
+      entry.container_started_at = op->container_started_at;
       entry.SetStatus(AgentStatus::kRunning);
     } else if (!op->cancelled) {
       entry.verified = false;
@@ -309,7 +310,10 @@ Result<AgentEndpoint> AgentStarter::WaitReady(const std::string& container_id,
       if (endpoint.ok()) {
         auto code = probe_.Get(endpoint->host, endpoint->port, contract.readiness_path,
                                options_.probe_timeout);
-        if (code.ok() && *code == 200) return endpoint;
+        if (code.ok() && *code == 200) {
+          op.container_started_at = info->started_at;
+          return endpoint;
+        }
         last_problem = code.ok() ? contract.readiness_path + " answered " + std::to_string(*code)
                                  : code.status().message();
       } else {

@@ -60,12 +60,19 @@ void SystemKeeper::StartFinished(const std::string& id, const Result<AgentEndpoi
     backoff_.erase(id);
     return;
   }
-  Backoff& b = backoff_[id];
+  Retry& b = backoff_[id];
   b.delay = b.delay.count() == 0 ? options_.system_backoff_initial
                                  : std::min(b.delay * 2, options_.system_backoff_max);
   b.next_attempt = clock_.SteadyNow() + b.delay;
   spdlog::warn("lifecycle: system container {} did not start ({}); next try in {}", id,
                result.status().message(), SecondsText(b.delay));
+}
+
+std::optional<std::chrono::milliseconds> SystemKeeper::Backoff(const std::string& id) const {
+  std::lock_guard lock(mu_);
+  auto it = backoff_.find(id);
+  if (it == backoff_.end()) return std::nullopt;
+  return it->second.delay;
 }
 
 Result<AgentEndpoint> SystemKeeper::Start(const std::string& id) {

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "common/clock.hpp"
@@ -36,8 +37,12 @@ class SystemKeeper {
   Result<AgentEndpoint> Start(const std::string& id);
   Status Stop(const std::string& id);
 
+  // While the system container is backed off after failed starts: the current delay between
+  // tries. Set when a failed start has finished (on the start pool, after Keep() returned).
+  std::optional<std::chrono::milliseconds> Backoff(const std::string& id) const;
+
  private:
-  struct Backoff {
+  struct Retry {
     std::chrono::steady_clock::time_point next_attempt{};
     std::chrono::milliseconds delay{0};
   };
@@ -50,8 +55,8 @@ class SystemKeeper {
   AgentStopper& stopper_;
   const Clock& clock_;
 
-  std::mutex mu_;
-  std::map<std::string, Backoff> backoff_;  // by system container id; guarded by mu_
+  mutable std::mutex mu_;
+  std::map<std::string, Retry> backoff_;  // by system container id; guarded by mu_
 };
 
 }  // namespace berth::lifecycle

@@ -30,6 +30,7 @@ class EventWatcherTest : public berth::testing::LifecyclePartsTest {
     e.container_id = container_id_;
     e.kind = kind;
     e.exit_code = code;
+    e.time = std::chrono::system_clock::now();  // the in-memory engine's clock
     return e;
   }
 
@@ -75,6 +76,21 @@ TEST_F(EventWatcherTest, OtherEventsAndOtherContainersAreIgnored) {
   foreign.container_id = "not-ours";
   watcher_->Handle(foreign);
   EXPECT_TRUE(Entry(key()).Warm());
+  EXPECT_FALSE(last_.has_value());
+}
+
+TEST_F(EventWatcherTest, AnEventFromBeforeTheCurrentRunIsStale) {
+  // The die of the stop berth made before it started the container again, delivered late.
+  ContainerEvent late = Event(ContainerEventKind::kDied, 0);
+  const auto started_at = Entry(key()).container_started_at;
+  ASSERT_TRUE(started_at.has_value());
+  late.time = *started_at - std::chrono::milliseconds(1);
+  watcher_->Handle(late);
+  late.kind = ContainerEventKind::kOomKilled;
+  watcher_->Handle(late);
+  const AgentEntry entry = Entry(key());
+  EXPECT_TRUE(entry.Warm());
+  EXPECT_FALSE(entry.oom_seen);
   EXPECT_FALSE(last_.has_value());
 }
 

@@ -40,21 +40,32 @@ TEST_F(SystemKeeperTest, StartsAStoppedSystemContainerAndLeavesARunningOneAlone)
 }
 
 TEST_F(SystemKeeperTest, FailedStartsAreRetriedWithDoublingBackoffOnTheClock) {
+  const std::string id = key_.owner;
+  // Keep() begins a start at once or not at all; whether it began shows right after it returns.
+  auto began = [&] {
+    const int starts_before = runtime_->calls;
+    keeper_->Keep();
+    return Entry(key_).start != nullptr || runtime_->calls != starts_before;
+  };
+  auto backoff_becomes = [&](std::chrono::milliseconds delay) {
+    return Eventually([&] { return keeper_->Backoff(id) == delay; });
+  };
   runtime_->image_present = false;
-  KeepAndSettle();  // fails; next try in 5 s
-  const int creates_tried = runtime_->calls;
-  KeepAndSettle();
-  EXPECT_EQ(runtime_->calls, creates_tried);  // still backing off
+  ASSERT_TRUE(began());
+  ASSERT_TRUE(backoff_becomes(5s));  // failed; next try in 5 s
+  EXPECT_FALSE(began());
   fake_clock_->Advance(5s);
-  KeepAndSettle();  // fails again; next try in 10 s
-  const int second = runtime_->calls;
-  EXPECT_GT(second, creates_tried);
+  ASSERT_TRUE(began());
+  ASSERT_TRUE(backoff_becomes(10s));  // failed again; doubled
   fake_clock_->Advance(9s);
-  KeepAndSettle();
-  EXPECT_EQ(runtime_->calls, second);
+  EXPECT_FALSE(began());
   fake_clock_->Advance(1s);
+  ASSERT_TRUE(began());
+  ASSERT_TRUE(backoff_becomes(12s));  // capped at system_backoff_max
+  fake_clock_->Advance(12s);
   runtime_->image_present = true;
-  KeepAndSettle();
+  ASSERT_TRUE(began());
+  ASSERT_TRUE(Eventually([&] { return !keeper_->Backoff(id).has_value(); }));
   EXPECT_EQ(Entry(key_).status, AgentStatus::kRunning);
 }
 

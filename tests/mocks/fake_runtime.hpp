@@ -26,6 +26,7 @@ class FakeRuntime final : public runtime::ContainerRuntime {
     runtime::ContainerState state = runtime::ContainerState::kCreated;
     int exit_code = 0;
     bool oom = false;
+    std::optional<std::chrono::system_clock::time_point> started_at;
     std::string ip;
     std::vector<runtime::ContainerRuntime::FileSpec> files;
   };
@@ -74,6 +75,7 @@ class FakeRuntime final : public runtime::ContainerRuntime {
     if (it == containers_.end()) return NotFound("no container " + id);
     Container& c = it->second;
     c.state = runtime::ContainerState::kRunning;
+    c.started_at = std::chrono::system_clock::now();  // the clock Emit stamps events with
     c.ip = "10.0.0." + std::to_string(next_id_);
     if (on_start) on_start(c);
     Emit(c, Kind::kStarted, std::nullopt);
@@ -130,6 +132,7 @@ class FakeRuntime final : public runtime::ContainerRuntime {
         info.state = c.state;
         info.exit_code = c.exit_code;
         info.oom_killed = c.oom;
+        info.started_at = c.started_at;
         info.ip_address = c.ip;
         return info;
       }
