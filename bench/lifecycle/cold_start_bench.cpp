@@ -76,7 +76,8 @@ Status PollReady(runtime::ContainerRuntime& rt, lifecycle::GatewayProbe& probe,
   const auto begin = Steady::now();
   auto last_check = begin;
   for (;;) {
-    auto code = probe.Get(host, lifecycle::kGatewayPort, "/readyz", options.probe_timeout);
+    auto code = probe.Get(host, options.contract.gateway_port, options.contract.readiness_path,
+                          options.probe_timeout);
     if (code.ok() && *code == 200) return Status::Ok();
     const auto now = Steady::now();
     if (now - begin > options.start_timeout) return Unavailable("not ready within the timeout");

@@ -16,7 +16,9 @@
 
 #include "crypto/key_provider.hpp"
 #include "http/api.hpp"
+#include "image/agent_contract.hpp"
 #include "image/image_builder.hpp"
+#include "lifecycle/spec_builder.hpp"
 
 namespace berth::bench {
 
@@ -244,6 +246,7 @@ Status LifecycleBenchEnv::SetUp(const std::string& bench_name) {
 lifecycle::LifecycleOptions LifecycleBenchEnv::BaseOptions() const {
   lifecycle::LifecycleOptions o;
   o.image = image_;
+  o.contract = image::AgentContract();
   o.network = network_.name;
   o.api_url = api_url_;
   o.reap_interval = o.health_interval = std::chrono::hours(1);
@@ -287,19 +290,12 @@ runtime::ContainerSpec LifecycleBenchEnv::RawSpec(const lifecycle::LifecycleOpti
                                                   const std::string& name,
                                                   const std::string& record_id,
                                                   const std::string& token) const {
-  runtime::ContainerSpec spec;
-  spec.name = name;
-  spec.image = options.image;
-  spec.env = {{"MOSAIC_API_URL", options.api_url},
-              {"AGENT_TOKEN", token},
-              {"AGENT_ID", record_id},
-              {"CHOKIDAR_USEPOLLING", "1"}};
-  spec.volume_name = name + "-state";
-  spec.volume_target = lifecycle::kStateDir;
-  spec.network = options.network;
-  spec.memory_bytes = options.memory_bytes;
-  spec.nano_cpus = options.nano_cpus;
-  spec.pids_limit = options.pids_limit;
+  lifecycle::AgentRecord record;
+  record.key = lifecycle::AgentKey::User(name);
+  record.id = record_id;
+  record.container_name = name;
+  runtime::ContainerSpec spec =
+      lifecycle::BuildContainerSpec(record, token, options, {"", options.api_url});
   spec.labels = {{kRunLabel, run_id_}, {"berth.bench-record", record_id}};
   return spec;
 }

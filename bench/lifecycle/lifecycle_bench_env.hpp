@@ -111,9 +111,9 @@ class LifecycleBenchEnv {
   // The user's container record with a fresh token, as the manager provisions it at first start.
   Result<service::ProvisionedUserContainer> Provision(const std::string& user_id);
 
-  // The spec the manager builds for a user's agent (AgentManager::BuildSpec: same env, volume,
-  // network, limits, capabilities), under its own name and with this run's label instead of
-  // berth's, for the raw-engine baselines: the manager never sees these containers.
+  // The spec the manager builds for a user's agent (lifecycle::BuildContainerSpec: same env,
+  // volume, network, limits, capabilities), under its own name and with this run's label instead
+  // of berth's, for the raw-engine baselines: the manager never sees these containers.
   runtime::ContainerSpec RawSpec(const lifecycle::LifecycleOptions& options,
                                  const std::string& name, const std::string& record_id,
                                  const std::string& token) const;

@@ -125,8 +125,8 @@ SweepRun TimeSequential(LifecycleBenchEnv& env, CountingProbe& probe,
           info->ip_address.empty()) {
         continue;
       }
-      auto code =
-          probe.Get(info->ip_address, lifecycle::kGatewayPort, "/readyz", options.probe_timeout);
+      auto code = probe.Get(info->ip_address, options.contract.gateway_port,
+                            options.contract.readiness_path, options.probe_timeout);
       if (code.ok() && *code == 200) ++run.healthy;
     }
   } else {

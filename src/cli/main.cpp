@@ -22,6 +22,7 @@
 #include "http/metrics_api.hpp"
 #include "http/public_routes.hpp"
 #include "http/server.hpp"
+#include "image/agent_contract.hpp"
 #include "image/image_command.hpp"
 #include "lifecycle/agent_hooks_impl.hpp"
 #include "lifecycle/agent_manager.hpp"
@@ -82,6 +83,7 @@ Result<Opened> Open(const std::map<std::string, std::string>& flags,
 lifecycle::LifecycleOptions LifecycleOptionsFrom(const config::Settings& s) {
   lifecycle::LifecycleOptions o;
   o.image = s.openclaw_image;
+  o.contract = image::AgentContract();
   o.network = s.openclaw_network;
   o.api_url = s.mosaic_api_url.value_or("");
   o.address_mode = s.agent_addressing == "name"        ? lifecycle::AddressMode::kContainerName
@@ -136,7 +138,8 @@ int Serve(const std::map<std::string, std::string>& flags,
   if (!engine.ok()) return Fail(Status(engine.status().code(), engine.status().message()));
   auto agents = std::make_shared<lifecycle::AgentManager>(
       LifecycleOptionsFrom(o.settings), o.store, *engine, services.containers, services.providers,
-      o.secrets, std::make_shared<lifecycle::HttpGatewayProbe>(), clock);
+      o.secrets, std::make_shared<lifecycle::HttpGatewayProbe>(), clock,
+      std::make_shared<lifecycle::AlwaysLeader>());  // SQLite: one replica, always the leader
   services.agents = agents;
   // The services tell the lifecycle what their changes mean for running agents.
   auto hooks = std::make_shared<lifecycle::AgentHooksImpl>(agents);

@@ -51,8 +51,8 @@ void BerthMetrics::ObserveAgentEvent(const lifecycle::AgentEvent& event) {
   starts_.With({result}).Inc();
   start_seconds_.With({result}).Observe(event.start_seconds);
   if (!ready) {
-    const Status error(ErrorCode::kUnavailable, event.error);
-    start_failures_.With({std::string(lifecycle::StartFailureReason(error))}).Inc();
+    const auto reason = event.failure.value_or(lifecycle::StartFailure::kOther);
+    start_failures_.With({std::string(lifecycle::StartFailureName(reason))}).Inc();
   }
 }
 

@@ -2,23 +2,34 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
-#include <mutex>
-#include <optional>
-#include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "common/clock.hpp"
 #include "common/result.hpp"
 #include "crypto/secret_box.hpp"
+#include "lifecycle/activity_tracker.hpp"
+#include "lifecycle/agent_endpoint.hpp"
+#include "lifecycle/agent_notifier.hpp"
+#include "lifecycle/agent_record.hpp"
+#include "lifecycle/agent_registry.hpp"
+#include "lifecycle/agent_status.hpp"
+#include "lifecycle/agent_views.hpp"
+#include "lifecycle/config_pusher.hpp"
+#include "lifecycle/event_watcher.hpp"
 #include "lifecycle/gateway_probe.hpp"
+#include "lifecycle/health_sweeper.hpp"
+#include "lifecycle/leadership.hpp"
 #include "lifecycle/lifecycle_options.hpp"
+#include "lifecycle/reaper.hpp"
+#include "lifecycle/reconciler.hpp"
+#include "lifecycle/scheduler.hpp"
+#include "lifecycle/starter.hpp"
+#include "lifecycle/stopper.hpp"
+#include "lifecycle/system_keeper.hpp"
 #include "runtime/container_runtime.hpp"
 #include "service/containers.hpp"
 #include "service/providers.hpp"
@@ -26,105 +37,60 @@
 
 namespace berth::lifecycle {
 
-enum class AgentStatus { kStopped, kStarting, kRunning, kStopping, kFailed };
-std::string_view AgentStatusName(AgentStatus status);
-
-// Where and how to reach a running agent's gateway.
-struct AgentEndpoint {
-  std::string host;
-  int port = kGatewayPort;
-  std::string token;  // the gateway token (the container's AGENT_TOKEN); never logged
-  std::string container_id;
-  std::string record_id;
-};
-
-// One agent as the API reports it.
-struct AgentView {
-  store::ContainerKind kind = store::ContainerKind::kUser;
-  std::string owner;  // user id, or the system container's id
-  std::string name;   // system container name; empty for users
-  std::string record_id;
-  std::string container_name;
-  std::optional<std::string> container_id;
-  AgentStatus status = AgentStatus::kStopped;
-  std::string phase;                      // while starting: creating | starting | waiting_for_ready
-  std::optional<int64_t> last_active_at;  // Unix ms
-  int idle_timeout_min = 0;               // users only
-  int open_streams = 0;
-  std::string error;  // why the last start or health check failed, when status is failed
-};
-
-struct HealthResult {
-  std::string user_id;
-  bool healthy = false;
-  std::string error;
-};
-
-// A start or state change, for observers (progress streams, metrics).
-struct AgentEvent {
-  store::ContainerKind kind = store::ContainerKind::kUser;
-  std::string owner;
-  AgentStatus status = AgentStatus::kStopped;
-  std::string phase;
-  std::string error;
-  // On the event that ends a start (status running or failed): how long it took, in seconds;
-  // negative on every other event.
-  double start_seconds = -1;
-};
-
-// Why a start failed, as a short stable label for metrics: "exited", "oom", "timeout", "image",
-// "engine", "cancelled", "limit" or "other".
-std::string_view StartFailureReason(const Status& error);
-
 // Runs every agent container: the seed's ContainerLifecycleService without its defects
-// (ARCHITECTURE.md). Depends only on the ContainerRuntime seam.
+// (ARCHITECTURE.md). A facade: it owns the lifecycle's parts, wires them, and delegates; the
+// behaviour lives in the parts, each with its contract in its header.
 //
-// State: an in-memory entry per agent mirrors its record; a running, verified entry answers
-// EnsureRunning with no engine or store call (the warm path). The engine's event stream and the
-// health sweep keep that knowledge true; whenever the event stream drops, every entry loses its
-// verification until the next start path or sweep has looked again.
+//   per request, every replica     AgentStarter (warm path, single flight, cap, start pool),
+//                                  AgentStopper, ActivityTracker, AgentViews, ConfigPusher,
+//                                  EventWatcher; over AgentRegistry (the warm view) and
+//                                  AgentRecords (the store)
+//   fleet-wide, the leader only    Reconciler, HealthSweeper (persistent probe pool), Reaper,
+//                                  SystemKeeper; run by the Scheduler while Leadership says so
 //
-// Starts: one in flight per agent, shared by every concurrent caller; at most
-// max_concurrent_starts at once across agents (callers beyond get kResourceExhausted); each on
-// its own thread, bounded by that cap. StopAgent cancels a start in flight.
+// Threads: the event watcher, the scheduler and the config pusher (one each, Start/Stop); the
+// start pool (max_concurrent_starts) and the probe pool (health_parallelism - 1), made at
+// construction. Lock order: see AgentRegistry. Depends only on the ContainerRuntime seam.
 //
-// Thread-safe. Initialize() once, then Start() the background loops; Stop() them before
-// destruction (the destructor does too).
+// Thread-safe. Initialize() once (retry while it fails), then Start() the background loops;
+// Stop() them before destruction (the destructor does too).
 class AgentManager {
  public:
+  using StartCallback = lifecycle::StartCallback;
+  using StreamGuard = lifecycle::StreamGuard;
+  using ApiUrlResolver = std::function<Result<std::string>(const runtime::NetworkInfo&)>;
+
   AgentManager(LifecycleOptions options, store::StorePtr store,
                runtime::ContainerRuntimePtr runtime,
                std::shared_ptr<service::ContainerService> containers,
                std::shared_ptr<const service::ProviderService> providers,
                std::shared_ptr<const crypto::SecretBox> secrets, GatewayProbePtr probe,
-               ClockPtr clock);
+               ClockPtr clock, LeadershipPtr leadership = std::make_shared<AlwaysLeader>());
   ~AgentManager();
   AgentManager(const AgentManager&) = delete;
   AgentManager& operator=(const AgentManager&) = delete;
 
-  // Reads the instance id, creates the agent network when missing, settles MOSAIC_API_URL
-  // (options.api_url, else the resolver's answer for the agent network), and reconciles the
-  // engine with the database. Fails when the engine does not answer; may be retried.
+  // Checks the image contract, reads the instance id, creates the agent network when missing,
+  // settles MOSAIC_API_URL (options.api_url, else the resolver's answer for the agent network),
+  // and, when leading, reconciles the engine with the database. Fails when the engine does not
+  // answer; may be retried.
   Status Initialize();
-  using ApiUrlResolver = std::function<Result<std::string>(const runtime::NetworkInfo&)>;
   void SetApiUrlResolver(ApiUrlResolver resolver) { api_url_resolver_ = std::move(resolver); }
   // Initialize() succeeded: the agent operations below may be used.
   bool initialized() const { return initialized_.load(); }
-  // Starts the event watcher and the scheduler (reaper, health sweep, activity flush, config
-  // push). Idempotent.
+  // Starts the event watcher, the scheduler (activity flush; reaper and health sweep while
+  // leading) and the config pusher. Idempotent.
   void Start();
-  // Stops the background loops and waits for starts in flight to finish. Idempotent.
+  // Stops the background loops (flushing activity) and waits for starts in flight. Idempotent.
   void Stop();
 
-  using StartCallback = std::function<void(Result<AgentEndpoint>)>;
-  // The user's agent, started when needed. `done` runs exactly once: inline on the warm path,
-  // else on the start's thread. kResourceExhausted when the start cap is reached (see
-  // retry_after()); kNotFound for an unknown user; kUnavailable when the start failed (the
-  // message says why: exit code, OOM, log tail, timeout, missing image) or was cancelled.
+  // The user's agent, started when needed (AgentStarter). kResourceExhausted at the start cap
+  // (see retry_after()); kNotFound for an unknown user; kUnavailable when the start failed (the
+  // message says why) or was cancelled.
   void EnsureRunningAsync(const std::string& user_id, StartCallback done);
   Result<AgentEndpoint> EnsureRunning(const std::string& user_id);
 
-  // Graceful stop (stop_grace), cancelling a start in flight. Stopping a stopped agent is ok.
+  // Graceful stop (stop_grace), cancelling a start in flight. kNotFound for an unknown user.
   Status StopAgent(const std::string& user_id);
   Result<AgentEndpoint> RestartAgent(const std::string& user_id);
   // Stops and removes the user's container and volume (the user is being deleted).
@@ -133,43 +99,22 @@ class AgentManager {
   // start recreates it.
   void InvalidateAgent(const std::string& user_id);
 
-  // Activity: pushes the idle deadline out. Memory only; flushed to the store in batches.
+  // Activity (ActivityTracker): memory only, flushed to the store in batches.
   void Touch(const std::string& user_id);
-  // An open stream counts as activity for as long as the guard lives: the reaper never stops an
-  // agent with a stream open.
-  class StreamGuard {
-   public:
-    StreamGuard() = default;
-    StreamGuard(StreamGuard&& other) noexcept;
-    StreamGuard& operator=(StreamGuard&& other) noexcept;
-    ~StreamGuard();
-
-   private:
-    friend class AgentManager;
-    void Release();
-    StreamGuard(AgentManager* manager, std::string user_id)
-        : manager_(manager), user_id_(std::move(user_id)) {}
-    AgentManager* manager_ = nullptr;
-    std::string user_id_;
-  };
   StreamGuard OpenStream(const std::string& user_id);
 
   Result<AgentView> GetAgent(const std::string& user_id);
-  // Every user and system container with its status.
   Result<std::vector<AgentView>> ListAgents();
 
-  // Stops user agents idle past their own idle timeout with no stream open; returns their users.
+  // The fleet-wide passes, also on an admin's request. Reap: users whose idle agents it stopped.
   Result<std::vector<std::string>> Reap();
-  // One list call, then bounded parallel probes (and inspects of containers that stopped);
-  // marks what it finds, keeps system containers running, removes orphans. Results for user
-  // agents that were running.
+  // The health sweep (with its reconcile), then the system keeper.
   Result<std::vector<HealthResult>> HealthCheck();
-  // Adopts or removes labelled containers; marks records whose container vanished as stopped.
   Status Reconcile();
 
-  // Queues a push of the user's current openclaw.json into their running container (coalesced).
+  // Queues a push of the user's current openclaw.json into their running agent (coalesced).
   void ConfigChanged(const std::string& user_id);
-  // Pushes now. ok (and nothing sent) when the agent is not running.
+  // Pushes now. Ok (and nothing sent) when the agent is not running.
   Status PushConfig(const std::string& user_id);
 
   Result<AgentEndpoint> StartSystemContainer(const std::string& id);
@@ -181,58 +126,16 @@ class AgentManager {
   void SetObserver(std::function<void(const AgentEvent&)> observer);
 
   // True while the engine's event stream is subscribed (the warm path's precondition).
-  bool events_live() const { return events_live_.load(); }
+  bool events_live() const { return registry_.events_live(); }
   // Totals since this manager was made, for metrics.
-  int64_t reaps_total() const { return reaps_total_.load(); }
-  int64_t health_failures_total() const { return health_failures_total_.load(); }
+  int64_t reaps_total() const { return reaper_.reaps_total(); }
+  int64_t health_failures_total() const { return sweeper_.failures_total(); }
   std::chrono::seconds retry_after() const { return options_.retry_after; }
-  const std::string& instance_id() const { return instance_id_; }
+  const std::string& instance_id() const { return instance_.instance_id; }
   const LifecycleOptions& options() const { return options_; }
 
  private:
-  struct StartOp;
-  struct Entry;
-  struct Record;
-
-  using Key = std::string;  // "u:<user id>" or "s:<system container id>"
-  static Key UserKey(const std::string& user_id) { return "u:" + user_id; }
-  static Key SystemKey(const std::string& id) { return "s:" + id; }
-
-  static Record FromUser(const store::UserContainer& c);
-  static Record FromSystem(const store::SystemContainer& c);
-
-  void EnsureRunningKey(const Key& key, StartCallback done);
-  Status ReconcileWith(const std::vector<runtime::ContainerSummary>& listed);
-  void RunStart(Key key, std::shared_ptr<StartOp> op);
-  Result<AgentEndpoint> DoStart(const Key& key, StartOp& op);
-  Status StopKey(const Key& key);
-  Result<Record> LoadRecord(const Key& key);
-  Status SaveRecordState(const Key& key, const std::string& status,
-                         const std::optional<std::string>& container_id);
-  runtime::ContainerSpec BuildSpec(const Record& record, const std::string& token) const;
-  Result<AgentEndpoint> EndpointOf(const runtime::ContainerInfo& info, const Record& record,
-                                   const std::string& token) const;
-  Result<AgentEndpoint> WaitReady(const std::string& container_id, const Record& record,
-                                  const std::string& token, StartOp& op);
-  std::string DescribeExit(const runtime::ContainerInfo& info);
-  Result<std::string> BuildConfig(const Key& key);
-  AgentView ViewOf(const Key& key, const Entry* entry, const Record& record) const;
-
-  static void SetStatus(Entry& entry, AgentStatus status, std::string phase,
-                        std::string error);  // REQUIRES: mu_ held
-  void Notify(const AgentEvent& event);
-  Entry& EntryFor(const Key& key);  // REQUIRES: mu_ held
-  void InvalidateAll();             // every entry loses its verification
-
-  void WatchEvents();
-  void HandleEvent(const runtime::ContainerEvent& event);
-  void SchedulerLoop();
-  void PushLoop();
-  void FlushActivity();
-  void KeepSystemContainersRunning();
-  bool WaitStopped(std::chrono::milliseconds period);  // true when Stop() was called
-
-  runtime::Labels OwnLabels() const;
+  void Resync();  // the event stream came back: reconcile when leading
 
   const LifecycleOptions options_;
   const store::StorePtr store_;
@@ -242,31 +145,26 @@ class AgentManager {
   const std::shared_ptr<const crypto::SecretBox> secrets_;
   const GatewayProbePtr probe_;
   const ClockPtr clock_;
-  std::string instance_id_;
-  std::string api_url_;
+  const LeadershipPtr leadership_;
+  InstanceInfo instance_;  // written by Initialize() before any part runs
   ApiUrlResolver api_url_resolver_;
   std::atomic<bool> initialized_{false};
 
-  mutable std::mutex mu_;
-  std::condition_variable starts_cv_;                // a start finished
-  std::map<Key, std::unique_ptr<Entry>> entries_;    // guarded by mu_
-  std::map<std::string, Key> by_container_id_;       // engine id -> key; guarded by mu_
-  int starts_in_flight_ = 0;                         // guarded by mu_
-  std::function<void(const AgentEvent&)> observer_;  // guarded by mu_
-
-  std::atomic<bool> events_live_{false};
-  std::atomic<int64_t> reaps_total_{0};
-  std::atomic<int64_t> health_failures_total_{0};
-
-  std::mutex loop_mu_;
-  std::condition_variable loop_cv_;
-  bool stopping_ = false;                         // guarded by loop_mu_
-  bool started_ = false;                          // guarded by loop_mu_
-  std::set<std::string> push_queue_;              // user ids; guarded by loop_mu_
-  std::unique_ptr<runtime::EventStream> events_;  // guarded by loop_mu_
-  std::thread watcher_;
-  std::thread scheduler_;
-  std::thread pusher_;
+  // The parts, in dependency order (each refers only to those above it).
+  AgentRegistry registry_;
+  AgentNotifier notifier_;
+  AgentRecords records_;
+  AgentStarter starter_;
+  AgentStopper stopper_;
+  ActivityTracker activity_;
+  AgentViews views_;
+  ConfigPusher pusher_;
+  Reconciler reconciler_;
+  HealthSweeper sweeper_;
+  Reaper reaper_;
+  SystemKeeper keeper_;
+  EventWatcher watcher_;
+  Scheduler scheduler_;
 };
 using AgentManagerPtr = std::shared_ptr<AgentManager>;
 

@@ -5,6 +5,8 @@
 #include <optional>
 #include <string>
 
+#include "runtime/agent_image_contract.hpp"
+
 namespace berth::lifecycle {
 
 // How berth reaches an agent's gateway (ARCHITECTURE.md, "Engine addressing"). Never a host port
@@ -15,13 +17,11 @@ enum class AddressMode {
   kPublished,      // the gateway port published on 127.0.0.1 at an engine-chosen port
 };
 
-inline constexpr int kGatewayPort = 18789;
-inline constexpr const char* kStateDir = "/home/node/.openclaw";
-inline constexpr const char* kConfigFileName = "openclaw.json";
-inline constexpr int kAgentUid = 1000;  // the image's `node` user
-
 struct LifecycleOptions {
   std::string image = "alpine/openclaw:latest";
+  // What the image promises (gateway port, readiness path, state dir, uid, env). No default:
+  // the wiring passes image::AgentContract(); AgentManager::Initialize() refuses an unset one.
+  runtime::AgentImageContract contract;
   std::string network = "mosaic-internal";
   // MOSAIC_API_URL given to containers (berth's API base including /api). Required by
   // AgentManager; the binary derives it from the agent network's gateway when not configured.
@@ -49,6 +49,12 @@ struct LifecycleOptions {
   std::chrono::milliseconds system_backoff_max{std::chrono::minutes(5)};
 
   int log_tail_lines = 20;  // log lines quoted in a start failure
+};
+
+// What AgentManager::Initialize() settles before any part runs; read-only afterwards.
+struct InstanceInfo {
+  std::string instance_id;  // the store's random id: the berth.instance label's value
+  std::string api_url;      // MOSAIC_API_URL as given to containers
 };
 
 }  // namespace berth::lifecycle

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "common/asio.hpp"
-#include "lifecycle/agent_manager.hpp"
+#include "lifecycle/agent_notifier.hpp"
 
 namespace berth::proxy {
 

@@ -82,12 +82,28 @@ struct NetworkInfo {
   std::string gateway;  // IPv4 address of the host on this network
 };
 
+// What happened to a container, in berth's words. Implementations translate their engine's
+// verbs; anything berth does not act on is kOther.
+enum class ContainerEventKind {
+  kCreated,
+  kStarted,
+  kDied,  // the main process exited (exit_code set); follows kOomKilled when the kernel killed it
+  kOomKilled,  // the kernel's OOM killer hit the container; a kDied follows
+  kKilled,     // a signal was sent to it (it may or may not have died)
+  kStopped,
+  kDestroyed,  // removed; its id will not be seen again
+  kPaused,
+  kUnpaused,
+  kRestarted,
+  kOther,
+};
+
 // One engine event about a container.
 struct ContainerEvent {
   std::string container_id;
-  std::string action;  // engine verb: create, start, die, oom, kill, stop, destroy, ...
-  Labels labels;       // the container's labels (name included by engines that report it)
-  std::optional<int> exit_code;  // set for "die"
+  ContainerEventKind kind = ContainerEventKind::kOther;
+  Labels labels;                 // the container's labels (name included by engines that report it)
+  std::optional<int> exit_code;  // set for kDied
   std::chrono::system_clock::time_point time;
 };
 
@@ -155,5 +171,7 @@ class ContainerRuntime {
 using ContainerRuntimePtr = std::shared_ptr<ContainerRuntime>;
 
 std::string_view ContainerStateName(ContainerState state);
+// "created", "started", "died", "oom_killed", ... for logs; stable.
+std::string_view ContainerEventKindName(ContainerEventKind kind);
 
 }  // namespace berth::runtime

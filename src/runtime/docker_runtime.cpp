@@ -1,9 +1,13 @@
 #include "runtime/docker_runtime.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <atomic>
 #include <cstdlib>
 
+#include "docker/docker_client.hpp"
 #include "docker/tar.hpp"
+#include "runtime/docker_translate.hpp"
 
 namespace berth::runtime {
 namespace {
@@ -46,6 +50,22 @@ std::optional<int> PickPublishedPort(const docker::ContainerDetails& c) {
   return any;
 }
 
+// A duplicate left by racing creates goes once unused. Still in use (409), or already gone (404,
+// the other process removed it): the next EnsureNetwork tries again, so only a debug line.
+void RemoveDuplicateNetwork(DockerClient& client, const std::string& name, const std::string& id) {
+  Status removed = client.RemoveNetwork(id);
+  if (removed.ok()) return;
+  const bool expected =
+      removed.code() == ErrorCode::kNotFound || removed.code() == ErrorCode::kAlreadyExists;
+  if (expected) {
+    spdlog::debug("runtime: duplicate network {} ({}) not removed yet: {}", name, id.substr(0, 12),
+                  removed.message());
+  } else {
+    spdlog::warn("runtime: cannot remove duplicate network {} ({}): {}", name, id.substr(0, 12),
+                 removed.message());
+  }
+}
+
 class DockerEvents final : public EventStream {
  public:
   explicit DockerEvents(std::unique_ptr<docker::DockerEventStream> stream)
@@ -62,7 +82,7 @@ class DockerEvents final : public EventStream {
       if (!event->type.empty() && event->type != "container") continue;
       ContainerEvent out;
       out.container_id = event->actor_id;
-      out.action = event->action;
+      out.kind = ParseContainerEventKind(event->action);
       out.labels = event->attributes;
       if (auto code = event->attributes.find("exitCode"); code != event->attributes.end()) {
         out.exit_code = std::atoi(code->second.c_str());
@@ -94,52 +114,6 @@ DockerRuntimeOptions DockerRuntimeOptions::FromEnvironment(std::string docker_ho
   return options;
 }
 
-ContainerState ParseContainerState(std::string_view status) {
-  if (status == "created") return ContainerState::kCreated;
-  if (status == "running") return ContainerState::kRunning;
-  if (status == "paused") return ContainerState::kPaused;
-  if (status == "restarting") return ContainerState::kRestarting;
-  if (status == "removing") return ContainerState::kRemoving;
-  if (status == "exited") return ContainerState::kExited;
-  return ContainerState::kDead;
-}
-
-docker::ContainerCreate ToContainerCreate(const ContainerSpec& spec) {
-  docker::ContainerCreate c;
-  c.name = spec.name;
-  c.image = spec.image;
-  for (const auto& [name, value] : spec.env) c.env.push_back(name + "=" + value);
-  c.labels = spec.labels;
-  if (!spec.network.empty()) {
-    c.labels.emplace(DockerRuntime::kNetworkLabel, spec.network);
-    c.network_mode = spec.network;
-    c.network = spec.network;
-  }
-  if (!spec.volume_name.empty()) {
-    docker::MountSpec mount;
-    mount.type = "volume";
-    mount.source = spec.volume_name;
-    mount.target = spec.volume_target;
-    mount.volume_labels = spec.labels;
-    c.mounts.push_back(std::move(mount));
-  }
-  if (spec.memory_bytes > 0) {
-    c.memory = spec.memory_bytes;
-    c.memory_swap = spec.memory_bytes;  // no swap on top of the limit
-  }
-  c.nano_cpus = spec.nano_cpus;
-  c.pids_limit = spec.pids_limit;
-  c.init = true;
-  c.security_opt = {"no-new-privileges"};
-  c.cap_drop = {"ALL"};
-  c.cap_add = spec.cap_add;
-  c.restart_policy = "no";
-  if (spec.publish_port) {
-    c.port_bindings[std::to_string(*spec.publish_port) + "/tcp"] = {{"127.0.0.1", ""}};
-  }
-  return c;
-}
-
 Result<std::shared_ptr<DockerRuntime>> DockerRuntime::Create(const DockerRuntimeOptions& options) {
   auto endpoint =
       docker::ParseDockerHost(options.docker_host, options.tls_verify, options.cert_path);
@@ -153,6 +127,8 @@ Result<std::shared_ptr<DockerRuntime>> DockerRuntime::Create(const DockerRuntime
 
 DockerRuntime::DockerRuntime(std::unique_ptr<DockerClient> client, Labels network_labels)
     : client_(std::move(client)), network_labels_(std::move(network_labels)) {}
+
+DockerRuntime::~DockerRuntime() = default;
 
 Result<std::string> DockerRuntime::Ping() {
   auto version = client_->Version();
@@ -181,7 +157,7 @@ Result<NetworkInfo> DockerRuntime::EnsureNetwork(const std::string& name, bool i
   if (!existing->empty()) {
     // Duplicates left by racing processes: the smallest id wins; the others go once unused.
     for (std::size_t i = 1; i < existing->size(); ++i) {
-      (void)client_->RemoveNetwork((*existing)[i].id);
+      RemoveDuplicateNetwork(*client_, name, (*existing)[i].id);
     }
     return ToNetworkInfo(existing->front());
   }
@@ -200,7 +176,7 @@ Result<NetworkInfo> DockerRuntime::EnsureNetwork(const std::string& name, bool i
   // id it sees and removes its own network when it lost (a creation still under way elsewhere
   // may be missed; the next EnsureNetwork then removes the unused duplicates).
   const docker::NetworkDetails& winner = named->front();
-  if (id.ok() && *id != winner.id) (void)client_->RemoveNetwork(*id);
+  if (id.ok() && *id != winner.id) RemoveDuplicateNetwork(*client_, name, *id);
   return ToNetworkInfo(winner);
 }
 

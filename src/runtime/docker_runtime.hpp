@@ -5,8 +5,11 @@
 #include <mutex>
 #include <string>
 
-#include "docker/docker_client.hpp"
 #include "runtime/container_runtime.hpp"
+
+namespace berth::docker {
+class DockerClient;
+}  // namespace berth::docker
 
 namespace berth::runtime {
 
@@ -26,7 +29,9 @@ struct DockerRuntimeOptions {
   static DockerRuntimeOptions FromEnvironment(std::string docker_host);
 };
 
-// ContainerRuntime on a Docker engine (API 1.41, negotiated down for older engines).
+// ContainerRuntime on a Docker engine (API 1.41, negotiated down for older engines). Engine verbs
+// and states are translated at this boundary (docker_translate.hpp): events arrive as
+// ContainerEventKind, states as ContainerState.
 // Thread-safe; every call blocks until the engine answers or the call's deadline passes.
 //
 // Beyond the interface's contract:
@@ -47,8 +52,10 @@ class DockerRuntime final : public ContainerRuntime {
   // engine (Ping does).
   static Result<std::shared_ptr<DockerRuntime>> Create(const DockerRuntimeOptions& options);
   explicit DockerRuntime(std::unique_ptr<docker::DockerClient> client, Labels network_labels = {});
+  ~DockerRuntime() override;
 
-  // The client underneath, for calls outside the interface (image import).
+  // The client underneath, for calls outside the interface (image import). Callers include
+  // docker/docker_client.hpp and link berth_docker themselves: berth_runtime links it privately.
   docker::DockerClient& client() { return *client_; }
 
   Result<std::string> Ping() override;
@@ -76,11 +83,5 @@ class DockerRuntime final : public ContainerRuntime {
   const Labels network_labels_;
   std::mutex network_mu_;  // serializes EnsureNetwork
 };
-
-// Engine state text ("running", "exited", ...) as a ContainerState; unknown text is kDead.
-ContainerState ParseContainerState(std::string_view status);
-
-// The create request DockerRuntime sends for `spec` (hardening included). Exposed for tests.
-docker::ContainerCreate ToContainerCreate(const ContainerSpec& spec);
 
 }  // namespace berth::runtime

@@ -15,6 +15,7 @@
 #include "../lifecycle_openclaw/http_exchange.hpp"
 #include "http/api.hpp"
 #include "http/chat_api.hpp"
+#include "image/agent_contract.hpp"
 #include "http/server.hpp"
 #include "mocks/fake_clock.hpp"
 #include "runtime/docker_runtime.hpp"
@@ -37,6 +38,7 @@ class LongStreamTest : public DockerTest {
     ASSERT_TRUE(docker.ok()) << docker.status().ToString();
     options_.network = env().Name("longstream");
     options_.image = TestAgentImages::Get().agent();
+    options_.contract = image::AgentContract();
     options_.memory_bytes = 64 << 20;
     options_.start_timeout = 60s;
     // The test calls Reap() itself, at the moments it chooses.

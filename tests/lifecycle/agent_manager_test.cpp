@@ -5,8 +5,10 @@
 #include <thread>
 #include <vector>
 
+#include "image/agent_contract.hpp"
 #include "lifecycle/gateway_probe.hpp"
 #include "mocks/fake_clock.hpp"
+#include "mocks/fake_leadership.hpp"
 #include "mocks/fake_runtime.hpp"
 #include "service/service_fixture.hpp"
 #include "support/fd_exhaustion.hpp"
@@ -27,6 +29,7 @@ class AgentManagerTest : public berth::testing::ServiceTest {
     clock_ = fake_clock_;
     options_.api_url = "http://172.30.0.1:3001/api";
     options_.image = "berth/test-agent:dev";
+    options_.contract = image::AgentContract();
     options_.ready_poll_interval = 5ms;
     options_.start_timeout = 2s;
     // The scheduler is driven by hand in these tests.
@@ -40,7 +43,7 @@ class AgentManagerTest : public berth::testing::ServiceTest {
   AgentManager& Manager() {
     if (!manager_) {
       manager_ = std::make_unique<AgentManager>(options_, store_, runtime_, containers_, providers_,
-                                                secrets_, probe_, clock_);
+                                                secrets_, probe_, clock_, leadership_);
       EXPECT_TRUE(manager_->Initialize().ok());
       manager_->Start();
       for (int i = 0; i < 500 && !manager_->events_live(); ++i) std::this_thread::sleep_for(1ms);
@@ -53,6 +56,8 @@ class AgentManagerTest : public berth::testing::ServiceTest {
       std::make_shared<berth::testing::FakeClock>();
   std::shared_ptr<FakeRuntime> runtime_ = std::make_shared<FakeRuntime>();
   std::shared_ptr<FakeProbe> probe_ = std::make_shared<FakeProbe>();
+  std::shared_ptr<berth::testing::FakeLeadership> leadership_ =
+      std::make_shared<berth::testing::FakeLeadership>();
   LifecycleOptions options_;
   std::unique_ptr<AgentManager> manager_;
   std::string user_;
@@ -144,9 +149,14 @@ TEST_F(AgentManagerTest, OomKillIsReported) {
 }
 
 TEST_F(AgentManagerTest, NotReadyInTimeFailsAndStopsTheContainer) {
-  options_.start_timeout = 100ms;
+  options_.start_timeout = 1h;  // ended by moving the clock, not by waiting
   probe_->status = 503;
-  auto endpoint = Manager().EnsureRunning(user_);
+  AgentManager& manager = Manager();
+  Result<AgentEndpoint> endpoint = Internal("not run");
+  std::thread starter([&] { endpoint = manager.EnsureRunning(user_); });
+  for (int i = 0; i < 1000 && probe_->probes == 0; ++i) std::this_thread::sleep_for(1ms);
+  fake_clock_->Advance(1h);
+  starter.join();
   ASSERT_FALSE(endpoint.ok());
   EXPECT_NE(endpoint.status().message().find("not ready within"), std::string::npos);
   for (const auto& [id, c] : runtime_->Snapshot()) {
@@ -309,6 +319,24 @@ TEST_F(AgentManagerTest, ReconcileRemovesOrphansAndFixesLyingRecords) {
   EXPECT_EQ(Manager().GetAgent(user_)->status, AgentStatus::kStopped);
 }
 
+TEST_F(AgentManagerTest, AReplicaThatDoesNotLeadLeavesTheFleetToTheLeader) {
+  runtime::ContainerSpec orphan;
+  orphan.name = "mosaic-user-ghost";
+  orphan.labels = {{"berth.managed", "true"},
+                   {"berth.instance", *store_->InstanceId()},
+                   {"berth.record", "no-such-record"}};
+  ASSERT_TRUE(runtime_->Create(orphan).ok());
+  leadership_->leader = false;
+  Manager();  // initialized without reconciling
+  EXPECT_EQ(runtime_->Snapshot().size(), 1u);
+  // Per-request work goes on: it starts its users' agents.
+  ASSERT_TRUE(Manager().EnsureRunning(user_).ok());
+  leadership_->leader = true;
+  ASSERT_TRUE(Manager().Reconcile().ok());  // an admin's (or a new leader's) pass
+  EXPECT_EQ(runtime_->Snapshot().size(), 1u);
+  EXPECT_EQ(runtime_->Snapshot().begin()->second.spec.name, "mosaic-user-" + user_);
+}
+
 TEST_F(AgentManagerTest, HealthSweepMarksUnhealthyAgentsAndRestartsThemOnNextUse) {
   ASSERT_TRUE(Manager().EnsureRunning(user_).ok());
   probe_->status = 500;
@@ -344,8 +372,17 @@ TEST_F(AgentManagerTest, SystemContainersAreKeptRunningUnlessAnAdminStoppedThem)
   }
   EXPECT_EQ(store_->GetSystemContainer(id)->status, "running");
   ASSERT_TRUE(Manager().StopSystemContainer(id).ok());
+  const int starts = runtime_->starts;
   ASSERT_TRUE(Manager().HealthCheck().ok());
-  std::this_thread::sleep_for(50ms);
+  // The keeper decides within HealthCheck: a start it began would show at once.
+  auto agents = Manager().ListAgents();
+  ASSERT_TRUE(agents.ok());
+  for (const auto& a : *agents) {
+    if (a.owner == id) {
+      EXPECT_EQ(a.status, AgentStatus::kStopped);
+    }
+  }
+  EXPECT_EQ(runtime_->starts, starts);
   EXPECT_EQ(store_->GetSystemContainer(id)->status, "stopped");
   ASSERT_TRUE(Manager().StartSystemContainer(id).ok());
   EXPECT_EQ(store_->GetSystemContainer(id)->status, "running");

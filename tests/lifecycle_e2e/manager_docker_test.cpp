@@ -4,6 +4,7 @@
 #include <thread>
 #include <vector>
 
+#include "image/agent_contract.hpp"
 #include "lifecycle/agent_manager.hpp"
 #include "lifecycle_e2e/in_process_berth.hpp"
 #include "lifecycle_e2e/lifecycle_fixture.hpp"
@@ -40,6 +41,7 @@ class ManagerDockerTest : public DockerTest {
     static std::atomic<int> counter{0};
     options_.network = env().Name("mgr" + std::to_string(counter++));
     options_.image = TestAgentImages::Get().agent();
+    options_.contract = image::AgentContract();
     options_.memory_bytes = 64 << 20;
     options_.start_timeout = 60s;
     options_.reap_interval = options_.health_interval = options_.activity_flush_interval = 1h;

@@ -11,6 +11,7 @@
 
 #include "http/api.hpp"
 #include "http/server.hpp"
+#include "image/agent_contract.hpp"
 #include "lifecycle/agent_manager.hpp"
 #include "lifecycle_e2e/in_process_berth.hpp"
 #include "lifecycle_restart/private_dockerd.hpp"
@@ -94,6 +95,7 @@ class DockerdRestartTest : public ::testing::Test {
 
     options_.network = "berth-restart-agents";
     options_.image = image_;
+    options_.contract = image::AgentContract();
     options_.memory_bytes = 64 << 20;
     options_.start_timeout = 60s;
     // Only the event stream and its reconcile may notice the restart: no sweep runs meanwhile.

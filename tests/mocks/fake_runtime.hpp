@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "lifecycle/gateway_probe.hpp"
@@ -16,6 +17,8 @@ namespace berth::testing {
 // An in-memory engine for unit tests of the lifecycle: containers are records that Start() marks
 // running (or exited, when a test says so). Counts every call; emits events like an engine.
 class FakeRuntime final : public runtime::ContainerRuntime {
+  using Kind = runtime::ContainerEventKind;
+
  public:
   struct Container {
     runtime::ContainerSpec spec;
@@ -23,6 +26,7 @@ class FakeRuntime final : public runtime::ContainerRuntime {
     runtime::ContainerState state = runtime::ContainerState::kCreated;
     int exit_code = 0;
     bool oom = false;
+    std::optional<std::chrono::system_clock::time_point> started_at;
     std::string ip;
     std::vector<runtime::ContainerRuntime::FileSpec> files;
   };
@@ -33,6 +37,7 @@ class FakeRuntime final : public runtime::ContainerRuntime {
   std::atomic<int> creates{0};
   std::atomic<int> starts{0};
   bool image_present = true;
+  std::optional<Status> start_error;  // what Start() answers instead, when set
 
   Result<std::string> Ping() override {
     ++calls;
@@ -58,21 +63,23 @@ class FakeRuntime final : public runtime::ContainerRuntime {
     c.spec = spec;
     c.id = "cid" + std::to_string(next_id_++);
     containers_[c.id] = c;
-    Emit(c, "create", std::nullopt);
+    Emit(c, Kind::kCreated, std::nullopt);
     return c.id;
   }
   Status Start(const std::string& id) override {
     ++calls;
     ++starts;
+    if (start_error) return *start_error;
     std::lock_guard lock(mu_);
     auto it = containers_.find(id);
     if (it == containers_.end()) return NotFound("no container " + id);
     Container& c = it->second;
     c.state = runtime::ContainerState::kRunning;
+    c.started_at = std::chrono::system_clock::now();  // the clock Emit stamps events with
     c.ip = "10.0.0." + std::to_string(next_id_);
     if (on_start) on_start(c);
-    Emit(c, "start", std::nullopt);
-    if (c.state == runtime::ContainerState::kExited) Emit(c, "die", c.exit_code);
+    Emit(c, Kind::kStarted, std::nullopt);
+    if (c.state == runtime::ContainerState::kExited) Emit(c, Kind::kDied, c.exit_code);
     return Status::Ok();
   }
   Status Stop(const std::string& id, std::chrono::seconds) override {
@@ -83,7 +90,7 @@ class FakeRuntime final : public runtime::ContainerRuntime {
     if (it->second.state == runtime::ContainerState::kRunning) {
       it->second.state = runtime::ContainerState::kExited;
       it->second.ip.clear();
-      Emit(it->second, "die", 0);
+      Emit(it->second, Kind::kDied, 0);
     }
     return Status::Ok();
   }
@@ -94,7 +101,7 @@ class FakeRuntime final : public runtime::ContainerRuntime {
     if (it == containers_.end()) return NotFound("no container " + id);
     it->second.state = runtime::ContainerState::kExited;
     it->second.exit_code = 137;
-    Emit(it->second, "die", 137);
+    Emit(it->second, Kind::kDied, 137);
     return Status::Ok();
   }
   Status Remove(const std::string& id, bool) override {
@@ -102,7 +109,7 @@ class FakeRuntime final : public runtime::ContainerRuntime {
     std::lock_guard lock(mu_);
     auto it = containers_.find(id);
     if (it == containers_.end()) return NotFound("no container " + id);
-    Emit(it->second, "destroy", std::nullopt);
+    Emit(it->second, Kind::kDestroyed, std::nullopt);
     containers_.erase(it);
     return Status::Ok();
   }
@@ -125,6 +132,7 @@ class FakeRuntime final : public runtime::ContainerRuntime {
         info.state = c.state;
         info.exit_code = c.exit_code;
         info.oom_killed = c.oom;
+        info.started_at = c.started_at;
         info.ip_address = c.ip;
         return info;
       }
@@ -177,7 +185,7 @@ class FakeRuntime final : public runtime::ContainerRuntime {
     auto& c = containers_.at(id);
     c.state = runtime::ContainerState::kExited;
     c.exit_code = code;
-    Emit(c, "die", code);
+    Emit(c, Kind::kDied, code);
   }
   // Ends every open event stream, as an engine restart does.
   void DropEventStreams() {
@@ -217,10 +225,10 @@ class FakeRuntime final : public runtime::ContainerRuntime {
     bool closed_ = false;
   };
 
-  void Emit(const Container& c, const std::string& action, std::optional<int> code) {
+  void Emit(const Container& c, Kind kind, std::optional<int> code) {
     runtime::ContainerEvent e;
     e.container_id = c.id;
-    e.action = action;
+    e.kind = kind;
     e.labels = c.spec.labels;
     e.exit_code = code;
     e.time = std::chrono::system_clock::now();

@@ -463,25 +463,26 @@ TEST_F(DockerRuntimeTest, EventsCarryStartAndDieWithExitCode) {
       break;
     }
     events.push_back(*event);
-    if (event->action == "die") break;
+    if (event->kind == ContainerEventKind::kDied) break;
   }
   finished = true;
   watchdog.join();
   ASSERT_FALSE(events.empty());
-  std::vector<std::string> actions;
+  std::vector<ContainerEventKind> kinds;
   for (const auto& e : events) {
     EXPECT_EQ(e.container_id, id);
-    actions.push_back(e.action);
+    kinds.push_back(e.kind);
   }
-  EXPECT_NE(std::find(actions.begin(), actions.end(), "start"), actions.end());
+  EXPECT_NE(std::find(kinds.begin(), kinds.end(), ContainerEventKind::kStarted), kinds.end());
   const ContainerEvent& die = events.back();
-  ASSERT_EQ(die.action, "die");
+  ASSERT_EQ(die.kind, ContainerEventKind::kDied);
   ASSERT_TRUE(die.exit_code.has_value());
   EXPECT_EQ(*die.exit_code, 5);
   EXPECT_EQ(die.labels.at("name"), spec.name);
   EXPECT_EQ(die.labels.at("berth.test.case"), "events");
   EXPECT_LT(std::chrono::abs(std::chrono::system_clock::now() - die.time), seconds(60));
-  EXPECT_FALSE(events.front().exit_code.has_value() && events.front().action != "die");
+  EXPECT_FALSE(events.front().exit_code.has_value() &&
+               events.front().kind != ContainerEventKind::kDied);
 }
 
 TEST_F(DockerRuntimeTest, EventStreamCloseUnblocksNext) {

@@ -1,0 +1,75 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/clock.hpp"
+#include "common/result.hpp"
+#include "lifecycle/agent_key.hpp"
+#include "lifecycle/agent_status.hpp"
+#include "service/containers.hpp"
+#include "store/store.hpp"
+
+namespace berth::lifecycle {
+
+// An agent's container record, of either kind, as the lifecycle reads it: the store's
+// UserContainer and SystemContainer rows in one shape.
+struct AgentRecord {
+  AgentKey key;
+  std::string id;    // the record's id (AGENT_ID, the berth.record label)
+  std::string name;  // a system container's name; empty for users
+  std::string container_name;
+  std::optional<std::string> container_id;  // the engine's id, once created
+  std::string sealed_token;                 // crypto::SecretBox form; open it only to start
+  AgentStatus status = AgentStatus::kStopped;
+  std::optional<int64_t> last_active_at;  // Unix ms
+  int idle_timeout_min = 0;               // users only
+  std::string config_json = "{}";
+
+  static AgentRecord From(const store::UserContainer& row);
+  static AgentRecord From(const store::SystemContainer& row);
+};
+
+// The lifecycle's only door to the store: agent records read and written in the one shape above,
+// so no caller branches on the kind. Thread-safe (the store is); every call blocks on the store.
+// Holds no lock of the lifecycle's: never call it while holding AgentRegistry's lock.
+class AgentRecords {
+ public:
+  AgentRecords(store::StorePtr store, std::shared_ptr<service::ContainerService> containers,
+               ClockPtr clock);
+
+  // kNotFound when the agent has no record.
+  Result<AgentRecord> Find(const AgentKey& key) const;
+  // Find; a user without a record gets one (name, fresh token) as the seed did at first start,
+  // also when another replica provisions it concurrently. kNotFound for an unknown user.
+  Result<AgentRecord> FindOrProvision(const AgentKey& key);
+  // Every record: users', then system containers'.
+  Result<std::vector<AgentRecord>> List() const;
+  Result<std::vector<AgentRecord>> ListSystem() const;
+
+  // Writes the agent's status (and its container id, when given) and stamps updated_at; a
+  // running agent's last_active_at moves to now (never backwards).
+  Status SaveState(const AgentKey& key, AgentStatus status,
+                   const std::optional<std::string>& container_id);
+  // Reconciliation's write: the status and the container id (none included) of the record with
+  // this id. kNotFound when the record is gone (deleted meanwhile).
+  Status SaveObserved(store::ContainerKind kind, const std::string& record_id, AgentStatus status,
+                      const std::optional<std::string>& container_id);
+  Status SaveConfigJson(const AgentKey& key, std::string config_json);
+  // Batched activity of user agents: (record id, Unix ms) pairs.
+  Status RecordActivity(const std::vector<std::pair<std::string, int64_t>>& stamps);
+
+  // Ok when the user exists; kNotFound when not; the store's error otherwise.
+  Status CheckUser(const std::string& user_id) const;
+
+ private:
+  const store::StorePtr store_;
+  const std::shared_ptr<service::ContainerService> containers_;
+  const ClockPtr clock_;
+};
+
+}  // namespace berth::lifecycle

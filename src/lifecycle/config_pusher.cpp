@@ -1,0 +1,96 @@
+#include "lifecycle/config_pusher.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace berth::lifecycle {
+
+ConfigPusher::ConfigPusher(const runtime::AgentImageContract& contract, AgentRegistry& registry,
+                           const service::ProviderService& providers,
+                           runtime::ContainerRuntime& runtime, const Clock& clock)
+    : contract_(contract),
+      registry_(registry),
+      providers_(providers),
+      runtime_(runtime),
+      clock_(clock) {}
+
+ConfigPusher::~ConfigPusher() { Stop(); }
+
+void ConfigPusher::Changed(const std::string& user_id) {
+  {
+    std::lock_guard lock(mu_);
+    queue_.insert(user_id);
+  }
+  cv_.notify_all();
+}
+
+Status ConfigPusher::Push(const std::string& user_id) {
+  const AgentKey key = AgentKey::User(user_id);
+  std::string container_id;
+  int64_t mtime = 0;
+  {
+    AgentRegistry::Locked locked = registry_.Lock();
+    AgentEntry* entry = locked.Find(key);
+    if (entry == nullptr || entry->status != AgentStatus::kRunning) return Status::Ok();
+    container_id = entry->container_id;
+    if (container_id.empty()) return Status::Ok();
+    // Whole seconds in a tar header: each push moves at least one second forward.
+    const int64_t now_s = ToUnixMillis(clock_.Now()) / 1000;
+    mtime = std::max(now_s, entry->last_push_mtime + 1);
+    entry->last_push_mtime = mtime;
+  }
+  auto config = providers_.BuildUserConfig(user_id);
+  if (!config.ok()) return config.status();
+  runtime::ContainerRuntime::FileSpec file;
+  file.dir = contract_.state_dir;
+  file.name = contract_.config_file_name;
+  file.content = config->dump(2);
+  file.uid = contract_.uid;
+  file.gid = contract_.gid;
+  file.mode = 0600;
+  file.mtime = FromUnixMillis(mtime * 1000);
+  Status pushed = runtime_.PutFile(container_id, file);
+  if (pushed.ok()) {
+    spdlog::info("lifecycle: pushed a new {} to agent {}", contract_.config_file_name,
+                 ToString(key));
+  }
+  return pushed;
+}
+
+void ConfigPusher::Start() {
+  std::lock_guard lock(mu_);
+  if (started_ || stopping_) return;
+  started_ = true;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void ConfigPusher::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void ConfigPusher::Loop() {
+  for (;;) {
+    std::set<std::string> batch;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      batch.swap(queue_);
+    }
+    for (const std::string& user_id : batch) {
+      Status pushed = Push(user_id);
+      if (!pushed.ok()) {
+        spdlog::warn("lifecycle: config push to the agent of user {} failed: {}", user_id,
+                     pushed.message());
+      }
+    }
+  }
+}
+
+}  // namespace berth::lifecycle

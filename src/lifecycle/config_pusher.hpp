@@ -1,0 +1,60 @@
+#pragma once
+
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "common/clock.hpp"
+#include "common/result.hpp"
+#include "lifecycle/agent_registry.hpp"
+#include "runtime/agent_image_contract.hpp"
+#include "runtime/container_runtime.hpp"
+#include "service/providers.hpp"
+
+namespace berth::lifecycle {
+
+// Pushes a user's current openclaw.json into their running agent (the engine's file upload into
+// the contract's state dir; the gateway hot-reloads it: ARCHITECTURE.md, "Config push"). Every
+// replica runs it, for the agents it runs.
+//
+// Changed() queues a push and returns at once; one thread of its own (Start/Stop) drains the
+// queue, coalescing repeated changes of a user (at most one pending push per user). Push() pushes
+// now, blocking on the store and the engine. Each push carries a newer mtime than the last (the
+// gateway's watcher needs it).
+//
+// Lock order: its queue mutex is a leaf; AgentRegistry's lock is taken alone and released before
+// the provider service and the engine are called. Thread-safe.
+class ConfigPusher {
+ public:
+  ConfigPusher(const runtime::AgentImageContract& contract, AgentRegistry& registry,
+               const service::ProviderService& providers, runtime::ContainerRuntime& runtime,
+               const Clock& clock);
+  ~ConfigPusher();  // Stop()
+
+  void Changed(const std::string& user_id);
+  // Ok, and nothing sent, when the agent is not running here.
+  Status Push(const std::string& user_id);
+
+  void Start();  // idempotent; not after Stop()
+  void Stop();   // drops what is queued (a stopped agent fetches its config when it starts)
+
+ private:
+  void Loop();
+
+  const runtime::AgentImageContract& contract_;
+  AgentRegistry& registry_;
+  const service::ProviderService& providers_;
+  runtime::ContainerRuntime& runtime_;
+  const Clock& clock_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::set<std::string> queue_;  // user ids; guarded by mu_
+  bool started_ = false;         // guarded by mu_
+  bool stopping_ = false;        // guarded by mu_
+  std::thread thread_;
+};
+
+}  // namespace berth::lifecycle

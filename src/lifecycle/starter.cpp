@@ -1,0 +1,347 @@
+#include "lifecycle/starter.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <future>
+#include <utility>
+
+#include "lifecycle/agent_labels.hpp"
+#include "lifecycle/spec_builder.hpp"
+
+namespace berth::lifecycle {
+namespace {
+
+// Records why the start failed and passes the error on.
+Status Fail(StartOp& op, StartFailure reason, Status status) {
+  op.failure = reason;
+  return status;
+}
+
+}  // namespace
+
+AgentStarter::AgentStarter(const LifecycleOptions& options, const InstanceInfo& instance,
+                           AgentRegistry& registry, AgentRecords& records,
+                           runtime::ContainerRuntime& runtime, const crypto::SecretBox& secrets,
+                           GatewayProbe& probe, const AgentNotifier& notifier, const Clock& clock)
+    : options_(options),
+      instance_(instance),
+      registry_(registry),
+      records_(records),
+      runtime_(runtime),
+      secrets_(secrets),
+      probe_(probe),
+      notifier_(notifier),
+      clock_(clock),
+      // One thread per admitted start and as many queue slots: an admitted start never waits.
+      pool_("berth-start", options.max_concurrent_starts,
+            static_cast<std::size_t>(std::max(options.max_concurrent_starts, 1))) {}
+
+AgentStarter::~AgentStarter() { Stop(); }
+
+void AgentStarter::EnsureRunning(const AgentKey& key, StartCallback done) {
+  AgentRegistry::Locked locked = registry_.Lock();
+  AgentEntry& entry = locked.Get(key);
+  if (entry.Warm() && registry_.events_live()) {
+    // Warm path: no engine call, no store call.
+    entry.MarkActive(ToUnixMillis(clock_.Now()));
+    AgentEndpoint endpoint = *entry.endpoint;
+    locked.Unlock();
+    done(std::move(endpoint));
+    return;
+  }
+  if (entry.start) {
+    entry.start->waiters.push_back(std::move(done));
+    return;
+  }
+  if (in_flight_ >= options_.max_concurrent_starts) {
+    locked.Unlock();
+    done(ResourceExhausted("too many agents are starting (limit " +
+                           std::to_string(options_.max_concurrent_starts) + "); retry in " +
+                           std::to_string(options_.retry_after.count()) + " s"));
+    return;
+  }
+  if (stopping_) {
+    locked.Unlock();
+    done(Unavailable("berth is shutting down"));
+    return;
+  }
+  auto op = std::make_shared<StartOp>(clock_.SteadyNow());
+  op->waiters.push_back(std::move(done));
+  entry.start = op;
+  ++in_flight_;
+  entry.SetStatus(AgentStatus::kStarting, "creating");
+  locked.Unlock();
+  notifier_.Notify({key.kind, key.owner, AgentStatus::kStarting, "creating", ""});
+  if (!pool_.TrySubmit([this, key, op] { Finish(key, op, Attempt(key, *op)); })) {
+    // Only when Stop() shut the pool between the admission and here.
+    op->Cancel();
+    Finish(key, op, Unavailable("berth is shutting down"));
+  }
+}
+
+Result<AgentEndpoint> AgentStarter::EnsureRunningAndWait(const AgentKey& key) {
+  std::promise<Result<AgentEndpoint>> promise;
+  auto future = promise.get_future();
+  EnsureRunning(key, [&promise](Result<AgentEndpoint> r) { promise.set_value(std::move(r)); });
+  return future.get();
+}
+
+void AgentStarter::Stop() {
+  {
+    AgentRegistry::Locked locked = registry_.Lock();
+    stopping_ = true;
+    for (auto& [key, entry] : locked.entries()) {
+      if (entry.start) entry.start->Cancel();
+    }
+  }
+  pool_.Shutdown();
+  AgentRegistry::Locked locked = registry_.Lock();
+  locked.Wait([this] { return in_flight_ == 0; });
+}
+
+void AgentStarter::Finish(const AgentKey& key, const std::shared_ptr<StartOp>& op,
+                          Result<AgentEndpoint> result) {
+  if (!result.ok() && op->cancelled) {
+    result = Unavailable("the agent's start was cancelled by a stop");
+    op->failure = StartFailure::kCancelled;
+  }
+  std::vector<StartCallback> waiters;
+  AgentEvent event;
+  event.kind = key.kind;
+  event.owner = key.owner;
+  {
+    AgentRegistry::Locked locked = registry_.Lock();
+    AgentEntry& entry = locked.Get(key);
+    if (result.ok()) {
+      entry.record_id = result->record_id;
+      entry.verified = true;
+      entry.needs_recreate = entry.needs_restart = false;
+      entry.health_failures = 0;
+      entry.oom_seen = false;
+      entry.endpoint = *result;
+      entry.MarkActive(ToUnixMillis(clock_.Now()));
+      locked.BindContainer(result->container_id, key);
+      entry.container_id = result->container_id;
+      entry.container_started_at = op->container_started_at;
+      entry.SetStatus(AgentStatus::kRunning);
+    } else if (!op->cancelled) {
+      entry.verified = false;
+      entry.endpoint.reset();
+      entry.SetStatus(AgentStatus::kFailed, "", result.status().message());
+    }
+    event.status = entry.status;
+    event.error = entry.error;
+    event.start_seconds = std::chrono::duration<double>(clock_.SteadyNow() - op->began).count();
+    entry.start.reset();
+    waiters.swap(op->waiters);
+    op->done = true;
+    --in_flight_;
+    locked.NotifyAll();
+  }
+  if (!op->cancelled) {
+    if (result.ok()) {
+      spdlog::info("lifecycle: agent {} is ready", ToString(key));
+    } else {
+      spdlog::warn("lifecycle: agent {} failed to start ({}): {}", ToString(key),
+                   StartFailureName(op->failure), result.status().message());
+      event.failure = op->failure;
+      Status saved = records_.SaveState(key, AgentStatus::kFailed, std::nullopt);
+      if (!saved.ok() && saved.code() != ErrorCode::kNotFound) {  // no record, nothing to mark
+        spdlog::warn("lifecycle: cannot record the failed start of agent {}: {}", ToString(key),
+                     saved.message());
+      }
+    }
+    notifier_.Notify(event);
+  }
+  for (auto& waiter : waiters) waiter(result);
+}
+
+Result<AgentEndpoint> AgentStarter::Attempt(const AgentKey& key, StartOp& op) {
+  auto record = records_.FindOrProvision(key);
+  if (!record.ok()) return record.status();
+  auto token = secrets_.Open(record->sealed_token);
+  if (!token.ok()) return token.status();
+  const runtime::ContainerSpec spec = BuildContainerSpec(*record, *token, options_, instance_);
+  BERTH_RETURN_IF_ERROR(records_.SaveState(key, AgentStatus::kStarting, std::nullopt));
+  bool force_restart = false;
+  {
+    AgentRegistry::Locked locked = registry_.Lock();
+    AgentEntry& entry = locked.Get(key);
+    entry.record_id = record->id;
+    entry.idle_timeout_min = record->idle_timeout_min;
+    force_restart = entry.needs_restart;
+  }
+
+  auto found = FindExisting(*record, spec.name, op);
+  if (!found.ok()) return found.status();
+  std::optional<runtime::ContainerInfo> existing = std::move(*found);
+  BERTH_RETURN_IF_ERROR(Vet(key, *record, spec, force_restart, existing, op));
+  if (op.cancelled) return Fail(op, StartFailure::kCancelled, Unavailable("cancelled"));
+
+  std::string id;
+  if (existing) {
+    id = existing->id;
+  } else {
+    auto created = Create(spec, op);
+    if (!created.ok()) return created.status();
+    id = *created;
+  }
+  {
+    AgentRegistry::Locked locked = registry_.Lock();
+    locked.BindContainer(id, key);
+    locked.Get(key).container_id = id;
+  }
+  BERTH_RETURN_IF_ERROR(records_.SaveState(key, AgentStatus::kStarting, id));
+  if (op.cancelled) return Fail(op, StartFailure::kCancelled, Unavailable("cancelled"));
+
+  SetPhase(key, "starting");
+  if (!existing || existing->state != runtime::ContainerState::kRunning) {
+    Status started = runtime_.Start(id);
+    if (!started.ok()) {
+      return Fail(op, StartFailure::kEngine,
+                  Unavailable("cannot start the agent container: " + started.message()));
+    }
+  }
+  SetPhase(key, "waiting_for_ready");
+  auto endpoint = WaitReady(id, *record, *token, op);
+  if (!endpoint.ok()) return endpoint.status();
+  BERTH_RETURN_IF_ERROR(records_.SaveState(key, AgentStatus::kRunning, id));
+  return endpoint;
+}
+
+Result<std::optional<runtime::ContainerInfo>> AgentStarter::FindExisting(const AgentRecord& record,
+                                                                         const std::string& name,
+                                                                         StartOp& op) {
+  // By the recorded id, else by name: a container left by a crash between create and the record
+  // update, or by an older berth.
+  Result<runtime::ContainerInfo> found = NotFound("no container recorded");
+  if (record.container_id) found = runtime_.Inspect(*record.container_id);
+  if (!found.ok() && found.status().code() == ErrorCode::kNotFound) found = runtime_.Inspect(name);
+  if (found.ok()) return std::optional<runtime::ContainerInfo>(std::move(*found));
+  if (found.status().code() == ErrorCode::kNotFound) {
+    return std::optional<runtime::ContainerInfo>();
+  }
+  return Fail(op, StartFailure::kEngine,
+              Unavailable("container engine: " + found.status().message()));
+}
+
+Status AgentStarter::Vet(const AgentKey& key, const AgentRecord& record,
+                         const runtime::ContainerSpec& spec, bool force_restart,
+                         std::optional<runtime::ContainerInfo>& existing, StartOp& op) {
+  if (!existing) return Status::Ok();
+  const bool ours = LabelOf(existing->labels, kLabelInstance) == instance_.instance_id &&
+                    LabelOf(existing->labels, kLabelRecord) == record.id;
+  const bool current = ours && LabelOf(existing->labels, kLabelSpec) == spec.labels.at(kLabelSpec);
+  if (!current) {
+    spdlog::info("lifecycle: {} container {} {}; recreating it", ToString(key),
+                 existing->id.substr(0, 12),
+                 ours ? "was made from other settings" : "is not this record's");
+    Status removed = runtime_.Remove(existing->id, /*force=*/true);
+    if (!removed.ok() && removed.code() != ErrorCode::kNotFound) {
+      return Fail(op, StartFailure::kEngine,
+                  Unavailable("cannot remove the outdated agent container: " + removed.message()));
+    }
+    existing.reset();
+  } else if (force_restart && existing->state == runtime::ContainerState::kRunning) {
+    spdlog::info("lifecycle: {} failed its health checks; restarting its container", ToString(key));
+    Status stopped = runtime_.Stop(existing->id, options_.stop_grace);
+    if (!stopped.ok()) {
+      // The start below then finds it running and only waits for readiness again.
+      spdlog::warn("lifecycle: cannot stop the unhealthy container of agent {}: {}", ToString(key),
+                   stopped.message());
+    }
+    existing->state = runtime::ContainerState::kExited;
+  }
+  return Status::Ok();
+}
+
+Result<std::string> AgentStarter::Create(const runtime::ContainerSpec& spec, StartOp& op) {
+  Status image = runtime_.EnsureImage(options_.image);
+  if (!image.ok()) {
+    return Fail(
+        op, StartFailure::kImage,
+        Unavailable("agent image " + options_.image + " is not available (" + image.message() +
+                    "); build it with `berth image build openclaw --tag " + options_.image + "`"));
+  }
+  auto created = runtime_.Create(spec);
+  if (!created.ok() && created.status().code() == ErrorCode::kAlreadyExists) {
+    // The name was taken between the inspect and the create: not this record's (it would have
+    // been found), so it goes.
+    auto squatter = runtime_.Inspect(spec.name);
+    if (squatter.ok()) {
+      Status removed = runtime_.Remove(squatter->id, /*force=*/true);
+      if (!removed.ok()) {
+        spdlog::warn("lifecycle: cannot remove container {} holding the name {}: {}",
+                     squatter->id.substr(0, 12), spec.name, removed.message());
+      }
+    }
+    created = runtime_.Create(spec);
+  }
+  if (!created.ok()) {
+    return Fail(op, StartFailure::kEngine,
+                Unavailable("cannot create the agent container: " + created.status().message()));
+  }
+  return created;
+}
+
+Result<AgentEndpoint> AgentStarter::WaitReady(const std::string& container_id,
+                                              const AgentRecord& record, const std::string& token,
+                                              StartOp& op) {
+  const runtime::AgentImageContract& contract = options_.contract;
+  const auto deadline = clock_.SteadyNow() + options_.start_timeout;
+  std::string last_problem = "no answer yet";
+  for (;;) {
+    if (op.cancelled) return Fail(op, StartFailure::kCancelled, Unavailable("cancelled"));
+    auto info = runtime_.Inspect(container_id);
+    if (!info.ok()) {
+      if (info.status().code() == ErrorCode::kNotFound) {
+        return Unavailable("the agent container was removed while it was starting");
+      }
+      last_problem = info.status().message();
+    } else if (info->state == runtime::ContainerState::kExited ||
+               info->state == runtime::ContainerState::kDead) {
+      return Fail(op, ExitFailure(*info),
+                  Unavailable(DescribeExit(runtime_, *info, options_.memory_bytes,
+                                           options_.log_tail_lines)));
+    } else if (info->state == runtime::ContainerState::kRunning) {
+      auto endpoint = EndpointOf(*info, record.container_name, record.id, token,
+                                 options_.address_mode, contract.gateway_port);
+      if (endpoint.ok()) {
+        auto code = probe_.Get(endpoint->host, endpoint->port, contract.readiness_path,
+                               options_.probe_timeout);
+        if (code.ok() && *code == 200) {
+          op.container_started_at = info->started_at;
+          return endpoint;
+        }
+        last_problem = code.ok() ? contract.readiness_path + " answered " + std::to_string(*code)
+                                 : code.status().message();
+      } else {
+        last_problem = endpoint.status().message();
+      }
+    }
+    if (clock_.SteadyNow() >= deadline) {
+      std::string message = "the agent was not ready within " +
+                            SecondsText(options_.start_timeout) + " (" + last_problem + ")";
+      auto logs = runtime_.Logs(container_id, options_.log_tail_lines);
+      if (logs.ok() && !logs->empty()) message += "; last log lines:\n" + *logs;
+      Status stopped = runtime_.Stop(container_id, options_.stop_grace);  // it would hold memory
+      if (!stopped.ok()) {
+        spdlog::warn("lifecycle: cannot stop container {} after its start timed out: {}",
+                     container_id.substr(0, 12), stopped.message());
+      }
+      return Fail(op, StartFailure::kTimeout, Unavailable(message));
+    }
+    op.WaitCancelled(options_.ready_poll_interval);
+  }
+}
+
+void AgentStarter::SetPhase(const AgentKey& key, const char* phase) {
+  {
+    AgentRegistry::Locked locked = registry_.Lock();
+    locked.Get(key).phase = phase;
+  }
+  notifier_.Notify({key.kind, key.owner, AgentStatus::kStarting, phase, ""});
+}
+
+}  // namespace berth::lifecycle
