@@ -4,7 +4,6 @@
 #include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
-#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -26,6 +25,7 @@
 #include "image/image_command.hpp"
 #include "lifecycle/agent_hooks_impl.hpp"
 #include "lifecycle/agent_manager.hpp"
+#include "lifecycle/engine_waiter.hpp"
 #include "runtime/docker_runtime.hpp"
 #include "service/accounts.hpp"
 #include "service/containers.hpp"
@@ -213,36 +213,11 @@ int Serve(const std::map<std::string, std::string>& flags,
 
   // The API serves at once; agent operations answer 503 until the engine has answered and the
   // fleet is reconciled (an engine that is down at start, or restarting, is waited for).
-  std::mutex init_mu;
-  std::condition_variable init_cv;
-  bool shutting_down = false;
-  std::thread lifecycle_init([&] {
-    for (int attempt = 0;; ++attempt) {
-      Status ready = agents->Initialize();
-      if (ready.ok()) {
-        agents->Start();
-        spdlog::info("lifecycle ready: engine {}, agent network {}, image {}",
-                     engine_options.docker_host, o.settings.openclaw_network,
-                     o.settings.openclaw_image);
-        return;
-      }
-      if (attempt % 30 == 0) {
-        spdlog::warn(
-            "container engine not usable yet ({}); agent operations answer 503 until it is",
-            ready.message());
-      }
-      std::unique_lock lock(init_mu);
-      if (init_cv.wait_for(lock, std::chrono::seconds(2), [&] { return shutting_down; })) return;
-    }
-  });
+  lifecycle::EngineWaiter waiter(*agents);
+  waiter.Start();
   server.Run();
   signals.join();
-  {
-    std::lock_guard lock(init_mu);
-    shutting_down = true;
-  }
-  init_cv.notify_all();
-  lifecycle_init.join();
+  waiter.Stop();
   agents->Stop();
   internal.Stop();
   services.accounts->Stop();

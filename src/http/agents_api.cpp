@@ -69,22 +69,15 @@ void RegisterAgentRoutes(Router& router, const ApiServices& s) {
         });
       }),
       kUser);
-  router.AddAsync(
-      V::post, "/api/agent/restart", Awaiting([agents = s.agents, pool = s.blocking](Request& r) {
-        return AwaitCallback<Response>(
-            [agents, pool, id = r.caller().user_id](std::function<void(Response)> done) {
-              if (Status st = AgentsUnavailable(agents); !st.ok()) return done(ErrorResponse(st));
-              // The stop blocks for up to the grace period: on the blocking pool, like /stop;
-              // the start then completes on its own thread.
-              net::post(*pool, [=] {
-                if (Status st = agents->StopAgent(id); !st.ok()) return done(ErrorResponse(st));
-                agents->EnsureRunningAsync(id, [=](Result<lifecycle::AgentEndpoint> started) {
-                  done(StartedResponse(agents, id, started));
-                });
-              });
-            });
-      }),
-      kUser);
+  // Stop and start in one lifecycle call, on the blocking pool (the stop waits for the grace).
+  router.AddAsync(V::post, "/api/agent/restart",
+                  Awaiting([agents = s.agents, pool = s.blocking](Request& r) {
+                    return Offload<Response>(*pool, [agents, id = r.caller().user_id] {
+                      if (Status st = AgentsUnavailable(agents); !st.ok()) return ErrorResponse(st);
+                      return StartedResponse(agents, id, agents->RestartAgent(id));
+                    });
+                  }),
+                  kUser);
 
   // ---- the fleet ------------------------------------------------------------------------------
   router.Add(

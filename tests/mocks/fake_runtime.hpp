@@ -38,6 +38,11 @@ class FakeRuntime final : public runtime::ContainerRuntime {
   std::atomic<int> starts{0};
   bool image_present = true;
   std::optional<Status> start_error;  // what Start() answers instead, when set
+  // What EnsureNetwork() answers instead, when set (an engine that does not answer yet).
+  void SetNetworkError(std::optional<Status> error) {
+    std::lock_guard lock(mu_);
+    network_error_ = std::move(error);
+  }
 
   Result<std::string> Ping() override {
     ++calls;
@@ -50,6 +55,10 @@ class FakeRuntime final : public runtime::ContainerRuntime {
   }
   Result<runtime::NetworkInfo> EnsureNetwork(const std::string& name, bool) override {
     ++calls;
+    {
+      std::lock_guard lock(mu_);
+      if (network_error_) return *network_error_;
+    }
     return runtime::NetworkInfo{"net-1", name, "172.30.0.0/16", "172.30.0.1"};
   }
   Result<std::string> Create(const runtime::ContainerSpec& spec) override {
@@ -237,6 +246,7 @@ class FakeRuntime final : public runtime::ContainerRuntime {
   }
 
   std::mutex mu_;
+  std::optional<Status> network_error_;  // guarded by mu_
   std::condition_variable cv_;
   std::map<std::string, Container> containers_;
   std::deque<runtime::ContainerEvent> events_;
