@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config libboost-dev libboost-system-dev nlohmann-json3-dev
-          libsqlite3-dev libspdlog-dev libcli11-dev libssl-dev)
+          libsqlite3-dev libpq-dev libspdlog-dev libcli11-dev libssl-dev)
 if [[ "${1:-}" == "--run" || "${1:-}" == "--test" ]]; then
   # The busybox and CA bundle of the locally built agent images, and the engine (unless one is
   # installed already, e.g. docker-ce, which conflicts with docker.io).

@@ -301,7 +301,7 @@ TEST_F(SecretsE2e, InvalidSettingsFailAtStartNamingTheSetting) {
   for (const auto& c : std::vector<Case>{{"BERTH_LISTEN", "not-an-address"},
                                          {"BERTH_ENCRYPTION_KEY", "short"},
                                          {"BERTH_DATABASE_URL", "mysql://x"},
-                                         {"BERTH_DATABASE_URL", "postgres://localhost/berth"},
+                                         {"BERTH_DATABASE_URL", "postgres://localhost:1/berth"},
                                          {"BERTH_ADMIN_TOKEN", "weak"},
                                          {"DOCKER_HOST", "ssh://x"},
                                          {"BERTH_LOG_FORMAT", "xml"}}) {
