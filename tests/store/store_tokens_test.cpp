@@ -1,4 +1,4 @@
-// Token hygiene and provider caps in the SQLite store (the store contract's newer parts).
+// Token hygiene and provider caps (the store contract's newer parts), on every backend.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -6,30 +6,24 @@
 #include <thread>
 #include <vector>
 
-#include "store/sqlite_store.hpp"
+#include "store/store_backends.hpp"
 #include "store/store_fixtures.hpp"
-#include "support/temp_dir.hpp"
 
 namespace berth::store {
 namespace {
 
 using namespace ::berth::store::testing;  // NOLINT: test helpers
 
-class SqliteTokensTest : public ::testing::Test {
+class StoreTokensTest : public StoreContractTest {
  protected:
   void SetUp() override {
-    auto opened = SqliteStore::Open(dir_.File("berth.db"));
-    ASSERT_OK(opened);
-    store_ = *opened;
-    ASSERT_OK(store_->CreateUser(MakeUser("u1")));
-    ASSERT_OK(store_->CreateUser(MakeUser("u2")));
+    StoreContractTest::SetUp();
+    if (HasFatalFailure()) return;
+    CreateTwoUsers();
   }
-
-  berth::testing::TempDir dir_;
-  std::shared_ptr<SqliteStore> store_;
 };
 
-TEST_F(SqliteTokensTest, TokensListPerUserOrAdminOldestFirstWithTheirPrefix) {
+TEST_P(StoreTokensTest, TokensListPerUserOrAdminOldestFirstWithTheirPrefix) {
   ApiToken a = MakeUserToken("a", "u1", "hash-a");
   a.prefix = "bu_Abcd";
   a.created_at = 2000;
@@ -60,7 +54,7 @@ TEST_F(SqliteTokensTest, TokensListPerUserOrAdminOldestFirstWithTheirPrefix) {
   EXPECT_CODE(store_->GetApiToken("missing"), kNotFound);
 }
 
-TEST_F(SqliteTokensTest, DeletingATokenRemovesOnlyIt) {
+TEST_P(StoreTokensTest, DeletingATokenRemovesOnlyIt) {
   ASSERT_OK(store_->CreateApiToken(MakeUserToken("a", "u1", "hash-a")));
   ASSERT_OK(store_->CreateApiToken(MakeUserToken("b", "u1", "hash-b")));
   ASSERT_OK(store_->DeleteApiToken("a"));
@@ -69,7 +63,7 @@ TEST_F(SqliteTokensTest, DeletingATokenRemovesOnlyIt) {
   EXPECT_CODE(store_->DeleteApiToken("a"), kNotFound);
 }
 
-TEST_F(SqliteTokensTest, TokenUseIsRaisedInOneBatchAndNeverLowered) {
+TEST_P(StoreTokensTest, TokenUseIsRaisedInOneBatchAndNeverLowered) {
   ASSERT_OK(store_->CreateApiToken(MakeUserToken("a", "u1", "hash-a")));
   ASSERT_OK(store_->CreateApiToken(MakeUserToken("b", "u1", "hash-b")));
   ASSERT_OK(store_->RecordTokenUse({{"a", 5000}, {"b", 7000}, {"gone", 9000}}));
@@ -80,7 +74,7 @@ TEST_F(SqliteTokensTest, TokenUseIsRaisedInOneBatchAndNeverLowered) {
   EXPECT_OK(store_->RecordTokenUse({}));
 }
 
-TEST_F(SqliteTokensTest, ACappedProviderCreationStopsAtTheCapEvenWhenRacing) {
+TEST_P(StoreTokensTest, ACappedProviderCreationStopsAtTheCapEvenWhenRacing) {
   std::atomic<int> created{0};
   std::atomic<int> refused{0};
   std::vector<std::thread> racers;
@@ -101,6 +95,8 @@ TEST_F(SqliteTokensTest, ACappedProviderCreationStopsAtTheCapEvenWhenRacing) {
   // The name rule still holds under the cap.
   EXPECT_CODE(store_->CreateProviderCapped(MakeProvider("q2", "u2", "n"), 5), kAlreadyExists);
 }
+
+BERTH_ON_EVERY_BACKEND(StoreTokensTest);
 
 }  // namespace
 }  // namespace berth::store
