@@ -30,6 +30,7 @@
 #include "service/key_policy.hpp"
 #include "service/providers.hpp"
 #include "service/secret_rotation.hpp"
+#include "store/serve_lock.hpp"
 #include "store/store.hpp"
 
 namespace berth {
@@ -104,6 +105,9 @@ int Serve(const std::map<std::string, std::string>& flags,
   auto opened = Open(flags, config_file);
   if (!opened.ok()) return Fail(opened.status());
   Opened& o = *opened;
+  // SQLite allows one berth at a time; held until exit (store/serve_lock.hpp).
+  auto serve_lock = store::ServeLock::Acquire(o.settings.database_url);
+  if (!serve_lock.ok()) return Fail(serve_lock.status());
   if (Status st = service::CheckKeysPresent(*o.store, *o.keys); !st.ok()) return Fail(st);
 
   ClockPtr clock = std::make_shared<SystemClock>();
