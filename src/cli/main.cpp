@@ -11,6 +11,7 @@
 #include <map>
 #include <thread>
 
+#include "cli/db_command.hpp"
 #include "cli/signals.hpp"
 #include "common/logging.hpp"
 #include "config/settings.hpp"
@@ -324,6 +325,17 @@ int main(int argc, char** argv) {
   image_build->add_option("--binary", image_args.binary,
                           "test-agent: the berth-test-agent to use (default: next to berth)");
   image_build->add_flag("--force", image_args.force, "build even when an identical build exists");
+  auto* db = app.add_subcommand("db", "database maintenance");
+  db->require_subcommand(1);
+  auto* db_copy = db->add_subcommand(
+      "copy",
+      "copy every record, sealed secrets as they are, and the instance id into an empty database "
+      "(e.g. SQLite to PostgreSQL); safe to re-run");
+  berth::cli::DbCopyArgs copy_args;
+  db_copy->add_option("--from", copy_args.from, "source database URL")->required();
+  db_copy->add_option("--to", copy_args.to, "target database URL")->required();
+  db_copy->add_flag("--force", copy_args.force,
+                    "replace the target's records even when it holds other data");
   app.add_subcommand("version", "print the version")->callback([] {
     std::printf("berth 0.1.0\n");
   });
@@ -336,5 +348,6 @@ int main(int argc, char** argv) {
   if (serve->parsed()) return berth::Serve(flags, config_file);
   if (rotate->parsed()) return berth::RotateKey(flags, config_file, generate);
   if (image_build->parsed()) return berth::image::RunImageBuild(image_args);
+  if (db_copy->parsed()) return berth::cli::RunDbCopy(copy_args);
   return 0;
 }

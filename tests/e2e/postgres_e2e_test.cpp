@@ -1,4 +1,5 @@
-// The built berth on PostgreSQL, and the one-berth rule of SQLite.
+// The built berth on PostgreSQL, moving an installation there with `berth db copy`, and the
+// one-berth rule of SQLite.
 
 #include <signal.h>
 
@@ -56,6 +57,66 @@ TEST_F(PostgresE2e, ServesFromPostgresAnswers503WhileItIsDownAndRecovers) {
   EXPECT_EQ(replica->Get("/api/admin/users", kAdminToken).Json()["users"].size(), 2u);
   EXPECT_EQ(berth->Stop(SIGTERM), 0);
   EXPECT_EQ(replica->Stop(SIGTERM), 0);
+}
+
+TEST_F(PostgresE2e, DbCopyMovesASqliteInstallationToPostgres) {
+  std::string error;
+  auto* cluster = PostgresTestCluster::Shared(&error);
+  ASSERT_NE(cluster, nullptr) << error;
+  PostgresTestDatabase db(cluster, &error);
+  ASSERT_FALSE(db.name().empty()) << error;
+
+  auto sqlite_berth = StartBerth(BaseEnv());
+  ASSERT_NE(sqlite_berth, nullptr);
+  auto user = sqlite_berth->Post("/api/admin/users", R"({"name":"alice"})", kAdminToken).Json();
+  const std::string token = user["token"];
+  json provider = {{"name", "work"},
+                   {"type", "openai"},
+                   {"baseUrl", "http://x/v1"},
+                   {"apiKey", "sk-canary-copied-4242"},
+                   {"models", {"m1"}}};
+  ASSERT_EQ(sqlite_berth->Post("/api/providers", provider.dump(), token).status, 201);
+  auto container = sqlite_berth->Post(
+      "/api/admin/users/" + user["user"]["id"].get<std::string>() + "/container", "", kAdminToken);
+  ASSERT_EQ(container.status, 201) << container.body;
+
+  // Refused while that berth serves the SQLite file.
+  const std::string from = "sqlite://" + dir_.File("berth.db");
+  auto busy = RunBerth({"db", "copy", "--from", from, "--to", db.Url()}, {});
+  EXPECT_EQ(busy.exit_code, 1);
+  EXPECT_NE(busy.err.find("SQLite allows one berth at a time"), std::string::npos) << busy.err;
+  ASSERT_EQ(sqlite_berth->Stop(SIGTERM), 0);
+
+  auto copied = RunBerth({"db", "copy", "--from", from, "--to", db.Url()}, {});
+  ASSERT_EQ(copied.exit_code, 0) << copied.err;
+  EXPECT_NE(copied.out.find("now holds 1 users, 0 api tokens, 1 providers"), std::string::npos)
+      << copied.out;
+  EXPECT_EQ(copied.out.find(cluster->password()), std::string::npos);
+  auto again = RunBerth({"db", "copy", "--from", from, "--to", db.Url()}, {});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.out.find("already holds 1 users"), std::string::npos) << again.out;
+
+  // berth on PostgreSQL, same key: the user's token, and the sealed key decrypts as before.
+  auto pg_berth = StartBerth(EnvOn(db.Url()));
+  ASSERT_NE(pg_berth, nullptr);
+  EXPECT_EQ(pg_berth->Get("/api/me", token).status, 200);
+  auto config =
+      pg_berth->Get("/api/internal/agent-config/" + container.Json()["id"].get<std::string>(),
+                    container.Json()["token"]);
+  ASSERT_EQ(config.status, 200) << config.body;
+  EXPECT_EQ(config.Json()["models"]["providers"]["work"]["apiKey"], "sk-canary-copied-4242");
+
+  // The copy back into a fresh SQLite file works too, and a non-empty target needs --force.
+  const std::string back = "sqlite://" + dir_.File("back.db");
+  EXPECT_EQ(RunBerth({"db", "copy", "--from", db.Url(), "--to", back}, {}).exit_code, 0);
+  auto same = RunBerth({"db", "copy", "--from", from, "--to", back}, {});
+  EXPECT_EQ(same.exit_code, 0) << same.err;  // the same records and instance id: nothing to do
+  ASSERT_EQ(pg_berth->Post("/api/admin/users", R"({"name":"bob"})", kAdminToken).status, 201);
+  auto differs = RunBerth({"db", "copy", "--from", from, "--to", db.Url()}, {});
+  EXPECT_EQ(differs.exit_code, 1);
+  EXPECT_NE(differs.err.find("not empty"), std::string::npos) << differs.err;
+  EXPECT_NE(differs.err.find("--force"), std::string::npos) << differs.err;
+  EXPECT_EQ(pg_berth->Stop(SIGTERM), 0);
 }
 
 TEST_F(PostgresE2e, ASecondBerthOnOneSqliteFileRefusesToStart) {
