@@ -314,7 +314,10 @@ TEST_F(SecretsE2e, InvalidSettingsFailAtStartNamingTheSetting) {
   // A port in use is a start failure too.
   auto b = StartBerth(BaseEnv());
   ASSERT_NE(b, nullptr);
-  auto taken = RunBerth({"serve", "--listen", "127.0.0.1:" + std::to_string(b->port())}, BaseEnv());
+  // (On a database of its own: a second berth on the first one's SQLite file is refused earlier.)
+  auto other_db = BaseEnv();
+  other_db["BERTH_DATABASE_URL"] = "sqlite://" + dir_.File("other.db");
+  auto taken = RunBerth({"serve", "--listen", "127.0.0.1:" + std::to_string(b->port())}, other_db);
   EXPECT_NE(taken.exit_code, 0);
   EXPECT_NE(taken.err.find("BERTH_LISTEN"), std::string::npos) << taken.err;
 }
