@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/clock.hpp"
+#include "store/migration_rules.hpp"
 
 namespace berth::store {
 namespace {
@@ -147,25 +148,13 @@ constexpr const char* kCurrentVersion = "SELECT COALESCE(MAX(version), 0) FROM s
 constexpr const char* kRecordMigration =
     "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)";
 
-Status TooNew(int64_t recorded, int64_t known) {
-  return InvalidArgument("database schema version " + std::to_string(recorded) +
-                         " is newer than the newest this berth knows (" + std::to_string(known) +
-                         "); it was written by a newer berth: upgrade berth or use another "
-                         "database");
-}
-
 }  // namespace
 
 std::span<const PostgresMigration> PostgresMigrations() { return kMigrations; }
 
 Status ApplyPostgresMigrations(PgConnection& conn, std::span<const PostgresMigration> migrations,
                                PgDeadline deadline) {
-  if (migrations.empty()) return Internal("postgres: no schema migrations");
-  for (std::size_t i = 1; i < migrations.size(); ++i) {
-    if (migrations[i].version <= migrations[i - 1].version) {
-      return Internal("postgres: schema migrations are not in increasing version order");
-    }
-  }
+  BERTH_RETURN_IF_ERROR(migration_rules::CheckOrder(migrations, "postgres"));
   const int64_t latest_known = migrations.back().version;
   auto txn = PgTransaction::Begin(conn, deadline);
   if (!txn.ok()) return txn.status();
@@ -174,7 +163,7 @@ Status ApplyPostgresMigrations(PgConnection& conn, std::span<const PostgresMigra
   auto current = conn.ExecuteOnce(kCurrentVersion, deadline);
   if (!current.ok()) return current.status();
   const int64_t version = current->row(0).Int64(0);
-  if (version > latest_known) return TooNew(version, latest_known);
+  if (version > latest_known) return migration_rules::TooNew(version, latest_known);
   for (const PostgresMigration& migration : migrations) {
     if (migration.version <= version) continue;
     if (Status applied = conn.ExecScript(migration.sql, deadline); !applied.ok()) {

@@ -109,16 +109,10 @@ Status PostgresStore::DeleteUser(const std::string& id) {
 // ---- api tokens ----------------------------------------------------------------------------
 
 Status PostgresStore::CreateApiToken(const ApiToken& token) {
-  std::optional<std::string> user_id = token.user_id;
-  if (user_id && user_id->empty()) user_id.reset();
-  if (token.role == TokenRole::kUser && !user_id) {
-    return InvalidArgument("a user api token needs a user_id");
-  }
-  if (token.role == TokenRole::kAdmin && user_id) {
-    return InvalidArgument("an admin api token has no user_id");
-  }
+  auto user_id = rows::TokenOwner(token);
+  if (!user_id.ok()) return user_id.status();
   auto changed = Run(*pool_, Deadline(), q::kInsertApiToken, [&](PgParams& p) {
-    rows::BindApiToken(p, token, user_id, /*with_last_use=*/false);
+    rows::BindApiToken(p, token, *user_id, /*with_last_use=*/false);
   });
   if (changed.ok()) return Status::Ok();
   return errors::ExplainApiTokenInsert(changed.status(), token);

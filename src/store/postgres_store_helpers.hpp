@@ -23,17 +23,8 @@ inline constexpr auto ReadSystemContainer = [](const PgRow& r) {
   return rows::ReadSystemContainer(r);
 };
 
-template <typename T>
-struct RowType {
-  using type = T;
-};
-template <typename T>
-struct RowType<Result<T>> {
-  using type = T;
-};
-// What a reader yields, without its Result<> wrapper.
 template <typename Read>
-using RowOf = typename RowType<std::invoke_result_t<Read, const PgRow&>>::type;
+using RowOf = rows::RowOf<Read, PgRow>;
 
 // Runs `f(connection)` on a pooled connection, waiting for one until `deadline`.
 template <typename F>

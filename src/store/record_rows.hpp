@@ -1,8 +1,10 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "common/result.hpp"
 #include "store/records.hpp"
@@ -25,6 +27,32 @@ inline std::string_view RoleName(TokenRole role) {
 }
 
 inline std::string Quoted(const std::string& s) { return "'" + s + "'"; }
+
+template <typename T>
+struct Unwrapped {
+  using type = T;
+};
+template <typename T>
+struct Unwrapped<Result<T>> {
+  using type = T;
+};
+// The record a reader makes from a Row, without its Result<> wrapper.
+template <typename Read, typename Row>
+using RowOf = typename Unwrapped<std::invoke_result_t<Read, const Row&>>::type;
+
+// The user_id an API token is stored with ("" counts as none). kInvalidArgument unless a kUser
+// token has one and a kAdmin token none.
+inline Result<std::optional<std::string>> TokenOwner(const ApiToken& token) {
+  std::optional<std::string> user_id = token.user_id;
+  if (user_id && user_id->empty()) user_id.reset();
+  if (token.role == TokenRole::kUser && !user_id) {
+    return InvalidArgument("a user api token needs a user_id");
+  }
+  if (token.role == TokenRole::kAdmin && user_id) {
+    return InvalidArgument("an admin api token has no user_id");
+  }
+  return user_id;
+}
 
 // id, name, email, created_at, updated_at
 template <typename Row>

@@ -29,16 +29,8 @@ inline constexpr auto ReadSystemContainer = [](const SqliteStatement& s) {
   return rows::ReadSystemContainer(s);
 };
 
-template <typename T>
-struct RowType {
-  using type = T;
-};
-template <typename T>
-struct RowType<Result<T>> {
-  using type = T;
-};
 template <typename Read>
-using RowOf = typename RowType<std::invoke_result_t<Read, const SqliteStatement&>>::type;
+using RowOf = rows::RowOf<Read, SqliteStatement>;
 
 // Runs `f(connection)` on a pooled connection.
 template <typename F>
