@@ -9,6 +9,10 @@ std::string BackendName(const ::testing::TestParamInfo<Backend>& info) {
   return info.param == Backend::kSqlite ? "sqlite" : "postgres";
 }
 
+void PrintTo(Backend backend, std::ostream* os) {
+  *os << (backend == Backend::kSqlite ? "sqlite" : "postgres");
+}
+
 std::string BackendDatabases::NewUrl() {
   if (backend_ == Backend::kSqlite) {
     return "sqlite://" + dir_.File("berth-" + std::to_string(++files_) + ".db");

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -18,8 +19,9 @@ namespace berth::store::testing {
 
 enum class Backend { kSqlite, kPostgres };
 
-// "sqlite" / "postgres": the suffix of each test's name.
+// "sqlite" / "postgres": the suffix of each test's name, and how gtest prints the parameter.
 std::string BackendName(const ::testing::TestParamInfo<Backend>& info);
+void PrintTo(Backend backend, std::ostream* os);
 
 // Fresh empty databases of one backend, removed when this is destroyed.
 class BackendDatabases {
