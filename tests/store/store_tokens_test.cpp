@@ -74,26 +74,43 @@ TEST_P(StoreTokensTest, TokenUseIsRaisedInOneBatchAndNeverLowered) {
   EXPECT_OK(store_->RecordTokenUse({}));
 }
 
+// Each round, eight racers meet at a barrier and create providers for one fresh user with a cap
+// of three (after the first round every racer has a warm pooled connection, so they overlap).
 TEST_P(StoreTokensTest, ACappedProviderCreationStopsAtTheCapEvenWhenRacing) {
+  constexpr int kRacers = 8;
+  constexpr int kCap = 3;
+  constexpr int kRounds = 12;
+  for (int r = 0; r < kRounds; ++r)
+    ASSERT_OK(store_->CreateUser(MakeUser("r" + std::to_string(r))));
+  std::atomic<int> arrived{0};
   std::atomic<int> created{0};
   std::atomic<int> refused{0};
   std::vector<std::thread> racers;
-  for (int i = 0; i < 16; ++i) {
-    racers.emplace_back([&, i] {
-      Status st = store_->CreateProviderCapped(
-          MakeProvider("p" + std::to_string(i), "u1", "n" + std::to_string(i)), 5);
-      if (st.ok()) ++created;
-      if (st.code() == ErrorCode::kResourceExhausted) ++refused;
+  for (int k = 0; k < kRacers; ++k) {
+    racers.emplace_back([&, k] {
+      for (int r = 0; r < kRounds; ++r) {
+        ++arrived;
+        while (arrived.load() < kRacers * (r + 1)) {
+        }
+        const std::string id = std::to_string(r) + "-" + std::to_string(k);
+        Status st = store_->CreateProviderCapped(
+            MakeProvider("p" + id, "r" + std::to_string(r), "n" + id), kCap);
+        if (st.ok()) ++created;
+        if (st.code() == ErrorCode::kResourceExhausted) ++refused;
+      }
     });
   }
   for (auto& t : racers) t.join();
-  EXPECT_EQ(created.load(), 5);
-  EXPECT_EQ(refused.load(), 11);
-  EXPECT_EQ(store_->ListProviders("u1", false)->size(), 5u);
-  // Per user: u2 has its own five.
-  EXPECT_OK(store_->CreateProviderCapped(MakeProvider("q", "u2", "n"), 5));
+  EXPECT_EQ(created.load(), kRounds * kCap);
+  EXPECT_EQ(refused.load(), kRounds * (kRacers - kCap));
+  for (int r = 0; r < kRounds; ++r) {
+    EXPECT_EQ(store_->ListProviders("r" + std::to_string(r), false)->size(),
+              static_cast<std::size_t>(kCap));
+  }
+  // Per user: u2 has its own.
+  EXPECT_OK(store_->CreateProviderCapped(MakeProvider("q", "u2", "n"), kCap));
   // The name rule still holds under the cap.
-  EXPECT_CODE(store_->CreateProviderCapped(MakeProvider("q2", "u2", "n"), 5), kAlreadyExists);
+  EXPECT_CODE(store_->CreateProviderCapped(MakeProvider("q2", "u2", "n"), kCap), kAlreadyExists);
 }
 
 BERTH_ON_EVERY_BACKEND(StoreTokensTest);
