@@ -10,6 +10,7 @@
 #include <map>
 #include <thread>
 
+#include "cli/db_command.hpp"
 #include "cli/signals.hpp"
 #include "common/logging.hpp"
 #include "config/settings.hpp"
@@ -32,6 +33,7 @@
 #include "service/key_policy.hpp"
 #include "service/providers.hpp"
 #include "service/secret_rotation.hpp"
+#include "store/serve_lock.hpp"
 #include "store/store.hpp"
 
 namespace berth {
@@ -107,6 +109,9 @@ int Serve(const std::map<std::string, std::string>& flags,
   auto opened = Open(flags, config_file);
   if (!opened.ok()) return Fail(opened.status());
   Opened& o = *opened;
+  // SQLite allows one berth at a time; held until exit (store/serve_lock.hpp).
+  auto serve_lock = store::ServeLock::Acquire(o.settings.database_url);
+  if (!serve_lock.ok()) return Fail(serve_lock.status());
   if (Status st = service::CheckKeysPresent(*o.store, *o.keys); !st.ok()) return Fail(st);
 
   ClockPtr clock = std::make_shared<SystemClock>();
@@ -304,6 +309,17 @@ int main(int argc, char** argv) {
   image_build->add_option("--binary", image_args.binary,
                           "test-agent: the berth-test-agent to use (default: next to berth)");
   image_build->add_flag("--force", image_args.force, "build even when an identical build exists");
+  auto* db = app.add_subcommand("db", "database maintenance");
+  db->require_subcommand(1);
+  auto* db_copy = db->add_subcommand(
+      "copy",
+      "copy every record, sealed secrets as they are, and the instance id into an empty database "
+      "(e.g. SQLite to PostgreSQL); safe to re-run");
+  berth::cli::DbCopyArgs copy_args;
+  db_copy->add_option("--from", copy_args.from, "source database URL")->required();
+  db_copy->add_option("--to", copy_args.to, "target database URL")->required();
+  db_copy->add_flag("--force", copy_args.force,
+                    "replace the target's records even when it holds other data");
   app.add_subcommand("version", "print the version")->callback([] {
     std::printf("berth 0.1.0\n");
   });
@@ -316,5 +332,6 @@ int main(int argc, char** argv) {
   if (serve->parsed()) return berth::Serve(flags, config_file);
   if (rotate->parsed()) return berth::RotateKey(flags, config_file, generate);
   if (image_build->parsed()) return berth::image::RunImageBuild(image_args);
+  if (db_copy->parsed()) return berth::cli::RunDbCopy(copy_args);
   return 0;
 }

@@ -1,56 +1,37 @@
-#include <cctype>
 #include <string>
-#include <string_view>
 
+#include "store/database_url.hpp"
+#include "store/postgres_store.hpp"
 #include "store/sqlite_store.hpp"
 #include "store/store.hpp"
+#include "store/store_snapshot.hpp"
 
 namespace berth::store {
-namespace {
 
-constexpr std::string_view kAcceptedForms =
-    "expected sqlite://<relative path> (relative to the working directory) or "
-    "sqlite:///<absolute path>";
-
-}  // namespace
-
-// URL forms: the path is everything after "sqlite://", used verbatim, so
-//   sqlite://data/berth.db           -> data/berth.db (relative to the working directory)
-//   sqlite:///var/lib/berth/berth.db -> /var/lib/berth/berth.db
-// Schemes match case-insensitively. The URL itself is never echoed in errors: a database URL
-// may carry a password.
-Result<StorePtr> OpenStore(const std::string& database_url) {
-  const std::size_t sep = database_url.find("://");
-  if (sep == std::string::npos) {
-    return InvalidArgument("BERTH_DATABASE_URL is not a database URL; " +
-                           std::string(kAcceptedForms));
-  }
-  std::string scheme = database_url.substr(0, sep);
-  for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  const std::string rest = database_url.substr(sep + 3);
-
-  if (scheme == "sqlite") {
-    if (rest.empty()) {
-      return InvalidArgument("BERTH_DATABASE_URL: sqlite:// needs a file path; " +
-                             std::string(kAcceptedForms));
-    }
-    auto store = SqliteStore::Open(rest);
+Result<SnapshotStorePtr> OpenSnapshotStore(const std::string& database_url) {
+  auto url = ParseDatabaseUrl(database_url);
+  if (!url.ok()) return url.status();
+  if (url->kind == DatabaseUrl::Kind::kSqlite) {
+    auto store = SqliteStore::Open(url->sqlite_path);
     if (!store.ok()) return store.status();
-    return StorePtr(std::move(*store));
+    return SnapshotStorePtr(std::move(*store));
   }
-  if (scheme == "postgres" || scheme == "postgresql") {
-    return InvalidArgument(
-        "BERTH_DATABASE_URL: PostgreSQL support is not built yet; use sqlite://<path>");
+  PostgresStoreOptions options;
+  options.conninfo = url->postgres_conninfo;
+  options.display = url->display;
+  options.max_connections = url->pool_max_conns;
+  options.query_timeout = url->query_timeout;
+  auto store = PostgresStore::Open(std::move(options));
+  if (!store.ok()) {
+    return Status(store.status().code(), "BERTH_DATABASE_URL: " + store.status().message());
   }
-  bool printable = !scheme.empty();
-  for (char c : scheme) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '-' && c != '.') {
-      printable = false;
-    }
-  }
-  return InvalidArgument("BERTH_DATABASE_URL: unsupported scheme" +
-                         (printable ? " '" + scheme + "'" : std::string()) + "; " +
-                         std::string(kAcceptedForms));
+  return SnapshotStorePtr(std::move(*store));
+}
+
+Result<StorePtr> OpenStore(const std::string& database_url) {
+  auto store = OpenSnapshotStore(database_url);
+  if (!store.ok()) return store.status();
+  return StorePtr(std::move(*store));
 }
 
 }  // namespace berth::store

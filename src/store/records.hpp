@@ -7,9 +7,9 @@
 
 namespace berth::store {
 
-// Plain records, one per table. Timestamps are Unix milliseconds (common/clock.hpp), set by the
-// caller from its Clock; the store persists what it is given. Secret fields hold the sealed
-// stored form (crypto::SecretBox), never plaintext written by berth.
+// Plain records, one per table, compared field by field (==). Timestamps are Unix milliseconds
+// (common/clock.hpp), set by the caller from its Clock; the store persists what it is given. Secret
+// fields hold the sealed stored form (crypto::SecretBox), never plaintext written by berth.
 
 struct User {
   std::string id;
@@ -17,6 +17,8 @@ struct User {
   std::optional<std::string> email;
   int64_t created_at = 0;
   int64_t updated_at = 0;
+
+  friend bool operator==(const User&, const User&) = default;
 };
 
 enum class TokenRole { kUser, kAdmin };
@@ -32,6 +34,8 @@ struct ApiToken {
   // before berth kept it.
   std::optional<std::string> prefix;
   std::optional<int64_t> last_used_at;  // recorded in batches, to the minute at best
+
+  friend bool operator==(const ApiToken&, const ApiToken&) = default;
 };
 
 struct LlmProvider {
@@ -47,6 +51,8 @@ struct LlmProvider {
   bool is_active = true;
   int64_t created_at = 0;
   int64_t updated_at = 0;
+
+  friend bool operator==(const LlmProvider&, const LlmProvider&) = default;
 };
 
 struct UserAgentConfig {
@@ -54,6 +60,8 @@ struct UserAgentConfig {
   std::optional<std::string> primary_model;  // "provider/model"
   int64_t created_at = 0;
   int64_t updated_at = 0;
+
+  friend bool operator==(const UserAgentConfig&, const UserAgentConfig&) = default;
 };
 
 // Container lifecycle status as stored: stopped|starting|running|stopping|failed.
@@ -71,6 +79,8 @@ struct UserContainer {
   std::string config_json = "{}";
   int64_t created_at = 0;
   int64_t updated_at = 0;
+
+  friend bool operator==(const UserContainer&, const UserContainer&) = default;
 };
 
 struct SystemContainer {
@@ -87,6 +97,8 @@ struct SystemContainer {
   std::string config_json = "{}";
   int64_t created_at = 0;
   int64_t updated_at = 0;
+
+  friend bool operator==(const SystemContainer&, const SystemContainer&) = default;
 };
 
 enum class ContainerKind { kUser, kSystem };

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/clock.hpp"
+#include "store/migration_rules.hpp"
 #include "store/sqlite_transaction.hpp"
 
 namespace berth::store {
@@ -150,20 +151,13 @@ Result<int64_t> CurrentVersion(SqliteConnection& conn) {
   return stmt->Int64(0);
 }
 
-Status TooNew(int64_t recorded, int64_t known) {
-  return InvalidArgument("database schema version " + std::to_string(recorded) +
-                         " is newer than the newest this berth knows (" + std::to_string(known) +
-                         "); it was written by a newer berth: upgrade berth or use another "
-                         "database");
-}
-
 Status Apply(SqliteConnection& conn, const SqliteMigration& migration, int64_t latest_known) {
   auto txn = SqliteTransaction::Begin(conn);
   if (!txn.ok()) return txn.status();
   // Re-read under the write lock: another process may have migrated since we looked.
   auto current = CurrentVersion(conn);
   if (!current.ok()) return current.status();
-  if (*current > latest_known) return TooNew(*current, latest_known);
+  if (*current > latest_known) return migration_rules::TooNew(*current, latest_known);
   if (*current >= migration.version) return txn->Commit();
 
   Status applied = conn.ExecScript(migration.sql);
@@ -185,17 +179,12 @@ Status Apply(SqliteConnection& conn, const SqliteMigration& migration, int64_t l
 std::span<const SqliteMigration> SqliteMigrations() { return kMigrations; }
 
 Status ApplySqliteMigrations(SqliteConnection& conn, std::span<const SqliteMigration> migrations) {
-  if (migrations.empty()) return Internal("sqlite: no schema migrations");
-  for (std::size_t i = 1; i < migrations.size(); ++i) {
-    if (migrations[i].version <= migrations[i - 1].version) {
-      return Internal("sqlite: schema migrations are not in increasing version order");
-    }
-  }
+  BERTH_RETURN_IF_ERROR(migration_rules::CheckOrder(migrations, "sqlite"));
   const int64_t latest_known = migrations.back().version;
   BERTH_RETURN_IF_ERROR(conn.Exec(kCreateMigrationsTable));
   auto current = CurrentVersion(conn);
   if (!current.ok()) return current.status();
-  if (*current > latest_known) return TooNew(*current, latest_known);
+  if (*current > latest_known) return migration_rules::TooNew(*current, latest_known);
   for (const SqliteMigration& migration : migrations) {
     if (migration.version <= *current) continue;
     BERTH_RETURN_IF_ERROR(Apply(conn, migration, latest_known));

@@ -160,4 +160,28 @@ inline constexpr const char kReplaceUserContainerToken[] =
 inline constexpr const char kReplaceSystemContainerToken[] =
     "UPDATE system_containers SET gateway_token = ?2 WHERE id = ?1 AND gateway_token = ?3";
 
+// Whole-database copies (SnapshotStore): every table in list order, read in one transaction.
+inline constexpr const char kAllApiTokens[] =
+    "SELECT id, role, user_id, token_hash, created_at, prefix, last_used_at FROM api_tokens "
+    "ORDER BY created_at, rowid";
+inline constexpr const char kAllProviders[] =
+    "SELECT id, user_id, name, display_name, type, base_url, api_key, api_type, models, "
+    "is_active, created_at, updated_at FROM llm_providers ORDER BY created_at, rowid";
+inline constexpr const char kAllAgentConfigs[] =
+    "SELECT user_id, primary_model, created_at, updated_at FROM user_agent_configs "
+    "ORDER BY created_at, rowid";
+inline constexpr const char kCopyApiToken[] =
+    "INSERT INTO api_tokens (id, role, user_id, token_hash, created_at, prefix, last_used_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+inline constexpr const char kSetInstanceId[] =
+    "INSERT INTO berth_meta (key, value) VALUES ('instance_id', ?1) "
+    "ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+// Deleting users cascades to their tokens, providers, settings and containers.
+inline constexpr const char kDeleteEverything[] =
+    "DELETE FROM system_containers; DELETE FROM api_tokens; DELETE FROM users;";
+inline constexpr const char kCountRows[] =
+    "SELECT (SELECT COUNT(*) FROM users), (SELECT COUNT(*) FROM api_tokens), "
+    "(SELECT COUNT(*) FROM llm_providers), (SELECT COUNT(*) FROM user_agent_configs), "
+    "(SELECT COUNT(*) FROM user_containers), (SELECT COUNT(*) FROM system_containers)";
+
 }  // namespace berth::store::sqlite_queries

@@ -51,6 +51,7 @@ class SqliteStatement {
   int64_t Int64(int column) const;
   std::optional<int64_t> OptionalInt64(int column) const;
   std::optional<int> OptionalInt(int column) const;
+  bool Bool(int column) const { return Int64(column) != 0; }
 
  private:
   void Release();

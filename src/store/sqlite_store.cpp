@@ -7,24 +7,27 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <initializer_list>
 #include <string_view>
 #include <system_error>
 #include <type_traits>
 #include <utility>
 
+#include "store/record_rows.hpp"
 #include "store/sqlite_connection.hpp"
 #include "store/sqlite_migrations.hpp"
 #include "store/sqlite_pool.hpp"
 #include "store/sqlite_queries.hpp"
 #include "store/sqlite_statement.hpp"
+#include "store/sqlite_store_helpers.hpp"
 #include "store/sqlite_transaction.hpp"
+#include "store/store_errors.hpp"
 
 namespace berth::store {
 namespace {
 
 namespace fs = std::filesystem;
 namespace q = sqlite_queries;
+using namespace sqlite_helpers;  // NOLINT: this file's vocabulary
 
 // ---- opening -------------------------------------------------------------------------------
 
@@ -55,206 +58,6 @@ Status EnsureDatabaseFile(const fs::path& path) {
   }
   ::close(fd);
   return Status::Ok();
-}
-
-// ---- errors --------------------------------------------------------------------------------
-
-struct Collision {
-  std::string_view columns;  // as sqlite names them: "table.column[, table.column]"
-  std::string message;
-};
-
-// Rewrites a constraint failure of a write into the contract's wording. SqliteStatus reports
-// UNIQUE/PRIMARY KEY failures as kAlreadyExists "sqlite: UNIQUE constraint failed: <columns>"
-// and foreign key failures as kNotFound; every foreign key in the schema points at users.
-// Only called on the error path, so building the messages costs nothing on success.
-Status Explain(Status status, std::initializer_list<Collision> collisions) {
-  if (status.code() == ErrorCode::kNotFound) return NotFound("user not found");
-  if (status.code() != ErrorCode::kAlreadyExists) return status;
-  const std::string& text = status.message();
-  const std::size_t colon = text.rfind(": ");
-  const std::string_view columns =
-      colon == std::string::npos ? std::string_view() : std::string_view(text).substr(colon + 2);
-  for (const Collision& c : collisions) {
-    if (columns == c.columns) return AlreadyExists(c.message);
-  }
-  return status;
-}
-
-std::string Quoted(const std::string& s) { return "'" + s + "'"; }
-
-// ---- rows ----------------------------------------------------------------------------------
-
-std::string_view RoleName(TokenRole role) { return role == TokenRole::kAdmin ? "admin" : "user"; }
-
-User ReadUser(const SqliteStatement& s) {
-  User u;
-  u.id = s.Text(0);
-  u.name = s.Text(1);
-  u.email = s.OptionalText(2);
-  u.created_at = s.Int64(3);
-  u.updated_at = s.Int64(4);
-  return u;
-}
-
-Result<ApiToken> ReadApiToken(const SqliteStatement& s) {
-  ApiToken t;
-  t.id = s.Text(0);
-  const std::string role = s.Text(1);
-  if (role == "user") {
-    t.role = TokenRole::kUser;
-  } else if (role == "admin") {
-    t.role = TokenRole::kAdmin;
-  } else {
-    return Internal("api token " + Quoted(t.id) + " has unknown role " + Quoted(role));
-  }
-  t.user_id = s.OptionalText(2);
-  t.token_hash = s.Text(3);
-  t.created_at = s.Int64(4);
-  t.prefix = s.OptionalText(5);
-  t.last_used_at = s.OptionalInt64(6);
-  return t;
-}
-
-LlmProvider ReadProvider(const SqliteStatement& s) {
-  LlmProvider p;
-  p.id = s.Text(0);
-  p.user_id = s.Text(1);
-  p.name = s.Text(2);
-  p.display_name = s.OptionalText(3);
-  p.type = s.Text(4);
-  p.base_url = s.OptionalText(5);
-  p.api_key = s.OptionalText(6);
-  p.api_type = s.OptionalText(7);
-  p.models_json = s.Text(8);
-  p.is_active = s.Int64(9) != 0;
-  p.created_at = s.Int64(10);
-  p.updated_at = s.Int64(11);
-  return p;
-}
-
-UserAgentConfig ReadAgentConfig(const SqliteStatement& s) {
-  UserAgentConfig c;
-  c.user_id = s.Text(0);
-  c.primary_model = s.OptionalText(1);
-  c.created_at = s.Int64(2);
-  c.updated_at = s.Int64(3);
-  return c;
-}
-
-UserContainer ReadUserContainer(const SqliteStatement& s) {
-  UserContainer c;
-  c.id = s.Text(0);
-  c.user_id = s.Text(1);
-  c.container_id = s.OptionalText(2);
-  c.container_name = s.Text(3);
-  c.gateway_port = s.OptionalInt(4);
-  c.gateway_token = s.Text(5);
-  c.token_hash = s.Text(6);
-  c.status = s.Text(7);
-  c.last_active_at = s.OptionalInt64(8);
-  c.idle_timeout_min = static_cast<int>(s.Int64(9));
-  c.config_json = s.Text(10);
-  c.created_at = s.Int64(11);
-  c.updated_at = s.Int64(12);
-  return c;
-}
-
-SystemContainer ReadSystemContainer(const SqliteStatement& s) {
-  SystemContainer c;
-  c.id = s.Text(0);
-  c.name = s.Text(1);
-  c.primary_model = s.OptionalText(2);
-  c.container_id = s.OptionalText(3);
-  c.container_name = s.Text(4);
-  c.gateway_port = s.OptionalInt(5);
-  c.gateway_token = s.Text(6);
-  c.token_hash = s.Text(7);
-  c.status = s.Text(8);
-  c.last_active_at = s.OptionalInt64(9);
-  c.config_json = s.Text(10);
-  c.created_at = s.Int64(11);
-  c.updated_at = s.Int64(12);
-  return c;
-}
-
-// ---- statement helpers ---------------------------------------------------------------------
-
-template <typename T>
-struct RowType {
-  using type = T;
-};
-template <typename T>
-struct RowType<Result<T>> {
-  using type = T;
-};
-template <typename Read>
-using RowOf = typename RowType<std::invoke_result_t<Read, const SqliteStatement&>>::type;
-
-// Runs `f(connection)` on a pooled connection.
-template <typename F>
-auto WithConnection(SqlitePool& pool, F&& f) -> std::invoke_result_t<F, SqliteConnection&> {
-  auto lease = pool.Acquire();
-  if (!lease.ok()) return lease.status();
-  return std::forward<F>(f)(**lease);
-}
-
-// The single row `sql` selects, or kNotFound(not_found).
-template <typename Bind, typename Read>
-Result<RowOf<Read>> QueryOne(SqlitePool& pool, std::string_view sql, Bind&& bind, Read&& read,
-                             const char* not_found) {
-  return WithConnection(pool, [&](SqliteConnection& conn) -> Result<RowOf<Read>> {
-    auto stmt = conn.Prepare(sql);
-    if (!stmt.ok()) return stmt.status();
-    bind(*stmt);
-    auto row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return NotFound(not_found);
-    return read(*stmt);
-  });
-}
-
-// Every row `sql` selects on `conn`, in its order (inside the caller's transaction, if any).
-template <typename Bind, typename Read>
-Result<std::vector<RowOf<Read>>> CollectAll(SqliteConnection& conn, std::string_view sql,
-                                            Bind&& bind, Read&& read) {
-  auto stmt = conn.Prepare(sql);
-  if (!stmt.ok()) return stmt.status();
-  bind(*stmt);
-  std::vector<RowOf<Read>> rows;
-  for (;;) {
-    auto row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return rows;
-    if constexpr (std::is_same_v<RowOf<Read>, std::invoke_result_t<Read, const SqliteStatement&>>) {
-      rows.push_back(read(*stmt));
-    } else {
-      auto value = read(*stmt);
-      if (!value.ok()) return value.status();
-      rows.push_back(std::move(*value));
-    }
-  }
-}
-
-// Every row `sql` selects, in its order.
-template <typename Bind, typename Read>
-Result<std::vector<RowOf<Read>>> QueryAll(SqlitePool& pool, std::string_view sql, Bind&& bind,
-                                          Read&& read) {
-  return WithConnection(pool, [&](SqliteConnection& conn) {
-    return CollectAll(conn, sql, std::forward<Bind>(bind), std::forward<Read>(read));
-  });
-}
-
-// Runs one writing statement; returns the number of rows it changed.
-template <typename Bind>
-Result<int64_t> Write(SqlitePool& pool, std::string_view sql, Bind&& bind) {
-  return WithConnection(pool, [&](SqliteConnection& conn) -> Result<int64_t> {
-    auto stmt = conn.Prepare(sql);
-    if (!stmt.ok()) return stmt.status();
-    bind(*stmt);
-    BERTH_RETURN_IF_ERROR(stmt->Run());
-    return conn.Changes();
-  });
 }
 
 constexpr auto kNoBind = [](SqliteStatement&) {};
@@ -316,15 +119,10 @@ Status SqliteStore::Ping() {
 // ---- users ---------------------------------------------------------------------------------
 
 Status SqliteStore::CreateUser(const User& user) {
-  auto changed = Write(*pool_, q::kInsertUser, [&](SqliteStatement& s) {
-    s.Bind(1, user.id);
-    s.Bind(2, user.name);
-    s.Bind(3, user.email);
-    s.Bind(4, user.created_at);
-    s.Bind(5, user.updated_at);
-  });
+  auto changed =
+      Write(*pool_, q::kInsertUser, [&](SqliteStatement& s) { rows::BindUser(s, user); });
   if (changed.ok()) return Status::Ok();
-  return Explain(changed.status(), {{"users.id", "user " + Quoted(user.id) + " already exists"}});
+  return errors::ExplainUserInsert(changed.status(), user);
 }
 
 Result<User> SqliteStore::GetUser(const std::string& id) {
@@ -346,26 +144,13 @@ Status SqliteStore::DeleteUser(const std::string& id) {
 // ---- api tokens ----------------------------------------------------------------------------
 
 Status SqliteStore::CreateApiToken(const ApiToken& token) {
-  std::optional<std::string> user_id = token.user_id;
-  if (user_id && user_id->empty()) user_id.reset();
-  if (token.role == TokenRole::kUser && !user_id) {
-    return InvalidArgument("a user api token needs a user_id");
-  }
-  if (token.role == TokenRole::kAdmin && user_id) {
-    return InvalidArgument("an admin api token has no user_id");
-  }
+  auto user_id = rows::TokenOwner(token);
+  if (!user_id.ok()) return user_id.status();
   auto changed = Write(*pool_, q::kInsertApiToken, [&](SqliteStatement& s) {
-    s.Bind(1, token.id);
-    s.Bind(2, RoleName(token.role));
-    s.Bind(3, user_id);
-    s.Bind(4, token.token_hash);
-    s.Bind(5, token.created_at);
-    s.Bind(6, token.prefix);
+    rows::BindApiToken(s, token, *user_id, /*with_last_use=*/false);
   });
   if (changed.ok()) return Status::Ok();
-  return Explain(changed.status(),
-                 {{"api_tokens.id", "api token " + Quoted(token.id) + " already exists"},
-                  {"api_tokens.token_hash", "api token hash already exists"}});
+  return errors::ExplainApiTokenInsert(changed.status(), token);
 }
 
 Result<ApiToken> SqliteStore::FindApiTokenByHash(const std::string& token_hash) {
@@ -441,18 +226,7 @@ Status SqliteStore::CreateProviderCapped(const LlmProvider& p, std::size_t max_p
 Status SqliteStore::InsertProvider(const char* sql, const LlmProvider& p,
                                    std::optional<std::size_t> cap) {
   auto changed = Write(*pool_, sql, [&](SqliteStatement& s) {
-    s.Bind(1, p.id);
-    s.Bind(2, p.user_id);
-    s.Bind(3, p.name);
-    s.Bind(4, p.display_name);
-    s.Bind(5, p.type);
-    s.Bind(6, p.base_url);
-    s.Bind(7, p.api_key);
-    s.Bind(8, p.api_type);
-    s.Bind(9, p.models_json);
-    s.Bind(10, p.is_active);
-    s.Bind(11, p.created_at);
-    s.Bind(12, p.updated_at);
+    rows::BindProvider(s, p, /*for_update=*/false);
     if (cap) s.Bind(13, static_cast<int64_t>(*cap));
   });
   if (changed.ok() && *changed == 0 && cap) {
@@ -460,10 +234,7 @@ Status SqliteStore::InsertProvider(const char* sql, const LlmProvider& p,
                              " providers, the most allowed");
   }
   if (changed.ok()) return Status::Ok();
-  return Explain(changed.status(),
-                 {{"llm_providers.id", "provider " + Quoted(p.id) + " already exists"},
-                  {"llm_providers.user_id, llm_providers.name",
-                   "provider name " + Quoted(p.name) + " already exists for this user"}});
+  return errors::ExplainProviderWrite(changed.status(), p, /*insert=*/true);
 }
 
 Result<LlmProvider> SqliteStore::GetProvider(const std::string& user_id, const std::string& id) {
@@ -484,24 +255,9 @@ Result<std::vector<LlmProvider>> SqliteStore::ListProviders(const std::string& u
 }
 
 Status SqliteStore::UpdateProvider(const LlmProvider& p) {
-  auto changed = Write(*pool_, q::kUpdateProvider, [&](SqliteStatement& s) {
-    s.Bind(1, p.id);
-    s.Bind(2, p.user_id);
-    s.Bind(3, p.name);
-    s.Bind(4, p.display_name);
-    s.Bind(5, p.type);
-    s.Bind(6, p.base_url);
-    s.Bind(7, p.api_key);
-    s.Bind(8, p.api_type);
-    s.Bind(9, p.models_json);
-    s.Bind(10, p.is_active);
-    s.Bind(11, p.updated_at);
-  });
-  if (!changed.ok()) {
-    return Explain(changed.status(),
-                   {{"llm_providers.user_id, llm_providers.name",
-                     "provider name " + Quoted(p.name) + " already exists for this user"}});
-  }
+  auto changed = Write(*pool_, q::kUpdateProvider,
+                       [&](SqliteStatement& s) { rows::BindProvider(s, p, /*for_update=*/true); });
+  if (!changed.ok()) return errors::ExplainProviderWrite(changed.status(), p, /*insert=*/false);
   return ExpectOneRow(changed, "provider not found");
 }
 
@@ -523,40 +279,19 @@ Result<UserAgentConfig> SqliteStore::GetAgentConfig(const std::string& user_id) 
 }
 
 Status SqliteStore::UpsertAgentConfig(const UserAgentConfig& config) {
-  auto changed = Write(*pool_, q::kUpsertAgentConfig, [&](SqliteStatement& s) {
-    s.Bind(1, config.user_id);
-    s.Bind(2, config.primary_model);
-    s.Bind(3, config.created_at);
-    s.Bind(4, config.updated_at);
-  });
+  auto changed = Write(*pool_, q::kUpsertAgentConfig,
+                       [&](SqliteStatement& s) { rows::BindAgentConfig(s, config); });
   if (changed.ok()) return Status::Ok();
-  return Explain(changed.status(), {});
+  return errors::ExplainAgentConfigWrite(changed.status());
 }
 
 // ---- user containers -----------------------------------------------------------------------
 
 Status SqliteStore::CreateUserContainer(const UserContainer& c) {
-  auto changed = Write(*pool_, q::kInsertUserContainer, [&](SqliteStatement& s) {
-    s.Bind(1, c.id);
-    s.Bind(2, c.user_id);
-    s.Bind(3, c.container_id);
-    s.Bind(4, c.container_name);
-    s.Bind(5, c.gateway_port);
-    s.Bind(6, c.gateway_token);
-    s.Bind(7, c.token_hash);
-    s.Bind(8, c.status);
-    s.Bind(9, c.last_active_at);
-    s.Bind(10, c.idle_timeout_min);
-    s.Bind(11, c.config_json);
-    s.Bind(12, c.created_at);
-    s.Bind(13, c.updated_at);
-  });
+  auto changed = Write(*pool_, q::kInsertUserContainer,
+                       [&](SqliteStatement& s) { rows::BindUserContainerInsert(s, c); });
   if (changed.ok()) return Status::Ok();
-  return Explain(changed.status(),
-                 {{"user_containers.id", "container record " + Quoted(c.id) + " already exists"},
-                  {"user_containers.user_id", "user already has a container record"},
-                  {"user_containers.token_hash", "container token hash already exists"},
-                  {"system_containers.token_hash", "container token hash already exists"}});
+  return errors::ExplainUserContainerWrite(changed.status(), c, /*insert=*/true);
 }
 
 Result<UserContainer> SqliteStore::GetUserContainer(const std::string& id) {
@@ -576,23 +311,10 @@ Result<std::vector<UserContainer>> SqliteStore::ListUserContainers() {
 }
 
 Status SqliteStore::UpdateUserContainer(const UserContainer& c) {
-  auto changed = Write(*pool_, q::kUpdateUserContainer, [&](SqliteStatement& s) {
-    s.Bind(1, c.id);
-    s.Bind(2, c.container_id);
-    s.Bind(3, c.container_name);
-    s.Bind(4, c.gateway_port);
-    s.Bind(5, c.gateway_token);
-    s.Bind(6, c.token_hash);
-    s.Bind(7, c.status);
-    s.Bind(8, c.last_active_at);
-    s.Bind(9, c.idle_timeout_min);
-    s.Bind(10, c.config_json);
-    s.Bind(11, c.updated_at);
-  });
+  auto changed = Write(*pool_, q::kUpdateUserContainer,
+                       [&](SqliteStatement& s) { rows::BindUserContainerUpdate(s, c); });
   if (!changed.ok()) {
-    return Explain(changed.status(),
-                   {{"user_containers.token_hash", "container token hash already exists"},
-                    {"system_containers.token_hash", "container token hash already exists"}});
+    return errors::ExplainUserContainerWrite(changed.status(), c, /*insert=*/false);
   }
   return ExpectOneRow(changed, "container record not found");
 }
@@ -605,27 +327,10 @@ Status SqliteStore::RecordUserActivity(const std::vector<std::pair<std::string, 
 
 Status SqliteStore::CreateSystemContainer(const SystemContainer& c) {
   auto changed = Write(*pool_, q::kInsertSystemContainer, [&](SqliteStatement& s) {
-    s.Bind(1, c.id);
-    s.Bind(2, c.name);
-    s.Bind(3, c.primary_model);
-    s.Bind(4, c.container_id);
-    s.Bind(5, c.container_name);
-    s.Bind(6, c.gateway_port);
-    s.Bind(7, c.gateway_token);
-    s.Bind(8, c.token_hash);
-    s.Bind(9, c.status);
-    s.Bind(10, c.last_active_at);
-    s.Bind(11, c.config_json);
-    s.Bind(12, c.created_at);
-    s.Bind(13, c.updated_at);
+    rows::BindSystemContainer(s, c, /*for_update=*/false);
   });
   if (changed.ok()) return Status::Ok();
-  return Explain(
-      changed.status(),
-      {{"system_containers.id", "system container " + Quoted(c.id) + " already exists"},
-       {"system_containers.name", "system container name " + Quoted(c.name) + " already exists"},
-       {"system_containers.token_hash", "container token hash already exists"},
-       {"user_containers.token_hash", "container token hash already exists"}});
+  return errors::ExplainSystemContainerWrite(changed.status(), c, /*insert=*/true);
 }
 
 Result<SystemContainer> SqliteStore::GetSystemContainer(const std::string& id) {
@@ -640,25 +345,10 @@ Result<std::vector<SystemContainer>> SqliteStore::ListSystemContainers() {
 
 Status SqliteStore::UpdateSystemContainer(const SystemContainer& c) {
   auto changed = Write(*pool_, q::kUpdateSystemContainer, [&](SqliteStatement& s) {
-    s.Bind(1, c.id);
-    s.Bind(2, c.name);
-    s.Bind(3, c.primary_model);
-    s.Bind(4, c.container_id);
-    s.Bind(5, c.container_name);
-    s.Bind(6, c.gateway_port);
-    s.Bind(7, c.gateway_token);
-    s.Bind(8, c.token_hash);
-    s.Bind(9, c.status);
-    s.Bind(10, c.last_active_at);
-    s.Bind(11, c.config_json);
-    s.Bind(12, c.updated_at);
+    rows::BindSystemContainer(s, c, /*for_update=*/true);
   });
   if (!changed.ok()) {
-    return Explain(
-        changed.status(),
-        {{"system_containers.name", "system container name " + Quoted(c.name) + " already exists"},
-         {"system_containers.token_hash", "container token hash already exists"},
-         {"user_containers.token_hash", "container token hash already exists"}});
+    return errors::ExplainSystemContainerWrite(changed.status(), c, /*insert=*/false);
   }
   return ExpectOneRow(changed, "system container not found");
 }
@@ -711,23 +401,8 @@ Result<AgentConfigSource> SqliteStore::LoadAgentConfigSource(const std::string& 
 }
 
 Result<std::vector<StoredSecret>> SqliteStore::ListSecrets() {
-  return QueryAll(*pool_, q::kListSecrets, kNoBind, [](const SqliteStatement& s) {
-    StoredSecret secret;
-    switch (s.Int64(0)) {
-      case 0:
-        secret.column = SecretColumn::kProviderApiKey;
-        break;
-      case 1:
-        secret.column = SecretColumn::kUserContainerToken;
-        break;
-      default:
-        secret.column = SecretColumn::kSystemContainerToken;
-        break;
-    }
-    secret.row_id = s.Text(1);
-    secret.value = s.Text(2);
-    return secret;
-  });
+  return QueryAll(*pool_, q::kListSecrets, kNoBind,
+                  [](const SqliteStatement& s) { return rows::ReadSecret(s); });
 }
 
 Result<bool> SqliteStore::ReplaceSecret(const StoredSecret& secret, const std::string& new_value) {

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "common/result.hpp"
-#include "store/store.hpp"
+#include "store/store_snapshot.hpp"
 
 namespace berth::store {
 
@@ -33,7 +33,7 @@ struct SqliteStoreOptions {
 // Immutable fields: UpdateProvider keeps id, user_id and created_at; UpdateUserContainer keeps
 // user_id and created_at; UpdateSystemContainer keeps created_at; UpsertAgentConfig keeps the
 // first created_at.
-class SqliteStore final : public Store {
+class SqliteStore final : public SnapshotStore {
  public:
   // Opens (creating when missing) the database at `path`, a filesystem path: absolute, or
   // relative to the working directory (resolved once, here). OpenStore() passes everything after
@@ -101,6 +101,10 @@ class SqliteStore final : public Store {
   Result<std::vector<StoredSecret>> ListSecrets() override;
   // Does not touch updated_at: rotation re-seals the same plaintext.
   Result<bool> ReplaceSecret(const StoredSecret& secret, const std::string& new_value) override;
+
+  // SnapshotStore (sqlite_snapshot.cpp).
+  Result<StoreSnapshot> ReadSnapshot() override;
+  Status WriteSnapshot(const StoreSnapshot& snapshot, bool replace) override;
 
  private:
   explicit SqliteStore(std::unique_ptr<SqlitePool> pool);

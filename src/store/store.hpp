@@ -11,7 +11,7 @@
 
 namespace berth::store {
 
-// Seam for persistent state. Backends: SQLite (sqlite_store.hpp) now, PostgreSQL later.
+// Seam for persistent state. Backends: SQLite (sqlite_store.hpp), PostgreSQL (postgres_store.hpp).
 //
 // Contract for every backend:
 // - Thread-safe: any method may be called from any thread concurrently.
@@ -100,10 +100,13 @@ class Store {
 };
 using StorePtr = std::shared_ptr<Store>;
 
-// Opens the backend named by a database URL: "sqlite://<path>" (created with its directory when
-// missing; migrations applied). "sqlite://data/berth.db" is relative to the working directory,
-// "sqlite:///var/lib/berth/berth.db" absolute. "postgres://" and "postgresql://" are recognised but
-// not yet built: kInvalidArgument saying so. Any other scheme: kInvalidArgument.
+// Opens the backend named by a database URL (database_url.hpp), migrations applied:
+// - "sqlite://<path>": created with its directory when missing; "sqlite://data/berth.db" is
+//   relative to the working directory, "sqlite:///var/lib/berth/berth.db" absolute;
+// - "postgres://user:password@host:port/database?sslmode=..." (or "postgresql://"): any libpq
+//   URL, plus berth's pool_max_conns and query_timeout_ms parameters; kUnavailable when the
+//   server cannot be reached.
+// Any other form: kInvalidArgument. Errors never echo a password.
 Result<StorePtr> OpenStore(const std::string& database_url);
 
 }  // namespace berth::store

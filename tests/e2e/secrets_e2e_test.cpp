@@ -301,7 +301,7 @@ TEST_F(SecretsE2e, InvalidSettingsFailAtStartNamingTheSetting) {
   for (const auto& c : std::vector<Case>{{"BERTH_LISTEN", "not-an-address"},
                                          {"BERTH_ENCRYPTION_KEY", "short"},
                                          {"BERTH_DATABASE_URL", "mysql://x"},
-                                         {"BERTH_DATABASE_URL", "postgres://localhost/berth"},
+                                         {"BERTH_DATABASE_URL", "postgres://localhost:1/berth"},
                                          {"BERTH_ADMIN_TOKEN", "weak"},
                                          {"DOCKER_HOST", "ssh://x"},
                                          {"BERTH_LOG_FORMAT", "xml"}}) {
@@ -314,7 +314,10 @@ TEST_F(SecretsE2e, InvalidSettingsFailAtStartNamingTheSetting) {
   // A port in use is a start failure too.
   auto b = StartBerth(BaseEnv());
   ASSERT_NE(b, nullptr);
-  auto taken = RunBerth({"serve", "--listen", "127.0.0.1:" + std::to_string(b->port())}, BaseEnv());
+  // (On a database of its own: a second berth on the first one's SQLite file is refused earlier.)
+  auto other_db = BaseEnv();
+  other_db["BERTH_DATABASE_URL"] = "sqlite://" + dir_.File("other.db");
+  auto taken = RunBerth({"serve", "--listen", "127.0.0.1:" + std::to_string(b->port())}, other_db);
   EXPECT_NE(taken.exit_code, 0);
   EXPECT_NE(taken.err.find("BERTH_LISTEN"), std::string::npos) << taken.err;
 }

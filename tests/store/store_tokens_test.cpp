@@ -1,4 +1,4 @@
-// Token hygiene and provider caps in the SQLite store (the store contract's newer parts).
+// Token hygiene and provider caps (the store contract's newer parts), on every backend.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -6,30 +6,24 @@
 #include <thread>
 #include <vector>
 
-#include "store/sqlite_store.hpp"
+#include "store/store_backends.hpp"
 #include "store/store_fixtures.hpp"
-#include "support/temp_dir.hpp"
 
 namespace berth::store {
 namespace {
 
 using namespace ::berth::store::testing;  // NOLINT: test helpers
 
-class SqliteTokensTest : public ::testing::Test {
+class StoreTokensTest : public StoreContractTest {
  protected:
   void SetUp() override {
-    auto opened = SqliteStore::Open(dir_.File("berth.db"));
-    ASSERT_OK(opened);
-    store_ = *opened;
-    ASSERT_OK(store_->CreateUser(MakeUser("u1")));
-    ASSERT_OK(store_->CreateUser(MakeUser("u2")));
+    StoreContractTest::SetUp();
+    if (HasFatalFailure()) return;
+    CreateTwoUsers();
   }
-
-  berth::testing::TempDir dir_;
-  std::shared_ptr<SqliteStore> store_;
 };
 
-TEST_F(SqliteTokensTest, TokensListPerUserOrAdminOldestFirstWithTheirPrefix) {
+TEST_P(StoreTokensTest, TokensListPerUserOrAdminOldestFirstWithTheirPrefix) {
   ApiToken a = MakeUserToken("a", "u1", "hash-a");
   a.prefix = "bu_Abcd";
   a.created_at = 2000;
@@ -60,7 +54,7 @@ TEST_F(SqliteTokensTest, TokensListPerUserOrAdminOldestFirstWithTheirPrefix) {
   EXPECT_CODE(store_->GetApiToken("missing"), kNotFound);
 }
 
-TEST_F(SqliteTokensTest, DeletingATokenRemovesOnlyIt) {
+TEST_P(StoreTokensTest, DeletingATokenRemovesOnlyIt) {
   ASSERT_OK(store_->CreateApiToken(MakeUserToken("a", "u1", "hash-a")));
   ASSERT_OK(store_->CreateApiToken(MakeUserToken("b", "u1", "hash-b")));
   ASSERT_OK(store_->DeleteApiToken("a"));
@@ -69,7 +63,7 @@ TEST_F(SqliteTokensTest, DeletingATokenRemovesOnlyIt) {
   EXPECT_CODE(store_->DeleteApiToken("a"), kNotFound);
 }
 
-TEST_F(SqliteTokensTest, TokenUseIsRaisedInOneBatchAndNeverLowered) {
+TEST_P(StoreTokensTest, TokenUseIsRaisedInOneBatchAndNeverLowered) {
   ASSERT_OK(store_->CreateApiToken(MakeUserToken("a", "u1", "hash-a")));
   ASSERT_OK(store_->CreateApiToken(MakeUserToken("b", "u1", "hash-b")));
   ASSERT_OK(store_->RecordTokenUse({{"a", 5000}, {"b", 7000}, {"gone", 9000}}));
@@ -80,27 +74,46 @@ TEST_F(SqliteTokensTest, TokenUseIsRaisedInOneBatchAndNeverLowered) {
   EXPECT_OK(store_->RecordTokenUse({}));
 }
 
-TEST_F(SqliteTokensTest, ACappedProviderCreationStopsAtTheCapEvenWhenRacing) {
+// Each round, eight racers meet at a barrier and create providers for one fresh user with a cap
+// of three (after the first round every racer has a warm pooled connection, so they overlap).
+TEST_P(StoreTokensTest, ACappedProviderCreationStopsAtTheCapEvenWhenRacing) {
+  constexpr int kRacers = 8;
+  constexpr int kCap = 3;
+  constexpr int kRounds = 12;
+  for (int r = 0; r < kRounds; ++r)
+    ASSERT_OK(store_->CreateUser(MakeUser("r" + std::to_string(r))));
+  std::atomic<int> arrived{0};
   std::atomic<int> created{0};
   std::atomic<int> refused{0};
   std::vector<std::thread> racers;
-  for (int i = 0; i < 16; ++i) {
-    racers.emplace_back([&, i] {
-      Status st = store_->CreateProviderCapped(
-          MakeProvider("p" + std::to_string(i), "u1", "n" + std::to_string(i)), 5);
-      if (st.ok()) ++created;
-      if (st.code() == ErrorCode::kResourceExhausted) ++refused;
+  for (int k = 0; k < kRacers; ++k) {
+    racers.emplace_back([&, k] {
+      for (int r = 0; r < kRounds; ++r) {
+        ++arrived;
+        while (arrived.load() < kRacers * (r + 1)) {
+        }
+        const std::string id = std::to_string(r) + "-" + std::to_string(k);
+        Status st = store_->CreateProviderCapped(
+            MakeProvider("p" + id, "r" + std::to_string(r), "n" + id), kCap);
+        if (st.ok()) ++created;
+        if (st.code() == ErrorCode::kResourceExhausted) ++refused;
+      }
     });
   }
   for (auto& t : racers) t.join();
-  EXPECT_EQ(created.load(), 5);
-  EXPECT_EQ(refused.load(), 11);
-  EXPECT_EQ(store_->ListProviders("u1", false)->size(), 5u);
-  // Per user: u2 has its own five.
-  EXPECT_OK(store_->CreateProviderCapped(MakeProvider("q", "u2", "n"), 5));
+  EXPECT_EQ(created.load(), kRounds * kCap);
+  EXPECT_EQ(refused.load(), kRounds * (kRacers - kCap));
+  for (int r = 0; r < kRounds; ++r) {
+    EXPECT_EQ(store_->ListProviders("r" + std::to_string(r), false)->size(),
+              static_cast<std::size_t>(kCap));
+  }
+  // Per user: u2 has its own.
+  EXPECT_OK(store_->CreateProviderCapped(MakeProvider("q", "u2", "n"), kCap));
   // The name rule still holds under the cap.
-  EXPECT_CODE(store_->CreateProviderCapped(MakeProvider("q2", "u2", "n"), 5), kAlreadyExists);
+  EXPECT_CODE(store_->CreateProviderCapped(MakeProvider("q2", "u2", "n"), kCap), kAlreadyExists);
 }
+
+BERTH_ON_EVERY_BACKEND(StoreTokensTest);
 
 }  // namespace
 }  // namespace berth::store

@@ -1,0 +1,182 @@
+#include "store/postgres_migrations.hpp"
+
+#include <array>
+#include <chrono>
+#include <string>
+
+#include "common/clock.hpp"
+#include "store/migration_rules.hpp"
+
+namespace berth::store {
+namespace {
+
+// The SQLite schema after its migrations 1-3 (sqlite_migrations.cpp), in PostgreSQL's types:
+// - timestamps stay Unix milliseconds (BIGINT), JSON stays TEXT (kept byte for byte, as berth
+//   wrote it), is_active is a BOOLEAN;
+// - SQLite's implicit rowid, the insertion-order tiebreak of every list, is an identity column
+//   `seq` (ORDER BY created_at, seq), indexed with created_at where lists need it;
+// - constraint names are PostgreSQL's defaults, which postgres_error.cpp maps back to the
+//   column names the store's error messages use;
+// - a container token hash must resolve to exactly one container across both tables: the
+//   trigger checks the other table under a transaction-level advisory lock on the hash, so two
+//   concurrent writers of one hash (in different tables) cannot both pass the check;
+// - the instance id is random per database (gen_random_uuid, 32 hex digits).
+constexpr const char* kInitialSchema = R"sql(
+CREATE TABLE users (
+  seq        BIGINT GENERATED ALWAYS AS IDENTITY,
+  id         TEXT   NOT NULL PRIMARY KEY,
+  name       TEXT   NOT NULL,
+  email      TEXT,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE INDEX users_created_at_idx ON users (created_at, seq);
+
+CREATE TABLE api_tokens (
+  seq          BIGINT GENERATED ALWAYS AS IDENTITY,
+  id           TEXT   NOT NULL PRIMARY KEY,
+  role         TEXT   NOT NULL CHECK (role IN ('user', 'admin')),
+  user_id      TEXT   REFERENCES users (id) ON DELETE CASCADE,
+  token_hash   TEXT   NOT NULL UNIQUE,
+  created_at   BIGINT NOT NULL,
+  prefix       TEXT,
+  last_used_at BIGINT,
+  CHECK ((role = 'user') = (user_id IS NOT NULL))
+);
+CREATE INDEX api_tokens_user_id_idx ON api_tokens (user_id, created_at, seq);
+
+CREATE TABLE llm_providers (
+  seq          BIGINT  GENERATED ALWAYS AS IDENTITY,
+  id           TEXT    NOT NULL PRIMARY KEY,
+  user_id      TEXT    NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  name         TEXT    NOT NULL,
+  display_name TEXT,
+  type         TEXT    NOT NULL,
+  base_url     TEXT,
+  api_key      TEXT,
+  api_type     TEXT,
+  models       TEXT    NOT NULL DEFAULT '[]',
+  is_active    BOOLEAN NOT NULL DEFAULT TRUE,
+  created_at   BIGINT  NOT NULL,
+  updated_at   BIGINT  NOT NULL,
+  UNIQUE (user_id, name)
+);
+CREATE INDEX llm_providers_user_active_created_idx
+  ON llm_providers (user_id, is_active, created_at, seq);
+
+CREATE TABLE user_agent_configs (
+  seq           BIGINT GENERATED ALWAYS AS IDENTITY,
+  user_id       TEXT   NOT NULL PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+  primary_model TEXT,
+  created_at    BIGINT NOT NULL,
+  updated_at    BIGINT NOT NULL
+);
+
+CREATE TABLE user_containers (
+  seq              BIGINT  GENERATED ALWAYS AS IDENTITY,
+  id               TEXT    NOT NULL PRIMARY KEY,
+  user_id          TEXT    NOT NULL UNIQUE REFERENCES users (id) ON DELETE CASCADE,
+  container_id     TEXT,
+  container_name   TEXT    NOT NULL,
+  gateway_port     INTEGER,
+  gateway_token    TEXT    NOT NULL,
+  token_hash       TEXT    NOT NULL UNIQUE,
+  status           TEXT    NOT NULL DEFAULT 'stopped',
+  last_active_at   BIGINT,
+  idle_timeout_min INTEGER NOT NULL DEFAULT 30,
+  config           TEXT    NOT NULL DEFAULT '{}',
+  created_at       BIGINT  NOT NULL,
+  updated_at       BIGINT  NOT NULL
+);
+CREATE INDEX user_containers_created_at_idx ON user_containers (created_at, seq);
+
+CREATE TABLE system_containers (
+  seq            BIGINT  GENERATED ALWAYS AS IDENTITY,
+  id             TEXT    NOT NULL PRIMARY KEY,
+  name           TEXT    NOT NULL UNIQUE,
+  primary_model  TEXT,
+  container_id   TEXT,
+  container_name TEXT    NOT NULL,
+  gateway_port   INTEGER,
+  gateway_token  TEXT    NOT NULL,
+  token_hash     TEXT    NOT NULL UNIQUE,
+  status         TEXT    NOT NULL DEFAULT 'stopped',
+  last_active_at BIGINT,
+  config         TEXT    NOT NULL DEFAULT '{}',
+  created_at     BIGINT  NOT NULL,
+  updated_at     BIGINT  NOT NULL
+);
+
+CREATE FUNCTION berth_container_token_hash_unique() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_advisory_xact_lock(1651663976, hashtext(NEW.token_hash));
+  IF TG_TABLE_NAME = 'user_containers' THEN
+    IF EXISTS (SELECT 1 FROM system_containers WHERE token_hash = NEW.token_hash) THEN
+      RAISE EXCEPTION 'container token hash already exists'
+        USING ERRCODE = 'unique_violation', CONSTRAINT = 'system_containers_token_hash_key';
+    END IF;
+  ELSIF EXISTS (SELECT 1 FROM user_containers WHERE token_hash = NEW.token_hash) THEN
+    RAISE EXCEPTION 'container token hash already exists'
+      USING ERRCODE = 'unique_violation', CONSTRAINT = 'user_containers_token_hash_key';
+  END IF;
+  RETURN NEW;
+END
+$$;
+CREATE TRIGGER user_containers_token_hash BEFORE INSERT OR UPDATE OF token_hash
+  ON user_containers FOR EACH ROW EXECUTE FUNCTION berth_container_token_hash_unique();
+CREATE TRIGGER system_containers_token_hash BEFORE INSERT OR UPDATE OF token_hash
+  ON system_containers FOR EACH ROW EXECUTE FUNCTION berth_container_token_hash_unique();
+
+CREATE TABLE berth_meta (
+  key   TEXT NOT NULL PRIMARY KEY,
+  value TEXT NOT NULL
+);
+INSERT INTO berth_meta (key, value)
+  VALUES ('instance_id', replace(gen_random_uuid()::text, '-', ''));
+)sql";
+
+constexpr std::array kMigrations = {
+    PostgresMigration{3, "initial schema (sqlite versions 1-3)", kInitialSchema},
+};
+
+// Any fixed key: every berth on one database takes the same one.
+constexpr const char* kLock = "SELECT pg_advisory_xact_lock(7596454326855447365)";
+constexpr const char* kCreateMigrationsTable =
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    "version BIGINT NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
+constexpr const char* kCurrentVersion = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations";
+constexpr const char* kRecordMigration =
+    "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)";
+
+}  // namespace
+
+std::span<const PostgresMigration> PostgresMigrations() { return kMigrations; }
+
+Status ApplyPostgresMigrations(PgConnection& conn, std::span<const PostgresMigration> migrations,
+                               PgDeadline deadline) {
+  BERTH_RETURN_IF_ERROR(migration_rules::CheckOrder(migrations, "postgres"));
+  const int64_t latest_known = migrations.back().version;
+  auto txn = PgTransaction::Begin(conn, deadline);
+  if (!txn.ok()) return txn.status();
+  BERTH_RETURN_IF_ERROR(conn.ExecuteOnce(kLock, deadline));
+  BERTH_RETURN_IF_ERROR(conn.ExecuteOnce(kCreateMigrationsTable, deadline));
+  auto current = conn.ExecuteOnce(kCurrentVersion, deadline);
+  if (!current.ok()) return current.status();
+  const int64_t version = current->row(0).Int64(0);
+  if (version > latest_known) return migration_rules::TooNew(version, latest_known);
+  for (const PostgresMigration& migration : migrations) {
+    if (migration.version <= version) continue;
+    if (Status applied = conn.ExecScript(migration.sql, deadline); !applied.ok()) {
+      return Status(applied.code(), "schema migration " + std::to_string(migration.version) + " (" +
+                                        migration.name + ") failed: " + applied.message());
+    }
+    PgParams record;
+    record.Bind(1, migration.version);
+    record.Bind(2, migration.name);
+    record.Bind(3, ToUnixMillis(std::chrono::system_clock::now()));
+    BERTH_RETURN_IF_ERROR(conn.Execute(kRecordMigration, record, deadline));
+  }
+  return txn->Commit();
+}
+
+}  // namespace berth::store

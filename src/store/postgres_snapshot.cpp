@@ -1,0 +1,93 @@
+// PostgresStore as a SnapshotStore: whole-database reads and writes for `berth db copy`.
+#include "store/postgres_queries.hpp"
+#include "store/postgres_store.hpp"
+#include "store/postgres_store_helpers.hpp"
+#include "store/snapshot_rows.hpp"
+
+namespace berth::store {
+namespace {
+
+namespace q = postgres_queries;
+using namespace postgres_helpers;  // NOLINT: this file's vocabulary
+
+constexpr snapshot::Statements kStatements = {
+    .instance_id = q::kSelectInstanceId,
+    .all_users = q::kListUsers,
+    .all_api_tokens = q::kAllApiTokens,
+    .all_providers = q::kAllProviders,
+    .all_agent_configs = q::kAllAgentConfigs,
+    .all_user_containers = q::kListUserContainers,
+    .all_system_containers = q::kListSystemContainers,
+    .insert_user = q::kInsertUser,
+    .insert_api_token = q::kCopyApiToken,
+    .insert_provider = q::kInsertProvider,
+    .insert_agent_config = q::kUpsertAgentConfig,
+    .insert_user_container = q::kInsertUserContainer,
+    .insert_system_container = q::kInsertSystemContainer,
+    .set_instance_id = q::kSetInstanceId,
+};
+
+Result<TableCounts> CountRows(PgConnection& conn, PgDeadline deadline) {
+  auto counted = conn.Execute(q::kCountRows, PgParams(), deadline);
+  if (!counted.ok()) return counted.status();
+  const PgRow row = counted->row(0);
+  TableCounts c;
+  c.users = static_cast<std::size_t>(row.Int64(0));
+  c.api_tokens = static_cast<std::size_t>(row.Int64(1));
+  c.providers = static_cast<std::size_t>(row.Int64(2));
+  c.agent_configs = static_cast<std::size_t>(row.Int64(3));
+  c.user_containers = static_cast<std::size_t>(row.Int64(4));
+  c.system_containers = static_cast<std::size_t>(row.Int64(5));
+  return c;
+}
+
+// A whole copy may take longer than one call's budget.
+constexpr std::chrono::minutes kSnapshotTimeout{30};
+
+}  // namespace
+
+Result<StoreSnapshot> PostgresStore::ReadSnapshot() {
+  const auto deadline = std::chrono::steady_clock::now() + kSnapshotTimeout;
+  return WithConnection(*pool_, deadline, [&](PgConnection& conn) -> Result<StoreSnapshot> {
+    auto txn = PgTransaction::Begin(conn, deadline, q::kBeginSnapshot);
+    if (!txn.ok()) return txn.status();
+    BERTH_RETURN_IF_ERROR(conn.ExecuteOnce("SET LOCAL statement_timeout = 0", deadline));
+    auto read = snapshot::Read(kStatements, [&](const char* sql, auto&& reader) {
+      auto result = conn.Execute(sql, PgParams(), deadline);
+      using Rows = decltype(ReadRows(*result, reader));
+      if (!result.ok()) return Rows(result.status());
+      return ReadRows(*result, reader);
+    });
+    if (!read.ok()) return read.status();
+    BERTH_RETURN_IF_ERROR(txn->Commit());
+    return read;
+  });
+}
+
+Status PostgresStore::WriteSnapshot(const StoreSnapshot& s, bool replace) {
+  const auto deadline = std::chrono::steady_clock::now() + kSnapshotTimeout;
+  return WithConnection(*pool_, deadline, [&](PgConnection& conn) -> Status {
+    auto txn = PgTransaction::Begin(conn, deadline);
+    if (!txn.ok()) return txn.status();
+    BERTH_RETURN_IF_ERROR(conn.ExecuteOnce("SET LOCAL statement_timeout = 0", deadline));
+    if (replace) {
+      BERTH_RETURN_IF_ERROR(conn.ExecScript(q::kDeleteEverything, deadline));
+    } else {
+      auto before = CountRows(conn, deadline);
+      if (!before.ok()) return before.status();
+      BERTH_RETURN_IF_ERROR(snapshot::ExpectEmpty(*before));
+    }
+    BERTH_RETURN_IF_ERROR(snapshot::Insert(kStatements, s, [&](const char* sql, auto&& bind) {
+      PgParams params;
+      bind(params);
+      auto done = conn.Execute(sql, params, deadline);
+      return done.ok() ? Status::Ok() : done.status();
+    }));
+    auto after = CountRows(conn, deadline);
+    if (!after.ok()) return after.status();
+    BERTH_RETURN_IF_ERROR(snapshot::ExpectWritten(*after, s));
+    return txn->Commit();
+  });
+}
+
+}  // namespace berth::store

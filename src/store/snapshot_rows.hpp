@@ -1,0 +1,97 @@
+#pragma once
+
+#include <string>
+#include <utility>
+
+#include "common/result.hpp"
+#include "store/record_rows.hpp"
+#include "store/store_snapshot.hpp"
+
+// Whole-database reads and writes (SnapshotStore) in terms of statements, shared by the SQL
+// backends. Private to the store module.
+namespace berth::store::snapshot {
+
+// One backend's statements. Selects return every row of a table in list order with the columns
+// of its record_rows.hpp reader; inserts take the parameters of its binder.
+struct Statements {
+  const char* instance_id;  // SELECT value: one row
+  const char* all_users;
+  const char* all_api_tokens;
+  const char* all_providers;
+  const char* all_agent_configs;
+  const char* all_user_containers;
+  const char* all_system_containers;
+  const char* insert_user;
+  const char* insert_api_token;  // with last_used_at as parameter 7
+  const char* insert_provider;
+  const char* insert_agent_config;
+  const char* insert_user_container;
+  const char* insert_system_container;
+  const char* set_instance_id;  // parameter 1: the id
+};
+
+// Reads every table with `query(sql, read)`, which returns Result<std::vector<T>> of the rows
+// `read(row)` made, inside the caller's read transaction.
+template <typename Query>
+Result<StoreSnapshot> Read(const Statements& sql, Query&& query) {
+  StoreSnapshot s;
+  auto id = query(sql.instance_id, [](const auto& r) { return r.Text(0); });
+  if (!id.ok()) return id.status();
+  if (id->empty()) return Internal("database has no instance id");
+  s.instance_id = id->front();
+#define BERTH_SNAPSHOT_READ(field, statement, reader)                               \
+  {                                                                                 \
+    auto all = query(sql.statement, [](const auto& r) { return rows::reader(r); }); \
+    if (!all.ok()) return all.status();                                             \
+    s.field = std::move(*all);                                                      \
+  }
+  BERTH_SNAPSHOT_READ(users, all_users, ReadUser)
+  BERTH_SNAPSHOT_READ(api_tokens, all_api_tokens, ReadApiToken)
+  BERTH_SNAPSHOT_READ(providers, all_providers, ReadProvider)
+  BERTH_SNAPSHOT_READ(agent_configs, all_agent_configs, ReadAgentConfig)
+  BERTH_SNAPSHOT_READ(user_containers, all_user_containers, ReadUserContainer)
+  BERTH_SNAPSHOT_READ(system_containers, all_system_containers, ReadSystemContainer)
+#undef BERTH_SNAPSHOT_READ
+  return s;
+}
+
+// Inserts every record of `s` (users first: the others refer to them) and sets the instance
+// id, with `exec(sql, bind)`, which runs one statement whose parameters `bind(params)` sets and
+// returns a Status, inside the caller's write transaction.
+template <typename Exec>
+Status Insert(const Statements& sql, const StoreSnapshot& s, Exec&& exec) {
+  for (const User& u : s.users) {
+    BERTH_RETURN_IF_ERROR(exec(sql.insert_user, [&](auto& p) { rows::BindUser(p, u); }));
+  }
+  for (const UserAgentConfig& c : s.agent_configs) {
+    BERTH_RETURN_IF_ERROR(
+        exec(sql.insert_agent_config, [&](auto& p) { rows::BindAgentConfig(p, c); }));
+  }
+  for (const ApiToken& t : s.api_tokens) {
+    BERTH_RETURN_IF_ERROR(exec(sql.insert_api_token, [&](auto& p) {
+      rows::BindApiToken(p, t, t.user_id, /*with_last_use=*/true);
+    }));
+  }
+  for (const LlmProvider& provider : s.providers) {
+    BERTH_RETURN_IF_ERROR(exec(sql.insert_provider, [&](auto& p) {
+      rows::BindProvider(p, provider, /*for_update=*/false);
+    }));
+  }
+  for (const UserContainer& c : s.user_containers) {
+    BERTH_RETURN_IF_ERROR(
+        exec(sql.insert_user_container, [&](auto& p) { rows::BindUserContainerInsert(p, c); }));
+  }
+  for (const SystemContainer& c : s.system_containers) {
+    BERTH_RETURN_IF_ERROR(exec(sql.insert_system_container, [&](auto& p) {
+      rows::BindSystemContainer(p, c, /*for_update=*/false);
+    }));
+  }
+  return exec(sql.set_instance_id, [&](auto& p) { p.Bind(1, s.instance_id); });
+}
+
+// kAlreadyExists unless `counts` (a database's tables before writing) are all zero.
+Status ExpectEmpty(const TableCounts& counts);
+// kDataLoss unless `counts` (after writing) equal the snapshot's.
+Status ExpectWritten(const TableCounts& counts, const StoreSnapshot& s);
+
+}  // namespace berth::store::snapshot
