@@ -1,8 +1,11 @@
 #pragma once
 
 // One include for Asio/Beast. Boost 1.74's awaitable.hpp uses std::exchange without including
-// <utility> (STYLE.md, "Known traps"), so <utility> must come first.
+// <utility> (STYLE.md, "Known traps"), so <utility> must come first: clang-format would sort it
+// after them.
+// clang-format off
 #include <utility>
+// clang-format on
 
 #include <boost/asio.hpp>
 #include <boost/asio/awaitable.hpp>

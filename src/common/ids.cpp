@@ -47,8 +47,10 @@ std::string Base64UrlEncode(const unsigned char* data, std::size_t size) {
   std::string s = Base64Encode(std::string(reinterpret_cast<const char*>(data), size));
   while (!s.empty() && s.back() == '=') s.pop_back();
   for (char& c : s) {
-    if (c == '+') c = '-';
-    else if (c == '/') c = '_';
+    if (c == '+')
+      c = '-';
+    else if (c == '/')
+      c = '_';
   }
   return s;
 }
@@ -60,9 +62,12 @@ std::string Base64UrlEncode(const std::string& data) {
 bool Base64UrlDecode(const std::string& text, std::string* out) {
   std::string s = text;
   for (char& c : s) {
-    if (c == '-') c = '+';
-    else if (c == '_') c = '/';
-    else if (c == '+' || c == '/' || c == '=') return false;
+    if (c == '-')
+      c = '+';
+    else if (c == '_')
+      c = '/';
+    else if (c == '+' || c == '/' || c == '=')
+      return false;
   }
   if (s.size() % 4 == 1) return false;
   while (s.size() % 4 != 0) s.push_back('=');

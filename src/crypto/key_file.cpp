@@ -57,8 +57,8 @@ Result<std::string> LoadOrCreateKeyFile(const std::string& path) {
   std::string tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return Unavailable("cannot create key file " + tmp + ": " + std::strerror(errno));
-  bool ok = ::write(fd, hex.data(), hex.size()) == static_cast<ssize_t>(hex.size()) &&
-            ::fsync(fd) == 0;
+  bool ok =
+      ::write(fd, hex.data(), hex.size()) == static_cast<ssize_t>(hex.size()) && ::fsync(fd) == 0;
   ::close(fd);
   OPENSSL_cleanse(hex.data(), hex.size());
   // link() rather than rename(): if two processes race to create the key, exactly one wins and

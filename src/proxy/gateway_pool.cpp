@@ -77,7 +77,7 @@ class GatewayPool::Service : public net::execution_context::service {
   };
   struct Bucket {
     std::shared_ptr<std::atomic<std::size_t>> count;  // the owning pool's
-    std::deque<Idle> idle;                             // newest at back
+    std::deque<Idle> idle;                            // newest at back
   };
 
   static std::string Key(std::uint64_t pool, const std::string& endpoint) {

@@ -53,18 +53,14 @@ TEST(KeyFile, CreatedOnceWithMode0600ThenReused) {
 TEST(KeyFile, RefusesWorldReadableOrGarbage) {
   testing::TempDir dir;
   std::string path = dir.File("encryption.key");
-  {
-    std::ofstream(path) << std::string(64, 'a');
-  }
+  { std::ofstream(path) << std::string(64, 'a'); }
   chmod(path.c_str(), 0644);
   auto loose = LoadOrCreateKeyFile(path);
   ASSERT_FALSE(loose.ok());
   EXPECT_NE(loose.status().message().find("chmod 600"), std::string::npos);
   chmod(path.c_str(), 0600);
   EXPECT_TRUE(LoadOrCreateKeyFile(path).ok());
-  {
-    std::ofstream(path) << "not a key";
-  }
+  { std::ofstream(path) << "not a key"; }
   EXPECT_FALSE(LoadOrCreateKeyFile(path).ok());
 }
 

@@ -11,7 +11,8 @@ namespace {
 
 std::string Key(char fill) { return std::string(32, fill); }
 
-std::shared_ptr<const KeyProvider> Keys(std::string current, std::vector<std::string> previous = {}) {
+std::shared_ptr<const KeyProvider> Keys(std::string current,
+                                        std::vector<std::string> previous = {}) {
   return std::make_shared<StaticKeyProvider>(std::move(current), std::move(previous));
 }
 

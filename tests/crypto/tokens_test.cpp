@@ -17,9 +17,9 @@ TEST(Tokens, CarryPrefixAnd256BitsUrlSafe) {
   std::string raw;
   ASSERT_TRUE(Base64UrlDecode(body, &raw));
   EXPECT_EQ(raw.size(), 32u);
-  EXPECT_EQ(body.find_first_not_of(
-                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
-            std::string::npos);
+  EXPECT_EQ(
+      body.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+      std::string::npos);
 }
 
 TEST(Tokens, AreUnique) {

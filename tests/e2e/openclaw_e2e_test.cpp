@@ -58,29 +58,44 @@ TEST_F(OpenClawE2e, EveryEmittedConfigIsValid) {
       "several providers, keys and none, string and object models, inactive ones",
       ConfigOf("many",
                {
-                   {{"name", "openai"}, {"type", "openai"}, {"apiKey", "sk-a"},
+                   {{"name", "openai"},
+                    {"type", "openai"},
+                    {"apiKey", "sk-a"},
                     {"models", {"gpt-4.1", "gpt-4o-mini"}}},
-                   {{"name", "local-llm"}, {"type", "custom"},
+                   {{"name", "local-llm"},
+                    {"type", "custom"},
                     {"baseUrl", "http://127.0.0.1:8000/v1"},
                     {"models", {{{"id", "qwen3"}, {"name", "Qwen 3"}}, {{"id", "llama/3.3:70b"}}}}},
-                   {{"name", "anthropic"}, {"type", "anthropic"}, {"apiKey", "sk-ant"},
-                    {"apiType", "anthropic-messages"}, {"models", {"claude-x"}}},
-                   {{"name", "off"}, {"type", "custom"}, {"baseUrl", "http://127.0.0.1:9/v1"},
-                    {"isActive", false}, {"models", {"m"}}},
-                   {{"name", "my-zai"}, {"type", "zai"}, {"baseUrl", "https://api.z.ai/v1"},
-                    {"apiKey", "sk-zai"}, {"apiType", "openai-responses"}, {"models", {"glm-5"}}},
+                   {{"name", "anthropic"},
+                    {"type", "anthropic"},
+                    {"apiKey", "sk-ant"},
+                    {"apiType", "anthropic-messages"},
+                    {"models", {"claude-x"}}},
+                   {{"name", "off"},
+                    {"type", "custom"},
+                    {"baseUrl", "http://127.0.0.1:9/v1"},
+                    {"isActive", false},
+                    {"models", {"m"}}},
+                   {{"name", "my-zai"},
+                    {"type", "zai"},
+                    {"baseUrl", "https://api.z.ai/v1"},
+                    {"apiKey", "sk-zai"},
+                    {"apiType", "openai-responses"},
+                    {"models", {"glm-5"}}},
                },
                "local-llm/qwen3"));
-  configs.emplace_back(
-      "only inactive providers",
-      ConfigOf("inactive", {{{"name", "off"}, {"type", "custom"},
-                             {"baseUrl", "http://127.0.0.1:9/v1"}, {"isActive", false},
-                             {"models", {"m"}}}}));
-  configs.emplace_back(
-      "empty key omitted, provider without models",
-      ConfigOf("sparse", {{{"name", "openai"}, {"type", "openai"}, {"apiKey", ""}},
-                          {{"name", "x.y_z-1"}, {"type", "custom"},
-                           {"baseUrl", "https://llm.example/v1"}, {"models", json::array()}}}));
+  configs.emplace_back("only inactive providers",
+                       ConfigOf("inactive", {{{"name", "off"},
+                                              {"type", "custom"},
+                                              {"baseUrl", "http://127.0.0.1:9/v1"},
+                                              {"isActive", false},
+                                              {"models", {"m"}}}}));
+  configs.emplace_back("empty key omitted, provider without models",
+                       ConfigOf("sparse", {{{"name", "openai"}, {"type", "openai"}, {"apiKey", ""}},
+                                           {{"name", "x.y_z-1"},
+                                            {"type", "custom"},
+                                            {"baseUrl", "https://llm.example/v1"},
+                                            {"models", json::array()}}}));
 
   for (const json& primary : {json("ops/model"), json(nullptr)}) {
     json body = {{"name", primary.is_null() ? "plain" : "with-model"}};

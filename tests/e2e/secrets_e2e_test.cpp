@@ -34,8 +34,8 @@ class SecretsE2e : public BerthE2eTest {
     EXPECT_EQ(r.status, 201) << r.body;
     f.user_id = r.Json()["user"]["id"];
     f.user_token = r.Json()["token"];
-    for (const auto& [name, key] : {std::pair{"alpha", "sk-canary-alpha-4242"},
-                                    std::pair{"beta", "sk-canary-beta-4343"}}) {
+    for (const auto& [name, key] :
+         {std::pair{"alpha", "sk-canary-alpha-4242"}, std::pair{"beta", "sk-canary-beta-4343"}}) {
       json p = {{"name", name},
                 {"type", "openai"},
                 {"baseUrl", "http://127.0.0.1:9/v1"},
@@ -159,9 +159,9 @@ TEST_F(SecretsE2e, NoPlaintextKeyOrTokenInDatabaseOrLogs) {
   std::string logs = b->Stdout() + b->Stderr();
   ASSERT_FALSE(db.empty());
   ASSERT_FALSE(logs.empty());
-  for (const std::string& secret : {std::string("sk-canary-alpha-4242"),
-                                    std::string("sk-canary-beta-4343"), f.user_token,
-                                    f.container_token, std::string(kAdminToken)}) {
+  for (const std::string& secret :
+       {std::string("sk-canary-alpha-4242"), std::string("sk-canary-beta-4343"), f.user_token,
+        f.container_token, std::string(kAdminToken)}) {
     EXPECT_EQ(db.find(secret), std::string::npos) << "in the database: " << secret;
     EXPECT_EQ(logs.find(secret), std::string::npos) << "in the logs: " << secret;
   }

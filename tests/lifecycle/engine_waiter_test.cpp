@@ -23,10 +23,10 @@ class EngineWaiterTest : public berth::testing::ServiceTest {
     options_.image = "berth/test-agent:dev";
     options_.contract = image::AgentContract();
     options_.reap_interval = options_.health_interval = options_.activity_flush_interval = 1h;
-    agents_ = std::make_unique<AgentManager>(
-        options_, store_, runtime_, containers_, providers_, secrets_,
-        std::make_shared<berth::testing::FakeProbe>(),
-        std::make_shared<berth::testing::FakeClock>());
+    agents_ =
+        std::make_unique<AgentManager>(options_, store_, runtime_, containers_, providers_,
+                                       secrets_, std::make_shared<berth::testing::FakeProbe>(),
+                                       std::make_shared<berth::testing::FakeClock>());
   }
   void TearDown() override { agents_->Stop(); }
 

@@ -1,14 +1,13 @@
 #pragma once
 
 #include <map>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace berth::testing {
 
 struct HttpResult {
-  int status = 0;  // 0 when the connection failed
+  int status = 0;                              // 0 when the connection failed
   std::map<std::string, std::string> headers;  // lowercase names
   std::string body;
   nlohmann::json Json() const;  // parsed body; null json when it does not parse
