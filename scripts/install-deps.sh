@@ -17,7 +17,7 @@ if [[ "${1:-}" == "--run" || "${1:-}" == "--test" ]]; then
   command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 fi
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(libgtest-dev libgmock-dev libbenchmark-dev sqlite3 postgresql)
+  packages+=(clang-format libgtest-dev libgmock-dev libbenchmark-dev sqlite3 postgresql)
 fi
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(libbenchmark-dev wrk nginx-light)

@@ -8,6 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test
+# The house style is checked, not argued about (STYLE.md): a source clang-format would change fails.
+scripts/check-format.sh
 scripts/install-openclaw.sh
 # The official openai npm client, which the chat tests drive against berth (tests/node).
 npm ci --prefix tests/node --no-audit --no-fund --loglevel=error
