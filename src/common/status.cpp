@@ -16,6 +16,8 @@ std::string_view ErrorCodeName(ErrorCode code) {
       return "not_found";
     case ErrorCode::kAlreadyExists:
       return "already_exists";
+    case ErrorCode::kAborted:
+      return "aborted";
     case ErrorCode::kPayloadTooLarge:
       return "payload_too_large";
     case ErrorCode::kResourceExhausted:

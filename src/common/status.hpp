@@ -15,6 +15,7 @@ enum class ErrorCode {
   kPermissionDenied,   // 403
   kNotFound,           // 404
   kAlreadyExists,      // 409
+  kAborted,            // 409: a fenced write whose lease was taken over by another replica
   kPayloadTooLarge,    // 413
   kResourceExhausted,  // 429
   kUnavailable,        // 503
@@ -50,6 +51,7 @@ inline Status PermissionDenied(std::string m) {
 }
 inline Status NotFound(std::string m) { return {ErrorCode::kNotFound, std::move(m)}; }
 inline Status AlreadyExists(std::string m) { return {ErrorCode::kAlreadyExists, std::move(m)}; }
+inline Status Aborted(std::string m) { return {ErrorCode::kAborted, std::move(m)}; }
 inline Status PayloadTooLarge(std::string m) { return {ErrorCode::kPayloadTooLarge, std::move(m)}; }
 inline Status ResourceExhausted(std::string m) {
   return {ErrorCode::kResourceExhausted, std::move(m)};

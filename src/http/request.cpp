@@ -155,6 +155,7 @@ bhttp::status StatusToHttp(ErrorCode code) {
     case ErrorCode::kNotFound:
       return bhttp::status::not_found;
     case ErrorCode::kAlreadyExists:
+    case ErrorCode::kAborted:
       return bhttp::status::conflict;
     case ErrorCode::kPayloadTooLarge:
       return bhttp::status::payload_too_large;

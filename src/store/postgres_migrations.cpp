@@ -135,8 +135,27 @@ INSERT INTO berth_meta (key, value)
   VALUES ('instance_id', replace(gen_random_uuid()::text, '-', ''));
 )sql";
 
+// Coordination of replicas (coordination.hpp): lease rows with fencing epochs (judged by the
+// server's clock) and the change feed every replica polls.
+constexpr const char* kReplicas = R"sql(
+CREATE TABLE leases (
+  name     TEXT   NOT NULL PRIMARY KEY,
+  holder   TEXT   NOT NULL,
+  epoch    BIGINT NOT NULL,
+  until_ms BIGINT NOT NULL
+);
+CREATE TABLE changes (
+  seq     BIGSERIAL PRIMARY KEY,
+  kind    TEXT   NOT NULL,
+  subject TEXT   NOT NULL,
+  at_ms   BIGINT NOT NULL
+);
+CREATE INDEX changes_at_idx ON changes (at_ms);
+)sql";
+
 constexpr std::array kMigrations = {
     PostgresMigration{3, "initial schema (sqlite versions 1-3)", kInitialSchema},
+    PostgresMigration{4, "leases and change feed", kReplicas},
 };
 
 // Any fixed key: every berth on one database takes the same one.

@@ -104,6 +104,18 @@ class PostgresStore final : public SnapshotStore {
   // Does not touch updated_at: rotation re-seals the same plaintext.
   Result<bool> ReplaceSecret(const StoredSecret& secret, const std::string& new_value) override;
 
+  // Coordination of replicas (sqlite_coordination.cpp / postgres_coordination.cpp).
+  Result<std::optional<int64_t>> AcquireLease(const std::string& name, const std::string& holder,
+                                              int64_t ttl_ms) override;
+  Result<bool> RenewLease(const LeaseFence& fence, int64_t ttl_ms) override;
+  Status ReleaseLease(const LeaseFence& fence) override;
+  Result<std::vector<Lease>> ListHeldLeases(const std::string& prefix) override;
+  Status SaveAgentState(ContainerKind kind, const std::string& record_id,
+                        const AgentStateWrite& write, const LeaseFence& fence) override;
+  Status PublishChange(const std::string& kind, const std::string& subject) override;
+  Result<ChangeBatch> ChangesSince(int64_t since_ms, std::size_t limit) override;
+  Status PruneCoordination(int64_t max_age_ms) override;
+
   // SnapshotStore (postgres_snapshot.cpp). ReadSnapshot reads in one REPEATABLE READ
   // transaction.
   Result<StoreSnapshot> ReadSnapshot() override;

@@ -129,10 +129,30 @@ ALTER TABLE api_tokens ADD COLUMN prefix TEXT;
 ALTER TABLE api_tokens ADD COLUMN last_used_at INTEGER;
 )sql";
 
+// Coordination of replicas (coordination.hpp): lease rows with fencing epochs and the change
+// feed. On SQLite one berth runs (serve_lock.hpp), so they are never contended; they exist so
+// that both backends keep one schema and `berth db copy` sees the same tables.
+constexpr const char* kReplicas = R"sql(
+CREATE TABLE leases (
+  name     TEXT    NOT NULL PRIMARY KEY,
+  holder   TEXT    NOT NULL,
+  epoch    INTEGER NOT NULL,
+  until_ms INTEGER NOT NULL
+);
+CREATE TABLE changes (
+  seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind    TEXT    NOT NULL,
+  subject TEXT    NOT NULL,
+  at_ms   INTEGER NOT NULL
+);
+CREATE INDEX changes_at_idx ON changes (at_ms);
+)sql";
+
 constexpr std::array kMigrations = {
     SqliteMigration{1, "initial schema", kInitialSchema},
     SqliteMigration{2, "instance id", kInstanceId},
     SqliteMigration{3, "token prefix and last use", kTokenHygiene},
+    SqliteMigration{4, "leases and change feed", kReplicas},
 };
 
 constexpr const char* kCreateMigrationsTable =

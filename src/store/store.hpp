@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "store/coordination.hpp"
 #include "store/records.hpp"
 
 namespace berth::store {
@@ -91,6 +92,33 @@ class Store {
   // kNotFound when no container has that token hash. Since a container's token lives on its
   // record, a deleted record can never be observed with a valid token.
   virtual Result<AgentConfigSource> LoadAgentConfigSource(const std::string& token_hash) = 0;
+
+  // ---- Coordination of replicas (coordination.hpp) ----
+  // Leases are judged by the database's clock alone, so replicas' clocks may disagree.
+  //
+  // Takes lease `name` for `holder` for ttl_ms when it is free (never taken, released or
+  // expired) or already the holder's, raising its epoch; nullopt when another holds it.
+  virtual Result<std::optional<int64_t>> AcquireLease(const std::string& name,
+                                                      const std::string& holder,
+                                                      int64_t ttl_ms) = 0;
+  // Extends a lease still held at the fence's epoch to ttl_ms from now; false when it was taken
+  // over meanwhile (an expired lease nobody took is renewed).
+  virtual Result<bool> RenewLease(const LeaseFence& fence, int64_t ttl_ms) = 0;
+  // Frees the lease when still held at the fence's epoch (the epoch stays, for fencing).
+  virtual Status ReleaseLease(const LeaseFence& fence) = 0;
+  // The leases named with this prefix that are held now (neither expired nor released).
+  virtual Result<std::vector<Lease>> ListHeldLeases(const std::string& prefix) = 0;
+  // A start's write to its agent's record, made only while `fence` still holds (checked in the
+  // same statement, with the lease row locked against a takeover meanwhile): kAborted when the
+  // lease was taken over, kNotFound when the record is gone.
+  virtual Status SaveAgentState(ContainerKind kind, const std::string& record_id,
+                                const AgentStateWrite& write, const LeaseFence& fence) = 0;
+  // Appends to the change feed, stamped by the database's clock.
+  virtual Status PublishChange(const std::string& kind, const std::string& subject) = 0;
+  // Changes stamped at or after since_ms, oldest first, at most `limit`.
+  virtual Result<ChangeBatch> ChangesSince(int64_t since_ms, std::size_t limit) = 0;
+  // Drops changes, and released or expired leases, older than max_age_ms.
+  virtual Status PruneCoordination(int64_t max_age_ms) = 0;
 
   // Key rotation support. ListSecrets returns every non-null sealed value. ReplaceSecret is a
   // compare-and-swap: it writes new_value only while the column still holds secret.value, and

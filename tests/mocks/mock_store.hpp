@@ -53,6 +53,18 @@ class MockStore : public store::Store {
   MOCK_METHOD(Result<std::vector<store::StoredSecret>>, ListSecrets, (), (override));
   MOCK_METHOD(Result<bool>, ReplaceSecret, (const store::StoredSecret&, const std::string&),
               (override));
+  MOCK_METHOD(Result<std::optional<int64_t>>, AcquireLease,
+              (const std::string&, const std::string&, int64_t), (override));
+  MOCK_METHOD(Result<bool>, RenewLease, (const store::LeaseFence&, int64_t), (override));
+  MOCK_METHOD(Status, ReleaseLease, (const store::LeaseFence&), (override));
+  MOCK_METHOD(Result<std::vector<store::Lease>>, ListHeldLeases, (const std::string&), (override));
+  MOCK_METHOD(Status, SaveAgentState,
+              (store::ContainerKind, const std::string&, const store::AgentStateWrite&,
+               const store::LeaseFence&),
+              (override));
+  MOCK_METHOD(Status, PublishChange, (const std::string&, const std::string&), (override));
+  MOCK_METHOD(Result<store::ChangeBatch>, ChangesSince, (int64_t, std::size_t), (override));
+  MOCK_METHOD(Status, PruneCoordination, (int64_t), (override));
 };
 
 }  // namespace berth::testing
