@@ -12,6 +12,11 @@ void AgentHooksImpl::TokenRotated(const std::string& user_id) {
   if (auto agents = agents_.lock()) agents->InvalidateAgent(user_id);
 }
 
+void AgentHooksImpl::IdleTimeoutChanged(const std::string& user_id, int minutes) {
+  // Memory only: applies before the engine answers too (the reconcile then reads the record).
+  if (auto agents = agents_.lock()) agents->SetIdleTimeout(user_id, minutes);
+}
+
 Status AgentHooksImpl::RemovingUser(const std::string& user_id) {
   auto agents = agents_.lock();
   if (!agents || !agents->initialized()) return Status::Ok();

@@ -130,6 +130,10 @@ void AgentManager::InvalidateAgent(const std::string& user_id) {
   registry_.MarkStale(AgentKey::User(user_id));
 }
 
+void AgentManager::SetIdleTimeout(const std::string& user_id, int minutes) {
+  registry_.SetIdleTimeout(AgentKey::User(user_id), minutes);
+}
+
 void AgentManager::Touch(const std::string& user_id) { activity_.Touch(user_id); }
 
 AgentManager::StreamGuard AgentManager::OpenStream(const std::string& user_id) {
