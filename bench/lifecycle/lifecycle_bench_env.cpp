@@ -295,7 +295,7 @@ runtime::ContainerSpec LifecycleBenchEnv::RawSpec(const lifecycle::LifecycleOpti
   record.id = record_id;
   record.container_name = name;
   runtime::ContainerSpec spec =
-      lifecycle::BuildContainerSpec(record, token, options, {"", options.api_url});
+      lifecycle::BuildContainerSpec(record, token, options, {"", options.api_url, ""});
   spec.labels = {{kRunLabel, run_id_}, {"berth.bench-record", record_id}};
   return spec;
 }

@@ -123,7 +123,10 @@ void FollowChanges(const Replication& r, const std::shared_ptr<service::AccountS
              [accounts](const std::string& token_id) { accounts->ForgetToken(token_id); });
   std::weak_ptr<lifecycle::AgentManager> weak = agents;
   r.feed->On(ChangeFeed::kAgentChanged, [weak](const std::string& user_id) {
-    if (auto a = weak.lock(); a && a->initialized()) a->RefreshAgent(user_id);
+    if (auto a = weak.lock()) a->InvalidateAgent(user_id);  // it holds the old token
+  });
+  r.feed->On(ChangeFeed::kAgentSettings, [weak](const std::string& user_id) {
+    if (auto a = weak.lock()) a->RefreshAgent(user_id);
   });
   r.feed->Start();
 }

@@ -1,5 +1,7 @@
 #include "http/api_json.hpp"
 
+#include <limits>
+
 #include "common/ids.hpp"
 #include "common/json_parse.hpp"
 
@@ -22,6 +24,17 @@ Result<std::string> RequireString(const json& body, const char* key) {
   BERTH_RETURN_IF_ERROR(ReadField(body, key, &value));
   if (!value || !*value) return InvalidArgument(std::string(key) + " is required");
   return **value;
+}
+
+Result<int64_t> RequireInteger(const json& body, const char* key) {
+  auto it = body.find(key);
+  if (it == body.end()) return InvalidArgument(std::string(key) + " is required");
+  if (!it->is_number_integer()) return InvalidArgument(std::string(key) + " must be an integer");
+  if (it->is_number_unsigned() &&
+      it->get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    return InvalidArgument(std::string(key) + " is out of range");
+  }
+  return it->get<int64_t>();
 }
 
 Result<std::optional<std::string>> OptionalString(const json& body, const char* key) {

@@ -45,6 +45,8 @@ Status ReadField(const json& body, const char* key, service::Patch<T>* out) {
 
 // A required, non-null string.
 Result<std::string> RequireString(const json& body, const char* key);
+// A required integer (not null, not a fraction, within int64); range checks are the service's.
+Result<int64_t> RequireInteger(const json& body, const char* key);
 // An optional string that may not be null (absent → nullopt).
 Result<std::optional<std::string>> OptionalString(const json& body, const char* key);
 // An optional boolean query parameter ("true" or "false"); `fallback` when absent.

@@ -10,6 +10,14 @@ using V = bhttp::verb;
 constexpr RouteOptions kAdmin{Access::kAdmin};
 constexpr RouteOptions kUser{Access::kUser};
 
+// The user's agent as the admin's fleet list shows it: the lifecycle's view (the record merged
+// with what this replica knows) when there is a lifecycle, else the record's.
+Result<lifecycle::AgentView> AgentOf(const std::shared_ptr<lifecycle::AgentManager>& agents,
+                                     const store::UserContainer& record) {
+  if (agents) return agents->GetAgent(record.user_id);
+  return lifecycle::ViewOf(lifecycle::AgentRecord::From(record), nullptr);
+}
+
 Response TokenList(const Result<std::vector<store::ApiToken>>& tokens) {
   return Respond(tokens, [](const std::vector<store::ApiToken>& list) {
     json out = json::array();
@@ -116,6 +124,21 @@ void RegisterUserRoutes(Router& router, const ApiServices& s) {
                                                {"containerName", p.record.container_name},
                                                {"token", p.token}});
                        });
+      },
+      kAdmin);
+  // What an admin sets of the user's agent: its idle timeout (the service's rules), applied to a
+  // running agent at once.
+  router.Add(
+      V::patch, "/api/admin/users/:id/agent",
+      [c = s.containers, agents = s.agents](Request& r) {
+        auto body = ParseObject(r, {"idleTimeoutMin"});
+        if (!body.ok()) return ErrorResponse(body.status());
+        auto minutes = RequireInteger(*body, "idleTimeoutMin");
+        if (!minutes.ok()) return ErrorResponse(minutes.status());
+        auto record = c->SetIdleTimeout(r.Param("id"), *minutes);
+        if (!record.ok()) return ErrorResponse(record.status());
+        return Respond(AgentOf(agents, *record),
+                       [](const lifecycle::AgentView& v) { return Ok(AdminAgentJson(v)); });
       },
       kAdmin);
 

@@ -14,6 +14,13 @@ void AgentHooksImpl::TokenRotated(const std::string& user_id) {
   if (feed_) feed_->Publish(service::ChangeFeed::kAgentChanged, user_id);
 }
 
+void AgentHooksImpl::IdleTimeoutChanged(const std::string& user_id, int minutes) {
+  // Memory only: applies before the engine answers too (the reconcile then reads the record).
+  if (auto agents = agents_.lock()) agents->SetIdleTimeout(user_id, minutes);
+  // The leader may be another replica: it reads the new value from the record.
+  if (feed_) feed_->Publish(service::ChangeFeed::kAgentSettings, user_id);
+}
+
 Status AgentHooksImpl::RemovingUser(const std::string& user_id) {
   auto agents = agents_.lock();
   if (!agents || !agents->initialized()) return Status::Ok();

@@ -22,6 +22,7 @@ class AgentHooksImpl final : public service::AgentHooks {
 
   void ConfigChanged(const std::string& user_id) override;
   void TokenRotated(const std::string& user_id) override;
+  void IdleTimeoutChanged(const std::string& user_id, int minutes) override;
   Status RemovingUser(const std::string& user_id) override;
 
  private:

@@ -160,9 +160,11 @@ void AgentManager::RefreshAgent(const std::string& user_id) {
     }
     return;
   }
-  registry_.MarkStale(key);
-  AgentRegistry::Locked locked = registry_.Lock();
-  locked.Get(key).idle_timeout_min = record->idle_timeout_min;
+  registry_.SetIdleTimeout(key, record->idle_timeout_min);
+}
+
+void AgentManager::SetIdleTimeout(const std::string& user_id, int minutes) {
+  registry_.SetIdleTimeout(AgentKey::User(user_id), minutes);
 }
 
 void AgentManager::Touch(const std::string& user_id) { activity_.Touch(user_id); }

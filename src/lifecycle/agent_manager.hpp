@@ -98,9 +98,12 @@ class AgentManager {
   // The user's container token changed: the running container holds the old one, so the next
   // start recreates it.
   void InvalidateAgent(const std::string& user_id);
-  // Another replica changed the user's agent (its token, its idle timeout): forget what this
-  // replica believes of it, and take its settings from the record. Blocks on the store.
+  // Another replica changed the user's agent settings (the idle timeout): take them from the
+  // record. Blocks on the store.
   void RefreshAgent(const std::string& user_id);
+  // The user's idle timeout changed in their record (0: never): the reaper's next pass judges
+  // their agent by `minutes`. Memory only; needs no engine.
+  void SetIdleTimeout(const std::string& user_id, int minutes);
 
   // Activity (ActivityTracker): memory only, flushed to the store in batches.
   void Touch(const std::string& user_id);

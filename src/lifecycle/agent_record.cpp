@@ -113,20 +113,11 @@ Result<std::vector<AgentRecord>> AgentRecords::ListSystem() const {
 
 Status AgentRecords::SaveState(const AgentKey& key, AgentStatus status,
                                const std::optional<std::string>& container_id) {
-  auto row = ReadRow(*store_, key);
-  if (!row.ok()) return row.status();
-  const int64_t now = ToUnixMillis(clock_->Now());
-  std::visit(
-      [&](auto& r) {
-        r.status = std::string(AgentStatusName(status));
-        if (container_id) r.container_id = container_id;
-        if (status == AgentStatus::kRunning) {
-          r.last_active_at = std::max<int64_t>(r.last_active_at.value_or(0), now);
-        }
-        r.updated_at = now;
-      },
-      *row);
-  return WriteRow(*store_, *row);
+  auto record = Find(key);
+  if (!record.ok()) return record.status();
+  // One statement on the columns it changes: never writes back a stale token or setting that
+  // another replica changed meanwhile.
+  return SaveStartState(*record, status, container_id, store::LeaseFence{});
 }
 
 Status AgentRecords::SaveObserved(store::ContainerKind kind, const std::string& record_id,

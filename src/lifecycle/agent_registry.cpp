@@ -26,4 +26,9 @@ void AgentRegistry::MarkStale(const AgentKey& key) {
   entry.needs_recreate = true;
 }
 
+void AgentRegistry::SetIdleTimeout(const AgentKey& key, int minutes) {
+  Locked locked = Lock();
+  if (AgentEntry* entry = locked.Find(key)) entry->idle_timeout_min = minutes;
+}
+
 }  // namespace berth::lifecycle

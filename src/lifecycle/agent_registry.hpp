@@ -110,6 +110,9 @@ class AgentRegistry {
   // The agent's container no longer matches its record (its token changed): no warm path until a
   // start has made it anew.
   void MarkStale(const AgentKey& key);
+  // The agent's idle timeout changed in its record: the reaper judges it by `minutes` from now
+  // on. An agent without an entry reads the record when it starts or is reconciled.
+  void SetIdleTimeout(const AgentKey& key, int minutes);
 
   // True while the engine's event stream is subscribed: the warm path's precondition, since
   // only the stream tells this process that a running agent died.

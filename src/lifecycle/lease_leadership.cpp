@@ -68,30 +68,12 @@ void LeaseLeadership::Tick() {
 }
 
 void LeaseLeadership::Start() {
-  std::lock_guard lock(mu_);
-  if (started_ || stopping_) return;
-  started_ = true;
-  thread_ = std::thread([this] { Loop(); });
-}
-
-void LeaseLeadership::Loop() {
-  std::unique_lock lock(mu_);
-  while (!stopping_) {
-    lock.unlock();
-    Tick();
-    lock.lock();
-    cv_.wait_for(lock, ttl_ / 4, [this] { return stopping_; });
-  }
+  thread_.Start(ttl_ / 4, [this] { Tick(); });
 }
 
 void LeaseLeadership::Stop() {
-  {
-    std::lock_guard lock(mu_);
-    if (stopping_) return;
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  if (stopped_.exchange(true)) return;
+  thread_.Stop();
   if (believed_until_ns_.exchange(0) != 0) {
     Status freed = store_->ReleaseLease({kLeaseName, holder_, epoch_.load()});
     if (!freed.ok()) {

@@ -2,13 +2,11 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
 #include <string>
-#include <thread>
 
 #include "common/clock.hpp"
+#include "common/periodic_thread.hpp"
 #include "lifecycle/leadership.hpp"
 #include "store/store.hpp"
 
@@ -49,7 +47,6 @@ class LeaseLeadership final : public Leadership {
   static constexpr const char* kLeaseName = "leader";
 
  private:
-  void Loop();
   void Lose(const char* why);
 
   const store::StorePtr store_;
@@ -61,11 +58,8 @@ class LeaseLeadership final : public Leadership {
   // Steady-clock nanoseconds until which this replica believes it leads; 0 when it does not.
   std::atomic<int64_t> believed_until_ns_{0};
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool started_ = false;   // guarded by mu_
-  bool stopping_ = false;  // guarded by mu_
-  std::thread thread_;
+  std::atomic<bool> stopped_{false};
+  PeriodicThread thread_;
 };
 
 }  // namespace berth::lifecycle

@@ -153,6 +153,18 @@ void AgentStarter::Finish(const AgentKey& key, const std::shared_ptr<StartOp>& o
 }
 
 Result<AgentEndpoint> AgentStarter::Attempt(const AgentKey& key, StartOp& op) {
+  auto result = AttemptOnce(key, op);
+  // The lease was taken over (this replica could not renew it in time): the replica that took
+  // it finishes the start, and this one waits for it like any other caller.
+  if (!result.ok() && result.status().code() == ErrorCode::kAborted && !op.cancelled) {
+    spdlog::warn("lifecycle: {}: {}; waiting for that start", ToString(key),
+                 result.status().message());
+    result = AttemptOnce(key, op);
+  }
+  return result;
+}
+
+Result<AgentEndpoint> AgentStarter::AttemptOnce(const AgentKey& key, StartOp& op) {
   auto record = records_.FindOrProvision(key);
   if (!record.ok()) return record.status();
   // One start per agent across replicas: wait while another replica's start holds the lease.

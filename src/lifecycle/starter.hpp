@@ -62,6 +62,7 @@ class AgentStarter {
   // The record, the start's lease across replicas (start_lease.hpp), then AttemptClaimed; a
   // failure is recorded on the record under the lease.
   Result<AgentEndpoint> Attempt(const AgentKey& key, StartOp& op);
+  Result<AgentEndpoint> AttemptOnce(const AgentKey& key, StartOp& op);
   // The start itself, every record write fenced by `lease`, which it renews between steps.
   Result<AgentEndpoint> AttemptClaimed(const AgentKey& key, const AgentRecord& record,
                                        StartLease& lease, StartOp& op);

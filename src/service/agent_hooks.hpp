@@ -18,6 +18,9 @@ class AgentHooks {
   virtual void ConfigChanged(const std::string& user_id) = 0;
   // The user's container token was replaced: a running agent holds a dead token. Must not block.
   virtual void TokenRotated(const std::string& user_id) = 0;
+  // The user's idle timeout is now `minutes` (0: never reaped): the reaper judges a running agent
+  // by it from its next pass on. Must not block.
+  virtual void IdleTimeoutChanged(const std::string& user_id, int minutes) = 0;
   // Before the user is deleted: their agent and its state go first, so that no container is left
   // holding their data. May block (an engine call). An error aborts the deletion.
   virtual Status RemovingUser(const std::string& user_id) = 0;

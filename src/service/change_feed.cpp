@@ -63,37 +63,17 @@ Status ChangeFeed::Poll() {
 }
 
 void ChangeFeed::Start() {
-  std::lock_guard lock(mu_);
-  if (started_ || stopping_) return;
-  started_ = true;
-  thread_ = std::thread([this] { Loop(); });
-}
-
-void ChangeFeed::Loop() {
-  bool failing = false;
-  std::unique_lock lock(mu_);
-  while (!stopping_) {
-    lock.unlock();
+  thread_.Start(interval_, [this] {
     Status polled = Poll();
-    if (!polled.ok() && !failing) {
+    if (!polled.ok() && !failing_) {
       spdlog::warn("changes: cannot read the change feed (retrying): {}", polled.message());
-    } else if (polled.ok() && failing) {
+    } else if (polled.ok() && failing_) {
       spdlog::info("changes: reading the change feed again");
     }
-    failing = !polled.ok();
-    lock.lock();
-    cv_.wait_for(lock, interval_, [this] { return stopping_; });
-  }
+    failing_ = !polled.ok();
+  });
 }
 
-void ChangeFeed::Stop() {
-  {
-    std::lock_guard lock(mu_);
-    if (stopping_) return;
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
+void ChangeFeed::Stop() { thread_.Stop(); }
 
 }  // namespace berth::service

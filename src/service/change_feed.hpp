@@ -1,17 +1,16 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <unordered_map>
 #include <vector>
 
 #include "common/clock.hpp"
+#include "common/periodic_thread.hpp"
 #include "store/store.hpp"
 
 namespace berth::service {
@@ -39,9 +38,10 @@ class ChangeFeed {
   using Handler = std::function<void(const std::string& subject)>;
 
   // Kinds published today.
-  static constexpr const char* kUserDeleted = "user_deleted";    // subject: user id
-  static constexpr const char* kTokenRevoked = "token_revoked";  // subject: API token id
-  static constexpr const char* kAgentChanged = "agent_changed";  // subject: user id
+  static constexpr const char* kUserDeleted = "user_deleted";      // subject: user id
+  static constexpr const char* kTokenRevoked = "token_revoked";    // subject: API token id
+  static constexpr const char* kAgentChanged = "agent_changed";    // its token: user id
+  static constexpr const char* kAgentSettings = "agent_settings";  // idle timeout: user id
 
   ChangeFeed(store::StorePtr store, std::chrono::milliseconds interval = kDefaultInterval);
   ~ChangeFeed();  // Stop()
@@ -62,8 +62,6 @@ class ChangeFeed {
   static constexpr int64_t kKeepMs = 10 * 60'000;  // how long changes stay in the store
 
  private:
-  void Loop();
-
   const store::StorePtr store_;
   const std::chrono::milliseconds interval_;
   std::unordered_map<std::string, std::vector<Handler>> handlers_;  // fixed after Start()
@@ -74,11 +72,8 @@ class ChangeFeed {
   std::map<int64_t, int64_t> seen_;  // seq -> at_ms of changes handled within the overlap
   int64_t last_prune_ms_ = 0;
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool started_ = false;   // guarded by mu_
-  bool stopping_ = false;  // guarded by mu_
-  std::thread thread_;
+  bool failing_ = false;  // the thread's own: whether the last poll failed, to log changes once
+  PeriodicThread thread_;
 };
 
 }  // namespace berth::service

@@ -38,6 +38,14 @@ Result<ProvisionedUserContainer> ContainerService::ProvisionUserContainer(
   }
   if (existing.status().code() != ErrorCode::kNotFound) return existing.status();
 
+  store::UserContainer record = NewUserContainer(user_id, token, now);
+  BERTH_RETURN_IF_ERROR(store_->CreateUserContainer(record));
+  return ProvisionedUserContainer{std::move(record), std::move(token)};
+}
+
+store::UserContainer ContainerService::NewUserContainer(const std::string& user_id,
+                                                        const std::string& token,
+                                                        int64_t now) const {
   store::UserContainer record;
   record.id = NewId();
   record.user_id = user_id;
@@ -45,8 +53,34 @@ Result<ProvisionedUserContainer> ContainerService::ProvisionUserContainer(
   record.gateway_token = secrets_->Seal(token);
   record.token_hash = crypto::TokenHash(token);
   record.created_at = record.updated_at = now;
-  BERTH_RETURN_IF_ERROR(store_->CreateUserContainer(record));
-  return ProvisionedUserContainer{std::move(record), std::move(token)};
+  return record;
+}
+
+Result<store::UserContainer> ContainerService::SetIdleTimeout(const std::string& user_id,
+                                                              int64_t minutes) {
+  if (minutes < 0 || minutes > kMaxIdleTimeoutMin) {
+    return InvalidArgument("idleTimeoutMin must be an integer from 0 (never stop) to " +
+                           std::to_string(kMaxIdleTimeoutMin) + " (one week)");
+  }
+  const int value = static_cast<int>(minutes);
+  auto user = store_->GetUser(user_id);
+  if (!user.ok()) return user.status();
+  const int64_t now = ToUnixMillis(clock_->Now());
+  // One column only: a whole-record write could undo the lifecycle's concurrent state writes.
+  Status set = store_->SetUserContainerIdleTimeout(user_id, value, now);
+  if (set.code() == ErrorCode::kNotFound) {
+    // No record yet. Nobody needs its token now: the first start hands it to the container.
+    store::UserContainer record =
+        NewUserContainer(user_id, crypto::NewToken(crypto::kContainerTokenPrefix), now);
+    record.idle_timeout_min = value;
+    set = store_->CreateUserContainer(record);
+    if (set.code() == ErrorCode::kAlreadyExists) {  // provisioned concurrently (a first start)
+      set = store_->SetUserContainerIdleTimeout(user_id, value, now);
+    }
+  }
+  BERTH_RETURN_IF_ERROR(set);
+  if (auto hooks = hooks_.lock()) hooks->IdleTimeoutChanged(user_id, value);
+  return store_->GetUserContainerByUser(user_id);
 }
 
 Status ContainerService::ValidateSystemName(const std::string& name) {

@@ -18,6 +18,9 @@ namespace berth::service {
 inline constexpr std::string_view kUserContainerPrefix = "mosaic-user-";
 inline constexpr std::string_view kSystemContainerPrefix = "mosaic-system-";
 
+// A user's idle timeout, in minutes: 0 means never reaped; at most one week.
+inline constexpr int kMaxIdleTimeoutMin = 7 * 24 * 60;
+
 struct ProvisionedUserContainer {
   store::UserContainer record;
   std::string token;  // shown once
@@ -35,14 +38,21 @@ class ContainerService {
   ContainerService(store::StorePtr store, std::shared_ptr<const crypto::SecretBox> secrets,
                    std::shared_ptr<const ProviderService> providers, ClockPtr clock);
 
-  // Whom to tell about a rotated token (AgentHooks::TokenRotated). REQUIRES: before the service
-  // is used concurrently.
+  // Whom to tell about a rotated token or idle timeout (AgentHooks::TokenRotated,
+  // IdleTimeoutChanged). REQUIRES: before the service is used concurrently.
   void SetAgentHooks(AgentHooksPtr hooks) { hooks_ = std::move(hooks); }
 
   // Creates the user's container record with a fresh token. kAlreadyExists when one exists,
   // unless rotate is set: then the record keeps its id and gets a new token, which invalidates
   // the old one at once (and the running agent, through the hooks).
   Result<ProvisionedUserContainer> ProvisionUserContainer(const std::string& user_id, bool rotate);
+
+  // Sets the minutes of inactivity after which the user's agent is stopped (0: never), on their
+  // container record; a user without one gets it now, as their first start would make it, so
+  // that start already uses the value. Then tells the hooks (IdleTimeoutChanged), so a running
+  // agent is judged by the new value at the reaper's next pass. Returns the record as stored.
+  // kInvalidArgument outside [0, kMaxIdleTimeoutMin]; kNotFound for an unknown user.
+  Result<store::UserContainer> SetIdleTimeout(const std::string& user_id, int64_t minutes);
 
   Result<ProvisionedSystemContainer> CreateSystemContainer(
       const std::string& name, const std::optional<std::string>& primary_model);
@@ -63,6 +73,10 @@ class ContainerService {
   static Status ValidateSystemName(const std::string& name);
 
  private:
+  // A new record of the user's container (name, fresh sealed token), not yet stored.
+  store::UserContainer NewUserContainer(const std::string& user_id, const std::string& token,
+                                        int64_t now) const;
+
   store::StorePtr store_;
   std::shared_ptr<const crypto::SecretBox> secrets_;
   std::shared_ptr<const ProviderService> providers_;

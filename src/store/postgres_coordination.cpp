@@ -32,8 +32,8 @@ constexpr const char kListHeldLeases[] =
   "UPDATE " table                                                                              \
   " SET status = $2, container_id = COALESCE($3, container_id), last_active_at = CASE WHEN "   \
   "$2 = 'running' THEN GREATEST(COALESCE(last_active_at, 0), $4::bigint) ELSE last_active_at " \
-  "END, updated_at = $4::bigint WHERE id = $1 AND EXISTS (SELECT 1 FROM leases WHERE name = "  \
-  "$5 AND holder = $6 AND epoch = $7::bigint FOR SHARE)"
+  "END, updated_at = $4::bigint WHERE id = $1 AND ($5 = '' OR EXISTS (SELECT 1 FROM leases "   \
+  "WHERE name = $5 AND holder = $6 AND epoch = $7::bigint FOR SHARE))"
 constexpr const char kSaveUserAgentState[] = BERTH_SAVE_AGENT_STATE("user_containers");
 constexpr const char kSaveSystemAgentState[] = BERTH_SAVE_AGENT_STATE("system_containers");
 constexpr const char kUserRecordExists[] = "SELECT 1 FROM user_containers WHERE id = $1";

@@ -97,10 +97,13 @@ inline constexpr const char kGetUserContainerByUser[] =
     "SELECT " BERTH_PG_USER_CONTAINER_COLUMNS " FROM user_containers WHERE user_id = $1";
 inline constexpr const char kListUserContainers[] =
     "SELECT " BERTH_PG_USER_CONTAINER_COLUMNS " FROM user_containers ORDER BY created_at, seq";
+// user_id and created_at are immutable; idle_timeout_min has its own write.
 inline constexpr const char kUpdateUserContainer[] =
     "UPDATE user_containers SET container_id = $2, container_name = $3, gateway_port = $4, "
-    "gateway_token = $5, token_hash = $6, status = $7, last_active_at = $8, "
-    "idle_timeout_min = $9, config = $10, updated_at = $11 WHERE id = $1";
+    "gateway_token = $5, token_hash = $6, status = $7, last_active_at = $8, config = $9, "
+    "updated_at = $10 WHERE id = $1";
+inline constexpr const char kSetUserContainerIdleTimeout[] =
+    "UPDATE user_containers SET idle_timeout_min = $2, updated_at = $3 WHERE user_id = $1";
 inline constexpr const char kRecordUserActivity[] =
     "UPDATE user_containers SET last_active_at = GREATEST(COALESCE(last_active_at, 0), "
     "$2::bigint) WHERE id = $1";

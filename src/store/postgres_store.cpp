@@ -299,6 +299,17 @@ Status PostgresStore::UpdateUserContainer(const UserContainer& c) {
   return ExpectOneRow(changed, "container record not found");
 }
 
+Status PostgresStore::SetUserContainerIdleTimeout(const std::string& user_id, int idle_timeout_min,
+                                                  int64_t updated_at) {
+  return ExpectOneRow(Run(*pool_, Deadline(), q::kSetUserContainerIdleTimeout,
+                          [&](PgParams& p) {
+                            p.Bind(1, user_id);
+                            p.Bind(2, idle_timeout_min);
+                            p.Bind(3, updated_at);
+                          }),
+                      "container record not found");
+}
+
 Status PostgresStore::RecordUserActivity(
     const std::vector<std::pair<std::string, int64_t>>& stamps) {
   return ApplyStamps(q::kRecordUserActivity, stamps);

@@ -89,6 +89,8 @@ class PostgresStore final : public SnapshotStore {
   Result<UserContainer> GetUserContainerByUser(const std::string& user_id) override;
   Result<std::vector<UserContainer>> ListUserContainers() override;
   Status UpdateUserContainer(const UserContainer& container) override;
+  Status SetUserContainerIdleTimeout(const std::string& user_id, int idle_timeout_min,
+                                     int64_t updated_at) override;
   Status RecordUserActivity(const std::vector<std::pair<std::string, int64_t>>& stamps) override;
 
   Status CreateSystemContainer(const SystemContainer& container) override;

@@ -259,7 +259,7 @@ void BindUserContainerInsert(Params& s, const UserContainer& c) {
 }
 
 // Update: 1 id, 2 container_id, 3 container_name, 4 gateway_port, 5 gateway_token, 6 token_hash,
-// 7 status, 8 last_active_at, 9 idle_timeout_min, 10 config, 11 updated_at.
+// 7 status, 8 last_active_at, 9 config, 10 updated_at (idle_timeout_min has its own write).
 template <typename Params>
 void BindUserContainerUpdate(Params& s, const UserContainer& c) {
   s.Bind(1, c.id);
@@ -270,9 +270,8 @@ void BindUserContainerUpdate(Params& s, const UserContainer& c) {
   s.Bind(6, c.token_hash);
   s.Bind(7, c.status);
   s.Bind(8, c.last_active_at);
-  s.Bind(9, c.idle_timeout_min);
-  s.Bind(10, c.config_json);
-  s.Bind(11, c.updated_at);
+  s.Bind(9, c.config_json);
+  s.Bind(10, c.updated_at);
 }
 
 // Insert: 1 id, 2 name, 3 primary_model, 4 container_id, 5 container_name, 6 gateway_port,

@@ -30,8 +30,9 @@ constexpr const char kListHeldLeases[] =
   "UPDATE " table                                                                               \
   " SET status = ?2, container_id = COALESCE(?3, container_id), last_active_at = CASE WHEN ?2 " \
   "= 'running' THEN MAX(COALESCE(last_active_at, 0), ?4) ELSE last_active_at END, "             \
-  "updated_at = ?4 WHERE id = ?1 AND EXISTS (SELECT 1 FROM leases WHERE name = ?5 AND "         \
-  "holder = ?6 AND epoch = ?7)"
+  "updated_at = ?4 WHERE id = ?1 AND (?5 = '' OR EXISTS (SELECT 1 FROM leases WHERE name = ?5 " \
+  "AND "                                                                                        \
+  "holder = ?6 AND epoch = ?7))"
 constexpr const char kSaveUserAgentState[] = BERTH_SAVE_AGENT_STATE("user_containers");
 constexpr const char kSaveSystemAgentState[] = BERTH_SAVE_AGENT_STATE("system_containers");
 constexpr const char kUserRecordExists[] = "SELECT 1 FROM user_containers WHERE id = ?1";

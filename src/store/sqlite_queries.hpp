@@ -97,11 +97,13 @@ inline constexpr const char kListUserContainers[] =
     "SELECT id, user_id, container_id, container_name, gateway_port, gateway_token, token_hash, "
     "status, last_active_at, idle_timeout_min, config, created_at, updated_at "
     "FROM user_containers ORDER BY created_at, rowid";
-// user_id and created_at are immutable.
+// user_id and created_at are immutable; idle_timeout_min has its own write.
 inline constexpr const char kUpdateUserContainer[] =
     "UPDATE user_containers SET container_id = ?2, container_name = ?3, gateway_port = ?4, "
-    "gateway_token = ?5, token_hash = ?6, status = ?7, last_active_at = ?8, "
-    "idle_timeout_min = ?9, config = ?10, updated_at = ?11 WHERE id = ?1";
+    "gateway_token = ?5, token_hash = ?6, status = ?7, last_active_at = ?8, config = ?9, "
+    "updated_at = ?10 WHERE id = ?1";
+inline constexpr const char kSetUserContainerIdleTimeout[] =
+    "UPDATE user_containers SET idle_timeout_min = ?2, updated_at = ?3 WHERE user_id = ?1";
 
 // Activity is monotonic: a late flush of an older stamp never moves it back.
 inline constexpr const char kRecordUserActivity[] =

@@ -319,6 +319,17 @@ Status SqliteStore::UpdateUserContainer(const UserContainer& c) {
   return ExpectOneRow(changed, "container record not found");
 }
 
+Status SqliteStore::SetUserContainerIdleTimeout(const std::string& user_id, int idle_timeout_min,
+                                                int64_t updated_at) {
+  return ExpectOneRow(Write(*pool_, q::kSetUserContainerIdleTimeout,
+                            [&](SqliteStatement& s) {
+                              s.Bind(1, user_id);
+                              s.Bind(2, idle_timeout_min);
+                              s.Bind(3, updated_at);
+                            }),
+                      "container record not found");
+}
+
 Status SqliteStore::RecordUserActivity(const std::vector<std::pair<std::string, int64_t>>& stamps) {
   return ApplyStamps(q::kRecordUserActivity, stamps);
 }

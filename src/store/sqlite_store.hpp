@@ -31,8 +31,8 @@ struct SqliteStoreOptions {
 // stored values other than ids and names.
 //
 // Immutable fields: UpdateProvider keeps id, user_id and created_at; UpdateUserContainer keeps
-// user_id and created_at; UpdateSystemContainer keeps created_at; UpsertAgentConfig keeps the
-// first created_at.
+// user_id, created_at and idle_timeout_min; UpdateSystemContainer keeps created_at;
+// UpsertAgentConfig keeps the first created_at.
 class SqliteStore final : public SnapshotStore {
  public:
   // Opens (creating when missing) the database at `path`, a filesystem path: absolute, or
@@ -86,6 +86,8 @@ class SqliteStore final : public SnapshotStore {
   Result<UserContainer> GetUserContainerByUser(const std::string& user_id) override;
   Result<std::vector<UserContainer>> ListUserContainers() override;
   Status UpdateUserContainer(const UserContainer& container) override;
+  Status SetUserContainerIdleTimeout(const std::string& user_id, int idle_timeout_min,
+                                     int64_t updated_at) override;
   Status RecordUserActivity(const std::vector<std::pair<std::string, int64_t>>& stamps) override;
 
   Status CreateSystemContainer(const SystemContainer& container) override;

@@ -74,8 +74,14 @@ class Store {
   virtual Result<UserContainer> GetUserContainer(const std::string& id) = 0;
   virtual Result<UserContainer> GetUserContainerByUser(const std::string& user_id) = 0;
   virtual Result<std::vector<UserContainer>> ListUserContainers() = 0;
-  // Replaces every mutable field of the row with the given id (all but id, user_id, created_at).
+  // Replaces every mutable field of the row with the given id (all but id, user_id, created_at
+  // and idle_timeout_min: the admin's setting has its own write below, so that the lifecycle's
+  // read-modify-write of a record never undoes it).
   virtual Status UpdateUserContainer(const UserContainer& container) = 0;
+  // Sets idle_timeout_min (and updated_at) of the user's container record and nothing else.
+  // kNotFound when the user has no container record.
+  virtual Status SetUserContainerIdleTimeout(const std::string& user_id, int idle_timeout_min,
+                                             int64_t updated_at) = 0;
   // Raises last_active_at of each container record (by record id) to the given stamp, in one
   // transaction; never lowers it. Records that no longer exist are skipped.
   virtual Status RecordUserActivity(const std::vector<std::pair<std::string, int64_t>>& stamps) = 0;
@@ -110,7 +116,8 @@ class Store {
   virtual Result<std::vector<Lease>> ListHeldLeases(const std::string& prefix) = 0;
   // A start's write to its agent's record, made only while `fence` still holds (checked in the
   // same statement, with the lease row locked against a takeover meanwhile): kAborted when the
-  // lease was taken over, kNotFound when the record is gone.
+  // lease was taken over, kNotFound when the record is gone. A fence with an empty name writes
+  // unconditionally (a stop's write: one statement, no read-modify-write of the whole row).
   virtual Status SaveAgentState(ContainerKind kind, const std::string& record_id,
                                 const AgentStateWrite& write, const LeaseFence& fence) = 0;
   // Appends to the change feed, stamped by the database's clock.

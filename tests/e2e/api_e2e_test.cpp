@@ -1,4 +1,5 @@
-// The REST API end to end: the built binary, a real socket, a real SQLite file.
+// The REST API end to end: the built binary, a real socket, a real database: each test runs on
+// SQLite and on PostgreSQL (names ending in /sqlite and /postgres).
 
 #include <signal.h>
 
@@ -13,9 +14,9 @@ namespace {
 
 using nlohmann::json;
 
-using ApiE2e = BerthE2eTest;
+using ApiE2e = BerthStoreE2eTest;
 
-TEST_F(ApiE2e, HealthAndReadiness) {
+TEST_P(ApiE2e, HealthAndReadiness) {
   auto health = berth_->Get("/api/health");
   EXPECT_EQ(health.status, 200);
   EXPECT_EQ(health.Json(), json({{"status", "ok"}}));
@@ -32,7 +33,7 @@ TEST_F(ApiE2e, HealthAndReadiness) {
   EXPECT_EQ(ErrorCode(start), "unavailable");
 }
 
-TEST_F(ApiE2e, InternalEndpointLimitsFailedTokenAttemptsPerAddress) {
+TEST_P(ApiE2e, InternalEndpointLimitsFailedTokenAttemptsPerAddress) {
   auto [uid, token] = CreateUser("target");
   auto provisioned = berth_->Post("/api/admin/users/" + uid + "/container", "", kAdminToken);
   ASSERT_EQ(provisioned.status, 201) << provisioned.body;
@@ -50,7 +51,7 @@ TEST_F(ApiE2e, InternalEndpointLimitsFailedTokenAttemptsPerAddress) {
   EXPECT_EQ(berth_->Get("/api/me", token).status, 200);
 }
 
-TEST_F(ApiE2e, UnknownRouteAndWrongMethod) {
+TEST_P(ApiE2e, UnknownRouteAndWrongMethod) {
   auto missing = berth_->Get("/api/nope");
   EXPECT_EQ(missing.status, 404);
   EXPECT_EQ(ErrorCode(missing), "not_found");
@@ -59,7 +60,7 @@ TEST_F(ApiE2e, UnknownRouteAndWrongMethod) {
   EXPECT_NE(wrong.headers["allow"].find("GET"), std::string::npos);
 }
 
-TEST_F(ApiE2e, AdminAuthenticationAndRoles) {
+TEST_P(ApiE2e, AdminAuthenticationAndRoles) {
   auto none = berth_->Get("/api/admin/users");
   EXPECT_EQ(none.status, 401);
   EXPECT_EQ(ErrorCode(none), "unauthenticated");
@@ -73,7 +74,7 @@ TEST_F(ApiE2e, AdminAuthenticationAndRoles) {
   EXPECT_EQ(berth_->Get("/api/me", kAdminToken).status, 403);
 }
 
-TEST_F(ApiE2e, AdminManagesUsers) {
+TEST_P(ApiE2e, AdminManagesUsers) {
   auto created = berth_->Post(
       "/api/admin/users", R"({"name":"Bob","email":"bob@example.com","id":"bob-1"})", kAdminToken);
   ASSERT_EQ(created.status, 201) << created.body;
@@ -114,7 +115,7 @@ TEST_F(ApiE2e, AdminManagesUsers) {
   EXPECT_EQ(berth_->Get("/api/me", token).status, 401);
 }
 
-TEST_F(ApiE2e, InvalidUserInputIsA400WithTheErrorShape) {
+TEST_P(ApiE2e, InvalidUserInputIsA400WithTheErrorShape) {
   for (const std::string& bad :
        {std::string(""), std::string("not json"), std::string("[]"),
         std::string(R"({"email":"x@y"})"), std::string(R"({"name":""})"),
@@ -128,7 +129,7 @@ TEST_F(ApiE2e, InvalidUserInputIsA400WithTheErrorShape) {
   }
 }
 
-TEST_F(ApiE2e, OversizedBodyIs413) {
+TEST_P(ApiE2e, OversizedBodyIs413) {
   std::string big = R"({"name":")" + std::string(2 << 20, 'x') + R"("})";
   auto r = berth_->Post("/api/admin/users", big, kAdminToken);
   EXPECT_EQ(r.status, 413);
@@ -136,7 +137,7 @@ TEST_F(ApiE2e, OversizedBodyIs413) {
   EXPECT_EQ(berth_->Get("/api/health").status, 200);
 }
 
-TEST_F(ApiE2e, ProvidersCrudNeverRevealsKeys) {
+TEST_P(ApiE2e, ProvidersCrudNeverRevealsKeys) {
   auto [uid, token] = CreateUser("alice");
   json provider = {{"name", "my-zai"},
                    {"displayName", "Z.ai"},
@@ -186,7 +187,7 @@ TEST_F(ApiE2e, ProvidersCrudNeverRevealsKeys) {
   EXPECT_EQ(berth_->Get("/api/providers/" + pid, token).status, 404);
 }
 
-TEST_F(ApiE2e, ProviderInputThatCouldNotYieldAValidConfigIs400) {
+TEST_P(ApiE2e, ProviderInputThatCouldNotYieldAValidConfigIs400) {
   auto [uid, token] = CreateUser("alice");
   for (const std::string& bad : {
            std::string(R"({"type":"openai","models":["m"]})"),                 // no name
@@ -210,7 +211,7 @@ TEST_F(ApiE2e, ProviderInputThatCouldNotYieldAValidConfigIs400) {
   EXPECT_EQ(berth_->Get("/api/providers", token).Json()["providers"].size(), 0u);
 }
 
-TEST_F(ApiE2e, AgentConfigPrimaryModelChain) {
+TEST_P(ApiE2e, AgentConfigPrimaryModelChain) {
   auto [uid, token] = CreateUser("alice");
   auto initial = berth_->Get("/api/agent-config", token);
   ASSERT_EQ(initial.status, 200);
@@ -238,7 +239,7 @@ TEST_F(ApiE2e, AgentConfigPrimaryModelChain) {
   EXPECT_EQ(cleared.Json()["effectivePrimaryModel"], "work/gpt-4.1");
 }
 
-TEST_F(ApiE2e, InternalEndpointServesEachContainerItsOwnConfig) {
+TEST_P(ApiE2e, InternalEndpointServesEachContainerItsOwnConfig) {
   auto [uid, token] = CreateUser("alice");
   ASSERT_EQ(berth_
                 ->Post("/api/providers",
@@ -314,7 +315,7 @@ TEST_F(ApiE2e, InternalEndpointServesEachContainerItsOwnConfig) {
   EXPECT_EQ(berth_->Get("/api/internal/agent-config/" + cid, rotated.Json()["token"]).status, 401);
 }
 
-TEST_F(ApiE2e, SystemContainers) {
+TEST_P(ApiE2e, SystemContainers) {
   auto created =
       berth_->Post("/api/admin/system-containers",
                    R"({"name":"ops-bot","primaryModel":"anthropic/claude-x"})", kAdminToken);
@@ -353,7 +354,7 @@ TEST_F(ApiE2e, SystemContainers) {
   EXPECT_EQ(berth_->Get("/api/internal/agent-config/" + id, token).status, 401);
 }
 
-TEST_F(ApiE2e, GracefulShutdownOnSigtermAndSigint) {
+TEST_P(ApiE2e, GracefulShutdownOnSigtermAndSigint) {
   EXPECT_EQ(berth_->Stop(SIGTERM), 0) << berth_->Stderr();
   auto again = StartBerth(BaseEnv());
   ASSERT_NE(again, nullptr);
@@ -361,7 +362,7 @@ TEST_F(ApiE2e, GracefulShutdownOnSigtermAndSigint) {
   EXPECT_EQ(again->Stop(SIGINT), 0) << again->Stderr();
 }
 
-TEST_F(ApiE2e, LogsAreJsonLinesUnlessTextIsAsked) {
+TEST_P(ApiE2e, LogsAreJsonLinesUnlessTextIsAsked) {
   EXPECT_EQ(berth_->Get("/api/health").status, 200);
   ASSERT_EQ(berth_->Stop(SIGTERM), 0);
   std::istringstream json_log(berth_->Stderr());
@@ -396,6 +397,8 @@ TEST_F(ApiE2e, LogsAreJsonLinesUnlessTextIsAsked) {
   ASSERT_EQ(flagged->Stop(SIGTERM), 0);
   EXPECT_EQ(flagged->Stderr().rfind("{\"ts\":", 0), 0u) << flagged->Stderr();
 }
+
+BERTH_E2E_ON_EVERY_STORE(ApiE2e);
 
 }  // namespace
 }  // namespace berth::testing

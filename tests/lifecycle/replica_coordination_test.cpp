@@ -138,10 +138,7 @@ TEST_F(ReplicaReaperTest, ActivityAnotherReplicaFlushedKeepsAnAgentFromTheReaper
   EXPECT_TRUE(reaper.Reap()->empty());
   EXPECT_EQ(Entry(AgentKey::User(user)).status, AgentStatus::kRunning);
   // An idle timeout set on another replica counts too.
-  auto row = store_->GetUserContainerByUser(user);
-  ASSERT_TRUE(row.ok());
-  row->idle_timeout_min = 0;  // never reaped
-  ASSERT_TRUE(store_->UpdateUserContainer(*row).ok());
+  ASSERT_TRUE(store_->SetUserContainerIdleTimeout(user, 0, 1).ok());  // never reaped
   fake_clock_->Advance(24h);
   EXPECT_TRUE(reaper.Reap()->empty());
   EXPECT_EQ(Entry(AgentKey::User(user)).idle_timeout_min, 0);

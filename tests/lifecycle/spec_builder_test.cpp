@@ -24,7 +24,7 @@ struct Inputs {
   }
 
   LifecycleOptions options;
-  InstanceInfo instance{"instance-1", "http://172.30.0.1:3001/api"};
+  InstanceInfo instance{"instance-1", "http://172.30.0.1:3001/api", "replica-1"};
   AgentRecord record;
   std::string token = "bc_token";
 };

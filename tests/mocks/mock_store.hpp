@@ -41,6 +41,7 @@ class MockStore : public store::Store {
               (override));
   MOCK_METHOD(Result<std::vector<store::UserContainer>>, ListUserContainers, (), (override));
   MOCK_METHOD(Status, UpdateUserContainer, (const store::UserContainer&), (override));
+  MOCK_METHOD(Status, SetUserContainerIdleTimeout, (const std::string&, int, int64_t), (override));
   using ActivityStamps = std::vector<std::pair<std::string, int64_t>>;
   MOCK_METHOD(Status, RecordUserActivity, (const ActivityStamps&), (override));
   MOCK_METHOD(Status, CreateSystemContainer, (const store::SystemContainer&), (override));

@@ -32,10 +32,8 @@ TEST_F(ReplicasE2eTest, SixtyConcurrentStartsOverThreeReplicasMakeOneContainerSt
   StartReplicas();
   ASSERT_FALSE(HasFatalFailure());
   berth_ = nullptr;
-  auto created = Replica(0).Post("/api/admin/users", R"({"name":"many"})", kAdminToken);
-  ASSERT_EQ(created.status, 201) << created.body;
-  const std::string user = created.Json()["user"]["id"];
-  const std::string token = created.Json()["token"];
+  const auto [user, token] = CreateUserOn(0, "many");
+  ASSERT_FALSE(token.empty());
 
   std::vector<std::future<HttpResult>> calls;
   for (int i = 0; i < 60; ++i) {
@@ -70,10 +68,8 @@ TEST_F(ReplicasE2eTest, AStartWhoseReplicaIsKilledIsCompletedByAnotherAfterTheLe
   StartReplicas();
   ASSERT_FALSE(HasFatalFailure());
   berth_ = nullptr;
-  auto created = Replica(2).Post("/api/admin/users", R"({"name":"orphan"})", kAdminToken);
-  ASSERT_EQ(created.status, 201) << created.body;
-  const std::string user = created.Json()["user"]["id"];
-  const std::string token = created.Json()["token"];
+  const auto [user, token] = CreateUserOn(2, "orphan");
+  ASSERT_FALSE(token.empty());
 
   auto doomed = std::async(std::launch::async,
                            [&] { return Replica(0).Post("/api/agent/start", "", token); });
@@ -89,7 +85,7 @@ TEST_F(ReplicasE2eTest, AStartWhoseReplicaIsKilledIsCompletedByAnotherAfterTheLe
   auto containers = ContainersOf(user);
   EXPECT_TRUE(Running(containers)) << containers.size();  // no orphan, no duplicate
   EXPECT_EQ(EngineEvents("create"), 1);  // the dead replica's container was taken over
-  // The lease (2 s) had to expire; readiness of the slow agent adds up to 6 s.
+  // The lease (4 s) had to expire; readiness of the slow agent adds up to 6 s.
   EXPECT_GE(took, 0.5);
   std::printf("[ measure  ] start-lease takeover: the start completed %.2f s after the kill\n",
               took);
@@ -104,19 +100,22 @@ TEST_F(ReplicasE2eTest, WhenTheLeaderIsKilledAnotherReplicaReapsWithinTwoLeasePe
   ASSERT_GE(leader, 0);
   // The leader starts the agent, so that the replicas left know of it only from the store.
   const int starter = leader;
-  auto created = Replica(starter).Post("/api/admin/users", R"({"name":"idle"})", kAdminToken);
-  ASSERT_EQ(created.status, 201) << created.body;
-  const std::string user = created.Json()["user"]["id"];
-  const std::string token = created.Json()["token"];
+  const auto [user, token] = CreateUserOn(starter, "idle");
+  ASSERT_FALSE(token.empty());
   ASSERT_EQ(Replica(starter).Post("/api/agent/start", "", token).status, 200);
   std::this_thread::sleep_for(6s);  // the starter's activity flush (every 5 s) has happened
 
-  // Idle for ten minutes with a one-minute timeout, as the store tells every replica.
+  // A one-minute idle timeout, set by an admin on another replica...
+  auto patched = Replica((leader + 1) % 3)
+                     .Send("PATCH", "/api/admin/users/" + user + "/agent",
+                           R"({"idleTimeoutMin":1})", kAdminToken);
+  ASSERT_EQ(patched.status, 200) << patched.body;
+  EXPECT_EQ(patched.Json()["idleTimeoutMin"], 1);
+  // ...and ten minutes of silence, as the store tells every replica.
   auto store = store::OpenStore(DatabaseUrl());
   ASSERT_TRUE(store.ok());
   auto record = (*store)->GetUserContainerByUser(user);
   ASSERT_TRUE(record.ok());
-  record->idle_timeout_min = 1;
   record->last_active_at = record->last_active_at.value_or(0) - 10 * 60'000;
   ASSERT_TRUE((*store)->UpdateUserContainer(*record).ok());
 
@@ -137,10 +136,8 @@ TEST_F(ReplicasE2eTest, AProviderChangeOnOneReplicaReachesAnAgentAnotherStarted)
   StartReplicas();
   ASSERT_FALSE(HasFatalFailure());
   berth_ = nullptr;
-  auto created = Replica(0).Post("/api/admin/users", R"({"name":"push"})", kAdminToken);
-  ASSERT_EQ(created.status, 201) << created.body;
-  const std::string user = created.Json()["user"]["id"];
-  const std::string token = created.Json()["token"];
+  const auto [user, token] = CreateUserOn(0, "push");
+  ASSERT_FALSE(token.empty());
   ASSERT_EQ(Replica(1).Post("/api/agent/start", "", token).status, 200);
   auto containers = ContainersOf(user);
   ASSERT_EQ(containers.size(), 1u);
@@ -168,10 +165,8 @@ TEST_F(ReplicasE2eTest, AUserDeletedOnOneReplicaIsRefusedByAnotherWithinASecond)
   StartReplicas(2);
   ASSERT_FALSE(HasFatalFailure());
   berth_ = nullptr;
-  auto created = Replica(0).Post("/api/admin/users", R"({"name":"gone"})", kAdminToken);
-  ASSERT_EQ(created.status, 201) << created.body;
-  const std::string user = created.Json()["user"]["id"];
-  const std::string token = created.Json()["token"];
+  const auto [user, token] = CreateUserOn(0, "gone");
+  ASSERT_FALSE(token.empty());
   auto extra = Replica(0).Post("/api/admin/users/" + user + "/tokens", "", kAdminToken);
   ASSERT_EQ(extra.status, 201) << extra.body;
   const std::string second = extra.Json()["token"];

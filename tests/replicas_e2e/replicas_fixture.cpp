@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "store/store.hpp"
 
@@ -83,6 +84,13 @@ void ReplicasE2eTest::KillReplica(int i) {
   slot.reset();
 }
 
+std::pair<std::string, std::string> ReplicasE2eTest::CreateUserOn(int i, const std::string& name) {
+  auto r = Replica(i).Post("/api/admin/users", nlohmann::json{{"name", name}}.dump(), kAdminToken);
+  EXPECT_EQ(r.status, 201) << r.body;
+  if (r.status != 201) return {"", ""};
+  return {r.Json()["user"]["id"].get<std::string>(), r.Json()["token"].get<std::string>()};
+}
+
 int ReplicasE2eTest::Leader() const {
   int leader = -1;
   for (std::size_t i = 0; i < replicas_.size(); ++i) {
@@ -108,7 +116,8 @@ int ReplicasE2eTest::EngineEvents(const std::string& event) {
   const std::string instance = Instance();
   if (instance.empty()) return -1;
   const std::string command = "DOCKER_HOST='" + env().docker_host() + "' docker events --since " +
-                              since_ + " --until $(($(date +%s) + 1)) --filter type=container --filter " +
+                              since_ +
+                              " --until $(($(date +%s) + 1)) --filter type=container --filter " +
                               "event=" + event + " --filter label=berth.instance=" + instance +
                               " --format " + "'{{.Actor.Attributes.name}}' 2>&1";
   FILE* pipe = ::popen(command.c_str(), "r");

@@ -13,12 +13,12 @@ namespace berth::testing {
 // Three `berth serve` replicas on one PostgreSQL database and one real engine, with the test
 // agent, and the shared address operators put in front of them (a TcpForwarder on the agent
 // network's gateway, which every agent's MOSAIC_API_URL names). Short leases (BERTH_LEASE_MS
-// 2000) and a token cache long enough (60 s) that only the change feed can explain a
+// 4000) and a token cache long enough (60 s) that only the change feed can explain a
 // deletion seen by another replica within a second. TearDown removes every replica, the
 // database, and what they made on the engine, by id, pass or fail.
 class ReplicasE2eTest : public LifecycleE2eTest {
  protected:
-  static constexpr int kLeaseMs = 2000;
+  static constexpr int kLeaseMs = 4000;
 
   void SetUp() override;
   void TearDown() override;
@@ -28,6 +28,8 @@ class ReplicasE2eTest : public LifecycleE2eTest {
   void StartReplicas(int count = 3);
   BerthProcess& Replica(int i) { return *replicas_.at(static_cast<std::size_t>(i)); }
   void KillReplica(int i);  // SIGKILL, no cleanup by berth
+  // Creates a user through replica i: {id, token}, empty on failure (which it reports).
+  std::pair<std::string, std::string> CreateUserOn(int i, const std::string& name);
   // The replica that says it leads the fleet (its log), or -1.
   int Leader() const;
   std::string DatabaseUrl() const { return url_; }

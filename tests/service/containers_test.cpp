@@ -12,6 +12,18 @@ using ::testing::Return;
 
 using ContainerServiceTest = ServiceTest;
 
+// What the service tells the lifecycle about idle timeouts (the rest is not expected here).
+class IdleTimeoutHooks final : public service::AgentHooks {
+ public:
+  void ConfigChanged(const std::string&) override { ADD_FAILURE() << "ConfigChanged"; }
+  void TokenRotated(const std::string&) override {}  // the test rotates a token once
+  void IdleTimeoutChanged(const std::string& user_id, int minutes) override {
+    changes.emplace_back(user_id, minutes);
+  }
+  Status RemovingUser(const std::string&) override { return Internal("RemovingUser"); }
+  std::vector<std::pair<std::string, int>> changes;
+};
+
 TEST_F(ContainerServiceTest, ProvisionStoresSealedTokenAndHashOnly) {
   std::string uid = NewUser();
   auto p = containers_->ProvisionUserContainer(uid, false);
@@ -89,6 +101,39 @@ TEST_F(ContainerServiceTest, ConfigComesFromTheOwnersCurrentSettings) {
   ASSERT_TRUE(config.ok());
   EXPECT_EQ((*config)["agents"]["defaults"]["model"]["primary"], "x/y");
   EXPECT_EQ(*config, *providers_->BuildUserConfig(uid));
+}
+
+TEST_F(ContainerServiceTest, SetIdleTimeoutStoresTheValueAndTellsTheHooks) {
+  auto hooks = std::make_shared<IdleTimeoutHooks>();
+  containers_->SetAgentHooks(hooks);
+  std::string uid = NewUser();
+  // No record yet: one is made, as a first start would, with the value.
+  auto made = containers_->SetIdleTimeout(uid, 0);
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  EXPECT_EQ(made->idle_timeout_min, 0);
+  EXPECT_EQ(made->container_name, "mosaic-user-" + uid);
+  EXPECT_EQ(made->status, "stopped");
+  EXPECT_TRUE(secrets_->Open(made->gateway_token).ok());
+  EXPECT_EQ(*store_->GetUserContainerByUser(uid), *made);
+  // An existing record keeps everything else, its token included.
+  auto rotated = containers_->ProvisionUserContainer(uid, /*rotate=*/true);
+  ASSERT_TRUE(rotated.ok());
+  auto changed = containers_->SetIdleTimeout(uid, service::kMaxIdleTimeoutMin);
+  ASSERT_TRUE(changed.ok()) << changed.status().ToString();
+  EXPECT_EQ(changed->id, made->id);
+  EXPECT_EQ(changed->idle_timeout_min, 10080);
+  EXPECT_TRUE(containers_->AuthenticateContainer(rotated->token).ok());
+  using Changes = std::vector<std::pair<std::string, int>>;
+  EXPECT_EQ(hooks->changes, (Changes{{uid, 0}, {uid, 10080}}));
+
+  // Refused: nothing stored, nobody told.
+  for (int64_t bad : {int64_t{-1}, int64_t{10081}, int64_t{1} << 33}) {
+    EXPECT_EQ(containers_->SetIdleTimeout(uid, bad).status().code(), ErrorCode::kInvalidArgument)
+        << bad;
+  }
+  EXPECT_EQ(containers_->SetIdleTimeout("ghost", 5).status().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(store_->GetUserContainerByUser(uid)->idle_timeout_min, 10080);
+  EXPECT_EQ(hooks->changes.size(), 2u);
 }
 
 // A store outage is reported as such, never as a bad token.

@@ -71,10 +71,10 @@ TEST_F(SqliteStoreQueryPlanTest, OrderedListsNeedNoSort) {
 }
 
 TEST_F(SqliteStoreQueryPlanTest, WritesByKeyAreIndexSearches) {
-  for (const char* sql :
-       {q::kUpdateProvider, q::kDeleteProvider, q::kUpdateUserContainer, q::kUpdateSystemContainer,
-        q::kDeleteSystemContainer, q::kDeleteUser, q::kReplaceProviderApiKey,
-        q::kReplaceUserContainerToken, q::kReplaceSystemContainerToken}) {
+  for (const char* sql : {q::kUpdateProvider, q::kDeleteProvider, q::kUpdateUserContainer,
+                          q::kUpdateSystemContainer, q::kSetUserContainerIdleTimeout,
+                          q::kDeleteSystemContainer, q::kDeleteUser, q::kReplaceProviderApiKey,
+                          q::kReplaceUserContainerToken, q::kReplaceSystemContainerToken}) {
     const std::vector<std::string> plan = Plan(path_, sql);
     for (const std::string& step : plan) {
       EXPECT_FALSE(IsScan(step)) << sql << Join(plan);

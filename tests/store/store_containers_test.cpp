@@ -96,7 +96,7 @@ TEST_P(StoreContainersTest, ListUserContainersIsOldestFirst) {
   EXPECT_THAT(Ids(*all), ElementsAre("c-old", "c-z", "c-a", "c-new"));
 }
 
-TEST_P(StoreContainersTest, UpdateUserContainerReplacesMutableFields) {
+TEST_P(StoreContainersTest, UpdateUserContainerReplacesMutableFieldsButTheIdleTimeout) {
   CreateTwoUsers();
   const UserContainer original = MakeUserContainer("c1", "u1", "hash-1", 1000);
   ASSERT_OK(store_->CreateUserContainer(original));
@@ -108,7 +108,7 @@ TEST_P(StoreContainersTest, UpdateUserContainerReplacesMutableFields) {
   changed.gateway_token = "sealed-2";
   changed.token_hash = "hash-2";
   changed.status = "stopped";
-  changed.idle_timeout_min = 5;
+  changed.idle_timeout_min = 5;  // SetUserContainerIdleTimeout's: ignored
   changed.config_json = "{}";
   changed.created_at = 1;  // immutable: ignored
   changed.updated_at = 3000;
@@ -119,6 +119,7 @@ TEST_P(StoreContainersTest, UpdateUserContainerReplacesMutableFields) {
   UserContainer expected = changed;
   expected.user_id = original.user_id;
   expected.created_at = original.created_at;
+  expected.idle_timeout_min = original.idle_timeout_min;
   EXPECT_EQ(Tie(*got), Tie(expected));
 }
 

@@ -138,6 +138,14 @@ TEST_P(StoreCoordinationTest, AStartWritesOnlyWhileItsLeaseHolds) {
   ASSERT_OK(row);
   EXPECT_EQ(row->status, "running");
   EXPECT_EQ(row->container_id, "engine-1");
+  // An empty fence writes unconditionally (a stop's write).
+  ASSERT_OK(store_->SaveAgentState(ContainerKind::kUser, "c1", {"stopped", std::nullopt, 7'000'000},
+                                   LeaseFence{}));
+  row = store_->GetUserContainer("c1");
+  ASSERT_OK(row);
+  EXPECT_EQ(row->status, "stopped");
+  EXPECT_EQ(row->container_id, "engine-1");
+  EXPECT_EQ(row->last_active_at, 5'000'000);  // raised only for a running agent
   // A record that is gone is kNotFound, not a fencing failure.
   Status gone = store_->SaveAgentState(ContainerKind::kSystem, "missing",
                                        {"running", std::nullopt, 1}, fence);
