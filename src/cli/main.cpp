@@ -27,12 +27,15 @@
 #include "lifecycle/agent_hooks_impl.hpp"
 #include "lifecycle/agent_manager.hpp"
 #include "lifecycle/engine_waiter.hpp"
+#include "lifecycle/lease_leadership.hpp"
 #include "runtime/docker_runtime.hpp"
 #include "service/accounts.hpp"
+#include "service/change_feed.hpp"
 #include "service/containers.hpp"
 #include "service/key_policy.hpp"
 #include "service/providers.hpp"
 #include "service/secret_rotation.hpp"
+#include "store/database_url.hpp"
 #include "store/serve_lock.hpp"
 #include "store/store.hpp"
 
@@ -82,8 +85,54 @@ Result<Opened> Open(const std::map<std::string, std::string>& flags,
   return o;
 }
 
-lifecycle::LifecycleOptions LifecycleOptionsFrom(const config::Settings& s) {
+// How this berth shares its database with other replicas: on PostgreSQL a leader lease and the
+// change feed (ARCHITECTURE.md, "Several replicas"); on SQLite, where one berth runs, neither.
+struct Replication {
+  std::string replica_id = lifecycle::NewReplicaId();
+  lifecycle::LeadershipPtr leadership;
+  std::shared_ptr<lifecycle::LeaseLeadership> lease;  // PostgreSQL only
+  std::shared_ptr<service::ChangeFeed> feed;          // PostgreSQL only
+};
+
+Replication Replicate(const Opened& o, const ClockPtr& clock) {
+  Replication r;
+  auto url = store::ParseDatabaseUrl(o.settings.database_url);
+  if (!url.ok() || url->kind != store::DatabaseUrl::Kind::kPostgres) {
+    r.leadership = std::make_shared<lifecycle::AlwaysLeader>();
+    return r;
+  }
+  r.feed = std::make_shared<service::ChangeFeed>(o.store);
+  r.lease = std::make_shared<lifecycle::LeaseLeadership>(
+      o.store, r.replica_id, std::chrono::milliseconds(o.settings.lease_ms), clock);
+  r.lease->Tick();  // a lone replica leads from its first pass
+  r.lease->Start();
+  r.leadership = r.lease;
+  spdlog::info("berth: replica {} (lease {} ms)", r.replica_id, o.settings.lease_ms);
+  return r;
+}
+
+// What other replicas' changes mean here.
+void FollowChanges(const Replication& r, const std::shared_ptr<service::AccountService>& accounts,
+                   const std::shared_ptr<lifecycle::AgentManager>& agents) {
+  if (!r.feed) return;
+  using service::ChangeFeed;
+  r.feed->On(ChangeFeed::kUserDeleted, [accounts](const std::string& user_id) {
+    accounts->ForgetTokensOf(user_id);  // the agent goes by the engine's events
+  });
+  r.feed->On(ChangeFeed::kTokenRevoked,
+             [accounts](const std::string& token_id) { accounts->ForgetToken(token_id); });
+  std::weak_ptr<lifecycle::AgentManager> weak = agents;
+  r.feed->On(ChangeFeed::kAgentChanged, [weak](const std::string& user_id) {
+    if (auto a = weak.lock(); a && a->initialized()) a->RefreshAgent(user_id);
+  });
+  r.feed->Start();
+}
+
+lifecycle::LifecycleOptions LifecycleOptionsFrom(const config::Settings& s,
+                                                 const std::string& replica_id) {
   lifecycle::LifecycleOptions o;
+  o.replica_id = replica_id;
+  o.lease_ttl = std::chrono::milliseconds(s.lease_ms);
   o.image = s.openclaw_image;
   o.contract = image::AgentContract();
   o.network = s.openclaw_network;
@@ -115,10 +164,12 @@ int Serve(const std::map<std::string, std::string>& flags,
   if (Status st = service::CheckKeysPresent(*o.store, *o.keys); !st.ok()) return Fail(st);
 
   ClockPtr clock = std::make_shared<SystemClock>();
+  Replication replication = Replicate(o, clock);
   http::ApiServices services;
   services.store = o.store;
   services.accounts = std::make_shared<service::AccountService>(
       o.store, clock, o.settings.admin_token, std::chrono::milliseconds(o.settings.token_cache_ms));
+  services.accounts->SetChangeFeed(replication.feed);
   services.providers = std::make_shared<service::ProviderService>(
       o.store, o.secrets, clock,
       service::ProviderLimits{static_cast<std::size_t>(o.settings.max_providers_per_user),
@@ -142,12 +193,12 @@ int Serve(const std::map<std::string, std::string>& flags,
   auto engine = runtime::DockerRuntime::Create(engine_options);
   if (!engine.ok()) return Fail(Status(engine.status().code(), engine.status().message()));
   auto agents = std::make_shared<lifecycle::AgentManager>(
-      LifecycleOptionsFrom(o.settings), o.store, *engine, services.containers, services.providers,
-      o.secrets, std::make_shared<lifecycle::HttpGatewayProbe>(), clock,
-      std::make_shared<lifecycle::AlwaysLeader>());  // SQLite: one replica, always the leader
+      LifecycleOptionsFrom(o.settings, replication.replica_id), o.store, *engine,
+      services.containers, services.providers, o.secrets,
+      std::make_shared<lifecycle::HttpGatewayProbe>(), clock, replication.leadership);
   services.agents = agents;
   // The services tell the lifecycle what their changes mean for running agents.
-  auto hooks = std::make_shared<lifecycle::AgentHooksImpl>(agents);
+  auto hooks = std::make_shared<lifecycle::AgentHooksImpl>(agents, replication.feed);
   services.accounts->SetAgentHooks(hooks);
   services.providers->SetAgentHooks(hooks);
   services.containers->SetAgentHooks(hooks);
@@ -206,6 +257,7 @@ int Serve(const std::map<std::string, std::string>& flags,
   http::Server server(options, router);
 
   services.accounts->Start();
+  FollowChanges(replication, services.accounts, agents);
   std::thread signals = cli::StartSignalWaiter([&server] { server.Stop(); });
   if (Status st = server.Listen(); !st.ok()) {
     cli::ReleaseSignalWaiter();
@@ -223,7 +275,9 @@ int Serve(const std::map<std::string, std::string>& flags,
   server.Run();
   signals.join();
   waiter.Stop();
+  if (replication.feed) replication.feed->Stop();
   agents->Stop();
+  if (replication.lease) replication.lease->Stop();  // after the last pass; another leads next
   internal.Stop();
   services.accounts->Stop();
   spdlog::info("berth stopped");

@@ -50,6 +50,7 @@ struct Settings {
   int chat_idle_gap_s = 300;                      // BERTH_CHAT_IDLE_GAP (seconds of silence)
   int chat_keepalive_ms = 10000;                  // BERTH_CHAT_KEEPALIVE_MS (cold-start comments)
   int token_cache_ms = 5000;                      // BERTH_TOKEN_CACHE_MS (0 = no cache)
+  int lease_ms = 10000;  // BERTH_LEASE_MS: replicas' lease period (leader, starts); PostgreSQL
   // BERTH_MAX_CONNECTIONS_PER_ADDRESS: open connections from one client address (0 = no limit,
   // for berth behind a proxy whose connections all come from one address).
   int64_t max_connections_per_address = 512;

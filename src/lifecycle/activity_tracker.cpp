@@ -55,8 +55,12 @@ void ActivityTracker::CloseStream(const std::string& user_id) {
 void ActivityTracker::Flush() {
   std::vector<std::pair<std::string, int64_t>> stamps;
   {
+    const int64_t now = ToUnixMillis(clock_.Now());
     AgentRegistry::Locked locked = registry_.Lock();
     for (auto& [key, entry] : locked.entries()) {
+      // An open stream is activity until it closes: stamped at every flush, so that the leader
+      // (perhaps another replica, judging from the store) never reaps an agent mid-stream.
+      if (entry.open_streams > 0 && key.is_user()) entry.MarkActive(now);
       if (!entry.activity_dirty || !key.is_user() || entry.record_id.empty() ||
           !entry.last_active_ms) {
         continue;

@@ -5,6 +5,7 @@
 
 #include "lifecycle/agent_manager.hpp"
 #include "service/agent_hooks.hpp"
+#include "service/change_feed.hpp"
 
 namespace berth::lifecycle {
 
@@ -14,7 +15,10 @@ namespace berth::lifecycle {
 // this may outlive it. Thread-safe.
 class AgentHooksImpl final : public service::AgentHooks {
  public:
-  explicit AgentHooksImpl(std::weak_ptr<AgentManager> agents) : agents_(std::move(agents)) {}
+  // feed: where agent changes are announced to other replicas (none on SQLite).
+  explicit AgentHooksImpl(std::weak_ptr<AgentManager> agents,
+                          std::shared_ptr<service::ChangeFeed> feed = nullptr)
+      : agents_(std::move(agents)), feed_(std::move(feed)) {}
 
   void ConfigChanged(const std::string& user_id) override;
   void TokenRotated(const std::string& user_id) override;
@@ -22,6 +26,7 @@ class AgentHooksImpl final : public service::AgentHooks {
 
  private:
   std::weak_ptr<AgentManager> agents_;
+  const std::shared_ptr<service::ChangeFeed> feed_;
 };
 
 }  // namespace berth::lifecycle

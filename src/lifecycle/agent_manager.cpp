@@ -4,6 +4,8 @@
 
 #include <utility>
 
+#include "lifecycle/lease_leadership.hpp"
+
 namespace berth::lifecycle {
 
 AgentManager::AgentManager(LifecycleOptions options, store::StorePtr store,
@@ -27,11 +29,11 @@ AgentManager::AgentManager(LifecycleOptions options, store::StorePtr store,
       stopper_(options_, registry_, records_, *runtime_, notifier_),
       activity_(registry_, records_, *clock_),
       views_(records_, registry_),
-      pusher_(options_.contract, registry_, *providers_, *runtime_, *clock_),
+      pusher_(options_.contract, registry_, records_, *providers_, *runtime_, *clock_),
       reconciler_(*runtime_, records_, registry_, instance_, *clock_),
       sweeper_(options_, instance_, *runtime_, records_, registry_, reconciler_, *secrets_,
                *probe_),
-      reaper_(registry_, stopper_, *clock_),
+      reaper_(registry_, records_, stopper_, *clock_),
       keeper_(options_, records_, registry_, starter_, stopper_, *clock_),
       watcher_(*runtime_, registry_, records_, notifier_, instance_, [this] { Resync(); }),
       scheduler_(*clock_, *leadership_) {
@@ -39,6 +41,7 @@ AgentManager::AgentManager(LifecycleOptions options, store::StorePtr store,
                   Scheduler::Scope::kEveryReplica, [this] { activity_.Flush(); },
                   /*run_at_stop=*/true});
   scheduler_.Add({"reap", options_.reap_interval, Scheduler::Scope::kLeaderOnly, [this] {
+                    LearnFleetOnNewTerm();
                     auto reaped = Reap();
                     if (!reaped.ok()) {
                       spdlog::warn("lifecycle: reaper failed: {}", reaped.status().message());
@@ -60,6 +63,7 @@ Status AgentManager::Initialize() {
   auto instance = store_->InstanceId();
   if (!instance.ok()) return instance.status();
   instance_.instance_id = *instance;
+  instance_.replica_id = options_.replica_id.empty() ? NewReplicaId() : options_.replica_id;
   auto network = runtime_->EnsureNetwork(options_.network, /*isolated=*/true);
   if (!network.ok()) {
     return Status(network.status().code(),
@@ -78,7 +82,11 @@ Status AgentManager::Initialize() {
   }
   // A replica that does not lead leaves the fleet to the leader; its warm view fills as it
   // starts agents.
-  if (leadership_->IsLeader()) BERTH_RETURN_IF_ERROR(reconciler_.Reconcile());
+  if (leadership_->IsLeader()) {
+    const int64_t term = leadership_->Term();
+    BERTH_RETURN_IF_ERROR(reconciler_.Reconcile());
+    learned_term_ = term;
+  }
   initialized_ = true;
   return Status::Ok();
 }
@@ -106,6 +114,18 @@ void AgentManager::Resync() {
   }
 }
 
+void AgentManager::LearnFleetOnNewTerm() {
+  const int64_t term = leadership_->Term();
+  if (term == learned_term_.load()) return;
+  spdlog::info("lifecycle: leading the fleet (term {}): reconciling before the first pass", term);
+  Status reconciled = reconciler_.Reconcile();
+  if (!reconciled.ok()) {
+    spdlog::warn("lifecycle: reconcile on becoming leader failed: {}", reconciled.message());
+    return;  // tried again before the next pass
+  }
+  learned_term_ = term;
+}
+
 void AgentManager::EnsureRunningAsync(const std::string& user_id, StartCallback done) {
   starter_.EnsureRunning(AgentKey::User(user_id), std::move(done));
 }
@@ -128,6 +148,21 @@ Status AgentManager::RemoveAgent(const std::string& user_id) { return stopper_.R
 
 void AgentManager::InvalidateAgent(const std::string& user_id) {
   registry_.MarkStale(AgentKey::User(user_id));
+}
+
+void AgentManager::RefreshAgent(const std::string& user_id) {
+  const AgentKey key = AgentKey::User(user_id);
+  auto record = records_.Find(key);
+  if (!record.ok()) {
+    if (record.status().code() != ErrorCode::kNotFound) {
+      spdlog::warn("lifecycle: cannot refresh agent {}: {}", ToString(key),
+                   record.status().message());
+    }
+    return;
+  }
+  registry_.MarkStale(key);
+  AgentRegistry::Locked locked = registry_.Lock();
+  locked.Get(key).idle_timeout_min = record->idle_timeout_min;
 }
 
 void AgentManager::Touch(const std::string& user_id) { activity_.Touch(user_id); }

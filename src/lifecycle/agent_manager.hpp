@@ -98,6 +98,9 @@ class AgentManager {
   // The user's container token changed: the running container holds the old one, so the next
   // start recreates it.
   void InvalidateAgent(const std::string& user_id);
+  // Another replica changed the user's agent (its token, its idle timeout): forget what this
+  // replica believes of it, and take its settings from the record. Blocks on the store.
+  void RefreshAgent(const std::string& user_id);
 
   // Activity (ActivityTracker): memory only, flushed to the store in batches.
   void Touch(const std::string& user_id);
@@ -136,6 +139,8 @@ class AgentManager {
 
  private:
   void Resync();  // the event stream came back: reconcile when leading
+  // Before a leader-only pass: a replica that became leader anew learns the fleet first.
+  void LearnFleetOnNewTerm();
 
   const LifecycleOptions options_;
   const store::StorePtr store_;
@@ -146,7 +151,8 @@ class AgentManager {
   const GatewayProbePtr probe_;
   const ClockPtr clock_;
   const LeadershipPtr leadership_;
-  InstanceInfo instance_;  // written by Initialize() before any part runs
+  std::atomic<int64_t> learned_term_{0};  // the leadership term of the last fleet reconcile
+  InstanceInfo instance_;                 // written by Initialize() before any part runs
   ApiUrlResolver api_url_resolver_;
   std::atomic<bool> initialized_{false};
 

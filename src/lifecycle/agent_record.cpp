@@ -162,6 +162,38 @@ Status AgentRecords::RecordActivity(const std::vector<std::pair<std::string, int
   return store_->RecordUserActivity(stamps);
 }
 
+Result<std::optional<int64_t>> AgentRecords::AcquireLease(const std::string& name,
+                                                          const std::string& holder,
+                                                          std::chrono::milliseconds ttl) {
+  return store_->AcquireLease(name, holder, ttl.count());
+}
+
+Result<bool> AgentRecords::RenewLease(const store::LeaseFence& fence,
+                                      std::chrono::milliseconds ttl) {
+  return store_->RenewLease(fence, ttl.count());
+}
+
+Status AgentRecords::ReleaseLease(const store::LeaseFence& fence) {
+  return store_->ReleaseLease(fence);
+}
+
+Result<std::set<std::string>> AgentRecords::HeldStarts() const {
+  static constexpr std::string_view kPrefix = "start:";
+  auto held = store_->ListHeldLeases(std::string(kPrefix));
+  if (!held.ok()) return held.status();
+  std::set<std::string> ids;
+  for (const store::Lease& lease : *held) ids.insert(lease.name.substr(kPrefix.size()));
+  return ids;
+}
+
+Status AgentRecords::SaveStartState(const AgentRecord& record, AgentStatus status,
+                                    const std::optional<std::string>& container_id,
+                                    const store::LeaseFence& fence) {
+  store::AgentStateWrite write{std::string(AgentStatusName(status)), container_id,
+                               ToUnixMillis(clock_->Now())};
+  return store_->SaveAgentState(record.key.kind, record.id, write, fence);
+}
+
 Status AgentRecords::CheckUser(const std::string& user_id) const {
   auto user = store_->GetUser(user_id);
   return user.ok() ? Status::Ok() : user.status();

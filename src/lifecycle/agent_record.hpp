@@ -1,8 +1,10 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -62,6 +64,19 @@ class AgentRecords {
   Status SaveConfigJson(const AgentKey& key, std::string config_json);
   // Batched activity of user agents: (record id, Unix ms) pairs.
   Status RecordActivity(const std::vector<std::pair<std::string, int64_t>>& stamps);
+
+  // Leases shared by the replicas (store.hpp), judged by the database's clock.
+  Result<std::optional<int64_t>> AcquireLease(const std::string& name, const std::string& holder,
+                                              std::chrono::milliseconds ttl);
+  Result<bool> RenewLease(const store::LeaseFence& fence, std::chrono::milliseconds ttl);
+  Status ReleaseLease(const store::LeaseFence& fence);
+  // Ids of the records whose start some replica (this one included) holds the lease of now.
+  Result<std::set<std::string>> HeldStarts() const;
+  // A start's write under its lease: the status, the container id when given, last_active_at
+  // raised to now when running. kAborted when another replica took the lease over.
+  Status SaveStartState(const AgentRecord& record, AgentStatus status,
+                        const std::optional<std::string>& container_id,
+                        const store::LeaseFence& fence);
 
   // Ok when the user exists; kNotFound when not; the store's error otherwise.
   Status CheckUser(const std::string& user_id) const;

@@ -7,10 +7,11 @@
 namespace berth::lifecycle {
 
 ConfigPusher::ConfigPusher(const runtime::AgentImageContract& contract, AgentRegistry& registry,
-                           const service::ProviderService& providers,
+                           AgentRecords& records, const service::ProviderService& providers,
                            runtime::ContainerRuntime& runtime, const Clock& clock)
     : contract_(contract),
       registry_(registry),
+      records_(records),
       providers_(providers),
       runtime_(runtime),
       clock_(clock) {}
@@ -28,17 +29,25 @@ void ConfigPusher::Changed(const std::string& user_id) {
 Status ConfigPusher::Push(const std::string& user_id) {
   const AgentKey key = AgentKey::User(user_id);
   std::string container_id;
-  int64_t mtime = 0;
+  // Whole seconds in a tar header: each push from here moves at least one second forward.
+  int64_t mtime = ToUnixMillis(clock_.Now()) / 1000;
   {
     AgentRegistry::Locked locked = registry_.Lock();
     AgentEntry* entry = locked.Find(key);
-    if (entry == nullptr || entry->status != AgentStatus::kRunning) return Status::Ok();
-    container_id = entry->container_id;
-    if (container_id.empty()) return Status::Ok();
-    // Whole seconds in a tar header: each push moves at least one second forward.
-    const int64_t now_s = ToUnixMillis(clock_.Now()) / 1000;
-    mtime = std::max(now_s, entry->last_push_mtime + 1);
-    entry->last_push_mtime = mtime;
+    if (entry != nullptr && entry->status == AgentStatus::kRunning) {
+      container_id = entry->container_id;
+      mtime = std::max(mtime, entry->last_push_mtime + 1);
+      entry->last_push_mtime = mtime;
+    }
+  }
+  if (container_id.empty()) {
+    // Not running here: perhaps on another replica, which shares the engine. The record says.
+    auto record = records_.Find(key);
+    if (!record.ok()) {
+      return record.status().code() == ErrorCode::kNotFound ? Status::Ok() : record.status();
+    }
+    if (record->status != AgentStatus::kRunning || !record->container_id) return Status::Ok();
+    container_id = *record->container_id;
   }
   auto config = providers_.BuildUserConfig(user_id);
   if (!config.ok()) return config.status();
@@ -51,6 +60,7 @@ Status ConfigPusher::Push(const std::string& user_id) {
   file.mode = 0600;
   file.mtime = FromUnixMillis(mtime * 1000);
   Status pushed = runtime_.PutFile(container_id, file);
+  if (pushed.code() == ErrorCode::kNotFound) return Status::Ok();  // it went meanwhile
   if (pushed.ok()) {
     spdlog::info("lifecycle: pushed a new {} to agent {}", contract_.config_file_name,
                  ToString(key));

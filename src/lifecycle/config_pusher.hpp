@@ -8,6 +8,7 @@
 
 #include "common/clock.hpp"
 #include "common/result.hpp"
+#include "lifecycle/agent_record.hpp"
 #include "lifecycle/agent_registry.hpp"
 #include "runtime/agent_image_contract.hpp"
 #include "runtime/container_runtime.hpp"
@@ -17,7 +18,8 @@ namespace berth::lifecycle {
 
 // Pushes a user's current openclaw.json into their running agent (the engine's file upload into
 // the contract's state dir; the gateway hot-reloads it: ARCHITECTURE.md, "Config push"). Every
-// replica runs it, for the agents it runs.
+// replica runs it: the replica where the change was made pushes, to the agent it runs or else to
+// the container the agent's record names (started by another replica on the shared engine).
 //
 // Changed() queues a push and returns at once; one thread of its own (Start/Stop) drains the
 // queue, coalescing repeated changes of a user (at most one pending push per user). Push() pushes
@@ -25,16 +27,16 @@ namespace berth::lifecycle {
 // gateway's watcher needs it).
 //
 // Lock order: its queue mutex is a leaf; AgentRegistry's lock is taken alone and released before
-// the provider service and the engine are called. Thread-safe.
+// the store, the provider service and the engine are called. Thread-safe.
 class ConfigPusher {
  public:
   ConfigPusher(const runtime::AgentImageContract& contract, AgentRegistry& registry,
-               const service::ProviderService& providers, runtime::ContainerRuntime& runtime,
-               const Clock& clock);
+               AgentRecords& records, const service::ProviderService& providers,
+               runtime::ContainerRuntime& runtime, const Clock& clock);
   ~ConfigPusher();  // Stop()
 
   void Changed(const std::string& user_id);
-  // Ok, and nothing sent, when the agent is not running here.
+  // Ok, and nothing sent, when the agent is not running (here, nor by its record).
   Status Push(const std::string& user_id);
 
   void Start();  // idempotent; not after Stop()
@@ -45,6 +47,7 @@ class ConfigPusher {
 
   const runtime::AgentImageContract& contract_;
   AgentRegistry& registry_;
+  AgentRecords& records_;
   const service::ProviderService& providers_;
   runtime::ContainerRuntime& runtime_;
   const Clock& clock_;

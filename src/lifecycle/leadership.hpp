@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <memory>
 
 namespace berth::lifecycle {
@@ -17,6 +18,9 @@ class Leadership {
  public:
   virtual ~Leadership() = default;
   virtual bool IsLeader() = 0;
+  // Changes each time this replica becomes leader anew (the lease's fencing epoch), so a new
+  // leader can learn the fleet before its first pass. Thread-safe, never blocks.
+  virtual int64_t Term() = 0;
 };
 using LeadershipPtr = std::shared_ptr<Leadership>;
 
@@ -24,6 +28,7 @@ using LeadershipPtr = std::shared_ptr<Leadership>;
 class AlwaysLeader final : public Leadership {
  public:
   bool IsLeader() override { return true; }
+  int64_t Term() override { return 1; }
 };
 
 }  // namespace berth::lifecycle

@@ -49,12 +49,21 @@ struct LifecycleOptions {
   std::chrono::milliseconds system_backoff_max{std::chrono::minutes(5)};
 
   int log_tail_lines = 20;  // log lines quoted in a start failure
+  // Leases shared by replicas on one database (start_lease.hpp, lease_leadership.hpp): how long
+  // one lasts unrenewed (a dead replica's start or leadership is taken over after it), and how
+  // often a start waiting for another replica's asks again.
+  std::chrono::milliseconds lease_ttl{std::chrono::seconds(10)};
+  std::chrono::milliseconds lease_poll{200};
+  // This replica's name as a lease holder; AgentManager::Initialize() makes a unique one when
+  // empty (host, process id and a random part).
+  std::string replica_id;
 };
 
 // What AgentManager::Initialize() settles before any part runs; read-only afterwards.
 struct InstanceInfo {
   std::string instance_id;  // the store's random id: the berth.instance label's value
   std::string api_url;      // MOSAIC_API_URL as given to containers
+  std::string replica_id;   // this process as a lease holder (never shared by two processes)
 };
 
 }  // namespace berth::lifecycle

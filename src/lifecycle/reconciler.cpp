@@ -57,6 +57,10 @@ void Reconciler::RemoveOrphan(const runtime::ContainerSummary& c) {
 Status Reconciler::ReconcileWith(const std::vector<runtime::ContainerSummary>& listed) {
   auto records = records_.List();
   if (!records.ok()) return records.status();
+  // Starts in flight on any replica (their leases): each such record is its start's to write.
+  auto held = records_.HeldStarts();
+  if (!held.ok()) return held.status();
+  auto starting = [&](const AgentRecord& r) { return held->count(r.id) > 0 || Starting(r.key); };
   std::vector<Observed> observed;
   observed.reserve(records->size());
   for (AgentRecord& r : *records) observed.push_back({std::move(r)});
@@ -73,7 +77,7 @@ Status Reconciler::ReconcileWith(const std::vector<runtime::ContainerSummary>& l
       continue;
     }
     Observed& o = *it->second;
-    if (Starting(o.record.key) || o.record.container_id == c.id) continue;
+    if (starting(o.record) || o.record.container_id == c.id) continue;
     if (o.record.container_id && by_id.count(*o.record.container_id)) {
       spdlog::info("lifecycle: removing duplicate container {} of record {}", c.id.substr(0, 12),
                    o.record.id);
@@ -89,7 +93,7 @@ Status Reconciler::ReconcileWith(const std::vector<runtime::ContainerSummary>& l
   // Store side: no record claims a state its container does not have.
   for (Observed& o : observed) {
     const AgentRecord& record = o.record;
-    if (Starting(record.key)) continue;
+    if (starting(record)) continue;
     const runtime::ContainerSummary* c = nullptr;
     if (record.container_id) {
       auto it = by_id.find(*record.container_id);

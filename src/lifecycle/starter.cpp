@@ -146,11 +146,6 @@ void AgentStarter::Finish(const AgentKey& key, const std::shared_ptr<StartOp>& o
       spdlog::warn("lifecycle: agent {} failed to start ({}): {}", ToString(key),
                    StartFailureName(op->failure), result.status().message());
       event.failure = op->failure;
-      Status saved = records_.SaveState(key, AgentStatus::kFailed, std::nullopt);
-      if (!saved.ok() && saved.code() != ErrorCode::kNotFound) {  // no record, nothing to mark
-        spdlog::warn("lifecycle: cannot record the failed start of agent {}: {}", ToString(key),
-                     saved.message());
-      }
     }
     notifier_.Notify(event);
   }
@@ -160,29 +155,70 @@ void AgentStarter::Finish(const AgentKey& key, const std::shared_ptr<StartOp>& o
 Result<AgentEndpoint> AgentStarter::Attempt(const AgentKey& key, StartOp& op) {
   auto record = records_.FindOrProvision(key);
   if (!record.ok()) return record.status();
-  auto token = secrets_.Open(record->sealed_token);
+  // One start per agent across replicas: wait while another replica's start holds the lease.
+  const auto deadline = op.began + options_.start_timeout + 2 * options_.lease_ttl;
+  auto lease = StartLease::Claim(
+      records_, record->id, {instance_.replica_id, options_.lease_ttl, options_.lease_poll}, clock_,
+      op, deadline, [&] { SetPhase(key, "waiting_for_replica"); });
+  if (!lease.ok()) return lease.status();
+  if (lease->waited()) {
+    // Another replica's start ran meanwhile: go on from what it left (its container, which the
+    // steps below verify and reuse, or its failure, which this start reports rather than repeats).
+    auto fresh = records_.Find(key);
+    if (!fresh.ok()) {
+      lease->Release();
+      return fresh.status();
+    }
+    *record = std::move(*fresh);
+    if (record->status == AgentStatus::kFailed) {
+      lease->Release();
+      return Fail(op, StartFailure::kOther,
+                  Unavailable("the agent failed to start on another berth replica; ask again to "
+                              "retry (its status has the error)"));
+    }
+  }
+  auto result = AttemptClaimed(key, *record, *lease, op);
+  // A start whose lease was taken over leaves the record to the replica that took it.
+  if (!result.ok() && !op.cancelled && result.status().code() != ErrorCode::kAborted) {
+    Status saved =
+        records_.SaveStartState(*record, AgentStatus::kFailed, std::nullopt, lease->fence());
+    if (!saved.ok() && saved.code() != ErrorCode::kNotFound) {  // no record, nothing to mark
+      spdlog::warn("lifecycle: cannot record the failed start of agent {}: {}", ToString(key),
+                   saved.message());
+    }
+  }
+  lease->Release();
+  return result;
+}
+
+Result<AgentEndpoint> AgentStarter::AttemptClaimed(const AgentKey& key, const AgentRecord& record,
+                                                   StartLease& lease, StartOp& op) {
+  auto token = secrets_.Open(record.sealed_token);
   if (!token.ok()) return token.status();
-  const runtime::ContainerSpec spec = BuildContainerSpec(*record, *token, options_, instance_);
-  BERTH_RETURN_IF_ERROR(records_.SaveState(key, AgentStatus::kStarting, std::nullopt));
+  const runtime::ContainerSpec spec = BuildContainerSpec(record, *token, options_, instance_);
+  BERTH_RETURN_IF_ERROR(
+      records_.SaveStartState(record, AgentStatus::kStarting, std::nullopt, lease.fence()));
   bool force_restart = false;
   {
     AgentRegistry::Locked locked = registry_.Lock();
     AgentEntry& entry = locked.Get(key);
-    entry.record_id = record->id;
-    entry.idle_timeout_min = record->idle_timeout_min;
+    entry.record_id = record.id;
+    entry.idle_timeout_min = record.idle_timeout_min;
     force_restart = entry.needs_restart;
   }
 
-  auto found = FindExisting(*record, spec.name, op);
+  auto found = FindExisting(record, spec.name, op);
   if (!found.ok()) return found.status();
   std::optional<runtime::ContainerInfo> existing = std::move(*found);
-  BERTH_RETURN_IF_ERROR(Vet(key, *record, spec, force_restart, existing, op));
+  BERTH_RETURN_IF_ERROR(lease.Keep());
+  BERTH_RETURN_IF_ERROR(Vet(key, record, spec, force_restart, existing, op));
   if (op.cancelled) return Fail(op, StartFailure::kCancelled, Unavailable("cancelled"));
 
   std::string id;
   if (existing) {
     id = existing->id;
   } else {
+    BERTH_RETURN_IF_ERROR(lease.Keep());
     auto created = Create(spec, op);
     if (!created.ok()) return created.status();
     id = *created;
@@ -192,11 +228,12 @@ Result<AgentEndpoint> AgentStarter::Attempt(const AgentKey& key, StartOp& op) {
     locked.BindContainer(id, key);
     locked.Get(key).container_id = id;
   }
-  BERTH_RETURN_IF_ERROR(records_.SaveState(key, AgentStatus::kStarting, id));
+  BERTH_RETURN_IF_ERROR(records_.SaveStartState(record, AgentStatus::kStarting, id, lease.fence()));
   if (op.cancelled) return Fail(op, StartFailure::kCancelled, Unavailable("cancelled"));
 
   SetPhase(key, "starting");
   if (!existing || existing->state != runtime::ContainerState::kRunning) {
+    BERTH_RETURN_IF_ERROR(lease.Keep());
     Status started = runtime_.Start(id);
     if (!started.ok()) {
       return Fail(op, StartFailure::kEngine,
@@ -204,9 +241,9 @@ Result<AgentEndpoint> AgentStarter::Attempt(const AgentKey& key, StartOp& op) {
     }
   }
   SetPhase(key, "waiting_for_ready");
-  auto endpoint = WaitReady(id, *record, *token, op);
+  auto endpoint = WaitReady(id, record, *token, lease, op);
   if (!endpoint.ok()) return endpoint.status();
-  BERTH_RETURN_IF_ERROR(records_.SaveState(key, AgentStatus::kRunning, id));
+  BERTH_RETURN_IF_ERROR(records_.SaveStartState(record, AgentStatus::kRunning, id, lease.fence()));
   return endpoint;
 }
 
@@ -287,12 +324,13 @@ Result<std::string> AgentStarter::Create(const runtime::ContainerSpec& spec, Sta
 
 Result<AgentEndpoint> AgentStarter::WaitReady(const std::string& container_id,
                                               const AgentRecord& record, const std::string& token,
-                                              StartOp& op) {
+                                              StartLease& lease, StartOp& op) {
   const runtime::AgentImageContract& contract = options_.contract;
   const auto deadline = clock_.SteadyNow() + options_.start_timeout;
   std::string last_problem = "no answer yet";
   for (;;) {
     if (op.cancelled) return Fail(op, StartFailure::kCancelled, Unavailable("cancelled"));
+    BERTH_RETURN_IF_ERROR(lease.Keep());
     auto info = runtime_.Inspect(container_id);
     if (!info.ok()) {
       if (info.status().code() == ErrorCode::kNotFound) {

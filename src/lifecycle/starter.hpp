@@ -11,6 +11,7 @@
 #include "lifecycle/agent_registry.hpp"
 #include "lifecycle/gateway_probe.hpp"
 #include "lifecycle/lifecycle_options.hpp"
+#include "lifecycle/start_lease.hpp"
 #include "lifecycle/start_op.hpp"
 #include "lifecycle/worker_pool.hpp"
 #include "runtime/container_runtime.hpp"
@@ -23,6 +24,8 @@ namespace berth::lifecycle {
 // - Warm: a running agent this process has verified, while the event stream is live, is answered
 //   inline with no engine or store call.
 // - Single flight: one start per agent at a time; callers meanwhile join it and hear its outcome.
+//   Across replicas, the start's lease (start_lease.hpp) makes a start on another replica wait
+//   for this one and then verify and reuse the container it left (the same endpoint).
 // - Cap: at most options.max_concurrent_starts starts at once across agents; beyond it
 //   kResourceExhausted (StartFailure::kLimit) at once.
 // - Threads: starts run on a pool of max_concurrent_starts threads made at construction (no
@@ -56,7 +59,12 @@ class AgentStarter {
   void Stop();
 
  private:
+  // The record, the start's lease across replicas (start_lease.hpp), then AttemptClaimed; a
+  // failure is recorded on the record under the lease.
   Result<AgentEndpoint> Attempt(const AgentKey& key, StartOp& op);
+  // The start itself, every record write fenced by `lease`, which it renews between steps.
+  Result<AgentEndpoint> AttemptClaimed(const AgentKey& key, const AgentRecord& record,
+                                       StartLease& lease, StartOp& op);
   void Finish(const AgentKey& key, const std::shared_ptr<StartOp>& op,
               Result<AgentEndpoint> result);
   // The container the record already has on the engine, if any: by its recorded id, else by name.
@@ -68,7 +76,7 @@ class AgentStarter {
              bool force_restart, std::optional<runtime::ContainerInfo>& existing, StartOp& op);
   Result<std::string> Create(const runtime::ContainerSpec& spec, StartOp& op);
   Result<AgentEndpoint> WaitReady(const std::string& container_id, const AgentRecord& record,
-                                  const std::string& token, StartOp& op);
+                                  const std::string& token, StartLease& lease, StartOp& op);
   void SetPhase(const AgentKey& key, const char* phase);
 
   const LifecycleOptions& options_;

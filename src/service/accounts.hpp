@@ -13,6 +13,7 @@
 #include "common/clock.hpp"
 #include "common/result.hpp"
 #include "service/agent_hooks.hpp"
+#include "service/change_feed.hpp"
 #include "service/principal.hpp"
 #include "store/store.hpp"
 
@@ -39,8 +40,9 @@ struct CreatedUser {
 //
 // With a token_cache_ttl above zero, a token that resolved is remembered (by its hash) for that
 // long, so that a chat or a poll does not pay a database read per request. Deleting a user
-// through this service forgets their tokens at once; a deletion made elsewhere (another berth
-// sharing the database) takes effect here within the TTL. Unknown tokens are never cached.
+// through this service forgets their tokens at once; a deletion made by another replica sharing
+// the database reaches this one through the change feed (within a second), or at worst within
+// the TTL. Unknown tokens are never cached.
 class AccountService {
  public:
   // admin_token: BERTH_ADMIN_TOKEN when set (accepted in addition to stored admin tokens).
@@ -57,6 +59,13 @@ class AccountService {
   // Whom to ask before a user is deleted (AgentHooks::RemovingUser). REQUIRES: before the
   // service is used concurrently.
   void SetAgentHooks(AgentHooksPtr hooks) { hooks_ = std::move(hooks); }
+  // Where deletions are announced to other replicas (change_feed.hpp); none on SQLite.
+  // REQUIRES: before the service is used concurrently.
+  void SetChangeFeed(std::shared_ptr<ChangeFeed> feed) { feed_ = std::move(feed); }
+  // Drops cached resolutions of a user's tokens, or of one token: what another replica's
+  // deletion (heard through the change feed) means here. Thread-safe.
+  void ForgetTokensOf(const std::string& user_id);
+  void ForgetToken(const std::string& token_id);
 
   Result<CreatedUser> CreateUser(const NewUser& request);
   Result<std::vector<store::User>> ListUsers() const;
@@ -91,8 +100,8 @@ class AccountService {
 
  private:
   Result<std::string> IssueToken(store::TokenRole role, const std::optional<std::string>& user_id);
-  void ForgetTokensOf(const std::string& user_id);
-  void ForgetToken(const std::string& token_id);
+  // Forgets here and tells the other replicas.
+  void Revoked(const std::string& token_id);
   // REQUIRES: cache_mu_ held. Notes a use of the token for the next flush.
   void NoteUse(const std::string& token_id, int64_t now_ms) const;
   // Stored last_used_at, or a newer use not yet flushed.
@@ -105,6 +114,7 @@ class AccountService {
 
   store::StorePtr store_;
   ClockPtr clock_;
+  std::shared_ptr<ChangeFeed> feed_;
   AgentHooksPtr hooks_;
   std::optional<std::string> admin_token_hash_;
   const std::chrono::milliseconds token_cache_ttl_;

@@ -17,8 +17,8 @@ class ConfigPusherTest : public berth::testing::LifecyclePartsTest {
     auto started = Starter().EnsureRunningAndWait(AgentKey::User(user_));
     ASSERT_TRUE(started.ok());
     container_id_ = started->container_id;
-    pusher_ = std::make_unique<ConfigPusher>(options_.contract, registry_, *providers_, *runtime_,
-                                             *fake_clock_);
+    pusher_ = std::make_unique<ConfigPusher>(options_.contract, registry_, *records_, *providers_,
+                                             *runtime_, *fake_clock_);
   }
   std::vector<runtime::ContainerRuntime::FileSpec> Files() {
     return runtime_->Snapshot().at(container_id_).files;
@@ -43,11 +43,25 @@ TEST_F(ConfigPusherTest, WritesTheConfigWhereTheContractSaysWithANewerMtimeEachT
   EXPECT_NE(files[0].content.find("\"gateway\""), std::string::npos);
 }
 
-TEST_F(ConfigPusherTest, NothingIsSentToAnAgentThatIsNotRunningHere) {
+TEST_F(ConfigPusherTest, AnAgentRunningForAnotherReplicaGetsItThroughItsRecord) {
+  {
+    // Unknown here (another replica started it); its record says running in this container.
+    auto locked = registry_.Lock();
+    locked.Get(AgentKey::User(user_)).SetStatus(AgentStatus::kStopped);
+  }
+  ASSERT_TRUE(pusher_->Push(user_).ok());
+  EXPECT_EQ(Files().size(), 1u);
+}
+
+TEST_F(ConfigPusherTest, NothingIsSentToAnAgentThatIsNotRunningAnywhere) {
   {
     auto locked = registry_.Lock();
     locked.Get(AgentKey::User(user_)).SetStatus(AgentStatus::kStopped);
   }
+  auto row = store_->GetUserContainerByUser(user_);
+  ASSERT_TRUE(row.ok());
+  row->status = "stopped";
+  ASSERT_TRUE(store_->UpdateUserContainer(*row).ok());
   ASSERT_TRUE(pusher_->Push(user_).ok());
   ASSERT_TRUE(pusher_->Push("never-seen").ok());
   EXPECT_TRUE(Files().empty());

@@ -34,7 +34,7 @@ class LifecyclePartsTest : public ServiceTest {
     options_.start_timeout = std::chrono::hours(1);  // tests end waits with the fake clock
     auto instance = store_->InstanceId();
     ASSERT_TRUE(instance.ok());
-    instance_ = {*instance, options_.api_url};
+    instance_ = {*instance, options_.api_url, "replica-under-test"};
     records_ = std::make_unique<lifecycle::AgentRecords>(store_, containers_, fake_clock_);
     registry_.SetEventsLive(true);  // as if the watcher were subscribed
   }

@@ -66,7 +66,7 @@ class LifecycleE2eTest : public DockerTest {
 
   // Containers of this berth on the engine, by owner label.
   std::vector<docker::ContainerListEntry> ContainersOf(const std::string& user_id);
-  std::string InstanceId();
+  virtual std::string InstanceId();  // of the database berth uses (SQLite in dir_ here)
   std::string NetworkName() const { return network_; }
   // Runs `docker exec <id> sh -c <script>` through the CLI; returns its exit code.
   int Exec(const std::string& container_id, const std::string& script, std::string* output);

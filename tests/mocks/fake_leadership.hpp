@@ -13,7 +13,9 @@ class FakeLeadership final : public lifecycle::Leadership {
     ++asked;
     return leader;
   }
+  int64_t Term() override { return term; }
   std::atomic<bool> leader{true};
+  std::atomic<int64_t> term{1};
   std::atomic<int> asked{0};
 };
 

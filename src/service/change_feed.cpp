@@ -1,0 +1,99 @@
+#include "service/change_feed.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <limits>
+
+namespace berth::service {
+namespace {
+
+constexpr std::size_t kPageLimit = 10'000;
+constexpr int64_t kPruneEveryMs = 5 * 60'000;
+
+}  // namespace
+
+ChangeFeed::ChangeFeed(store::StorePtr store, std::chrono::milliseconds interval)
+    : store_(std::move(store)), interval_(interval) {}
+
+ChangeFeed::~ChangeFeed() { Stop(); }
+
+void ChangeFeed::Publish(const std::string& kind, const std::string& subject) {
+  Status published = store_->PublishChange(kind, subject);
+  if (!published.ok()) {
+    spdlog::warn("changes: cannot tell other replicas of {} ({}): {}", kind, subject,
+                 published.message());
+  }
+}
+
+void ChangeFeed::On(const std::string& kind, Handler handler) {
+  handlers_[kind].push_back(std::move(handler));
+}
+
+Status ChangeFeed::Poll() {
+  std::lock_guard lock(poll_mu_);
+  if (cursor_ms_ < 0) {
+    // The first poll learns the database's clock only: nothing was cached before it.
+    // What the overlap would read again next time counts as seen.
+    auto now = store_->ChangesSince(std::numeric_limits<int64_t>::max(), 1);
+    if (!now.ok()) return now.status();
+    auto recent = store_->ChangesSince(now->db_now_ms - kOverlapMs, kPageLimit);
+    if (!recent.ok()) return recent.status();
+    for (const store::Change& change : recent->changes) seen_.emplace(change.seq, change.at_ms);
+    cursor_ms_ = now->db_now_ms;
+    return Status::Ok();
+  }
+  auto batch = store_->ChangesSince(cursor_ms_ - kOverlapMs, kPageLimit);
+  if (!batch.ok()) return batch.status();
+  for (const store::Change& change : batch->changes) {
+    if (!seen_.emplace(change.seq, change.at_ms).second) continue;
+    auto it = handlers_.find(change.kind);
+    if (it == handlers_.end()) continue;
+    for (const Handler& handle : it->second) handle(change.subject);
+  }
+  cursor_ms_ = std::max(cursor_ms_, batch->db_now_ms);
+  for (auto it = seen_.begin(); it != seen_.end();) {
+    it = it->second < cursor_ms_ - 2 * kOverlapMs ? seen_.erase(it) : std::next(it);
+  }
+  if (cursor_ms_ - last_prune_ms_ >= kPruneEveryMs) {
+    last_prune_ms_ = cursor_ms_;
+    Status pruned = store_->PruneCoordination(kKeepMs);
+    if (!pruned.ok()) spdlog::warn("changes: cannot prune old changes: {}", pruned.message());
+  }
+  return Status::Ok();
+}
+
+void ChangeFeed::Start() {
+  std::lock_guard lock(mu_);
+  if (started_ || stopping_) return;
+  started_ = true;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void ChangeFeed::Loop() {
+  bool failing = false;
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    lock.unlock();
+    Status polled = Poll();
+    if (!polled.ok() && !failing) {
+      spdlog::warn("changes: cannot read the change feed (retrying): {}", polled.message());
+    } else if (polled.ok() && failing) {
+      spdlog::info("changes: reading the change feed again");
+    }
+    failing = !polled.ok();
+    lock.lock();
+    cv_.wait_for(lock, interval_, [this] { return stopping_; });
+  }
+}
+
+void ChangeFeed::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace berth::service

@@ -1,0 +1,58 @@
+// The change feed between replicas (service/change_feed.hpp) over real SQLite: two feeds on one
+// database stand for two replicas.
+#include "service/change_feed.hpp"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "service/accounts.hpp"
+#include "service_fixture.hpp"
+
+namespace berth::service {
+namespace {
+
+class ChangeFeedTest : public berth::testing::ServiceTest {
+ protected:
+  std::vector<std::string> heard_;
+};
+
+TEST_F(ChangeFeedTest, AChangePublishedByOneReplicaIsHandledOnceByAnother) {
+  ChangeFeed mine(store_);
+  ChangeFeed theirs(store_);
+  ASSERT_TRUE(store_->PublishChange(ChangeFeed::kUserDeleted, "before-start").ok());
+  theirs.On(ChangeFeed::kUserDeleted, [this](const std::string& s) { heard_.push_back(s); });
+  theirs.On(ChangeFeed::kTokenRevoked,
+            [this](const std::string& s) { heard_.push_back("token " + s); });
+  ASSERT_TRUE(theirs.Poll().ok());  // the first poll only learns the clock
+  EXPECT_TRUE(heard_.empty());
+
+  mine.Publish(ChangeFeed::kUserDeleted, "u1");
+  mine.Publish(ChangeFeed::kTokenRevoked, "t1");
+  mine.Publish(ChangeFeed::kAgentChanged, "u2");  // nobody listens to it there
+  ASSERT_TRUE(theirs.Poll().ok());
+  EXPECT_EQ(heard_, (std::vector<std::string>{"u1", "token t1"}));
+  ASSERT_TRUE(theirs.Poll().ok());  // read again within the overlap, handled once
+  EXPECT_EQ(heard_.size(), 2u);
+}
+
+TEST_F(ChangeFeedTest, AUserDeletedOnOneReplicaLeavesTheOthersTokenCache) {
+  // Replica B caches tokens for a minute; replica A deletes the user.
+  auto b = std::make_shared<AccountService>(store_, clock_, std::nullopt, std::chrono::minutes(1));
+  auto feed_a = std::make_shared<ChangeFeed>(store_);
+  accounts_->SetChangeFeed(feed_a);
+  ChangeFeed feed_b(store_);
+  feed_b.On(ChangeFeed::kUserDeleted, [b](const std::string& id) { b->ForgetTokensOf(id); });
+  ASSERT_TRUE(feed_b.Poll().ok());
+
+  auto created = accounts_->CreateUser({"bob", std::nullopt, std::nullopt});
+  ASSERT_TRUE(created.ok());
+  ASSERT_TRUE(b->Authenticate(created->token).ok());  // cached on B
+  ASSERT_TRUE(accounts_->DeleteUser(created->user.id).ok());
+  EXPECT_TRUE(b->Authenticate(created->token).ok());  // B's cache, until B hears of it
+  ASSERT_TRUE(feed_b.Poll().ok());
+  EXPECT_EQ(b->Authenticate(created->token).status().code(), ErrorCode::kUnauthenticated);
+}
+
+}  // namespace
+}  // namespace berth::service
