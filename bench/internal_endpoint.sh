@@ -2,7 +2,8 @@
 # Load test of the internal endpoint agents fetch their config from,
 #   GET /api/internal/agent-config/:id   (Authorization: Bearer <container token>)
 # with RECORDS container records, against nginx serving a static file of the same size in the
-# same run as the machine's ceiling. See bench/README.md.
+# same run as the machine's ceiling; with POSTGRES=1 also berth on PostgreSQL (the same records,
+# copied from the SQLite file with `berth db copy`) in the same rounds. See bench/README.md.
 #
 # Builds nothing: expects berth and bench_seed in BUILD_DIR (default: the repo's build/).
 # Everything listens on 127.0.0.1; every process started here is stopped on exit, pass or fail,
@@ -18,7 +19,9 @@
 #   CONNECTIONS  wrk connections                                (default 64)
 #   DURATION     wrk duration of each measured run              (default 15s)
 #   WARMUP       wrk duration of the warm-up run of each server (default 3s)
-#   ROUNDS       measured rounds, each berth then nginx         (default 3)
+#   ROUNDS       measured rounds, each server once, the order rotated every round (default 3)
+#   POSTGRES     1: also berth on a throwaway PostgreSQL cluster of the newest
+#                /usr/lib/postgresql/*/bin (PG_BIN), same records          (default 0)
 #   LIGHT_CONNECTIONS  connections of the extra light-load run (wrk -t1, default 1; 0 skips
 #                it). With a closed loop of C connections, latency ~ C / rate, so at -c64 the p99
 #                mostly measures queueing; the light run shows the latency of one request.
@@ -42,9 +45,14 @@ LUA_SCRIPT=$SCRIPT_DIR/internal_endpoint.lua
 # shellcheck source=bench/lib.sh
 source "$SCRIPT_DIR/lib.sh"
 
-# Goals from the issue.
+POSTGRES=${POSTGRES:-0}
+[[ $POSTGRES == 0 || $POSTGRES == 1 ]] || { echo "internal_endpoint.sh: POSTGRES must be 0 or 1" >&2; exit 2; }
+
+# Goals from the issues: berth against nginx (issue 1), PostgreSQL against SQLite (issue 12:
+# "within 1.5x of SQLite's rate").
 GOAL_RATIO=0.5
 GOAL_P99_MS=5
+GOAL_PG_RATIO=0.67
 
 die() {
   echo "internal_endpoint.sh: $*" >&2
@@ -56,7 +64,9 @@ SEED=$BUILD_DIR/bench_seed
 [[ -x $BERTH ]] || die "no berth binary at $BERTH (build it, or set BUILD_DIR)"
 [[ -x $SEED ]] || die "no bench_seed at $SEED (configure with -DBERTH_BUILD_BENCH=ON and build it)"
 [[ -r $LUA_SCRIPT ]] || die "missing $LUA_SCRIPT"
-for tool in wrk curl od awk; do
+tools=(wrk curl od awk)
+((POSTGRES)) && tools+=(psql setpriv)
+for tool in "${tools[@]}"; do
   command -v "$tool" >/dev/null || die "$tool is not installed"
 done
 NGINX=$(command -v nginx || true)
@@ -67,9 +77,12 @@ BENCH_TMPDIR=$(bench_tmpdir)
 WORK=$(mktemp -d "$BENCH_TMPDIR/berth-bench.XXXXXX")
 
 BERTH_PID=""
+BERTH_PG_PID=""
 NGINX_PID=""
 WRK_PID=""
 AGENT_NETWORK=berth-bench-internal-$$-$RANDOM
+# The PostgreSQL cluster's own directory, handed to the OS user postgres (WORK stays root's).
+PG_DIR=""
 
 cleanup() {
   local status=$?
@@ -81,12 +94,17 @@ cleanup() {
   stop_pid "$NGINX_PID" QUIT
   for w in $workers; do kill -KILL "$w" 2>/dev/null; done
   stop_pid "$BERTH_PID" TERM
+  stop_pid "$BERTH_PG_PID" TERM
+  pg_stop
   # berth makes its agent network at start (the internal listener's address is its gateway):
-  # the run's own name, removed by id when it exists.
-  local net_id
-  net_id=$(docker network inspect -f '{{.Id}}' "$AGENT_NETWORK" 2>/dev/null) &&
-    docker network rm "$net_id" >/dev/null 2>&1
+  # the run's own names, removed by id when they exist.
+  local net net_id
+  for net in "$AGENT_NETWORK" "$AGENT_NETWORK-pg"; do
+    net_id=$(docker network inspect -f '{{.Id}}' "$net" 2>/dev/null) &&
+      docker network rm "$net_id" >/dev/null 2>&1
+  done
   rm -rf "$WORK"
+  [[ -n $PG_DIR ]] && rm -rf "$PG_DIR"
   exit "$status"
 }
 trap cleanup EXIT
@@ -98,6 +116,8 @@ ADMIN_TOKEN=ba_$(hex32)
 
 echo "== internal endpoint benchmark: $RECORDS records, wrk -t$THREADS -c$CONNECTIONS -d$DURATION," \
   "$ROUNDS rounds; $(nproc) cores; temp dir in $BENCH_TMPDIR"
+echo "$(date -u +%Y-%m-%dT%H:%M:%SZ), load average $(cut -d' ' -f1-3 /proc/loadavg)$(
+  commit=$(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null) && echo ", commit $commit")"
 
 # ---- seed -----------------------------------------------------------------------------------
 mkdir -p "$WORK/data" "$WORK/www" "$WORK/nginx/logs" "$WORK/nginx/tmp"
@@ -109,39 +129,87 @@ seed_start=$(date +%s.%N)
 SEED_SECONDS=$(awk -v s="$seed_start" -v e="$(date +%s.%N)" 'BEGIN {printf "%.1f", e - s}')
 echo "seeded $RECORDS users (user, API token, container record, provider each) in ${SEED_SECONDS} s"
 
+# ---- PostgreSQL: the same records, copied --------------------------------------------------
+# Before any berth starts: `berth db copy` refuses a SQLite file a berth serves.
+if ((POSTGRES)); then
+  PG_DIR=$(mktemp -d "$BENCH_TMPDIR/berth-bench-pg.XXXXXX")
+  # `berth db copy` writes every record in one transaction, and the container tables' trigger
+  # (migration 3) takes a transaction-level advisory lock per container: the lock table
+  # (max_locks_per_transaction × max_connections) must hold RECORDS of them, where PostgreSQL's
+  # defaults hold about 6,400 (a copy of 20,000 containers fails with "out of shared memory").
+  PG_OPTIONS="${PG_OPTIONS:-} -c max_locks_per_transaction=$((RECORDS / 100 + 64))"
+  pg_start "$PG_DIR" || die "PostgreSQL did not start"
+  pg_sql postgres "CREATE DATABASE berth" || die "cannot create the database"
+  PG_DATABASE_URL="$PG_URL/berth?sslmode=disable"
+  copy_start=$EPOCHREALTIME
+  env -i PATH="$PATH" "$BERTH" db copy --from "sqlite://$WORK/data/berth.db" \
+    --to "$PG_DATABASE_URL" >"$WORK/copy.out" 2>&1 ||
+    die "berth db copy failed: $(tail -5 "$WORK/copy.out")"
+  COPY_SECONDS=$(awk -v s="$copy_start" -v e="$EPOCHREALTIME" 'BEGIN {printf "%.1f", e - s}')
+  echo "PostgreSQL $("$(pg_bin)/postgres" -V | awk '{print $3}') on 127.0.0.1:$PG_PORT" \
+    "(data in $BENCH_TMPDIR); berth db copy of the records took ${COPY_SECONDS} s"
+fi
+
 # ---- berth ----------------------------------------------------------------------------------
-BERTH_PORT=$(free_port) || die "no free port for berth"
-# A clean environment, so no BERTH_* setting of the caller's (database URL, config file) leaks in.
-berth_env=(PATH="$PATH" BERTH_DATA_DIR="$WORK/data" BERTH_ENCRYPTION_KEY="$KEY"
-  BERTH_ADMIN_TOKEN="$ADMIN_TOKEN" BERTH_LOG_LEVEL=warn OPENCLAW_NETWORK="$AGENT_NETWORK")
-[[ -n ${BERTH_THREADS:-} ]] && berth_env+=(BERTH_THREADS="$BERTH_THREADS")
-env -i "${berth_env[@]}" "$BERTH" serve --listen "127.0.0.1:$BERTH_PORT" \
-  >"$WORK/berth.out" 2>"$WORK/berth.err" &
-BERTH_PID=$!
-wait_http_ok "http://127.0.0.1:$BERTH_PORT/api/health" 60 "$BERTH_PID" ||
-  die "berth did not answer /api/health: $(tail -5 "$WORK/berth.err")"
+# Starts `berth serve` on database URL $2 with data dir $3 and agent network $4 on a free port;
+# $1 names it in messages. Sets STARTED_PID and STARTED_URL; call it in this shell (not in $(…)).
+start_berth() {
+  local name=$1 port
+  port=$(free_port) || die "no free port for $name"
+  mkdir -p "$3"
+  chmod 700 "$3"
+  # A clean environment, so no BERTH_* setting of the caller's (config file, …) leaks in. With
+  # its own internal listener (on the agent network's gateway) berth serves /api/internal/* only
+  # there; off, the public listener wrk reaches on 127.0.0.1 serves it.
+  local berth_env=(PATH="$PATH" BERTH_DATA_DIR="$3" BERTH_DATABASE_URL="$2"
+    BERTH_ENCRYPTION_KEY="$KEY" BERTH_ADMIN_TOKEN="$ADMIN_TOKEN" BERTH_LOG_LEVEL=warn
+    OPENCLAW_NETWORK="$4" BERTH_INTERNAL_LISTEN=off)
+  [[ -n ${BERTH_THREADS:-} ]] && berth_env+=(BERTH_THREADS="$BERTH_THREADS")
+  env -i "${berth_env[@]}" "$BERTH" serve --listen "127.0.0.1:$port" \
+    >"$WORK/$name.out" 2>"$WORK/$name.err" &
+  STARTED_PID=$!
+  STARTED_URL=http://127.0.0.1:$port
+  wait_http_ok "$STARTED_URL/api/health" 60 "$STARTED_PID" ||
+    die "$name did not answer /api/health: $(tail -5 "$WORK/$name.err")"
+}
+start_berth berth "sqlite://$WORK/data/berth.db" "$WORK/data" "$AGENT_NETWORK"
+BERTH_PID=$STARTED_PID
+BERTH_URL=$STARTED_URL
 
 read -r FIRST_ID FIRST_TOKEN <"$PAIRS"
 read -r LAST_ID LAST_TOKEN < <(tail -1 "$PAIRS")
-BERTH_URL=http://127.0.0.1:$BERTH_PORT
-check_config() {  # id token expected-status -> writes body to $WORK/body.json
+check_config() {  # url id token expected-status -> writes body to $WORK/body.json
   local code
-  code=$(curl -s -o "$WORK/body.json" -w '%{http_code}' -H "Authorization: Bearer $2" \
-    "$BERTH_URL/api/internal/agent-config/$1")
-  [[ $code == "$3" ]] || die "GET /api/internal/agent-config/$1 answered $code, expected $3"
+  code=$(curl -s -o "$WORK/body.json" -w '%{http_code}' -H "Authorization: Bearer $3" \
+    "$1/api/internal/agent-config/$2")
+  [[ $code == "$4" ]] || die "GET $1/api/internal/agent-config/$2 answered $code, expected $4"
 }
-check_config "$LAST_ID" "$FIRST_TOKEN" 403  # another container's token
-check_config "$FIRST_ID" "bc_not-a-token" 401
-check_config "$LAST_ID" "$LAST_TOKEN" 200
-check_config "$FIRST_ID" "$FIRST_TOKEN" 200
-[[ $(head -c1 "$WORK/body.json") == "{" ]] || die "the config is not a JSON object"
+check_configs() {  # url: the checks every berth passes; leaves the first container's config in body.json
+  check_config "$1" "$LAST_ID" "$FIRST_TOKEN" 403  # another container's token
+  check_config "$1" "$FIRST_ID" "bc_not-a-token" 401
+  check_config "$1" "$LAST_ID" "$LAST_TOKEN" 200
+  check_config "$1" "$FIRST_ID" "$FIRST_TOKEN" 200
+  [[ $(head -c1 "$WORK/body.json") == "{" ]] || die "the config is not a JSON object"
+}
+check_configs "$BERTH_URL"
 BODY_BYTES=$(stat -c %s "$WORK/body.json")
 echo "berth answers 200 with a ${BODY_BYTES}-byte openclaw.json"
+
+if ((POSTGRES)); then
+  # Its own data dir and network: the two berths share the records' instance id, not a listener.
+  start_berth berth-pg "$PG_DATABASE_URL" "$WORK/data-pg" "$AGENT_NETWORK-pg"
+  BERTH_PG_PID=$STARTED_PID
+  BERTH_PG_URL=$STARTED_URL
+  cp "$WORK/body.json" "$WORK/body-sqlite.json"
+  check_configs "$BERTH_PG_URL"
+  cmp -s "$WORK/body.json" "$WORK/body-sqlite.json" ||
+    die "berth on PostgreSQL serves another config than berth on SQLite"
+  echo "berth on PostgreSQL answers the same; pool_max_conns 10 (berth's default)"
+fi
 
 # ---- nginx: the same bytes as a static file ---------------------------------------------------
 cp "$WORK/body.json" "$WORK/www/openclaw.json"
 NGINX_PORT=$(free_port) || die "no free port for nginx"
-[[ $NGINX_PORT == "$BERTH_PORT" ]] && NGINX_PORT=$(free_port)
 {
   nginx_conf_head "$WORK/nginx" auto 4096
   cat <<EOF
@@ -167,36 +235,57 @@ NGINX_BYTES=$(curl -s -H "Authorization: Bearer $FIRST_TOKEN" \
 echo "nginx $(${NGINX} -v 2>&1 | sed 's/.*nginx\///') serves the same ${BODY_BYTES} bytes"
 
 # ---- load -----------------------------------------------------------------------------------
-# Runs wrk against $2 for $3 (threads $4 and connections $5 when given) and sets RESULT to "<BENCH_RESULT fields> server_cpu_us=<per
-# request> wrk_cpu_us=<per request>". $1 names the server: berth or nginx. Runs in this shell
-# (not a command substitution) so that WRK_PID is known to cleanup.
+SERVERS=(berth)
+((POSTGRES)) && SERVERS+=(berth-pg)
+SERVERS+=(nginx)
+server_url() {
+  case $1 in
+    berth) echo "$BERTH_URL" ;;
+    berth-pg) echo "$BERTH_PG_URL" ;;
+    nginx) echo "$NGINX_URL" ;;
+  esac
+}
+server_pids() {
+  case $1 in
+    berth) echo "$BERTH_PID" ;;
+    berth-pg) echo "$BERTH_PG_PID" ;;
+    nginx) echo "$NGINX_PID $(ps -o pid= --ppid "$NGINX_PID")" ;;
+  esac
+}
+# Runs wrk against server $1 for $2 (threads $3 and connections $4 when given) and sets RESULT
+# to "<BENCH_RESULT fields> server_cpu_us=<per request> db_cpu_us=<per request> wrk_cpu_us=<per
+# request>"; db is the PostgreSQL server's processes, for berth-pg (SQLite runs inside berth).
+# Runs in this shell (not a command substitution) so that WRK_PID is known to cleanup.
 RESULT=""
 run_wrk() {
-  local name=$1 url=$2 duration=$3
-  local pids=$BERTH_PID
-  [[ $name == nginx ]] && pids="$NGINX_PID $(ps -o pid= --ppid "$NGINX_PID")"
-  local before=0 after=0 p
+  local name=$1 url duration=$2 pids dbpids=""
+  url=$(server_url "$name")
+  pids=$(server_pids "$name")
+  [[ $name == berth-pg ]] && dbpids=$(pg_pids)
+  local before=0 after=0 dbbefore=0 dbafter=0 p
   for p in $pids; do before=$((before + $(cpu_ticks "$p"))); done
+  for p in $dbpids; do dbbefore=$((dbbefore + $(cpu_ticks "$p"))); done
   local wrk_before
   wrk_before=$(children_ticks)
-  local threads=${4:-$THREADS} connections=${5:-$CONNECTIONS}
+  local threads=${3:-$THREADS} connections=${4:-$CONNECTIONS}
   wrk -t"$threads" -c"$connections" -d"$duration" --latency -s "$LUA_SCRIPT" \
     "$url" -- "$PAIRS" "$threads" >"$WORK/wrk.out" 2>&1 &
   WRK_PID=$!
   wait "$WRK_PID" || die "wrk failed against $name: $(tail -5 "$WORK/wrk.out")"
   WRK_PID=""
   for p in $pids; do after=$((after + $(cpu_ticks "$p"))); done
+  for p in $dbpids; do dbafter=$((dbafter + $(cpu_ticks "$p"))); done
   local wrk_ticks=$(($(children_ticks) - wrk_before))
   local line
   line=$(grep '^BENCH_RESULT ' "$WORK/wrk.out") || die "no result from wrk: $(cat "$WORK/wrk.out")"
-  RESULT=$(awk -v line="$line" -v server=$((after - before)) -v client="$wrk_ticks" \
-    -v tck="$CLK_TCK" '
+  RESULT=$(awk -v line="$line" -v server=$((after - before)) -v db=$((dbafter - dbbefore)) \
+    -v client="$wrk_ticks" -v tck="$CLK_TCK" '
     BEGIN {
       n = split(line, kv, " ")
       for (i = 2; i <= n; i++) { split(kv[i], p, "="); f[p[1]] = p[2] }
       req = f["requests"] > 0 ? f["requests"] : 1
-      printf "%s server_cpu_us=%.1f wrk_cpu_us=%.1f\n", line, server * 1e6 / tck / req,
-             client * 1e6 / tck / req
+      printf "%s server_cpu_us=%.1f db_cpu_us=%.1f wrk_cpu_us=%.1f\n", line,
+             server * 1e6 / tck / req, db * 1e6 / tck / req, client * 1e6 / tck / req
     }')
 }
 
@@ -207,25 +296,32 @@ describe() {  # name result
     -v p50="$(field p50_us "$2")" -v p99="$(field p99_us "$2")" \
     -v errs="$(($(field err_status "$2") + $(field err_connect "$2") + $(field err_read "$2") \
       + $(field err_write "$2") + $(field err_timeout "$2")))" \
-    -v scpu="$(field server_cpu_us "$2")" -v wcpu="$(field wrk_cpu_us "$2")" \
-    'BEGIN { printf "  %-6s %9.0f req/s  p50 %6.2f ms  p99 %6.2f ms  errors %d  cpu/request: server %.1f us, wrk %.1f us\n",
-             name, req / (dur / 1e6), p50 / 1000, p99 / 1000, errs, scpu, wcpu }'
+    -v scpu="$(field server_cpu_us "$2")" -v dcpu="$(field db_cpu_us "$2")" \
+    -v wcpu="$(field wrk_cpu_us "$2")" '
+    BEGIN {
+      printf "  %-8s %9.0f req/s  p50 %6.2f ms  p99 %6.2f ms  errors %d  cpu/request: server %.1f us",
+             name, req / (dur / 1e6), p50 / 1000, p99 / 1000, errs, scpu
+      if (name == "berth-pg") printf ", postgres %.1f us", dcpu
+      printf ", wrk %.1f us\n", wcpu
+    }'
 }
 
 echo "warm-up ($WARMUP each)"
-run_wrk berth "$BERTH_URL" "$WARMUP"
-describe berth "$RESULT"
-run_wrk nginx "$NGINX_URL" "$WARMUP"
-describe nginx "$RESULT"
+for name in "${SERVERS[@]}"; do
+  run_wrk "$name" "$WARMUP"
+  describe "$name" "$RESULT"
+done
 
-declare -a BERTH_RPS BERTH_P50 BERTH_P99 NGINX_RPS NGINX_P50 NGINX_P99
+declare -a BERTH_RPS BERTH_P50 BERTH_P99 NGINX_RPS NGINX_P50 NGINX_P99 PG_RPS PG_P50 PG_P99
+declare -a PG_CPU PG_DB_CPU SQLITE_CPU
 ERRORS=0
 for round in $(seq "$ROUNDS"); do
-  echo "round $round/$ROUNDS ($DURATION each)"
-  for name in berth nginx; do
-    url=$BERTH_URL
-    [[ $name == nginx ]] && url=$NGINX_URL
-    run_wrk "$name" "$url" "$DURATION"
+  # The order rotates every round, so no server always runs first or after the same one.
+  order=()
+  for i in "${!SERVERS[@]}"; do order+=("${SERVERS[$(((i + round - 1) % ${#SERVERS[@]}))]}"); done
+  echo "round $round/$ROUNDS (${order[*]}; $DURATION each)"
+  for name in "${order[@]}"; do
+    run_wrk "$name" "$DURATION"
     result=$RESULT
     describe "$name" "$result"
     rps=$(awk -v r="$(field requests "$result")" -v d="$(field duration_us "$result")" \
@@ -233,26 +329,33 @@ for round in $(seq "$ROUNDS"); do
     errs=$(($(field err_status "$result") + $(field err_connect "$result") + \
       $(field err_read "$result") + $(field err_write "$result") + $(field err_timeout "$result")))
     ERRORS=$((ERRORS + errs))
-    if [[ $name == berth ]]; then
-      BERTH_RPS+=("$rps"); BERTH_P50+=("$(field p50_us "$result")"); BERTH_P99+=("$(field p99_us "$result")")
-    else
-      NGINX_RPS+=("$rps"); NGINX_P50+=("$(field p50_us "$result")"); NGINX_P99+=("$(field p99_us "$result")")
-    fi
+    case $name in
+      berth)
+        BERTH_RPS+=("$rps"); BERTH_P50+=("$(field p50_us "$result")"); BERTH_P99+=("$(field p99_us "$result")")
+        SQLITE_CPU+=("$(field server_cpu_us "$result")") ;;
+      berth-pg)
+        PG_RPS+=("$rps"); PG_P50+=("$(field p50_us "$result")"); PG_P99+=("$(field p99_us "$result")")
+        PG_CPU+=("$(field server_cpu_us "$result")"); PG_DB_CPU+=("$(field db_cpu_us "$result")") ;;
+      nginx)
+        NGINX_RPS+=("$rps"); NGINX_P50+=("$(field p50_us "$result")"); NGINX_P99+=("$(field p99_us "$result")") ;;
+    esac
   done
 done
 LIGHT_SUMMARY=""
 if ((LIGHT_CONNECTIONS > 0)); then
   echo "light load (wrk -t1 -c$LIGHT_CONNECTIONS -d$DURATION; not part of the verdict)"
-  for name in berth nginx; do
-    url=$BERTH_URL
-    [[ $name == nginx ]] && url=$NGINX_URL
-    run_wrk "$name" "$url" "$DURATION" 1 "$LIGHT_CONNECTIONS"
+  for name in "${SERVERS[@]}"; do
+    run_wrk "$name" "$DURATION" 1 "$LIGHT_CONNECTIONS"
     line=$(describe "$name" "$RESULT")
     echo "$line"
     LIGHT_SUMMARY+="$line"$'\n'
   done
 fi
 kill -0 "$BERTH_PID" 2>/dev/null || die "berth exited during the run: $(tail -5 "$WORK/berth.err")"
+if ((POSTGRES)); then
+  kill -0 "$BERTH_PG_PID" 2>/dev/null ||
+    die "berth on PostgreSQL exited during the run: $(tail -5 "$WORK/berth-pg.err")"
+fi
 
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 best_max() { printf '%s\n' "$@" | sort -g | tail -1; }
@@ -271,7 +374,8 @@ done
 
 echo
 echo "== summary: $RECORDS records, ${BODY_BYTES}-byte config, wrk -t$THREADS -c$CONNECTIONS -d$DURATION," \
-  "median (best) of $ROUNDS rounds, seeding ${SEED_SECONDS} s"
+  "median (best) of $ROUNDS rounds, seeding ${SEED_SECONDS} s$( ((POSTGRES)) &&
+    echo ", copy to PostgreSQL ${COPY_SECONDS} s")"
 awk -v brps="$B_RPS" -v bp50="$B_P50" -v bp99="$B_P99" -v nrps="$N_RPS" -v np50="$N_P50" \
   -v np99="$N_P99" -v bbrps="$BB_RPS" -v bbp99="$BB_P99" -v nbrps="$NB_RPS" -v nbp99="$NB_P99" \
   -v goal_ratio="$GOAL_RATIO" -v goal_p99="$GOAL_P99_MS" -v errors="$ERRORS" \
@@ -288,6 +392,31 @@ awk -v brps="$B_RPS" -v bp50="$B_P50" -v bp99="$B_P99" -v nrps="$N_RPS" -v np50=
     printf "  goal: berth p99 < %d ms: %s (%.2f ms)\n", goal_p99, (bp99 / 1000 < goal_p99) ? "PASS" : "FAIL", bp99 / 1000
     if (errors > 0) printf "  WARNING: %d socket errors or non-2xx responses during the measured runs\n", errors
   }'
+if ((POSTGRES)); then
+  # PostgreSQL/SQLite of each round: the two runs of a round are close in time.
+  PG_ROUND_RATIOS=""
+  for i in "${!PG_RPS[@]}"; do
+    PG_ROUND_RATIOS+=$(awk -v p="${PG_RPS[$i]}" -v s="${BERTH_RPS[$i]}" 'BEGIN { printf " %.2f", p / s }')
+  done
+  # shellcheck disable=SC2086  # the per-round ratios, one word each
+  PG_RATIO=$(median $PG_ROUND_RATIOS)
+  awk -v prps="$(median "${PG_RPS[@]}")" -v pbrps="$(best_max "${PG_RPS[@]}")" \
+    -v pp50="$(median "${PG_P50[@]}")" -v pp99="$(median "${PG_P99[@]}")" \
+    -v pbp99="$(best_min "${PG_P99[@]}")" -v brps="$B_RPS" -v ratio="$PG_RATIO" \
+    -v rounds="$PG_ROUND_RATIOS" -v goal="$GOAL_PG_RATIO" \
+    -v pcpu="$(median "${PG_CPU[@]}")" -v dcpu="$(median "${PG_DB_CPU[@]}")" \
+    -v scpu="$(median "${SQLITE_CPU[@]}")" '
+    BEGIN {
+      printf "  %-22s %10.0f (%9.0f) %10.2f %9.2f (%8.2f)\n", "berth on PostgreSQL", prps, pbrps,
+             pp50 / 1000, pp99 / 1000, pbp99 / 1000
+      printf "  PostgreSQL/SQLite rate ratio: %.2f (median of the rounds:%s; of the medians %.2f)\n",
+             ratio, rounds, prps / brps
+      printf "  cpu/request, medians: berth on SQLite %.1f us; berth on PostgreSQL %.1f us + postgres %.1f us\n",
+             scpu, pcpu, dcpu
+      printf "  goal: PostgreSQL rate >= %.2f x SQLite (within 1.5x): %s (%.2f)\n", goal,
+             (ratio >= goal) ? "PASS" : "FAIL", ratio
+    }'
+fi
 if [[ -n $LIGHT_SUMMARY ]]; then
   echo "  at light load (wrk -t1 -c$LIGHT_CONNECTIONS):"
   printf '%s' "$LIGHT_SUMMARY"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # sourced: the variables it sets are for its callers
 # Helpers shared by the shell benchmarks (bench/internal_endpoint.sh, bench/proxy/run.sh).
 # Source it; it defines functions and CLK_TCK, and starts nothing.
 
@@ -93,4 +94,80 @@ start_nginx() {
   "$NGINX" -p "$1" -c "$1/nginx.conf" -e "$1/logs/error.log" >"$1/logs/stdout.log" 2>&1 &
   NGINX_PID=$!
   wait_http_ok "$2" 20 "$NGINX_PID"
+}
+
+# ---- a throwaway PostgreSQL cluster -------------------------------------------------------------
+# pg_start DIR: initdb and start a PostgreSQL server in DIR (made by the caller, removed by it
+# after pg_stop), listening on 127.0.0.1 only, on a free port, its socket in DIR. Sets PG_PID
+# (the postmaster; stop it with pg_stop), PG_PORT, PG_PASSWORD and PG_URL
+# (postgres://berth:<password>@127.0.0.1:<port>, no database): the role "berth" is the cluster's
+# superuser and logs in with its password over TCP. As root, the server runs as the OS user
+# postgres (it refuses root) and DIR is handed to that user. PostgreSQL's default settings but
+# max_connections (PG_MAX_CONNECTIONS, 200), plus PG_OPTIONS (e.g. "-c synchronous_commit=off").
+# Call it in the script's shell, not in $(…), so that PG_PID reaches the caller's cleanup.
+# Returns 1, with the reason on stderr, when the server does not come up.
+PG_PID=""
+pg_bin() {
+  if [[ -n ${PG_BIN:-} ]]; then echo "$PG_BIN"; return; fi
+  local newest
+  newest=$(find /usr/lib/postgresql -mindepth 3 -maxdepth 3 -path '*/bin/postgres' 2>/dev/null |
+    sort -V | tail -1)
+  [[ -n $newest ]] && dirname "$newest"
+}
+pg_start() {
+  local dir=$1 bin password as=()
+  bin=$(pg_bin) || true
+  [[ -n $bin && -x $bin/initdb ]] || {
+    echo "no PostgreSQL server under /usr/lib/postgresql/*/bin (Debian: apt-get install postgresql; or set PG_BIN)" >&2
+    return 1
+  }
+  password=$(hex32 | head -c 24)
+  echo "$password" >"$dir/pwfile"
+  if [[ $(id -u) == 0 ]]; then
+    chown -R postgres: "$dir"
+    as=(setpriv --reuid=postgres --regid=postgres --init-groups --)
+  fi
+  "${as[@]}" "$bin/initdb" -D "$dir/data" -U berth --pwfile="$dir/pwfile" --auth-local=trust \
+    --auth-host=scram-sha-256 -E UTF8 --locale=C --no-sync --no-instructions >"$dir/initdb.log" 2>&1 || {
+    echo "initdb failed: $(tail -5 "$dir/initdb.log")" >&2
+    return 1
+  }
+  rm -f "$dir/pwfile"
+  local attempt
+  for attempt in 1 2 3; do
+    PG_PORT=$(free_port) || return 1
+    # shellcheck disable=SC2086  # PG_OPTIONS is a list of server options
+    "${as[@]}" "$bin/postgres" -D "$dir/data" -p "$PG_PORT" -k "$dir" \
+      -c listen_addresses=127.0.0.1 -c max_connections="${PG_MAX_CONNECTIONS:-200}" \
+      ${PG_OPTIONS:-} >>"$dir/server.log" 2>&1 &
+    PG_PID=$!
+    local deadline=$((SECONDS + 60))
+    while ((SECONDS < deadline)) && kill -0 "$PG_PID" 2>/dev/null; do
+      if "$bin/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"; then
+        PG_PASSWORD=$password
+        PG_URL=postgres://berth:$password@127.0.0.1:$PG_PORT
+        return 0
+      fi
+      sleep 0.1
+    done
+    stop_pid "$PG_PID" QUIT
+    PG_PID=""
+    echo "postgres did not start (attempt $attempt): $(tail -3 "$dir/server.log")" >&2
+  done
+  return 1
+}
+# pg_sql DATABASE SQL: runs SQL on the cluster pg_start made, as berth, over TCP.
+pg_sql() {
+  PGPASSWORD=$PG_PASSWORD psql -X -q -A -t -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U berth \
+    -d "$1" -c "$2"
+}
+# pg_stop: fast shutdown (sessions are disconnected) of the cluster pg_start made; SIGKILL after 10 s.
+pg_stop() {
+  stop_pid "$PG_PID" INT
+  PG_PID=""
+}
+# pg_pids: the postmaster and its children (backends, background workers), for CPU accounting.
+pg_pids() {
+  [[ -n $PG_PID ]] || return 0
+  echo "$PG_PID $(ps -o pid= --ppid "$PG_PID" 2>/dev/null)"
 }

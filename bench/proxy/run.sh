@@ -2,6 +2,8 @@
 # Chat proxy benchmark (bench/README.md, "Chat proxy"): the same streamed
 # POST /v1/chat/completions sent directly to a fast SSE upstream, through berth, through nginx as
 # a reverse proxy and through configurable-http-proxy (JupyterHub's proxy), in one run:
+# With the target berth-pg, a second berth on a throwaway PostgreSQL cluster is measured in the same
+# rounds (issue 12: PostgreSQL against SQLite), with its own user and agent.
 #   1. installs what is missing: wrk and nginx-light (apt-get), configurable-http-proxy (npm, into
 #      $CHP_HOME outside the repo); starts a Docker engine when none answers;
 #   2. packages build/bench_sse_upstream as an agent image (`berth image build test-agent
@@ -22,7 +24,9 @@
 # reported, not an error.
 #
 # Settings (environment):
-#   BENCH_TARGETS     paths to measure, from "direct berth nginx chp" (default: all four)
+#   BENCH_TARGETS     paths to measure, from "direct berth berth-pg nginx chp" (default: "direct
+#                     berth nginx chp"); berth-pg needs berth too, and PostgreSQL's server
+#                     binaries (the newest /usr/lib/postgresql/*/bin, or PG_BIN)
 #   THREADS (2) CONNECTIONS (64) DURATION (10s) WARMUP (2s) ROUNDS (3)   wrk rounds
 #   CHUNKS (20)       content events per stream in the rounds (no delay between them)
 #   LIGHT_CONNECTIONS (1; 0 skips)                                       light-load round
@@ -70,6 +74,7 @@ GOAL_CHP_RATIO=3
 GOAL_ADDED_P99_MS=1
 GOAL_STREAMS=10000
 GOAL_RSS_MIB=1024
+GOAL_PG_RATIO=0.67  # issue 12: PostgreSQL within 1.5x of SQLite's rate
 
 die() {
   echo "proxy/run.sh: $*" >&2
@@ -79,14 +84,22 @@ say() { echo "$*"; }
 is_target() { [[ " $BENCH_TARGETS " == *" $1 "* ]]; }
 
 for t in $BENCH_TARGETS; do
-  [[ $t =~ ^(direct|berth|nginx|chp)$ ]] || die "unknown target '$t' in BENCH_TARGETS"
+  [[ $t =~ ^(direct|berth|berth-pg|nginx|chp)$ ]] || die "unknown target '$t' in BENCH_TARGETS"
 done
+if is_target berth-pg; then
+  # berth's agent is the upstream of direct, nginx and CHP; berth-pg has its own.
+  is_target berth || die "berth-pg is measured against berth: BENCH_TARGETS must name both"
+  for tool in psql setpriv; do
+    command -v "$tool" >/dev/null || die "berth-pg needs $tool (Debian: postgresql-client, util-linux)"
+  done
+fi
 if [[ -z ${STREAMS_TARGETS+x} ]]; then
   STREAMS_TARGETS=""
   is_target berth && STREAMS_TARGETS=berth
 fi
 for t in $STREAMS_TARGETS; do
   is_target "$t" || die "STREAMS_TARGETS names '$t', which is not in BENCH_TARGETS"
+  [[ $t != berth-pg ]] || die "the open-streams phase does not run on berth-pg"
 done
 ((STREAMS > 0)) || STREAMS_TARGETS=""
 [[ $WORKERS == auto || $WORKERS =~ ^[1-9][0-9]?$ ]] || die "WORKERS must be auto or a number of 1 to 99"
@@ -151,6 +164,8 @@ PREFIX=berth-bench-proxy-$RUN_ID
 
 # ---- cleanup -------------------------------------------------------------------------------------
 BERTH_PID=""
+BERTH_PG_PID=""
+PG_DIR=""              # the PostgreSQL cluster's directory (owned by the OS user postgres)
 NGINX_PID=""
 CHP_PID=""
 WRK_PID=""
@@ -158,6 +173,7 @@ SAMPLER_PID=""
 UPSTREAM_CONTAINER=""  # ours, when berth does not run the agent
 NETWORK_ID=""          # ours, or the one berth created under our name
 BERTH_INSTANCE=""      # berth's label on what it created
+BERTH_PG_INSTANCE=""   # berth-pg's (its database is fresh too: another id)
 IMAGE_ID=""
 IMAGE_EXISTED=1
 
@@ -173,24 +189,27 @@ cleanup() {
   for w in $workers; do kill -KILL "$w" 2>/dev/null; done
   stop_pid "$CHP_PID" TERM
   stop_pid "$BERTH_PID" TERM
+  stop_pid "$BERTH_PG_PID" TERM
+  pg_stop
   # Only what this run made, by id: berth's agents carry its instance label (a fresh database's
   # random id), our own container and network the run's label.
-  local ids=""
+  local ids="" instances="$BERTH_INSTANCE $BERTH_PG_INSTANCE" instance
   if ((NEED_BERTH)) && [[ -z $NETWORK_ID ]]; then
     NETWORK_ID=$(docker network inspect -f '{{.Id}}' "$PREFIX" 2>/dev/null)
   fi
-  if ((NEED_BERTH)) && [[ -z $BERTH_INSTANCE && -n $NETWORK_ID ]]; then
-    # Interrupted before the agent was inspected: its container is on the run's network.
+  if ((NEED_BERTH)) && [[ -n $NETWORK_ID ]]; then
+    # Interrupted before an agent was inspected: its container is on the run's network.
     ids=$(docker ps -aq --filter "network=$NETWORK_ID")
-    [[ -n $ids ]] && BERTH_INSTANCE=$(docker inspect -f '{{index .Config.Labels "berth.instance"}}' \
-      $ids | head -1)
+    # shellcheck disable=SC2086  # one id per word
+    [[ -n $ids ]] && instances+=" $(docker inspect -f '{{index .Config.Labels "berth.instance"}}' \
+      $ids | sort -u | tr '\n' ' ')"
   fi
-  if [[ -n $BERTH_INSTANCE ]]; then
-    ids=$(docker ps -aq --filter "label=berth.instance=$BERTH_INSTANCE")
+  for instance in $(tr ' ' '\n' <<<"$instances" | sort -u); do
+    ids=$(docker ps -aq --filter "label=berth.instance=$instance")
     [[ -n $ids ]] && docker rm -f $ids >/dev/null
-    ids=$(docker volume ls -q --filter "label=berth.instance=$BERTH_INSTANCE")
+    ids=$(docker volume ls -q --filter "label=berth.instance=$instance")
     [[ -n $ids ]] && docker volume rm $ids >/dev/null
-  fi
+  done
   [[ -n $UPSTREAM_CONTAINER ]] && docker rm -f "$UPSTREAM_CONTAINER" >/dev/null
   [[ -n $NETWORK_ID ]] && docker network rm "$NETWORK_ID" >/dev/null
   if [[ -n $IMAGE_ID && $IMAGE_EXISTED == 0 && $PROXY_KEEP_IMAGE != 1 ]]; then
@@ -199,6 +218,7 @@ cleanup() {
       echo "proxy/run.sh: kept $PROXY_IMAGE ($IMAGE_ID): a container uses it" >&2
   fi
   rm -rf "$WORK"
+  [[ -n $PG_DIR ]] && rm -rf "$PG_DIR"
   exit "$status"
 }
 trap cleanup EXIT
@@ -230,14 +250,17 @@ say "targets: $BENCH_TARGETS; wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $ROUNDS
 UPSTREAM_IP=""
 UPSTREAM_INIT_PID=""
 USER_TOKEN=bench-no-berth
-if ((NEED_BERTH)); then
-  KEY=$(hex32)
-  ADMIN_TOKEN=ba_$(hex32)
-  mkdir -p "$WORK/data"
-  chmod 700 "$WORK/data"
-  BERTH_PORT=$(free_port) || die "no free port for berth"
+# Starts `berth serve` named $1 on database URL $2 (empty: SQLite in its data dir) with its
+# internal listener on $3 (empty: berth's default), creates a bench user and starts its agent.
+# Sets STARTED_PID, STARTED_URL, STARTED_TOKEN, STARTED_CONTAINER, STARTED_INSTANCE, STARTED_IP
+# and STARTED_INIT_PID. Runs in this shell (not in $(…)) so that cleanup knows the pid.
+start_berth() {
+  local name=$1 database=$2 internal=$3 port
+  mkdir -p "$WORK/data-$name"
+  chmod 700 "$WORK/data-$name"
+  port=$(free_port) || die "no free port for $name"
   # A clean environment: no BERTH_* setting of the caller's leaks in.
-  berth_env=(PATH="$PATH" BERTH_DATA_DIR="$WORK/data" BERTH_ENCRYPTION_KEY="$KEY"
+  local berth_env=(PATH="$PATH" BERTH_DATA_DIR="$WORK/data-$name" BERTH_ENCRYPTION_KEY="$KEY"
     BERTH_ADMIN_TOKEN="$ADMIN_TOKEN" BERTH_LOG_LEVEL=warn OPENCLAW_IMAGE="$PROXY_IMAGE"
     OPENCLAW_NETWORK="$PREFIX" BERTH_AGENT_CPUS="$(nproc)"
     # One bench user holds every stream: lift the per-user bound (32 by default) above them.
@@ -245,34 +268,71 @@ if ((NEED_BERTH)); then
     BERTH_CHAT_MAX_TOTAL=$((STREAMS + CONNECTIONS + 100))
     # Every stream comes from 127.0.0.1, as through a proxy: no per-address connection limit.
     BERTH_MAX_CONNECTIONS_PER_ADDRESS=0)
+  [[ -n $database ]] && berth_env+=(BERTH_DATABASE_URL="$database")
+  [[ -n $internal ]] && berth_env+=(BERTH_INTERNAL_LISTEN="$internal")
   [[ -n ${DOCKER_HOST:-} ]] && berth_env+=(DOCKER_HOST="$DOCKER_HOST")
   [[ $WORKERS != auto ]] && berth_env+=(BERTH_THREADS="$WORKERS")
-  env -i "${berth_env[@]}" "$BERTH" serve --listen "127.0.0.1:$BERTH_PORT" \
-    >"$WORK/berth.out" 2>"$WORK/berth.err" &
-  BERTH_PID=$!
-  wait_http_ok "http://127.0.0.1:$BERTH_PORT/api/health" 60 "$BERTH_PID" ||
-    die "berth did not answer /api/health: $(tail -5 "$WORK/berth.err")"
-  BERTH_URL=http://127.0.0.1:$BERTH_PORT
+  env -i "${berth_env[@]}" "$BERTH" serve --listen "127.0.0.1:$port" \
+    >"$WORK/$name.out" 2>"$WORK/$name.err" &
+  STARTED_PID=$!
+  [[ $name == berth ]] && BERTH_PID=$STARTED_PID
+  [[ $name == berth-pg ]] && BERTH_PG_PID=$STARTED_PID
+  wait_http_ok "http://127.0.0.1:$port/api/health" 60 "$STARTED_PID" ||
+    die "$name did not answer /api/health: $(tail -5 "$WORK/$name.err")"
+  STARTED_URL=http://127.0.0.1:$port
   # Ready once the store and the engine answer; agents cannot be started before.
-  wait_http_ok "$BERTH_URL/api/ready" 60 "$BERTH_PID" ||
-    die "berth did not get ready: $(curl -s "$BERTH_URL/api/ready") $(tail -5 "$WORK/berth.err")"
-  created=$(curl -s -XPOST "$BERTH_URL/api/admin/users" -H "Authorization: Bearer $ADMIN_TOKEN" \
+  wait_http_ok "$STARTED_URL/api/ready" 60 "$STARTED_PID" ||
+    die "$name did not get ready: $(curl -s "$STARTED_URL/api/ready") $(tail -5 "$WORK/$name.err")"
+  local created
+  created=$(curl -s -XPOST "$STARTED_URL/api/admin/users" -H "Authorization: Bearer $ADMIN_TOKEN" \
     -H 'Content-Type: application/json' -d '{"name":"bench"}')
-  USER_TOKEN=$(sed -n 's/.*"token":"\(bu_[^"]*\)".*/\1/p' <<<"$created")
-  [[ -n $USER_TOKEN ]] || die "creating the bench user failed: $created"
+  STARTED_TOKEN=$(sed -n 's/.*"token":"\(bu_[^"]*\)".*/\1/p' <<<"$created")
+  [[ -n $STARTED_TOKEN ]] || die "$name: creating the bench user failed: $created"
   # berth creates the network at its first start of an agent, under our run's name.
+  local code
   code=$(curl -s -o "$WORK/agent.json" -w '%{http_code}' --max-time 120 -XPOST \
-    "$BERTH_URL/api/agent/start" -H "Authorization: Bearer $USER_TOKEN")
+    "$STARTED_URL/api/agent/start" -H "Authorization: Bearer $STARTED_TOKEN")
   NETWORK_ID=$(docker network inspect -f '{{.Id}}' "$PREFIX" 2>/dev/null || true)
-  [[ $code == 200 ]] || die "POST /api/agent/start answered $code: $(cat "$WORK/agent.json")"
-  container=$(sed -n 's/.*"containerName":"\([^"]*\)".*/\1/p' "$WORK/agent.json")
-  [[ -n $container ]] || die "no containerName in $(cat "$WORK/agent.json")"
+  [[ $code == 200 ]] || die "$name: POST /api/agent/start answered $code: $(cat "$WORK/agent.json")"
+  STARTED_CONTAINER=$(sed -n 's/.*"containerName":"\([^"]*\)".*/\1/p' "$WORK/agent.json")
+  [[ -n $STARTED_CONTAINER ]] || die "$name: no containerName in $(cat "$WORK/agent.json")"
+  local inspected
   inspected=$(docker inspect -f "{{index .Config.Labels \"berth.instance\"}} \
-{{(index .NetworkSettings.Networks \"$PREFIX\").IPAddress}} {{.State.Pid}}" "$container") ||
-    die "cannot inspect berth's agent container $container"
-  read -r BERTH_INSTANCE UPSTREAM_IP UPSTREAM_INIT_PID <<<"$inspected"
-  say "$("$BERTH" version 2>/dev/null || echo berth) on 127.0.0.1:$BERTH_PORT;" \
-    "its agent $container runs the upstream at $UPSTREAM_IP:$UPSTREAM_PORT"
+{{(index .NetworkSettings.Networks \"$PREFIX\").IPAddress}} {{.State.Pid}}" "$STARTED_CONTAINER") ||
+    die "cannot inspect $name's agent container $STARTED_CONTAINER"
+  read -r STARTED_INSTANCE STARTED_IP STARTED_INIT_PID <<<"$inspected"
+}
+if ((NEED_BERTH)); then
+  KEY=$(hex32)
+  ADMIN_TOKEN=ba_$(hex32)
+  start_berth berth "" ""
+  BERTH_URL=$STARTED_URL
+  USER_TOKEN=$STARTED_TOKEN
+  BERTH_INSTANCE=$STARTED_INSTANCE
+  UPSTREAM_IP=$STARTED_IP
+  UPSTREAM_INIT_PID=$STARTED_INIT_PID
+  say "$("$BERTH" version 2>/dev/null || echo berth) on ${BERTH_URL#http://};" \
+    "its agent $STARTED_CONTAINER runs the upstream at $UPSTREAM_IP:$UPSTREAM_PORT"
+  if is_target berth-pg; then
+    PG_DIR=$(mktemp -d "$BENCH_TMPDIR/berth-bench-pg.XXXXXX")
+    pg_start "$PG_DIR" || die "PostgreSQL did not start"
+    pg_sql postgres "CREATE DATABASE berth" || die "cannot create the database"
+    # Both berths' agents are on the run's network, so each needs its own internal listener port
+    # on the gateway (berth has the default, 3001).
+    internal_port=$(free_port) || die "no free port for berth-pg's internal listener"
+    [[ $internal_port == 3001 ]] && internal_port=$(free_port)
+    start_berth berth-pg "$PG_URL/berth?sslmode=disable" ":$internal_port"
+    BERTH_PG_URL=$STARTED_URL
+    PG_USER_TOKEN=$STARTED_TOKEN
+    BERTH_PG_INSTANCE=$STARTED_INSTANCE
+    PG_UPSTREAM_IP=$STARTED_IP
+    PG_UPSTREAM_INIT_PID=$STARTED_INIT_PID
+    wait_http_ok "http://$PG_UPSTREAM_IP:$UPSTREAM_PORT/readyz" 30 ||
+      die "berth-pg's agent does not answer $PG_UPSTREAM_IP:$UPSTREAM_PORT/readyz"
+    say "berth-pg on ${BERTH_PG_URL#http://}, database PostgreSQL" \
+      "$("$(pg_bin)/postgres" -V | awk '{print $3}') on 127.0.0.1:$PG_PORT (data in" \
+      "$BENCH_TMPDIR); its agent $STARTED_CONTAINER at $PG_UPSTREAM_IP:$UPSTREAM_PORT"
+  fi
 else
   NETWORK_ID=$(docker network create --label "berth.bench-run=$RUN_ID" "$PREFIX")
   UPSTREAM_CONTAINER=$(docker run -d --init --name "$PREFIX-upstream" \
@@ -285,8 +345,13 @@ fi
 [[ -n $UPSTREAM_IP ]] || die "the upstream container has no address"
 DIRECT_URL=http://$UPSTREAM_IP:$UPSTREAM_PORT
 wait_http_ok "$DIRECT_URL/readyz" 30 || die "the upstream does not answer $DIRECT_URL/readyz"
-# The container's processes (the init and the upstream) for CPU accounting.
-upstream_pids() { echo "$UPSTREAM_INIT_PID $(ps -o pid= --ppid "$UPSTREAM_INIT_PID" 2>/dev/null)"; }
+# The container's processes (the init and the upstream) for CPU accounting: target $1's upstream
+# (berth-pg has its own; every other path has berth's agent or the run's container).
+upstream_pids() {
+  local init=$UPSTREAM_INIT_PID
+  [[ ${1:-} == berth-pg ]] && init=$PG_UPSTREAM_INIT_PID
+  echo "$init $(ps -o pid= --ppid "$init" 2>/dev/null)"
+}
 
 # ---- 4. nginx and configurable-http-proxy --------------------------------------------------------
 if is_target nginx; then
@@ -337,41 +402,49 @@ target_url() {
   case $1 in
     direct) echo "$DIRECT_URL" ;;
     berth) echo "$BERTH_URL" ;;
+    berth-pg) echo "$BERTH_PG_URL" ;;
     nginx) echo "$NGINX_URL" ;;
     chp) echo "$CHP_URL" ;;
   esac
 }
-# The proxy's processes (none for the direct path).
+# The proxy's processes (none for the direct path); for berth-pg also PostgreSQL's, whose work
+# SQLite does inside berth.
 target_pids() {
   case $1 in
     berth) echo "$BERTH_PID" ;;
+    berth-pg) echo "$BERTH_PG_PID $(pg_pids)" ;;
     nginx) echo "$NGINX_PID $(ps -o pid= --ppid "$NGINX_PID" 2>/dev/null)" ;;
     chp) echo "$CHP_PID" ;;
   esac
 }
 target_port() { local url; url=$(target_url "$1"); echo "${url##*:}"; }
+# The bearer token of target $1's requests: berth-pg's own user on its own database.
+target_token() {
+  if [[ $1 == berth-pg ]]; then echo "$PG_USER_TOKEN"; else echo "$USER_TOKEN"; fi
+}
 
 # ---- checks: a complete stream, and events as they come (not buffered to the end) -------------
 # The streamed chat request with `chunks` events `delay` ms apart, asked for in headers and in the
 # body (berth forwards the body only), as chat_stream.lua does.
-chat() {  # url chunks delay [extra curl args...]
-  local url=$1 chunks=$2 delay=$3
-  shift 3
-  curl -s -X POST "$url/v1/chat/completions" -H "Authorization: Bearer $USER_TOKEN" \
+chat() {  # url token chunks delay [extra curl args...]
+  local url=$1 token=$2 chunks=$3 delay=$4
+  shift 4
+  curl -s -X POST "$url/v1/chat/completions" -H "Authorization: Bearer $token" \
     -H 'Content-Type: application/json' -H "x-bench-chunks: $chunks" \
     -H "x-bench-delay-ms: $delay" "$@" -d "{\"model\":\"openclaw\",\"stream\":true,\
 \"bench\":{\"chunks\":$chunks,\"delayMs\":$delay},\"messages\":[{\"role\":\"user\",\
 \"content\":\"Say tok, as often as you like.\"}]}"
 }
 check_target() {
-  local name=$1 url
+  local name=$1 url token
   url=$(target_url "$name")
+  token=$(target_token "$name")
   local code
-  code=$(chat "$url" 5 0 -D "$WORK/check.headers" -o "$WORK/check.body" -w '%{http_code}' \
+  code=$(chat "$url" "$token" 5 0 -D "$WORK/check.headers" -o "$WORK/check.body" -w '%{http_code}' \
     --max-time 20 || true)
   if [[ $code != 200 ]]; then
     local hint=""
-    [[ $name == berth ]] && hint=" (a berth without its chat proxy answers 404; BENCH_TARGETS=\"direct nginx chp\" measures the others)"
+    [[ $name == berth* ]] && hint=" (a berth without its chat proxy answers 404; BENCH_TARGETS=\"direct nginx chp\" measures the others)"
     die "$name: POST /v1/chat/completions answered ${code:-nothing}:" \
       "$(head -c 300 "$WORK/check.body" 2>/dev/null)$hint"
   fi
@@ -386,7 +459,7 @@ check_target() {
   local start=$EPOCHREALTIME first="" line
   while IFS= read -r line; do
     [[ -z $first && $line == 'data: {'* ]] && first=$EPOCHREALTIME
-  done < <(chat "$url" 3 300 -N --max-time 20)
+  done < <(chat "$url" "$token" 3 300 -N --max-time 20)
   local end=$EPOCHREALTIME
   [[ -n $first ]] || die "$name: no event in the delayed stream"
   local timing
@@ -409,13 +482,13 @@ run_wrk() {
   local url pids upids before=0 ubefore=0 after=0 uafter=0 p
   url=$(target_url "$name")
   pids=$(target_pids "$name")
-  upids=$(upstream_pids)
+  upids=$(upstream_pids "$name")
   for p in $pids; do before=$((before + $(cpu_ticks "$p"))); done
   for p in $upids; do ubefore=$((ubefore + $(cpu_ticks "$p"))); done
   local wrk_before
   wrk_before=$(children_ticks)
   wrk -t"$threads" -c"$connections" -d"$duration" --latency -s "$LUA_SCRIPT" "$url" -- \
-    "$USER_TOKEN" "$CHUNKS" 0 >"$WORK/wrk.out" 2>&1 &
+    "$(target_token "$name")" "$CHUNKS" 0 >"$WORK/wrk.out" 2>&1 &
   WRK_PID=$!
   wait "$WRK_PID" || die "wrk failed against $name: $(tail -5 "$WORK/wrk.out")"
   WRK_PID=""
@@ -443,7 +516,7 @@ describe() {  # name result
     -v pcpu="$(field proxy_cpu_us "$2")" -v ucpu="$(field upstream_cpu_us "$2")" \
     -v wcpu="$(field wrk_cpu_us "$2")" '
     BEGIN {
-      printf "  %-6s %8.0f req/s  p50 %7.3f ms  p99 %7.3f ms  errors %d  cpu/request: proxy %.1f us, upstream %.1f us, wrk %.1f us\n",
+      printf "  %-8s %8.0f req/s  p50 %7.3f ms  p99 %7.3f ms  errors %d  cpu/request: proxy %.1f us, upstream %.1f us, wrk %.1f us\n",
              name, rps, p50 / 1000, p99 / 1000, errs, pcpu, ucpu, wcpu
     }'
 }
@@ -615,6 +688,13 @@ if ((NEED_BERTH)) && [[ $(path_alive berth) != 1 ]]; then
   BERTH_DIED="exit status $berth_status: $(grep -vi 'warn' "$WORK/berth.err" | tail -3 |
     tr '\n\t' '  ' | tr -d '"\\\000-\037')"
 fi
+if is_target berth-pg && ! kill -0 "$BERTH_PG_PID" 2>/dev/null; then
+  berth_status=0
+  wait "$BERTH_PG_PID" 2>/dev/null || berth_status=$?
+  BERTH_PG_PID=""
+  BERTH_DIED+="${BERTH_DIED:+; }berth-pg: exit status $berth_status: $(grep -vi 'warn' \
+    "$WORK/berth-pg.err" | tail -3 | tr '\n\t' '  ' | tr -d '"\\\000-\037')"
+fi
 
 # ---- 6. summary ----------------------------------------------------------------------------------
 median() {  # of the numbers on stdin, one per line
@@ -662,7 +742,7 @@ done
 say
 say "== summary: POST /v1/chat/completions, $CHUNKS events per stream, wrk -t$THREADS" \
   "-c$CONNECTIONS -d$DURATION, median of $ROUNDS rounds"
-printf '  %-7s %10s %9s %9s %12s %12s %11s %11s\n' path "req/s" "p50 ms" "p99 ms" \
+printf '  %-8s %10s %9s %9s %12s %12s %11s %11s\n' path "req/s" "p50 ms" "p99 ms" \
   "added p50" "added p99" "proxy cpu" "upstr. cpu"
 for t in "${TARGET_LIST[@]}"; do
   awk -v t="$t" -v rps="${M_RPS[$t]}" -v p50="${M_P50[$t]}" -v p99="${M_P99[$t]}" \
@@ -670,7 +750,7 @@ for t in "${TARGET_LIST[@]}"; do
     -v ucpu="${M_UCPU[$t]}" '
     function ms(v) { return v == "" ? "-" : sprintf("%+.3f ms", v / 1000) }
     BEGIN {
-      printf "  %-7s %10.0f %9.3f %9.3f %12s %12s %8.1f us %8.1f us\n", t, rps, p50 / 1000,
+      printf "  %-8s %10.0f %9.3f %9.3f %12s %12s %8.1f us %8.1f us\n", t, rps, p50 / 1000,
              p99 / 1000, ms(a50), ms(a99), pcpu, ucpu
     }'
 done
@@ -697,6 +777,12 @@ fi
 if is_target nginx && is_target chp; then
   say "  nginx/CHP rate ratio: $(round_ratios nginx chp | median | two_places)"
 fi
+RATIO_PG="" ROUNDS_PG=""
+if is_target berth-pg; then
+  ROUNDS_PG=$(round_ratios berth-pg berth | tr '\n' ' ')
+  RATIO_PG=$(round_ratios berth-pg berth | median | two_places)
+  say "  berth-pg/berth (PostgreSQL/SQLite) rate ratio: $RATIO_PG (median of rounds: $ROUNDS_PG)"
+fi
 ((TOTAL_ERRORS == 0)) ||
   say "  WARNING: $TOTAL_ERRORS socket errors or non-2xx responses in the measured rounds"
 [[ -z $BERTH_DIED ]] || say "  WARNING: berth exited during the run ($BERTH_DIED)"
@@ -710,6 +796,8 @@ if is_target berth; then
     "$(awk -v r="$RATIO_NGINX" -v g="$GOAL_NGINX_RATIO" 'BEGIN { print (r >= g) }')" "×$RATIO_NGINX"
   [[ -n $RATIO_CHP ]] && verdict "berth req/s >= ${GOAL_CHP_RATIO}× CHP's" \
     "$(awk -v r="$RATIO_CHP" -v g="$GOAL_CHP_RATIO" 'BEGIN { print (r >= g) }')" "×$RATIO_CHP"
+  [[ -n $RATIO_PG ]] && verdict "berth on PostgreSQL req/s >= ${GOAL_PG_RATIO}× on SQLite's" \
+    "$(awk -v r="$RATIO_PG" -v g="$GOAL_PG_RATIO" 'BEGIN { print (r >= g) }')" "×$RATIO_PG"
   if [[ -n ${A_P99[berth]:-} ]]; then
     verdict "berth added p99 < ${GOAL_ADDED_P99_MS} ms (-c$CONNECTIONS)" \
       "$(awk -v a="${A_P99[berth]}" -v g="$GOAL_ADDED_P99_MS" 'BEGIN { print (a / 1000 < g) }')" \
@@ -772,8 +860,9 @@ num() { [[ -n ${1:-} ]] && echo "$1" || echo null; }
       "$(num "${A_P99[$t]:-}")" "$(num "${L_A_P50[$t]:-}")" "$(num "${L_A_P99[$t]:-}")"
     sep=","
   done
-  printf '%s\n    "berth_nginx_ratio": %s, "berth_chp_ratio": %s, "berth_exited": %s\n  },\n' \
-    "$sep" "$(num "$RATIO_NGINX")" "$(num "$RATIO_CHP")" \
+  printf '%s\n    "berth_nginx_ratio": %s, "berth_chp_ratio": %s, "pg_sqlite_ratio": %s, ' \
+    "$sep" "$(num "$RATIO_NGINX")" "$(num "$RATIO_CHP")" "$(num "$RATIO_PG")"
+  printf '"berth_exited": %s\n  },\n' \
     "$([[ -n $BERTH_DIED ]] && printf '"%s"' "$BERTH_DIED" || echo null)"
   printf '  "streams": {'
   sep=""
