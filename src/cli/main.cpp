@@ -136,6 +136,8 @@ lifecycle::LifecycleOptions LifecycleOptionsFrom(const config::Settings& s,
   lifecycle::LifecycleOptions o;
   o.replica_id = replica_id;
   o.lease_ttl = std::chrono::milliseconds(s.lease_ms);
+  auto url = store::ParseDatabaseUrl(s.database_url);
+  o.shared_store = url.ok() && url->kind == store::DatabaseUrl::Kind::kPostgres;
   o.image = s.openclaw_image;
   o.contract = image::AgentContract();
   o.network = s.openclaw_network;

@@ -37,6 +37,7 @@ AgentManager::AgentManager(LifecycleOptions options, store::StorePtr store,
       keeper_(options_, records_, registry_, starter_, stopper_, *clock_),
       watcher_(*runtime_, registry_, records_, notifier_, instance_, [this] { Resync(); }),
       scheduler_(*clock_, *leadership_) {
+  reconciler_.SetSharedStore(options_.shared_store);
   scheduler_.Add({"activity flush", options_.activity_flush_interval,
                   Scheduler::Scope::kEveryReplica, [this] { activity_.Flush(); },
                   /*run_at_stop=*/true});

@@ -54,6 +54,9 @@ struct LifecycleOptions {
   // often a start waiting for another replica's asks again.
   std::chrono::milliseconds lease_ttl{std::chrono::seconds(10)};
   std::chrono::milliseconds lease_poll{200};
+  // Whether other replicas share the store (PostgreSQL). Without it (SQLite: one berth) starts
+  // take no lease and reconciliation heeds none.
+  bool shared_store = false;
   // This replica's name as a lease holder; AgentManager::Initialize() makes a unique one when
   // empty (host, process id and a random part).
   std::string replica_id;

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <set>
 #include <unordered_map>
 
 #include "lifecycle/agent_labels.hpp"
@@ -58,7 +59,8 @@ Status Reconciler::ReconcileWith(const std::vector<runtime::ContainerSummary>& l
   auto records = records_.List();
   if (!records.ok()) return records.status();
   // Starts in flight on any replica (their leases): each such record is its start's to write.
-  auto held = records_.HeldStarts();
+  Result<std::set<std::string>> held = std::set<std::string>();
+  if (shared_) held = records_.HeldStarts();
   if (!held.ok()) return held.status();
   auto starting = [&](const AgentRecord& r) { return held->count(r.id) > 0 || Starting(r.key); };
   std::vector<Observed> observed;

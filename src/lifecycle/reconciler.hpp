@@ -27,6 +27,9 @@ namespace berth::lifecycle {
 // Thread-safe (two concurrent passes do the same idempotent work).
 class Reconciler {
  public:
+  // Other replicas share the store: records whose start lease is held anywhere are left to
+  // that start. Before the first pass only.
+  void SetSharedStore(bool shared) { shared_ = shared; }
   Reconciler(runtime::ContainerRuntime& runtime, AgentRecords& records, AgentRegistry& registry,
              const InstanceInfo& instance, const Clock& clock);
 
@@ -43,6 +46,7 @@ class Reconciler {
   AgentRecords& records_;
   AgentRegistry& registry_;
   const InstanceInfo& instance_;
+  bool shared_ = false;
   const Clock& clock_;
 };
 

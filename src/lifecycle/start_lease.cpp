@@ -45,7 +45,14 @@ Result<StartLease> StartLease::Claim(AgentRecords& records, const std::string& r
   }
 }
 
+StartLease StartLease::Unshared(AgentRecords& records, const Clock& clock) {
+  StartLease lease(records, store::LeaseFence{}, Options{}, clock, /*waited=*/false);
+  lease.released_ = true;
+  return lease;
+}
+
 Status StartLease::Keep() {
+  if (fence_.name.empty()) return Status::Ok();
   const auto now = clock_->SteadyNow();
   if (now - tried_at_ < options_.ttl / 3) return Status::Ok();
   tried_at_ = now;

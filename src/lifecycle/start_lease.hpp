@@ -37,6 +37,11 @@ class StartLease {
                                   std::chrono::steady_clock::time_point deadline,
                                   const std::function<void()>& on_wait);
 
+  // No lease at all, for a store no other replica shares (SQLite: one berth, serve_lock.hpp):
+  // Keep() and Release() do nothing and the fence (empty) writes unconditionally, so a lease
+  // left by a killed berth never delays the next start.
+  static StartLease Unshared(AgentRecords& records, const Clock& clock);
+
   StartLease(StartLease&&) = default;
   StartLease& operator=(StartLease&&) = default;
 

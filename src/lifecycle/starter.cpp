@@ -169,9 +169,12 @@ Result<AgentEndpoint> AgentStarter::AttemptOnce(const AgentKey& key, StartOp& op
   if (!record.ok()) return record.status();
   // One start per agent across replicas: wait while another replica's start holds the lease.
   const auto deadline = op.began + options_.start_timeout + 2 * options_.lease_ttl;
-  auto lease = StartLease::Claim(
-      records_, record->id, {instance_.replica_id, options_.lease_ttl, options_.lease_poll}, clock_,
-      op, deadline, [&] { SetPhase(key, "waiting_for_replica"); });
+  auto lease =
+      options_.shared_store
+          ? StartLease::Claim(records_, record->id,
+                              {instance_.replica_id, options_.lease_ttl, options_.lease_poll},
+                              clock_, op, deadline, [&] { SetPhase(key, "waiting_for_replica"); })
+          : Result<StartLease>(StartLease::Unshared(records_, clock_));
   if (!lease.ok()) return lease.status();
   if (lease->waited()) {
     // Another replica's start ran meanwhile: go on from what it left (its container, which the

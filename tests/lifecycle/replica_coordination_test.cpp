@@ -20,6 +20,7 @@ class ReplicaStartTest : public berth::testing::LifecyclePartsTest {
   void SetUp() override {
     LifecyclePartsTest::SetUp();
     options_.lease_poll = 2ms;
+    options_.shared_store = true;  // as on PostgreSQL
     user_ = NewUser();
     auto record = records_->FindOrProvision(AgentKey::User(user_));
     ASSERT_TRUE(record.ok());
