@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <boost/asio/ssl/context.hpp>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -51,6 +52,14 @@ class EngineRelay {
   unsigned short port() const { return port_; }
   std::string Requests() const;
   int handshake_failures() const { return handshake_failures_; }
+  // Waits up to `timeout` for at least `n` failed handshakes. Under TLS 1.3 the client finishes
+  // its side first and may see the server's alert before this relay has counted the failure.
+  bool AwaitHandshakeFailures(int n, std::chrono::milliseconds timeout) const {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (handshake_failures_ < n && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return handshake_failures_ >= n;
+  }
 
   // Called by sessions.
   void Record(const char* data, std::size_t size, std::size_t* recorded);
