@@ -126,19 +126,25 @@ inline constexpr const char kUpdateSystemContainer[] =
 inline constexpr const char kDeleteSystemContainer[] =
     "DELETE FROM system_containers WHERE id = $1";
 
-// The internal endpoint's lookup in one statement (hence one snapshot, one round trip): the
-// container by token hash (kind 0 user, 1 system) with its primary model, then the owner's
-// active providers oldest first, one row each (provider columns NULL when there are none).
-inline constexpr const char kLoadAgentConfigSource[] =
+// The internal endpoint's lookup in one statement (hence one snapshot, one round trip) for an
+// array of token hashes ($1, a text[] literal; one alone as well): each container by token hash
+// (kind 0 user, 1 system) with its primary model, then the owner's active providers oldest
+// first, one row each (provider columns NULL when there are none), ordered by hash. Settings are a
+// correlated subquery and providers a LATERAL join, so that each container's are index lookups
+// whatever the planner's statistics say (without them, as right after `berth db copy`, it scanned
+// every provider for a batch).
+inline constexpr const char kLoadAgentConfigSources[] =
     "WITH c AS ("
-    "SELECT 0 AS kind, c.id, c.token_hash, c.user_id, a.primary_model FROM user_containers c "
-    "LEFT JOIN user_agent_configs a ON a.user_id = c.user_id WHERE c.token_hash = $1 "
+    "SELECT 0 AS kind, c.id, c.token_hash, c.user_id, (SELECT primary_model FROM "
+    "user_agent_configs a WHERE a.user_id = c.user_id) FROM user_containers c "
+    "WHERE c.token_hash = ANY($1::text[]) "
     "UNION ALL SELECT 1, id, token_hash, NULL, primary_model FROM system_containers "
-    "WHERE token_hash = $1 LIMIT 1) "
+    "WHERE token_hash = ANY($1::text[])) "
     "SELECT c.kind, c.id, c.token_hash, c.user_id, c.primary_model, p.id, p.user_id, p.name, "
     "p.display_name, p.type, p.base_url, p.api_key, p.api_type, p.models, p.is_active, "
-    "p.created_at, p.updated_at FROM c LEFT JOIN llm_providers p "
-    "ON c.kind = 0 AND p.user_id = c.user_id AND p.is_active ORDER BY p.created_at, p.seq";
+    "p.created_at, p.updated_at FROM c LEFT JOIN LATERAL (SELECT * FROM llm_providers "
+    "WHERE c.kind = 0 AND user_id = c.user_id AND is_active ORDER BY created_at, seq) p ON true "
+    "ORDER BY c.token_hash, p.created_at, p.seq";
 
 // Key rotation, as in sqlite_queries.hpp.
 inline constexpr const char kListSecrets[] =

@@ -30,6 +30,39 @@ Status ExpectOneRow(const Result<PgResult>& changed, const char* not_found) {
   return Status::Ok();
 }
 
+// A text[] literal of `values`, each element quoted: {"a","b"}.
+std::string TextArrayLiteral(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ',';
+    out += '"';
+    for (char ch : values[i]) {
+      if (ch == '"' || ch == '\\') out += '\\';
+      out += ch;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
+// The AgentConfigSource whose first row is `first` (columns as kLoadAgentConfigSources').
+AgentConfigSource ReadConfigSourceHead(const PgRow& first) {
+  AgentConfigSource source;
+  source.container.kind = first.Int64(0) == 0 ? ContainerKind::kUser : ContainerKind::kSystem;
+  source.container.id = first.Text(1);
+  source.container.token_hash = first.Text(2);
+  source.primary_model = first.OptionalText(4);
+  if (source.container.kind == ContainerKind::kUser) source.user_id = first.Text(3);
+  return source;
+}
+
+// Adds row's provider (columns from 5) to a user container's source; NULL when none is active.
+void AddConfigSourceProvider(const PgRow& row, AgentConfigSource& source) {
+  if (source.container.kind != ContainerKind::kUser || row.IsNull(5)) return;
+  source.active_providers.push_back(rows::ReadProvider(row, /*first=*/5));
+}
+
 }  // namespace
 
 // ---- lifecycle -----------------------------------------------------------------------------
@@ -352,24 +385,42 @@ Status PostgresStore::DeleteSystemContainer(const std::string& id) {
 // ---- token lookup and key rotation ---------------------------------------------------------
 
 Result<AgentConfigSource> PostgresStore::LoadAgentConfigSource(const std::string& token_hash) {
-  auto found = Run(*pool_, Deadline(), q::kLoadAgentConfigSource,
-                   [&](PgParams& p) { p.Bind(1, token_hash); });
+  auto found = LoadAgentConfigSources({token_hash});
   if (!found.ok()) return found.status();
-  if (found->rows() == 0) return NotFound("container token not found");
-  const PgRow first = found->row(0);
-  AgentConfigSource source;
-  source.container.kind = first.Int64(0) == 0 ? ContainerKind::kUser : ContainerKind::kSystem;
-  source.container.id = first.Text(1);
-  source.container.token_hash = first.Text(2);
-  source.primary_model = first.OptionalText(4);
-  if (source.container.kind == ContainerKind::kSystem) return source;
-  source.user_id = first.Text(3);
+  if (found->empty() || !found->front().has_value()) return NotFound("container token not found");
+  return std::move(*found->front());
+}
+
+Result<std::vector<std::optional<AgentConfigSource>>> PostgresStore::LoadAgentConfigSources(
+    const std::vector<std::string>& token_hashes) {
+  std::vector<std::string> unique = token_hashes;
+  std::sort(unique.begin(), unique.end());
+  unique.erase(std::unique(unique.begin(), unique.end()), unique.end());
+  auto found = Run(*pool_, Deadline(), q::kLoadAgentConfigSources,
+                   [&](PgParams& p) { p.Bind(1, TextArrayLiteral(unique)); });
+  if (!found.ok()) return found.status();
+  std::map<std::string, AgentConfigSource> by_hash;
+  AgentConfigSource* current = nullptr;
   for (int i = 0; i < found->rows(); ++i) {
     const PgRow row = found->row(i);
-    if (row.IsNull(5)) continue;  // the owner has no active provider
-    source.active_providers.push_back(rows::ReadProvider(row, /*first=*/5));
+    if (current == nullptr || current->container.token_hash != row.Text(2)) {
+      AgentConfigSource head = ReadConfigSourceHead(row);
+      std::string hash = head.container.token_hash;
+      current = &by_hash.insert_or_assign(std::move(hash), std::move(head)).first->second;
+    }
+    AddConfigSourceProvider(row, *current);
   }
-  return source;
+  std::vector<std::optional<AgentConfigSource>> out;
+  out.reserve(token_hashes.size());
+  for (const std::string& hash : token_hashes) {
+    auto it = by_hash.find(hash);
+    if (it == by_hash.end()) {
+      out.emplace_back(std::nullopt);
+    } else {
+      out.emplace_back(it->second);
+    }
+  }
+  return out;
 }
 
 Result<std::vector<StoredSecret>> PostgresStore::ListSecrets() {

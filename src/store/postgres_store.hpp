@@ -40,9 +40,9 @@ struct PostgresStoreOptions {
 // counting, so concurrent capped creations never pass the cap; RecordUserActivity and
 // RecordTokenUse write one transaction, rows in id order (no deadlock between batches), never
 // lowering a stamp; ReplaceSecret is a conditional UPDATE (compare-and-swap);
-// LoadAgentConfigSource is one statement (one snapshot). A token hash is unique across both
-// container tables (a trigger under an advisory lock on the hash). Immutable fields as
-// SqliteStore's.
+// LoadAgentConfigSource(s) is one statement (one snapshot) for any number of hashes. A token hash
+// is unique across both container tables (a trigger under an advisory lock on the hash). Immutable
+// fields as SqliteStore's.
 class PostgresStore final : public SnapshotStore {
  public:
   // Connects (the first connection must succeed), applies the schema migrations, and logs the
@@ -100,6 +100,9 @@ class PostgresStore final : public SnapshotStore {
   Status DeleteSystemContainer(const std::string& id) override;
 
   Result<AgentConfigSource> LoadAgentConfigSource(const std::string& token_hash) override;
+  // One statement for all the hashes (duplicates asked once).
+  Result<std::vector<std::optional<AgentConfigSource>>> LoadAgentConfigSources(
+      const std::vector<std::string>& token_hashes) override;
 
   // Skips NULL and empty values (an empty string is not a sealed value).
   Result<std::vector<StoredSecret>> ListSecrets() override;

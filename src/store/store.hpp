@@ -98,6 +98,25 @@ class Store {
   // kNotFound when no container has that token hash. Since a container's token lives on its
   // record, a deleted record can never be observed with a valid token.
   virtual Result<AgentConfigSource> LoadAgentConfigSource(const std::string& token_hash) = 0;
+  // The same for several token hashes in one round trip (service/config_batcher.hpp gathers the
+  // lookups that arrive together): one entry per hash, in order, nullopt where no container has
+  // it; each entry as consistent as LoadAgentConfigSource's. This default asks one at a time.
+  virtual Result<std::vector<std::optional<AgentConfigSource>>> LoadAgentConfigSources(
+      const std::vector<std::string>& token_hashes) {
+    std::vector<std::optional<AgentConfigSource>> found;
+    found.reserve(token_hashes.size());
+    for (const std::string& hash : token_hashes) {
+      auto one = LoadAgentConfigSource(hash);
+      if (one.ok()) {
+        found.emplace_back(std::move(one).value());
+      } else if (one.status().code() == ErrorCode::kNotFound) {
+        found.emplace_back(std::nullopt);
+      } else {
+        return one.status();
+      }
+    }
+    return found;
+  }
 
   // ---- Coordination of replicas (coordination.hpp) ----
   // Leases are judged by the database's clock alone, so replicas' clocks may disagree.

@@ -51,6 +51,8 @@ class MockStore : public store::Store {
   MOCK_METHOD(Status, DeleteSystemContainer, (const std::string&), (override));
   MOCK_METHOD(Result<store::AgentConfigSource>, LoadAgentConfigSource, (const std::string&),
               (override));
+  MOCK_METHOD(Result<std::vector<std::optional<store::AgentConfigSource>>>, LoadAgentConfigSources,
+              (const std::vector<std::string>&), (override));
   MOCK_METHOD(Result<std::vector<store::StoredSecret>>, ListSecrets, (), (override));
   MOCK_METHOD(Result<bool>, ReplaceSecret, (const store::StoredSecret&, const std::string&),
               (override));

@@ -353,6 +353,60 @@ TEST_P(StoreContainersTest, LoadAgentConfigSourceReadsTokenSettingsAndProvidersT
   EXPECT_CODE(store_->LoadAgentConfigSource("user-hash"), kNotFound);
 }
 
+TEST_P(StoreContainersTest, LoadAgentConfigSourcesAnswersEachHashInOrderAsOneAtATimeWould) {
+  CreateTwoUsers();
+  ASSERT_OK(store_->CreateUserContainer(MakeUserContainer("c1", "u1", "user-hash")));
+  ASSERT_OK(store_->CreateUserContainer(MakeUserContainer("c2", "u2", "other-hash")));
+  ASSERT_OK(store_->CreateSystemContainer(MakeSystemContainer("s1", "indexer", "system-hash")));
+  auto inactive = MakeProvider("p2", "u1", "off");
+  inactive.is_active = false;
+  ASSERT_OK(store_->CreateProvider(MakeProvider("p1", "u1", "first")));
+  ASSERT_OK(store_->CreateProvider(inactive));
+  ASSERT_OK(store_->CreateProvider(MakeProvider("p3", "u1", "third")));
+  ASSERT_OK(store_->CreateProvider(MakeProvider("p4", "u2", "not-mine")));
+  ASSERT_OK(store_->UpsertAgentConfig({"u1", std::string("first/m"), 1, 1}));
+
+  // Unknown hashes, a repeated one, and one a text[] literal must quote, among the real ones.
+  const std::vector<std::string> asked = {"other-hash", "unknown",    "user-hash", "system-hash",
+                                          "user-hash",  "a\"b,{c}\\", ""};
+  auto found = store_->LoadAgentConfigSources(asked);
+  ASSERT_OK(found);
+  ASSERT_EQ(found->size(), asked.size());
+  for (std::size_t i = 0; i < asked.size(); ++i) {
+    auto one = store_->LoadAgentConfigSource(asked[i]);
+    if (!one.ok()) {
+      EXPECT_CODE(one, kNotFound);
+      EXPECT_FALSE((*found)[i].has_value()) << asked[i];
+      continue;
+    }
+    ASSERT_TRUE((*found)[i].has_value()) << asked[i];
+    const AgentConfigSource& got = *(*found)[i];
+    EXPECT_EQ(got.container.kind, one->container.kind);
+    EXPECT_EQ(got.container.id, one->container.id);
+    EXPECT_EQ(got.container.token_hash, asked[i]);
+    EXPECT_EQ(got.user_id, one->user_id);
+    EXPECT_EQ(got.primary_model, one->primary_model);
+    ASSERT_EQ(got.active_providers.size(), one->active_providers.size()) << asked[i];
+    for (std::size_t p = 0; p < got.active_providers.size(); ++p) {
+      EXPECT_EQ(got.active_providers[p].id, one->active_providers[p].id);
+      EXPECT_EQ(got.active_providers[p].api_key, one->active_providers[p].api_key);
+      EXPECT_EQ(got.active_providers[p].models_json, one->active_providers[p].models_json);
+    }
+  }
+  EXPECT_FALSE((*found)[1].has_value());
+  EXPECT_EQ((*found)[0]->container.id, "c2");
+  ASSERT_EQ((*found)[2]->active_providers.size(), 2u);
+  EXPECT_EQ((*found)[2]->active_providers[0].name, "first");
+  EXPECT_EQ((*found)[2]->active_providers[1].name, "third");
+  EXPECT_EQ((*found)[2]->primary_model, std::optional<std::string>("first/m"));
+  EXPECT_EQ((*found)[3]->container.kind, ContainerKind::kSystem);
+  EXPECT_EQ((*found)[4]->container.id, "c1");
+
+  auto none = store_->LoadAgentConfigSources({});
+  ASSERT_OK(none);
+  EXPECT_TRUE(none->empty());
+}
+
 // ---- key rotation --------------------------------------------------------------------------
 
 std::vector<std::tuple<SecretColumn, std::string, std::string>> Flatten(
