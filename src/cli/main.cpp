@@ -181,6 +181,13 @@ int Serve(const std::map<std::string, std::string>& flags,
                               static_cast<std::size_t>(o.settings.max_models_per_provider)});
   services.containers =
       std::make_shared<service::ContainerService>(o.store, o.secrets, services.providers, clock);
+  // On PostgreSQL agent-config lookups that arrive together share one round trip.
+  std::shared_ptr<service::ConfigBatcher> config_batcher;
+  if (replication.feed) {
+    config_batcher =
+        std::make_shared<service::ConfigBatcher>(o.store, service::ConfigBatcher::Options{});
+    services.containers->SetConfigBatcher(config_batcher);
+  }
 
   auto bootstrap = services.accounts->BootstrapAdminToken();
   if (!bootstrap.ok()) return Fail(bootstrap.status());
@@ -279,6 +286,7 @@ int Serve(const std::map<std::string, std::string>& flags,
   waiter.Start();
   server.Run();
   signals.join();
+  if (config_batcher) config_batcher->Stop();  // before the server's loops go
   waiter.Stop();
   if (replication.feed) replication.feed->Stop();
   agents->Stop();

@@ -1,8 +1,10 @@
 #include "http/api.hpp"
 
 #include <chrono>
+#include <optional>
 
 #include "http/api_routes.hpp"
+#include "http/offload.hpp"
 
 namespace berth::http {
 namespace {
@@ -63,27 +65,65 @@ Authenticator AccountAuthenticator(std::shared_ptr<service::AccountService> acco
   };
 }
 
+namespace {
+
+// The internal endpoint's answer for `config`, counting a refused token against `peer`.
+Response InternalAnswer(const Result<nlohmann::json>& config, AttemptLimiter& limiter,
+                        const std::string& peer, std::chrono::steady_clock::time_point now) {
+  if (!config.ok() && (config.status().code() == ErrorCode::kUnauthenticated ||
+                       config.status().code() == ErrorCode::kPermissionDenied)) {
+    limiter.RecordFailure(peer, now);
+  }
+  return api::Respond(config, [](const nlohmann::json& body) { return Ok(body); });
+}
+
+std::optional<Response> InternalRefusal(const Request& r, AttemptLimiter& limiter,
+                                        const std::string& peer,
+                                        std::chrono::steady_clock::time_point now) {
+  if (long wait = limiter.BlockedFor(peer, now); wait > 0) {
+    Response res =
+        ErrorResponse(ResourceExhausted("too many failed token attempts from this address"));
+    res.set(bhttp::field::retry_after, std::to_string(wait));
+    return res;
+  }
+  if (!r.BearerToken()) return ErrorResponse(Unauthenticated("Missing Bearer token"));
+  return std::nullopt;
+}
+
+}  // namespace
+
 void RegisterInternalRoutes(Router& router, const ApiServices& s) {
   // ---- internal: agent containers fetch their config (seed contract) ---------------------------
   auto limiter = s.internal_limiter ? s.internal_limiter : std::make_shared<AttemptLimiter>();
-  router.Add(V::get, "/api/internal/agent-config/:id", [c = s.containers, limiter](Request& r) {
-    const auto now = std::chrono::steady_clock::now();
-    const std::string peer = PeerAddress(r.peer);
-    if (long wait = limiter->BlockedFor(peer, now); wait > 0) {
-      Response res =
-          ErrorResponse(ResourceExhausted("too many failed token attempts from this address"));
-      res.set(bhttp::field::retry_after, std::to_string(wait));
-      return res;
-    }
-    auto token = r.BearerToken();
-    if (!token) return ErrorResponse(Unauthenticated("Missing Bearer token"));
-    auto config = c->ConfigForToken(*token, r.Param("id"));
-    if (!config.ok() && (config.status().code() == ErrorCode::kUnauthenticated ||
-                         config.status().code() == ErrorCode::kPermissionDenied)) {
-      limiter->RecordFailure(peer, now);
-    }
-    return api::Respond(config, [](const nlohmann::json& body) { return Ok(body); });
-  });
+  constexpr const char* kPath = "/api/internal/agent-config/:id";
+  if (!s.containers->batched()) {
+    router.Add(V::get, kPath, [c = s.containers, limiter](Request& r) {
+      const auto now = std::chrono::steady_clock::now();
+      const std::string peer = PeerAddress(r.peer);
+      if (auto refused = InternalRefusal(r, *limiter, peer, now)) return std::move(*refused);
+      return InternalAnswer(c->ConfigForToken(*r.BearerToken(), r.Param("id")), *limiter, peer,
+                            now);
+    });
+    return;
+  }
+  // Batched (berth on PostgreSQL): the lookup joins others in one round trip while this thread
+  // serves other sockets; the config is assembled here once the record is back.
+  using Found = Result<store::AgentConfigSource>;
+  router.AddAsync(
+      V::get, kPath, [c = s.containers, limiter](Request& r) -> net::awaitable<Response> {
+        const auto now = std::chrono::steady_clock::now();
+        const std::string peer = PeerAddress(r.peer);
+        if (auto refused = InternalRefusal(r, *limiter, peer, now)) {
+          co_return std::move(*refused);
+        }
+        // Named, not temporaries of the co_await: g++ 12 destroys those twice (http/offload.hpp).
+        auto lookup = [c, token = std::string(*r.BearerToken())](std::function<void(Found)> done) {
+          c->AuthenticateContainerAsync(token, std::move(done));
+        };
+        net::awaitable<std::shared_ptr<Found>> pending = AwaitCallback<Found>(std::move(lookup));
+        std::shared_ptr<Found> found = co_await std::move(pending);
+        co_return InternalAnswer(c->ConfigFor(*found, r.Param("id")), *limiter, peer, now);
+      });
 }
 
 }  // namespace berth::http

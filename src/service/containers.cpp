@@ -124,11 +124,11 @@ Status ContainerService::DeleteSystemContainer(const std::string& id) {
   return store_->DeleteSystemContainer(id);
 }
 
-Result<store::AgentConfigSource> ContainerService::AuthenticateContainer(
-    std::string_view token) const {
-  if (token.empty()) return Unauthenticated("Invalid container token");
-  const std::string hash = crypto::TokenHash(token);
-  auto source = store_->LoadAgentConfigSource(hash);
+namespace {
+
+// The authentication's verdict on what the store found for `hash`.
+Result<store::AgentConfigSource> Authenticated(Result<store::AgentConfigSource> source,
+                                               const std::string& hash) {
   if (!source.ok()) {
     if (source.status().code() == ErrorCode::kNotFound) {
       return Unauthenticated("Invalid container token");
@@ -141,9 +141,33 @@ Result<store::AgentConfigSource> ContainerService::AuthenticateContainer(
   return source;
 }
 
+}  // namespace
+
+Result<store::AgentConfigSource> ContainerService::AuthenticateContainer(
+    std::string_view token) const {
+  if (token.empty()) return Unauthenticated("Invalid container token");
+  const std::string hash = crypto::TokenHash(token);
+  return Authenticated(store_->LoadAgentConfigSource(hash), hash);
+}
+
+void ContainerService::AuthenticateContainerAsync(
+    std::string_view token, std::function<void(Result<store::AgentConfigSource>)> done) const {
+  if (!batcher_ || token.empty()) return done(AuthenticateContainer(token));
+  std::string hash = crypto::TokenHash(token);
+  batcher_->Lookup(hash, [hash, done = std::move(done)](ConfigBatcher::Found found) {
+    if (!found.ok()) return done(found.status());
+    if (!found->has_value()) return done(Unauthenticated("Invalid container token"));
+    done(Authenticated(std::move(**found), hash));
+  });
+}
+
 Result<nlohmann::json> ContainerService::ConfigForToken(std::string_view token,
                                                         const std::string& id) const {
-  auto source = AuthenticateContainer(token);
+  return ConfigFor(AuthenticateContainer(token), id);
+}
+
+Result<nlohmann::json> ContainerService::ConfigFor(const Result<store::AgentConfigSource>& source,
+                                                   const std::string& id) const {
   if (!source.ok()) return source.status();
   if (source->container.id != id) {
     return PermissionDenied("Token is not authorized for the requested container");

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -9,6 +10,7 @@
 #include "common/result.hpp"
 #include "crypto/secret_box.hpp"
 #include "service/agent_hooks.hpp"
+#include "service/config_batcher.hpp"
 #include "service/providers.hpp"
 #include "store/store.hpp"
 
@@ -41,6 +43,10 @@ class ContainerService {
   // Whom to tell about a rotated token or idle timeout (AgentHooks::TokenRotated,
   // IdleTimeoutChanged). REQUIRES: before the service is used concurrently.
   void SetAgentHooks(AgentHooksPtr hooks) { hooks_ = std::move(hooks); }
+  // Token lookups of the internal endpoint then go through `batcher` (AuthenticateContainerAsync;
+  // berth on PostgreSQL). REQUIRES: before the service is used concurrently.
+  void SetConfigBatcher(std::shared_ptr<ConfigBatcher> batcher) { batcher_ = std::move(batcher); }
+  bool batched() const { return batcher_ != nullptr; }
 
   // Creates the user's container record with a fresh token. kAlreadyExists when one exists,
   // unless rotate is set: then the record keeps its id and gets a new token, which invalidates
@@ -63,12 +69,20 @@ class ContainerService {
   // the inputs of its openclaw.json. kUnauthenticated "Invalid container token" when it is empty
   // or matches no container.
   Result<store::AgentConfigSource> AuthenticateContainer(std::string_view token) const;
+  // The same through the batcher (inline, as AuthenticateContainer, without one); `done` runs
+  // once, on a batcher thread or the caller's.
+  void AuthenticateContainerAsync(std::string_view token,
+                                  std::function<void(Result<store::AgentConfigSource>)> done) const;
 
   // The internal endpoint: openclaw.json for container `id`, for the holder of `token`.
   // kUnauthenticated "Invalid container token" when the token matches no container;
   // kPermissionDenied when it is another container's. Token, settings and providers are read in
   // one snapshot, so a record deleted meanwhile shows as an invalid token, never half a config.
   Result<nlohmann::json> ConfigForToken(std::string_view token, const std::string& id) const;
+  // The second half of ConfigForToken: openclaw.json for container `id` from an authentication's
+  // result (its errors passed on).
+  Result<nlohmann::json> ConfigFor(const Result<store::AgentConfigSource>& source,
+                                   const std::string& id) const;
 
   static Status ValidateSystemName(const std::string& name);
 
@@ -82,6 +96,7 @@ class ContainerService {
   std::shared_ptr<const ProviderService> providers_;
   ClockPtr clock_;
   AgentHooksPtr hooks_;
+  std::shared_ptr<ConfigBatcher> batcher_;
 };
 
 }  // namespace berth::service
