@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "store/postgres_connection.hpp"
 #include "store/postgres_pool.hpp"
 #include "store/store.hpp"
 #include "store/store_fixtures.hpp"
@@ -109,6 +110,17 @@ TEST_F(PostgresStoreTest, AWrongPasswordIsUnavailableAndNeverShown) {
   EXPECT_THAT(store.status().message(), HasSubstr("berth:***@127.0.0.1"));
   EXPECT_THAT(store.status().message(), HasSubstr("password authentication failed"));
   EXPECT_THAT(store.status().message(), Not(HasSubstr("wrong-hunter2")));
+}
+
+TEST_F(PostgresStoreTest, TheProbeTellsAServerThatRefusesUsFromNoServer) {
+  const std::string at = "@127.0.0.1:" + std::to_string(cluster_->port()) + "/" + db_->name();
+  EXPECT_TRUE(PgServerAnswers(db_->Url()));
+  // Up but refusing: waiting would not help (berth serve fails at once, wait_for_store.hpp).
+  EXPECT_TRUE(PgServerAnswers("postgres://berth:wrong-hunter2" + at + "?sslmode=disable"));
+  EXPECT_TRUE(PgServerAnswers("postgres://nobody:x" + at + "?sslmode=disable"));
+  EXPECT_TRUE(PgServerAnswers(db_->Url("sslmode=require")));  // this server speaks no TLS
+  EXPECT_TRUE(PgServerAnswers(cluster_->Url("no_such_database")));
+  EXPECT_FALSE(PgServerAnswers("postgres://berth:x@127.0.0.1:1/berth?sslmode=disable"));
 }
 
 TEST_F(PostgresStoreTest, SslModeIsHonoured) {
