@@ -38,6 +38,7 @@
 #include "store/database_url.hpp"
 #include "store/serve_lock.hpp"
 #include "store/store.hpp"
+#include "store/wait_for_store.hpp"
 
 namespace berth {
 namespace {
@@ -57,8 +58,11 @@ struct Opened {
   store::StorePtr store;
 };
 
+// With `wait_for_database` (serve), a PostgreSQL server that does not answer yet is waited for
+// up to BERTH_DATABASE_WAIT; a SIGTERM or SIGINT meanwhile ends the wait and sets *stopped.
 Result<Opened> Open(const std::map<std::string, std::string>& flags,
-                    const std::optional<std::string>& config_file) {
+                    const std::optional<std::string>& config_file, bool wait_for_database = false,
+                    bool* stopped = nullptr) {
   auto settings = config::LoadSettings(flags, config::SettingsFromEnvironment(), config_file);
   if (!settings.ok()) return settings.status();
   Opened o{std::move(*settings), nullptr, nullptr, nullptr};
@@ -79,7 +83,15 @@ Result<Opened> Open(const std::map<std::string, std::string>& flags,
   o.keys = *keys;
   o.secrets = std::make_shared<crypto::SecretBox>(o.keys);
 
-  auto store = store::OpenStore(o.settings.database_url);
+  store::StoreWaitOptions wait;
+  wait.wait = wait_for_database ? std::chrono::seconds(o.settings.database_wait_s)
+                                : std::chrono::seconds(0);
+  auto store = store::OpenStoreWaiting(o.settings.database_url, wait,
+                                       [stopped](std::chrono::milliseconds delay) {
+                                         if (!cli::WaitForTerminationSignal(delay)) return true;
+                                         if (stopped) *stopped = true;
+                                         return false;
+                                       });
   if (!store.ok()) return store.status();
   o.store = *store;
   return o;
@@ -160,7 +172,12 @@ int Serve(const std::map<std::string, std::string>& flags,
   // Before any thread exists (the HTTP handlers' pool, the lifecycle's loops): threads inherit
   // the mask, so SIGTERM reaches only the signal waiter and shutdown stays graceful.
   cli::BlockTerminationSignals();
-  auto opened = Open(flags, config_file);
+  bool stopped = false;
+  auto opened = Open(flags, config_file, /*wait_for_database=*/true, &stopped);
+  if (stopped) {
+    spdlog::info("berth stopped while waiting for the database");
+    return 0;
+  }
   if (!opened.ok()) return Fail(opened.status());
   Opened& o = *opened;
   // SQLite allows one berth at a time; held until exit (store/serve_lock.hpp).

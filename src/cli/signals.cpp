@@ -5,6 +5,9 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <ctime>
+
 namespace berth::cli {
 namespace {
 
@@ -32,6 +35,22 @@ std::thread StartSignalWaiter(std::function<void()> on_signal) {
     spdlog::info("received {}, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     on_signal();
   });
+}
+
+bool WaitForTerminationSignal(std::chrono::milliseconds timeout) {
+  sigset_t set = TerminationSignals();
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(timeout);
+  timespec wait{static_cast<time_t>(seconds.count()),
+                static_cast<long>(std::chrono::nanoseconds(timeout - seconds).count())};
+  for (;;) {
+    const int sig = sigtimedwait(&set, nullptr, &wait);
+    if (sig == SIGINT || sig == SIGTERM) {
+      spdlog::info("received {}, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      return true;
+    }
+    if (sig < 0 && errno == EINTR) continue;  // another signal's handler ran: wait again
+    return false;                             // EAGAIN: the time passed without one
+  }
 }
 
 void ReleaseSignalWaiter() { ::kill(::getpid(), SIGTERM); }

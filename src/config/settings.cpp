@@ -98,6 +98,7 @@ const std::vector<std::string>& SettingNames() {
   static const std::vector<std::string> kNames = {"BERTH_LISTEN",
                                                   "BERTH_DATA_DIR",
                                                   "BERTH_DATABASE_URL",
+                                                  "BERTH_DATABASE_WAIT",
                                                   "BERTH_ENCRYPTION_KEY",
                                                   "BERTH_ENCRYPTION_KEY_PREVIOUS",
                                                   "BERTH_ADMIN_TOKEN",
@@ -318,6 +319,7 @@ Result<Settings> LoadSettings(const std::map<std::string, std::string>& flags,
     std::function<void(int64_t)> set;
   };
   const CountSetting counts[] = {
+      {"BERTH_DATABASE_WAIT", 0, 86400, [&](int64_t n) { s.database_wait_s = int(n); }},
       {"BERTH_AGENT_PIDS", 16, 1 << 22, [&](int64_t n) { s.agent_pids = n; }},
       {"BERTH_START_TIMEOUT", 1, 3600, [&](int64_t n) { s.start_timeout_s = int(n); }},
       {"BERTH_MAX_CONCURRENT_STARTS", 1, 1024,

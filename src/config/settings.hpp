@@ -16,6 +16,9 @@ struct Settings {
   unsigned short listen_port = 3000;    // BERTH_LISTEN port part
   std::string data_dir = "./data";      // BERTH_DATA_DIR
   std::string database_url;             // BERTH_DATABASE_URL, default sqlite://<data dir>/berth.db
+  // BERTH_DATABASE_WAIT: seconds `berth serve` keeps trying a PostgreSQL server that does not
+  // answer at start before it gives up (0 = one attempt).
+  int database_wait_s = 60;
   // BERTH_ENCRYPTION_KEY as raw 32 bytes; unset means the key file <data dir>/encryption.key.
   std::optional<std::string> encryption_key;
   // BERTH_ENCRYPTION_KEY_PREVIOUS: comma-separated keys still accepted for reading (rotation).

@@ -244,6 +244,17 @@ Status PgConnection::ExecScript(const std::string& sql, PgDeadline deadline) {
   return done.ok() ? Status::Ok() : done.status();
 }
 
+bool PgServerAnswers(const std::string& conninfo) {
+  // After "dbname" (the URL), so these override the URL's own: a password the server may ask
+  // for in clear text (no TLS here) must not be the real one, and a failed authentication
+  // still proves the server is up.
+  const char* keywords[] = {"connect_timeout", "application_name", "dbname", "sslmode",
+                            "gssencmode",      "password",         nullptr};
+  const char* values[] = {"5",       "berth",       conninfo.c_str(), "disable",
+                          "disable", "berth-probe", nullptr};
+  return PQpingParams(keywords, values, /*expand_dbname=*/1) == PQPING_OK;
+}
+
 // ---- transactions --------------------------------------------------------------------------
 
 Result<PgTransaction> PgTransaction::Begin(PgConnection& conn, PgDeadline deadline,

@@ -136,6 +136,14 @@ class PgConnection {
   std::unordered_map<std::string, std::string> prepared_;  // SQL text -> statement name
 };
 
+// Whether a PostgreSQL server answers at `conninfo`'s address (libpq's PQping, bounded by the
+// URL's connect_timeout, default 5 s): true when one is up and accepting connections, even if it
+// would refuse this one (a wrong password, a missing role or database, no TLS where sslmode
+// requires it); false when nothing answers or the server is starting up or shutting down. The
+// probe never sends the URL's password and never asks for TLS, so what it reveals is no more
+// than the user and database names.
+bool PgServerAnswers(const std::string& conninfo);
+
 // A transaction on one connection; rolled back on destruction unless committed. Move-only;
 // must not outlive the connection.
 class PgTransaction {

@@ -153,9 +153,44 @@ CREATE TABLE changes (
 CREATE INDEX changes_at_idx ON changes (at_ms);
 )sql";
 
+// A bulk writer (`berth db copy`, PostgresStore::WriteSnapshot) inserts thousands of containers
+// in one transaction; an advisory lock per row would fill the server's lock table, which all
+// sessions share and which holds max_locks_per_transaction x (max_connections + ~22) entries
+// plus what spare shared memory lends it (53200 "out of shared memory": on an idle default
+// PostgreSQL 15 from ~13,000 containers, sooner while other sessions hold locks).
+// A transaction that sets `SET LOCAL berth.bulk_copy = 'on'` instead holds both container tables
+// in SHARE ROW EXCLUSIVE mode: no other transaction writes either table until it ends, so the
+// check sees every competing row. It should take that lock before its first write (as
+// WriteSnapshot does); the function takes it too, so the flag alone can never skip the
+// serialisation, and taking a held lock again is cheap (the backend's local lock table).
+// Other writers keep the per-hash advisory lock, so writers of different hashes run at once.
+constexpr const char* kBulkTokenHashCheck = R"sql(
+CREATE OR REPLACE FUNCTION berth_container_token_hash_unique() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF current_setting('berth.bulk_copy', true) = 'on' THEN
+    LOCK TABLE user_containers, system_containers IN SHARE ROW EXCLUSIVE MODE;
+  ELSE
+    PERFORM pg_advisory_xact_lock(1651663976, hashtext(NEW.token_hash));
+  END IF;
+  IF TG_TABLE_NAME = 'user_containers' THEN
+    IF EXISTS (SELECT 1 FROM system_containers WHERE token_hash = NEW.token_hash) THEN
+      RAISE EXCEPTION 'container token hash already exists'
+        USING ERRCODE = 'unique_violation', CONSTRAINT = 'system_containers_token_hash_key';
+    END IF;
+  ELSIF EXISTS (SELECT 1 FROM user_containers WHERE token_hash = NEW.token_hash) THEN
+    RAISE EXCEPTION 'container token hash already exists'
+      USING ERRCODE = 'unique_violation', CONSTRAINT = 'user_containers_token_hash_key';
+  END IF;
+  RETURN NEW;
+END
+$$;
+)sql";
+
 constexpr std::array kMigrations = {
     PostgresMigration{3, "initial schema (sqlite versions 1-3)", kInitialSchema},
     PostgresMigration{4, "leases and change feed", kReplicas},
+    PostgresMigration{5, "bulk copy without a lock per container", kBulkTokenHashCheck},
 };
 
 // Any fixed key: every berth on one database takes the same one.

@@ -168,6 +168,12 @@ inline constexpr const char kAllAgentConfigs[] =
     "SELECT " BERTH_PG_AGENT_CONFIG_COLUMNS " FROM user_agent_configs ORDER BY created_at, seq";
 inline constexpr const char kCopyApiToken[] =
     "INSERT INTO api_tokens (" BERTH_PG_TOKEN_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6, $7)";
+// A snapshot write holds both container tables against every other writer for the rest of its
+// transaction, so the token hash trigger (migration 5) may check each row without a lock of
+// its own: a copy of N containers would otherwise take N advisory locks at once.
+inline constexpr const char kLockContainerTables[] =
+    "LOCK TABLE user_containers, system_containers IN SHARE ROW EXCLUSIVE MODE";
+inline constexpr const char kBulkCopyOn[] = "SET LOCAL berth.bulk_copy = 'on'";
 inline constexpr const char kSetInstanceId[] =
     "INSERT INTO berth_meta (key, value) VALUES ('instance_id', $1) "
     "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value";

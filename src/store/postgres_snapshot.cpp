@@ -69,6 +69,10 @@ Status PostgresStore::WriteSnapshot(const StoreSnapshot& s, bool replace) {
   return WithConnection(*pool_, deadline, [&](PgConnection& conn) -> Status {
     auto txn = PgTransaction::Begin(conn, deadline);
     if (!txn.ok()) return txn.status();
+    // Waiting for the table locks (behind a running berth's writes) is bounded by the usual
+    // statement timeout; only the copy itself may take longer.
+    BERTH_RETURN_IF_ERROR(conn.ExecuteOnce(q::kLockContainerTables, deadline));
+    BERTH_RETURN_IF_ERROR(conn.ExecuteOnce(q::kBulkCopyOn, deadline));
     BERTH_RETURN_IF_ERROR(conn.ExecuteOnce("SET LOCAL statement_timeout = 0", deadline));
     if (replace) {
       BERTH_RETURN_IF_ERROR(conn.ExecScript(q::kDeleteEverything, deadline));

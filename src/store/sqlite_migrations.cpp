@@ -148,11 +148,18 @@ CREATE TABLE changes (
 CREATE INDEX changes_at_idx ON changes (at_ms);
 )sql";
 
+// PostgreSQL's migration 5 changes how its container trigger serialises writers (a bulk copy
+// takes table locks instead of a lock per row). SQLite's triggers take no locks (a write
+// transaction holds the whole database), so nothing changes here; the step exists so that
+// schema version 5 means one thing on both backends (postgres_migrations.hpp).
+constexpr const char* kBulkCopy = "-- nothing to change on SQLite";
+
 constexpr std::array kMigrations = {
     SqliteMigration{1, "initial schema", kInitialSchema},
     SqliteMigration{2, "instance id", kInstanceId},
     SqliteMigration{3, "token prefix and last use", kTokenHygiene},
     SqliteMigration{4, "leases and change feed", kReplicas},
+    SqliteMigration{5, "bulk copy without a lock per container", kBulkCopy},
 };
 
 constexpr const char* kCreateMigrationsTable =

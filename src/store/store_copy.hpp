@@ -42,6 +42,10 @@ struct CopyReport {
 // (kDataLoss naming the table on any difference), on top of the row counts checked inside the
 // writing transaction.
 //
+// A PostgreSQL target's writing transaction holds its container tables against other writers
+// (SHARE ROW EXCLUSIVE) and takes no lock per record, so a copy of any size fits the server's
+// lock table (migration 5).
+//
 // The source is read in one transaction, but writes after that are not copied: stop every
 // berth using the source first (`berth db copy` takes the serve lock of a SQLite database).
 Result<CopyReport> CopyStore(SnapshotStore& from, SnapshotStore& to, CopyOptions options = {});

@@ -18,6 +18,7 @@ TEST(Settings, DefaultsMatchTheIssueAndSeed) {
   EXPECT_EQ(s->listen_port, 3000);
   EXPECT_EQ(s->data_dir, "./data");
   EXPECT_EQ(s->database_url, "sqlite://./data/berth.db");
+  EXPECT_EQ(s->database_wait_s, 60);
   EXPECT_EQ(s->KeyFilePath(), "./data/encryption.key");
   EXPECT_FALSE(s->encryption_key);
   EXPECT_FALSE(s->admin_token);
@@ -76,6 +77,15 @@ TEST(Settings, ParsesLifecycleSettings) {
   EXPECT_EQ(s->docker_cert_path, "/etc/docker-certs");
 }
 
+TEST(Settings, DatabaseWaitIsSecondsAndZeroMeansOneAttempt) {
+  auto none = LoadSettings({}, {{"BERTH_DATABASE_WAIT", "0"}}, std::nullopt);
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_EQ(none->database_wait_s, 0);
+  auto longer = LoadSettings({}, {{"BERTH_DATABASE_WAIT", "300"}}, std::nullopt);
+  ASSERT_TRUE(longer.ok()) << longer.status().ToString();
+  EXPECT_EQ(longer->database_wait_s, 300);
+}
+
 TEST(Settings, FlagsBeatEnvironmentBeatsFile) {
   testing::TempDir dir;
   std::string file = dir.File("berth.env");
@@ -131,6 +141,9 @@ TEST(Settings, InvalidValuesNameTheSettingAndHideSecrets) {
                                          {"BERTH_AGENT_ADDRESSING", "port-scan"},
                                          {"BERTH_INTERNAL_LISTEN", "nowhere"},
                                          {"BERTH_START_TIMEOUT", "0"},
+                                         {"BERTH_DATABASE_WAIT", "-1"},
+                                         {"BERTH_DATABASE_WAIT", "90000"},
+                                         {"BERTH_DATABASE_WAIT", "1m"},
                                          {"BERTH_MAX_CONCURRENT_STARTS", "x"}}) {
     auto s = LoadSettings({}, {{c.name, c.value}}, std::nullopt);
     ASSERT_FALSE(s.ok()) << c.name << "=" << c.value;

@@ -1,8 +1,9 @@
-// The built berth on PostgreSQL, moving an installation there with `berth db copy`, and the
-// one-berth rule of SQLite.
+// The built berth on PostgreSQL (waiting at start for a database that is not up yet), moving an
+// installation there with `berth db copy`, and the one-berth rule of SQLite.
 
 #include <signal.h>
 
+#include <chrono>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -117,6 +118,83 @@ TEST_F(PostgresE2e, DbCopyMovesASqliteInstallationToPostgres) {
   EXPECT_NE(differs.err.find("not empty"), std::string::npos) << differs.err;
   EXPECT_NE(differs.err.find("--force"), std::string::npos) << differs.err;
   EXPECT_EQ(pg_berth->Stop(SIGTERM), 0);
+}
+
+TEST_F(PostgresE2e, WaitsAtStartForADatabaseThatComesUpLater) {
+  std::string error;
+  auto cluster = PostgresTestCluster::Start(&error);
+  ASSERT_NE(cluster, nullptr) << error;
+  const std::string url = cluster->Url("postgres");
+  ASSERT_TRUE(cluster->Stop(&error)) << error;
+
+  auto env = EnvOn(url);
+  env["BERTH_DATABASE_WAIT"] = "30";
+  auto berth = BerthProcess::Launch(dir_.path().string(), env);
+  ASSERT_NE(berth, nullptr);
+  ASSERT_TRUE(berth->WaitForStderr("database not reachable yet", 10)) << berth->Stderr();
+  std::this_thread::sleep_for(std::chrono::seconds(2));  // the database comes up later
+  ASSERT_TRUE(cluster->Restart(&error)) << error;
+  ASSERT_TRUE(berth->WaitListening(20, &error)) << error;
+
+  EXPECT_NE(berth->Stderr().find("berth:***@127.0.0.1"), std::string::npos) << berth->Stderr();
+  EXPECT_EQ(berth->Stderr().find(cluster->password()), std::string::npos);
+  EXPECT_EQ(ErrorMessage(berth->Get("/api/ready")).rfind("engine: ", 0), 0u);  // the store is up
+  EXPECT_EQ(berth->Post("/api/admin/users", R"({"name":"alice"})", kAdminToken).status, 201);
+  EXPECT_EQ(berth->Stop(SIGTERM), 0);
+}
+
+TEST_F(PostgresE2e, AWrongPasswordFailsAtOnceWithoutWaiting) {
+  std::string error;
+  auto* cluster = PostgresTestCluster::Shared(&error);
+  ASSERT_NE(cluster, nullptr) << error;
+  const std::string url =
+      "postgres://berth:wrong-hunter2@127.0.0.1:" + std::to_string(cluster->port()) +
+      "/postgres?sslmode=disable";
+  const auto start = std::chrono::steady_clock::now();
+  auto refused = RunBerth({"serve", "--listen", "127.0.0.1:0"}, EnvOn(url), 30);
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_LT(took, std::chrono::seconds(3));  // BERTH_DATABASE_WAIT is 60 s
+  EXPECT_NE(refused.err.find("password authentication failed"), std::string::npos) << refused.err;
+  EXPECT_EQ(refused.err.find("not reachable yet"), std::string::npos) << refused.err;
+  EXPECT_EQ(refused.err.find("wrong-hunter2"), std::string::npos) << refused.err;
+}
+
+// Port 1 of the loopback: nothing listens there.
+constexpr const char* kNoDatabase = "postgres://berth:hunter2@127.0.0.1:1/berth?sslmode=disable";
+
+TEST_F(PostgresE2e, SigtermWhileWaitingForTheDatabaseExitsPromptly) {
+  auto berth = BerthProcess::Launch(dir_.path().string(), EnvOn(kNoDatabase));
+  ASSERT_NE(berth, nullptr);
+  // The 4th attempt is followed by a 2 s pause.
+  ASSERT_TRUE(berth->WaitForStderr("(attempt 4), trying again in 2 s", 10)) << berth->Stderr();
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(berth->Stop(SIGTERM, 10), 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));  // not 2 s
+  EXPECT_NE(berth->Stderr().find("stopped while waiting for the database"), std::string::npos)
+      << berth->Stderr();
+  EXPECT_EQ(berth->Stderr().find("hunter2"), std::string::npos) << berth->Stderr();
+}
+
+TEST_F(PostgresE2e, GivesUpWaitingAfterTheDatabaseWait) {
+  auto env = EnvOn(kNoDatabase);
+  env["BERTH_DATABASE_WAIT"] = "1";
+  auto waited = RunBerth({"serve", "--listen", "127.0.0.1:0"}, env, 30);
+  EXPECT_EQ(waited.exit_code, 1);
+  EXPECT_NE(waited.err.find("database not reachable yet (attempt 1)"), std::string::npos)
+      << waited.err;
+  EXPECT_NE(waited.err.find("berth: BERTH_DATABASE_URL: postgres: cannot connect to "
+                            "postgres://berth:***@127.0.0.1:1/berth"),
+            std::string::npos)
+      << waited.err;
+  EXPECT_NE(waited.err.find("(gave up after waiting 1"), std::string::npos) << waited.err;
+  EXPECT_EQ(waited.err.find("hunter2"), std::string::npos) << waited.err;
+
+  env["BERTH_DATABASE_WAIT"] = "0";  // one attempt
+  auto once = RunBerth({"serve", "--listen", "127.0.0.1:0"}, env, 30);
+  EXPECT_EQ(once.exit_code, 1);
+  EXPECT_EQ(once.err.find("not reachable yet"), std::string::npos) << once.err;
+  EXPECT_NE(once.err.find("cannot connect to"), std::string::npos) << once.err;
 }
 
 TEST_F(PostgresE2e, ASecondBerthOnOneSqliteFileRefusesToStart) {

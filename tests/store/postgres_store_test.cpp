@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "store/postgres_connection.hpp"
 #include "store/postgres_pool.hpp"
 #include "store/store.hpp"
 #include "store/store_fixtures.hpp"
@@ -65,9 +66,11 @@ class RawSession {
 TEST_F(PostgresStoreTest, MigratesAnEmptyDatabaseOnceAndRecordsTheVersion) {
   ASSERT_OK(OpenStore(db_->Url()));
   ASSERT_OK(OpenStore(db_->Url()));  // idempotent
-  EXPECT_EQ(Sql("SELECT version, name FROM schema_migrations ORDER BY version"),
-            (std::vector<std::vector<std::string>>{{"3", "initial schema (sqlite versions 1-3)"},
-                                                   {"4", "leases and change feed"}}));
+  EXPECT_EQ(
+      Sql("SELECT version, name FROM schema_migrations ORDER BY version"),
+      (std::vector<std::vector<std::string>>{{"3", "initial schema (sqlite versions 1-3)"},
+                                             {"4", "leases and change feed"},
+                                             {"5", "bulk copy without a lock per container"}}));
 }
 
 TEST_F(PostgresStoreTest, ReplicasStartingTogetherOnAnEmptyDatabaseAllSucceed) {
@@ -87,7 +90,7 @@ TEST_F(PostgresStoreTest, ReplicasStartingTogetherOnAnEmptyDatabaseAllSucceed) {
     EXPECT_EQ(*id, instance);  // one database, one fleet
   }
   EXPECT_EQ(Sql("SELECT COUNT(*) FROM schema_migrations"),
-            (std::vector<std::vector<std::string>>{{"2"}}));  // each migration once
+            (std::vector<std::vector<std::string>>{{"3"}}));  // each migration once
 }
 
 TEST_F(PostgresStoreTest, ADatabaseFromANewerBerthIsRefused) {
@@ -107,6 +110,17 @@ TEST_F(PostgresStoreTest, AWrongPasswordIsUnavailableAndNeverShown) {
   EXPECT_THAT(store.status().message(), HasSubstr("berth:***@127.0.0.1"));
   EXPECT_THAT(store.status().message(), HasSubstr("password authentication failed"));
   EXPECT_THAT(store.status().message(), Not(HasSubstr("wrong-hunter2")));
+}
+
+TEST_F(PostgresStoreTest, TheProbeTellsAServerThatRefusesUsFromNoServer) {
+  const std::string at = "@127.0.0.1:" + std::to_string(cluster_->port()) + "/" + db_->name();
+  EXPECT_TRUE(PgServerAnswers(db_->Url()));
+  // Up but refusing: waiting would not help (berth serve fails at once, wait_for_store.hpp).
+  EXPECT_TRUE(PgServerAnswers("postgres://berth:wrong-hunter2" + at + "?sslmode=disable"));
+  EXPECT_TRUE(PgServerAnswers("postgres://nobody:x" + at + "?sslmode=disable"));
+  EXPECT_TRUE(PgServerAnswers(db_->Url("sslmode=require")));  // this server speaks no TLS
+  EXPECT_TRUE(PgServerAnswers(cluster_->Url("no_such_database")));
+  EXPECT_FALSE(PgServerAnswers("postgres://berth:x@127.0.0.1:1/berth?sslmode=disable"));
 }
 
 TEST_F(PostgresStoreTest, SslModeIsHonoured) {

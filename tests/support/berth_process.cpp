@@ -92,6 +92,18 @@ std::unique_ptr<BerthProcess> BerthProcess::Start(const std::string& log_dir,
                                                   const std::map<std::string, std::string>& env,
                                                   const std::vector<std::string>& extra_args,
                                                   std::string* error) {
+  auto p = Launch(log_dir, env, extra_args);
+  if (p == nullptr) {
+    if (error) *error = "spawn failed";
+    return nullptr;
+  }
+  if (!p->WaitListening(10, error)) return nullptr;  // the destructor kills it
+  return p;
+}
+
+std::unique_ptr<BerthProcess> BerthProcess::Launch(const std::string& log_dir,
+                                                   const std::map<std::string, std::string>& env,
+                                                   const std::vector<std::string>& extra_args) {
   std::unique_ptr<BerthProcess> p(new BerthProcess());
   static int counter = 0;
   std::string stem =
@@ -101,29 +113,47 @@ std::unique_ptr<BerthProcess> BerthProcess::Start(const std::string& log_dir,
   std::vector<std::string> args = {"serve", "--listen", "127.0.0.1:0"};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   p->pid_ = Spawn(args, env, p->out_path_, p->err_path_);
-  if (p->pid_ < 0) {
-    if (error) *error = "spawn failed";
-    return nullptr;
-  }
+  if (p->pid_ < 0) return nullptr;
+  return p;
+}
+
+bool BerthProcess::WaitListening(int timeout_s, std::string* error) {
   static const std::regex kListening(R"(listening on [^ ]*:(\d+))");
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
   while (std::chrono::steady_clock::now() < deadline) {
     std::smatch m;
-    std::string err = ReadFile(p->err_path_);
+    std::string err = ReadFile(err_path_);
     if (std::regex_search(err, m, kListening)) {
-      p->port_ = static_cast<unsigned short>(std::stoi(m[1]));
-      return p;
+      port_ = static_cast<unsigned short>(std::stoi(m[1]));
+      return true;
     }
     int status = 0;
-    if (waitpid(p->pid_, &status, WNOHANG) == p->pid_) {
-      p->pid_ = -1;
-      if (error) *error = "berth exited during start: " + ReadFile(p->err_path_);
-      return nullptr;
+    if (pid_ <= 0 || waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      if (error) *error = "berth exited during start: " + ReadFile(err_path_);
+      return false;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  if (error) *error = "berth did not report its port within 10 s: " + ReadFile(p->err_path_);
-  return nullptr;  // destructor kills it
+  if (error) {
+    *error = "berth did not report its port within " + std::to_string(timeout_s) +
+             " s: " + ReadFile(err_path_);
+  }
+  return false;
+}
+
+bool BerthProcess::WaitForStderr(const std::string& text, int timeout_s) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (ReadFile(err_path_).find(text) != std::string::npos) return true;
+    int status = 0;
+    if (pid_ <= 0 || waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return ReadFile(err_path_).find(text) != std::string::npos;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
 }
 
 BerthProcess::~BerthProcess() {

@@ -37,6 +37,16 @@ class BerthProcess {
                                              const std::map<std::string, std::string>& env,
                                              const std::vector<std::string>& extra_args = {},
                                              std::string* error = nullptr);
+  // Starts it as Start() does but returns at once (nullptr only when it cannot be spawned), for
+  // a berth that is not expected to listen soon, e.g. one waiting for its database.
+  static std::unique_ptr<BerthProcess> Launch(const std::string& log_dir,
+                                              const std::map<std::string, std::string>& env,
+                                              const std::vector<std::string>& extra_args = {});
+  // Waits until a Launch()ed berth logs the port it bound; false when it exited or timeout_s
+  // passed first (*error says why, with its stderr).
+  bool WaitListening(int timeout_s, std::string* error = nullptr);
+  // Waits until its stderr holds `text`; false when it exited or timeout_s passed first.
+  bool WaitForStderr(const std::string& text, int timeout_s);
   ~BerthProcess();
 
   unsigned short port() const { return port_; }

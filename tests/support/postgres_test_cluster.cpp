@@ -103,8 +103,10 @@ int WaitExit(pid_t pid, std::chrono::seconds timeout) {
 
 }  // namespace
 
-std::unique_ptr<PostgresTestCluster> PostgresTestCluster::Start(std::string* error) {
+std::unique_ptr<PostgresTestCluster> PostgresTestCluster::Start(std::string* error,
+                                                                std::vector<std::string> settings) {
   std::unique_ptr<PostgresTestCluster> c(new PostgresTestCluster());
+  c->settings_ = std::move(settings);
   c->bin_ = FindBinaries();
   if (c->bin_.empty()) {
     *error =
@@ -170,11 +172,17 @@ PostgresTestCluster::~PostgresTestCluster() {
 }
 
 bool PostgresTestCluster::Spawn(std::string* error) {
-  pid_ = SpawnAs({bin_ + "/postgres", "-D", dir_.File("data"), "-p", std::to_string(port_), "-k",
-                  dir_.path().string(), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c",
-                  "synchronous_commit=off", "-c", "full_page_writes=off", "-c",
-                  "shared_buffers=32MB", "-c", "max_connections=200"},
-                 dir_.File("server.log"), switch_user_, uid_, gid_, true);
+  std::vector<std::string> settings = {"listen_addresses=127.0.0.1", "fsync=off",
+                                       "synchronous_commit=off",     "full_page_writes=off",
+                                       "shared_buffers=32MB",        "max_connections=200"};
+  settings.insert(settings.end(), settings_.begin(), settings_.end());
+  std::vector<std::string> args = {bin_ + "/postgres",    "-D", dir_.File("data"),   "-p",
+                                   std::to_string(port_), "-k", dir_.path().string()};
+  for (const std::string& setting : settings) {
+    args.push_back("-c");
+    args.push_back(setting);
+  }
+  pid_ = SpawnAs(args, dir_.File("server.log"), switch_user_, uid_, gid_, true);
   if (pid_ < 0) {
     if (error) *error = "cannot fork the server";
     return false;

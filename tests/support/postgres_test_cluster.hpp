@@ -22,8 +22,11 @@ namespace berth::testing {
 // thread). Not thread-safe.
 class PostgresTestCluster {
  public:
-  // nullptr on failure, with *error saying why (including the server's log).
-  static std::unique_ptr<PostgresTestCluster> Start(std::string* error);
+  // nullptr on failure, with *error saying why (including the server's log). `settings` are
+  // extra server settings ("name=value", e.g. "max_locks_per_transaction=10"), passed as `-c`
+  // after the defaults above, so they may override them; kept across Restart().
+  static std::unique_ptr<PostgresTestCluster> Start(std::string* error,
+                                                    std::vector<std::string> settings = {});
   // One cluster for the whole test process, started on first use and stopped at exit.
   static PostgresTestCluster* Shared(std::string* error);
 
@@ -62,6 +65,7 @@ class PostgresTestCluster {
   TempDir dir_;
   std::string bin_;
   std::string password_;
+  std::vector<std::string> settings_;
   uid_t uid_ = 0;
   gid_t gid_ = 0;
   bool switch_user_ = false;
