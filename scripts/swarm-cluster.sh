@@ -13,7 +13,10 @@
 #     route: they reach the link and nothing else;
 #   - one dockerd per node (own data-root under DIR, exec-root, pidfile and socket under
 #     /run/berth-swarm-P), started as ARCHITECTURE.md says ("Docker Swarm"): nsenter into the node's
-#     namespace, unshare --uts for the node's own hostname. Not `ip netns exec`, which remounts /sys;
+#     namespace, unshare --uts for the node's own hostname. Not `ip netns exec`, which remounts /sys.
+#     With --no-new-privileges, which berth's agents need and a service spec cannot ask for. They
+#     share the host's /etc/docker/key.json, so GET /info's ID is the same on every node (and the
+#     host): tell nodes apart by Swarm.NodeID;
 #   - a swarm: P-n0 the manager (swarm init --advertise-addr, --default-addr-pool 10.198.0.0/16), the
 #     others workers;
 #   - a registry (Debian's docker-registry) on 10.199.K.1:<free port>, in every daemon's
@@ -312,7 +315,7 @@ start_daemon() {
   setsid nsenter --net="/run/netns/${ns}" unshare --uts sh -c "hostname ${ns}; exec dockerd \
     --config-file ${DIR}/n${i}/daemon.json --data-root ${DIR}/n${i}/data --exec-root ${run}/n${i} \
     --pidfile ${run}/n${i}.pid -H unix://${run}/n${i}.sock --insecure-registry ${registry} \
-    --log-level warn" >"${DIR}/n${i}/dockerd.log" 2>&1 </dev/null &
+    --no-new-privileges --log-level warn" >"${DIR}/n${i}/dockerd.log" 2>&1 </dev/null &
   record "DOCKERD_PID_${i}" $!
 }
 

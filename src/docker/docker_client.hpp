@@ -150,6 +150,10 @@ class DockerClient {
   Status ScaleService(const ServiceDetails& service, uint64_t replicas);
   // DELETE /services/{id}: its tasks are shut down (asynchronously) and removed.
   Status RemoveService(const std::string& id_or_name);
+  // GET /services/{id}/logs: the last `tail` lines (tail < 0: all) of every task's stdout and
+  // stderr, gathered by the manager from the nodes (the engine multiplexes the two streams; no
+  // TTY is assumed).
+  Result<LogOutput> ServiceLogs(const std::string& id, int tail);
   // GET /services?status=true&filters={"label":[...]}: services carrying all of `labels` (empty
   // value: any value), each with its running and desired task counts.
   Result<std::vector<ServiceDetails>> ListServices(const LabelMap& labels);

@@ -107,6 +107,17 @@ Status DockerClient::RemoveService(const std::string& id_or_name) {
   return Status::Ok();
 }
 
+Result<LogOutput> DockerClient::ServiceLogs(const std::string& id, int tail) {
+  auto response =
+      Call(bhttp::verb::get, "/services/" + Segment(id) + "/logs?stdout=true&stderr=true&tail=" +
+                                 (tail < 0 ? std::string("all") : std::to_string(tail)));
+  if (!response.ok()) return response.status();
+  if (!IsSuccess(response->status)) {
+    return EngineError(response->status, response->body, "logs of service " + id);
+  }
+  return DemultiplexLogs(response->body);
+}
+
 Result<std::vector<ServiceDetails>> DockerClient::ListServices(const LabelMap& labels) {
   auto response = Call(bhttp::verb::get, "/services?status=true&filters=" +
                                              FiltersParam({{"label", LabelFilters(labels)}}));

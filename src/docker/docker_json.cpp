@@ -119,6 +119,7 @@ ImageInfo ImageFromJson(const json& j) {
   ImageInfo i;
   i.id = Str(j, "Id");
   i.repo_tags = Strings(j, "RepoTags");
+  i.repo_digests = Strings(j, "RepoDigests");
   i.size = Int(j, "Size");
   const json& config = Field(j, "Config");
   i.user = Str(config, "User");

@@ -27,6 +27,7 @@ struct VersionInfo {
 struct ImageInfo {
   std::string id;  // "sha256:..."
   std::vector<std::string> repo_tags;
+  std::vector<std::string> repo_digests;  // "repo@sha256:...": where a registry holds it
   int64_t size = 0;
   std::string user;  // Config.User
   std::vector<std::string> entrypoint;

@@ -1,14 +1,8 @@
 // DockerClient's Swarm calls against a real three-node swarm on this machine (SwarmTestCluster).
 // Everything a test creates carries the run's label and is removed by id in TearDown.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <set>
@@ -16,8 +10,17 @@
 
 #include "common/ids.hpp"
 #include "docker/docker_client.hpp"
+#include "support/agent_config_stub.hpp"
 #include "support/http_client.hpp"
 #include "support/swarm_test_cluster.hpp"
+
+// Asserts that a Status or Result is ok, showing the error when it is not.
+#define ASSERT_OK(expr)                                                     \
+  do {                                                                      \
+    const auto& berth_assert_ok_ = (expr);                                  \
+    ASSERT_TRUE(::berth::StatusOf(berth_assert_ok_).ok())                   \
+        << #expr << ": " << ::berth::StatusOf(berth_assert_ok_).ToString(); \
+  } while (0)
 
 namespace berth::docker {
 namespace {
@@ -34,64 +37,7 @@ double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// Answers every HTTP request with 200 and `{}`: the agent config the test agent fetches from
-// MOSAIC_API_URL before it listens. Bound to the host's address on the nodes' link.
-class ConfigStub {
- public:
-  explicit ConfigStub(const std::string& addr) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    ::inet_pton(AF_INET, addr.c_str(), &sa.sin_addr);
-    socklen_t len = sizeof(sa);
-    if (::bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0 || ::listen(fd_, 64) != 0 ||
-        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&sa), &len) != 0) {
-      ::close(fd_);
-      fd_ = -1;
-      return;
-    }
-    port_ = ntohs(sa.sin_port);
-    thread_ = std::thread([this] { Serve(); });
-  }
-  ~ConfigStub() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int port() const { return port_; }
-  int requests() const { return requests_; }
-
- private:
-  void Serve() {
-    while (!stop_) {
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, 100) <= 0) continue;
-      const int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (c < 0) continue;
-      timeval tv{2, 0};
-      ::setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-      std::string head;
-      char buf[4096];
-      while (head.find("\r\n\r\n") == std::string::npos && head.size() < 65536) {
-        const ssize_t n = ::recv(c, buf, sizeof(buf), 0);
-        if (n <= 0) break;
-        head.append(buf, static_cast<std::size_t>(n));
-      }
-      static constexpr char kAnswer[] =
-          "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
-          "Connection: close\r\n\r\n{}";
-      [[maybe_unused]] ssize_t sent = ::send(c, kAnswer, sizeof(kAnswer) - 1, MSG_NOSIGNAL);
-      ++requests_;
-      ::close(c);
-    }
-  }
-
-  int fd_ = -1;
-  int port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::atomic<int> requests_{0};
-  std::thread thread_;
-};
+using ConfigStub = berth::testing::AgentConfigStub;
 
 std::unique_ptr<DockerClient> Connect(const std::string& host) {
   auto endpoint = ParseDockerHost(host, "", "");
@@ -151,9 +97,8 @@ class DockerSwarmTest : public ::testing::Test {
     spec.labels = Labels();
     spec.container_labels = Labels();
     spec.image = cluster_->test_agent_image();
-    spec.env = {"MOSAIC_API_URL=http://" + cluster_->host_addr() + ":" +
-                    std::to_string(stub.port()) + "/api",
-                "AGENT_TOKEN=swarm-test-token", "AGENT_ID=" + spec.name};
+    spec.env = {"MOSAIC_API_URL=" + stub.ApiUrl(), "AGENT_TOKEN=swarm-test-token",
+                "AGENT_ID=" + spec.name};
     spec.init = true;
     spec.cap_drop = {"ALL"};
     spec.memory_limit = 256 * kMiB;
@@ -357,14 +302,14 @@ TEST_F(DockerSwarmTest, ServiceScalesZeroOneZeroAndAnswersOnItsNodesPublishedPor
   EXPECT_GE(stub.requests(), 1) << "the agent fetched its config from the host";
 
   auto counted = manager_->ListServices(Labels());
-  ASSERT_TRUE(counted.ok());
+  ASSERT_OK(counted);
   ASSERT_EQ(counted->size(), 1u);
   EXPECT_EQ(counted->front().running_tasks, 1u);
   EXPECT_EQ(counted->front().desired_tasks, 1u);
 
   // 1 → 0: the task is shut down and its container goes away.
   auto running = manager_->InspectService(id);
-  ASSERT_TRUE(running.ok());
+  ASSERT_OK(running);
   EXPECT_GT(running->version, created->version);
   const auto down_start = Clock::now();
   scaled = Scale(id, 0);
@@ -372,7 +317,7 @@ TEST_F(DockerSwarmTest, ServiceScalesZeroOneZeroAndAnswersOnItsNodesPublishedPor
   bool stopped = false;
   while (SecondsSince(down_start) < 60 && !stopped) {
     auto tasks = manager_->ListTasks({{"service", {id}}});
-    ASSERT_TRUE(tasks.ok());
+    ASSERT_OK(tasks);
     stopped = std::all_of(tasks->begin(), tasks->end(), [](const SwarmTask& t) {
       return t.desired_state != "running" && t.state != "running";
     });
@@ -381,14 +326,14 @@ TEST_F(DockerSwarmTest, ServiceScalesZeroOneZeroAndAnswersOnItsNodesPublishedPor
   EXPECT_TRUE(stopped);
   const double to_stopped = SecondsSince(down_start);
   auto none = manager_->ListTasks({{"service", {id}}, {"desired-state", {"running"}}});
-  ASSERT_TRUE(none.ok());
+  ASSERT_OK(none);
   EXPECT_TRUE(none->empty());
   std::fprintf(stderr,
                "[ swarm ] 0->1: task running after %.2f s, /readyz 200 after %.2f s (node %s); "
                "1->0: task shut down after %.2f s\n",
                to_running, to_ready, node_it->name.c_str(), to_stopped);
 
-  ASSERT_TRUE(manager_->RemoveService(id).ok());
+  ASSERT_OK(manager_->RemoveService(id));
   EXPECT_EQ(manager_->InspectService(id).status().code(), ErrorCode::kNotFound);
   EXPECT_EQ(manager_->RemoveService(id).code(), ErrorCode::kNotFound);
 }
@@ -398,7 +343,7 @@ TEST_F(DockerSwarmTest, AStaleVersionIsAbortedAndScalingKeepsTheTemplate) {
   ServiceSpec spec = AgentSpec("cas", stub, 0);
   const std::string id = Create(spec);
   ASSERT_FALSE(id.empty());
-  ASSERT_TRUE(Scale(id, 0).ok());  // settles the version (see Scale)
+  ASSERT_OK(Scale(id, 0));  // settles the version (see Scale)
   auto v1 = manager_->InspectService(id);
   ASSERT_TRUE(v1.ok()) << v1.status().ToString();
 
@@ -406,7 +351,7 @@ TEST_F(DockerSwarmTest, AStaleVersionIsAbortedAndScalingKeepsTheTemplate) {
   Status updated = manager_->UpdateService(id, v1->version, spec);
   ASSERT_TRUE(updated.ok()) << updated.ToString();
   auto v2 = manager_->InspectService(id);
-  ASSERT_TRUE(v2.ok());
+  ASSERT_OK(v2);
   EXPECT_GT(v2->version, v1->version);
   EXPECT_EQ(v2->spec.labels.at("berth.swarm-test-step"), "2");
 
@@ -418,22 +363,22 @@ TEST_F(DockerSwarmTest, AStaleVersionIsAbortedAndScalingKeepsTheTemplate) {
   Status stale_scale = manager_->ScaleService(*v1, 1);
   EXPECT_EQ(stale_scale.code(), ErrorCode::kAborted) << stale_scale.ToString();
   auto unchanged = manager_->InspectService(id);
-  ASSERT_TRUE(unchanged.ok());
+  ASSERT_OK(unchanged);
   EXPECT_EQ(unchanged->version, v2->version);
   EXPECT_EQ(unchanged->spec.replicas, 0u);
 
   // Scaling sends the engine's own spec back: the template is untouched, so 1 → 2 keeps the
   // running task.
-  ASSERT_TRUE(manager_->ScaleService(*unchanged, 1).ok());
+  ASSERT_OK(manager_->ScaleService(*unchanged, 1));
   auto first = WaitRunning(id, milliseconds(60000));
   ASSERT_TRUE(first.has_value());
   auto one = manager_->InspectService(id);
-  ASSERT_TRUE(one.ok());
+  ASSERT_OK(one);
   EXPECT_EQ(one->spec_json.find("\"Replicas\":1") != std::string::npos, true) << one->spec_json;
-  ASSERT_TRUE(manager_->ScaleService(*one, 2).ok());
+  ASSERT_OK(manager_->ScaleService(*one, 2));
   std::this_thread::sleep_for(milliseconds(500));
   auto tasks = manager_->ListTasks({{"service", {id}}, {"desired-state", {"running"}}});
-  ASSERT_TRUE(tasks.ok());
+  ASSERT_OK(tasks);
   EXPECT_EQ(tasks->size(), 2u);
   EXPECT_TRUE(std::any_of(tasks->begin(), tasks->end(), [&](const SwarmTask& t) {
     return t.id == first->id;
@@ -481,7 +426,7 @@ TEST_F(DockerSwarmTest, SwarmScopedBridgeFromConfigOnlyNetworksOfEachNode) {
                                 << config_id.status().ToString();
     TrackNetwork(nodes_[i].get(), *config_id);
     auto inspected = nodes_[i]->InspectNetwork(*config_id);
-    ASSERT_TRUE(inspected.ok());
+    ASSERT_OK(inspected);
     EXPECT_TRUE(inspected->config_only);
     EXPECT_EQ(inspected->subnet, config.subnet);
   }
@@ -507,7 +452,7 @@ TEST_F(DockerSwarmTest, SwarmScopedBridgeFromConfigOnlyNetworksOfEachNode) {
   auto task = WaitRunning(id, milliseconds(60000));
   ASSERT_TRUE(task.has_value());
   auto inspected = manager_->InspectService(id);
-  ASSERT_TRUE(inspected.ok());
+  ASSERT_OK(inspected);
   EXPECT_EQ(inspected->spec.networks, std::vector<std::string>{*network_id});
 
   // On its node the container sits in that node's subnet, on a bridge without ICC.
