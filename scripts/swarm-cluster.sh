@@ -119,10 +119,12 @@ stop_daemons() {
   for ((i = 0; i < NODES; i++)); do
     local left cgroups d
     cgroups=$(container_cgroups "${DIR}/n${i}/data")
+    # (A container's processes are listed once per cgroup controller: each pid once.)
     left=$(
       netns_pids "${prefix}-n${i}"
       for d in ${cgroups}; do cat "$d/cgroup.procs" 2>/dev/null; done
     )
+    left=$(sort -un <<<"${left}")
     if [[ -n "${left}" ]]; then
       say "killing what node ${i} left: $(echo ${left})"
       # shellcheck disable=SC2086
