@@ -17,7 +17,8 @@ if [[ "${1:-}" == "--run" || "${1:-}" == "--test" ]]; then
   command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 fi
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(clang-format libgtest-dev libgmock-dev libbenchmark-dev sqlite3 postgresql)
+  # docker-registry: the image registry of the swarm tests' nodes (scripts/swarm-cluster.sh).
+  packages+=(clang-format libgtest-dev libgmock-dev libbenchmark-dev sqlite3 postgresql docker-registry)
 fi
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(libbenchmark-dev wrk nginx-light)
@@ -41,5 +42,10 @@ if ((${#missing[@]})); then
       $sudo pg_ctlcluster "$version" "$cluster" stop 2>/dev/null || true
       echo manual | $sudo tee "/etc/postgresql/$version/$cluster/start.conf" >/dev/null
     done
+  fi
+  # Likewise the registry service the package starts (on :5000, every interface): the swarm tests
+  # run a registry of their own on their nodes' link.
+  if [[ " ${missing[*]} " == *" docker-registry "* ]] && command -v systemctl >/dev/null 2>&1; then
+    $sudo systemctl disable --now docker-registry >/dev/null 2>&1 || true
   fi
 fi

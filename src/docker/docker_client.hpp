@@ -128,6 +128,40 @@ class DockerClient {
   // GET /containers/{id}/archive?path=: `path` as a tar archive.
   Result<std::string> GetArchive(const std::string& id, const std::string& path);
 
+  // Swarm (API 1.41). Node, service and task calls need a manager: a worker, or an engine outside
+  // a swarm, refuses them (kInternal, "This node is not a swarm manager ..."); Info() tells.
+  //
+  // GET /info: the engine, and whether it is a swarm manager (swarm.control_available).
+  Result<SystemInfo> Info();
+  Result<std::vector<SwarmNode>> ListNodes();
+  Result<SwarmNode> InspectNode(const std::string& id_or_name);
+  // POST /services/create. Returns the new service's id. A taken name is kAlreadyExists; a spec
+  // the engine refuses kInvalidArgument.
+  Result<std::string> CreateService(const ServiceSpec& spec);
+  Result<ServiceDetails> InspectService(const std::string& id_or_name);
+  // POST /services/{id}/update?version=: replaces the service's spec with `spec`, provided the
+  // service is still at `version` (compare-and-swap); otherwise kAborted ("update out of
+  // sequence"): read it again and decide again. Fields ServiceSpec does not hold are reset to
+  // the engine's defaults; a changed task template replaces the service's tasks.
+  Status UpdateService(const std::string& id, uint64_t version, const ServiceSpec& spec);
+  // Sets the replica count and nothing else: the rest of the spec is sent back as `service` holds
+  // it (spec_json), with its version as the compare-and-swap (kAborted when it moved on). The
+  // tasks' template is unchanged, so running tasks are kept.
+  Status ScaleService(const ServiceDetails& service, uint64_t replicas);
+  // DELETE /services/{id}: its tasks are shut down (asynchronously) and removed.
+  Status RemoveService(const std::string& id_or_name);
+  // GET /services/{id}/logs: the last `tail` lines (tail < 0: all) of every task's stdout and
+  // stderr, gathered by the manager from the nodes (the engine multiplexes the two streams; no
+  // TTY is assumed).
+  Result<LogOutput> ServiceLogs(const std::string& id, int tail);
+  // GET /services?status=true&filters={"label":[...]}: services carrying all of `labels` (empty
+  // value: any value), each with its running and desired task counts.
+  Result<std::vector<ServiceDetails>> ListServices(const LabelMap& labels);
+  // GET /tasks?filters=: the engine's filter map, e.g. {"service": [id], "desired-state":
+  // ["running"]}; also "node", "label", "name", "id". Every matching task, shut down ones too.
+  Result<std::vector<SwarmTask>> ListTasks(
+      const std::map<std::string, std::vector<std::string>>& filters);
+
   // GET /events?filters=: `filters` is the engine's filter map, e.g. {"type": ["container"],
   // "label": ["k=v"]}. The response header must arrive within call_timeout; events then come
   // without a deadline.

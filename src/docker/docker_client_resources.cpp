@@ -132,12 +132,8 @@ Result<NetworkDetails> DockerClient::InspectNetwork(const std::string& id_or_nam
 }
 
 Result<std::string> DockerClient::CreateNetwork(const NetworkCreate& network) {
-  json body = {{"Name", network.name},
-               {"CheckDuplicate", true},
-               {"Driver", network.driver},
-               {"Options", json(network.options)},
-               {"Labels", json(network.labels)}};
-  auto response = Call(bhttp::verb::post, "/networks/create", body.dump(), "application/json");
+  auto response = Call(bhttp::verb::post, "/networks/create", NetworkCreateToJson(network).dump(),
+                       "application/json");
   if (!response.ok()) return response.status();
   const std::string what = "create network " + network.name;
   if (!IsSuccess(response->status)) return EngineError(response->status, response->body, what);

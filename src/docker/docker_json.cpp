@@ -1,5 +1,6 @@
 #include "docker/docker_json.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <ctime>
 
@@ -28,6 +29,11 @@ int64_t Int(const json& j, const char* key) {
   if (v.is_number_unsigned()) return static_cast<int64_t>(v.get<uint64_t>());
   if (v.is_number_float()) return static_cast<int64_t>(v.get<double>());
   return 0;
+}
+
+uint64_t Uint(const json& j, const char* key) {
+  const int64_t v = Int(j, key);
+  return v > 0 ? static_cast<uint64_t>(v) : 0;
 }
 
 bool Bool(const json& j, const char* key) {
@@ -113,6 +119,7 @@ ImageInfo ImageFromJson(const json& j) {
   ImageInfo i;
   i.id = Str(j, "Id");
   i.repo_tags = Strings(j, "RepoTags");
+  i.repo_digests = Strings(j, "RepoDigests");
   i.size = Int(j, "Size");
   const json& config = Field(j, "Config");
   i.user = Str(config, "User");
@@ -129,6 +136,9 @@ NetworkDetails NetworkFromJson(const json& j) {
   n.id = Str(j, "Id");
   n.name = Str(j, "Name");
   n.driver = Str(j, "Driver");
+  n.scope = Str(j, "Scope");
+  n.config_only = Bool(j, "ConfigOnly");
+  n.config_from = Str(Field(j, "ConfigFrom"), "Network");
   n.options = StringMap(j, "Options");
   n.labels = StringMap(j, "Labels");
   const json& configs = Field(Field(j, "IPAM"), "Config");
@@ -294,6 +304,227 @@ json ContainerCreateToJson(const ContainerCreate& c) {
   return body;
 }
 
+json NetworkCreateToJson(const NetworkCreate& n) {
+  json body = {{"Name", n.name},
+               {"CheckDuplicate", true},
+               {"Driver", n.driver},
+               {"Options", json(n.options)},
+               {"Labels", json(n.labels)}};
+  if (!n.subnet.empty()) {
+    json config = {{"Subnet", n.subnet}};
+    if (!n.gateway.empty()) config["Gateway"] = n.gateway;
+    body["IPAM"] = {{"Driver", "default"}, {"Config", json::array({config})}};
+  }
+  if (!n.scope.empty()) body["Scope"] = n.scope;
+  if (n.config_only) body["ConfigOnly"] = true;
+  if (!n.config_from.empty()) body["ConfigFrom"] = {{"Network", n.config_from}};
+  if (n.attachable) body["Attachable"] = true;
+  return body;
+}
+
+SystemInfo SystemInfoFromJson(const json& j) {
+  SystemInfo info;
+  info.id = Str(j, "ID");
+  info.name = Str(j, "Name");
+  info.server_version = Str(j, "ServerVersion");
+  info.ncpu = Int(j, "NCPU");
+  info.mem_total = Int(j, "MemTotal");
+  const json& swarm = Field(j, "Swarm");
+  info.swarm.node_id = Str(swarm, "NodeID");
+  info.swarm.node_addr = Str(swarm, "NodeAddr");
+  info.swarm.local_node_state = Str(swarm, "LocalNodeState");
+  info.swarm.control_available = Bool(swarm, "ControlAvailable");
+  info.swarm.error = Str(swarm, "Error");
+  info.swarm.cluster_id = Str(Field(swarm, "Cluster"), "ID");
+  info.swarm.nodes = Int(swarm, "Nodes");
+  info.swarm.managers = Int(swarm, "Managers");
+  return info;
+}
+
+SwarmNode NodeFromJson(const json& j) {
+  SwarmNode n;
+  n.id = Str(j, "ID");
+  n.version = Uint(Field(j, "Version"), "Index");
+  const json& spec = Field(j, "Spec");
+  n.availability = Str(spec, "Availability");
+  n.role = Str(spec, "Role");
+  n.labels = StringMap(spec, "Labels");
+  const json& description = Field(j, "Description");
+  n.hostname = Str(description, "Hostname");
+  n.nano_cpus = Int(Field(description, "Resources"), "NanoCPUs");
+  n.memory_bytes = Int(Field(description, "Resources"), "MemoryBytes");
+  n.engine_version = Str(Field(description, "Engine"), "EngineVersion");
+  const json& status = Field(j, "Status");
+  n.state = Str(status, "State");
+  n.message = Str(status, "Message");
+  n.addr = Str(status, "Addr");
+  n.leader = Bool(Field(j, "ManagerStatus"), "Leader");
+  return n;
+}
+
+namespace {
+
+json PortsToJson(const std::vector<ServicePort>& ports) {
+  json out = json::array();
+  for (const ServicePort& p : ports) {
+    json port = {
+        {"Protocol", p.protocol}, {"TargetPort", p.target_port}, {"PublishMode", p.publish_mode}};
+    if (p.published_port > 0) port["PublishedPort"] = p.published_port;
+    out.push_back(std::move(port));
+  }
+  return out;
+}
+
+// Each distinct port once, in the engine's order.
+std::vector<ServicePort> PortsFromServiceJson(const json& ports) {
+  std::vector<ServicePort> out;
+  if (!ports.is_array()) return out;
+  for (const json& p : ports) {
+    ServicePort port{Str(p, "Protocol"), static_cast<int>(Int(p, "TargetPort")),
+                     static_cast<int>(Int(p, "PublishedPort")), Str(p, "PublishMode")};
+    if (std::find(out.begin(), out.end(), port) == out.end()) out.push_back(std::move(port));
+  }
+  return out;
+}
+
+}  // namespace
+
+json ServiceSpecToJson(const ServiceSpec& spec) {
+  json container = json::object();
+  container["Image"] = spec.image;
+  if (!spec.command.empty()) container["Command"] = spec.command;
+  if (!spec.args.empty()) container["Args"] = spec.args;
+  container["Env"] = spec.env;
+  container["Labels"] = json(spec.container_labels);
+  if (!spec.user.empty()) container["User"] = spec.user;
+  if (!spec.hostname.empty()) container["Hostname"] = spec.hostname;
+  if (!spec.mounts.empty()) {
+    json mounts = json::array();
+    for (const MountSpec& m : spec.mounts) {
+      json mount = {
+          {"Type", m.type}, {"Source", m.source}, {"Target", m.target}, {"ReadOnly", m.read_only}};
+      if (m.type == "volume" && !m.volume_labels.empty()) {
+        mount["VolumeOptions"] = {{"Labels", json(m.volume_labels)}};
+      }
+      mounts.push_back(std::move(mount));
+    }
+    container["Mounts"] = std::move(mounts);
+  }
+  container["Init"] = spec.init;
+  if (!spec.cap_add.empty()) container["CapabilityAdd"] = spec.cap_add;
+  if (!spec.cap_drop.empty()) container["CapabilityDrop"] = spec.cap_drop;
+  if (spec.stop_grace_period.count() > 0) {
+    container["StopGracePeriod"] = static_cast<int64_t>(spec.stop_grace_period.count());
+  }
+
+  json limits = json::object();
+  if (spec.memory_limit > 0) limits["MemoryBytes"] = spec.memory_limit;
+  if (spec.nano_cpus_limit > 0) limits["NanoCPUs"] = spec.nano_cpus_limit;
+  if (spec.pids_limit > 0) limits["Pids"] = spec.pids_limit;
+  json reservations = json::object();
+  if (spec.memory_reservation > 0) reservations["MemoryBytes"] = spec.memory_reservation;
+  if (spec.nano_cpus_reservation > 0) reservations["NanoCPUs"] = spec.nano_cpus_reservation;
+
+  json task = {{"ContainerSpec", std::move(container)},
+               {"Resources", {{"Limits", std::move(limits)}, {"Reservations", reservations}}},
+               {"RestartPolicy", {{"Condition", spec.restart_condition}}}};
+  if (!spec.constraints.empty()) task["Placement"] = {{"Constraints", spec.constraints}};
+  if (!spec.networks.empty()) {
+    json networks = json::array();
+    for (const std::string& n : spec.networks) networks.push_back({{"Target", n}});
+    task["Networks"] = std::move(networks);
+  }
+
+  json body = {{"Name", spec.name},
+               {"Labels", json(spec.labels)},
+               {"TaskTemplate", std::move(task)},
+               {"Mode", {{"Replicated", {{"Replicas", spec.replicas}}}}}};
+  body["EndpointSpec"] = {{"Mode", spec.endpoint_mode}, {"Ports", PortsToJson(spec.ports)}};
+  return body;
+}
+
+ServiceSpec ServiceSpecFromJson(const json& j) {
+  ServiceSpec spec;
+  spec.name = Str(j, "Name");
+  spec.labels = StringMap(j, "Labels");
+  const json& task = Field(j, "TaskTemplate");
+  const json& c = Field(task, "ContainerSpec");
+  spec.image = Str(c, "Image");
+  spec.command = Strings(c, "Command");
+  spec.args = Strings(c, "Args");
+  spec.env = Strings(c, "Env");
+  spec.container_labels = StringMap(c, "Labels");
+  spec.user = Str(c, "User");
+  spec.hostname = Str(c, "Hostname");
+  if (const json& mounts = Field(c, "Mounts"); mounts.is_array()) {
+    for (const json& m : mounts) {
+      MountSpec mount;
+      mount.type = Str(m, "Type");
+      mount.source = Str(m, "Source");
+      mount.target = Str(m, "Target");
+      mount.read_only = Bool(m, "ReadOnly");
+      mount.volume_labels = StringMap(Field(m, "VolumeOptions"), "Labels");
+      spec.mounts.push_back(std::move(mount));
+    }
+  }
+  spec.init = Bool(c, "Init");
+  spec.cap_add = Strings(c, "CapabilityAdd");
+  spec.cap_drop = Strings(c, "CapabilityDrop");
+  spec.stop_grace_period = std::chrono::nanoseconds(Int(c, "StopGracePeriod"));
+  const json& resources = Field(task, "Resources");
+  spec.memory_limit = Int(Field(resources, "Limits"), "MemoryBytes");
+  spec.nano_cpus_limit = Int(Field(resources, "Limits"), "NanoCPUs");
+  spec.pids_limit = Int(Field(resources, "Limits"), "Pids");
+  spec.memory_reservation = Int(Field(resources, "Reservations"), "MemoryBytes");
+  spec.nano_cpus_reservation = Int(Field(resources, "Reservations"), "NanoCPUs");
+  spec.restart_condition = Str(Field(task, "RestartPolicy"), "Condition");
+  spec.constraints = Strings(Field(task, "Placement"), "Constraints");
+  if (const json& networks = Field(task, "Networks"); networks.is_array()) {
+    for (const json& n : networks) spec.networks.push_back(Str(n, "Target"));
+  }
+  spec.replicas = Uint(Field(Field(j, "Mode"), "Replicated"), "Replicas");
+  spec.endpoint_mode = Str(Field(j, "EndpointSpec"), "Mode");
+  spec.ports = PortsFromServiceJson(Field(Field(j, "EndpointSpec"), "Ports"));
+  return spec;
+}
+
+ServiceDetails ServiceFromJson(const json& j) {
+  ServiceDetails s;
+  s.id = Str(j, "ID");
+  s.version = Uint(Field(j, "Version"), "Index");
+  const json& spec = Field(j, "Spec");
+  s.spec = ServiceSpecFromJson(spec);
+  s.spec_json = spec.is_object() ? spec.dump() : "{}";
+  s.created_at = ParseDockerTime(Str(j, "CreatedAt"));
+  s.updated_at = ParseDockerTime(Str(j, "UpdatedAt"));
+  if (const json& status = Field(j, "ServiceStatus"); status.is_object()) {
+    s.running_tasks = Uint(status, "RunningTasks");
+    s.desired_tasks = Uint(status, "DesiredTasks");
+  }
+  return s;
+}
+
+SwarmTask TaskFromJson(const json& j) {
+  SwarmTask t;
+  t.id = Str(j, "ID");
+  t.service_id = Str(j, "ServiceID");
+  t.node_id = Str(j, "NodeID");
+  t.slot = Int(j, "Slot");
+  t.labels = StringMap(j, "Labels");
+  t.desired_state = Str(j, "DesiredState");
+  t.created_at = ParseDockerTime(Str(j, "CreatedAt"));
+  const json& status = Field(j, "Status");
+  t.state = Str(status, "State");
+  t.message = Str(status, "Message");
+  t.error = Str(status, "Err");
+  t.timestamp = ParseDockerTime(Str(status, "Timestamp"));
+  const json& container = Field(status, "ContainerStatus");
+  t.container_id = Str(container, "ContainerID");
+  t.exit_code = static_cast<int>(Int(container, "ExitCode"));
+  t.ports = PortsFromServiceJson(Field(Field(status, "PortStatus"), "Ports"));
+  return t;
+}
+
 std::optional<std::chrono::system_clock::time_point> ParseDockerTime(std::string_view s) {
   // YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)
   bool ok = true;
@@ -352,6 +583,10 @@ Status EngineError(int status, std::string_view body, std::string_view what) {
   if (message.empty()) message = std::string(body.substr(0, 500));
   while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
   const std::string prefix = what.empty() ? std::string() : std::string(what) + ": ";
+  // Swarm's compare-and-swap refusal arrives as a 500 wrapping swarmkit's gRPC error.
+  if (message.find("update out of sequence") != std::string::npos) {
+    return Aborted(prefix + message);
+  }
   switch (status) {
     case 404:
       return NotFound(prefix + message);

@@ -178,5 +178,160 @@ TEST(DockerJson, QueryEscapingAndLabelFilters) {
   EXPECT_EQ(LabelFilters({{"a", "1"}, {"b", ""}}), (std::vector<std::string>{"a=1", "b"}));
 }
 
+TEST(DockerJson, StaleSwarmUpdateIsAborted) {
+  Status stale =
+      EngineError(500, R"({"message":"rpc error: code = Unknown desc = update out of sequence"})",
+                  "update service s1");
+  EXPECT_EQ(stale.code(), ErrorCode::kAborted);
+  EXPECT_EQ(stale.message(),
+            "update service s1: rpc error: code = Unknown desc = update out of sequence");
+}
+
+TEST(DockerJson, SwarmInfoAndNodes) {
+  const SystemInfo info = SystemInfoFromJson(json::parse(R"({
+    "ID": "E1", "Name": "n0", "ServerVersion": "20.10.24", "NCPU": 2, "MemTotal": 1024,
+    "Swarm": {"NodeID": "N0", "NodeAddr": "10.1.1.2", "LocalNodeState": "active",
+              "ControlAvailable": true, "Error": "", "Nodes": 3, "Managers": 1,
+              "Cluster": {"ID": "C1"}}})"));
+  EXPECT_EQ(info.name, "n0");
+  EXPECT_EQ(info.ncpu, 2);
+  EXPECT_EQ(info.mem_total, 1024);
+  EXPECT_TRUE(info.swarm.control_available);
+  EXPECT_EQ(info.swarm.local_node_state, "active");
+  EXPECT_EQ(info.swarm.node_addr, "10.1.1.2");
+  EXPECT_EQ(info.swarm.cluster_id, "C1");
+  EXPECT_EQ(info.swarm.nodes, 3);
+  const SystemInfo plain = SystemInfoFromJson(json::parse(
+      R"({"Swarm": {"NodeID": "", "LocalNodeState": "inactive", "ControlAvailable": false}})"));
+  EXPECT_FALSE(plain.swarm.control_available);
+  EXPECT_EQ(plain.swarm.local_node_state, "inactive");
+
+  const SwarmNode node = NodeFromJson(json::parse(R"({
+    "ID": "N1", "Version": {"Index": 42},
+    "Spec": {"Availability": "drain", "Role": "worker", "Labels": {"zone": "a"}},
+    "Description": {"Hostname": "n1", "Resources": {"NanoCPUs": 2000000000, "MemoryBytes": 4096},
+                    "Engine": {"EngineVersion": "20.10.24"}},
+    "Status": {"State": "down", "Message": "heartbeat failure", "Addr": "10.1.1.3"}})"));
+  EXPECT_EQ(node.id, "N1");
+  EXPECT_EQ(node.version, 42u);
+  EXPECT_EQ(node.availability, "drain");
+  EXPECT_EQ(node.hostname, "n1");
+  EXPECT_EQ(node.addr, "10.1.1.3");
+  EXPECT_EQ(node.state, "down");
+  EXPECT_EQ(node.message, "heartbeat failure");
+  EXPECT_EQ(node.nano_cpus, 2000000000);
+  EXPECT_EQ(node.memory_bytes, 4096);
+  EXPECT_EQ(node.labels.at("zone"), "a");
+  EXPECT_FALSE(node.leader);
+}
+
+TEST(DockerJson, ServiceSpecRoundTrip) {
+  ServiceSpec spec;
+  spec.name = "mosaic-user-u1";
+  spec.labels = {{"berth.instance", "i1"}};
+  spec.image = "reg:5000/berth/agent@sha256:abc";
+  spec.env = {"A=1"};
+  spec.container_labels = {{"c", "2"}};
+  spec.mounts = {MountSpec{
+      "volume", "mosaic-user-u1-state", "/home/node/.openclaw", false, {{"berth.instance", "i1"}}}};
+  spec.init = true;
+  spec.cap_drop = {"ALL"};
+  spec.stop_grace_period = std::chrono::seconds(10);
+  spec.memory_limit = 2048;
+  spec.memory_reservation = 1536;
+  spec.nano_cpus_limit = 1000000000;
+  spec.pids_limit = 512;
+  spec.constraints = {"node.id==N1"};
+  spec.networks = {"net1"};
+  spec.replicas = 0;
+  spec.ports = {ServicePort{"tcp", 18789, 0, "host"}};
+  const json j = ServiceSpecToJson(spec);
+  EXPECT_EQ(j["Mode"]["Replicated"]["Replicas"], 0);
+  EXPECT_EQ(j["TaskTemplate"]["ContainerSpec"]["Init"], true);
+  EXPECT_EQ(j["TaskTemplate"]["ContainerSpec"]["StopGracePeriod"], 10000000000);
+  EXPECT_EQ(j["TaskTemplate"]["Resources"]["Reservations"]["MemoryBytes"], 1536);
+  EXPECT_EQ(j["TaskTemplate"]["Resources"]["Limits"]["Pids"], 512);
+  EXPECT_EQ(j["TaskTemplate"]["RestartPolicy"]["Condition"], "none");
+  EXPECT_EQ(j["TaskTemplate"]["Networks"][0]["Target"], "net1");
+  EXPECT_EQ(j["EndpointSpec"]["Mode"], "dnsrr");
+  EXPECT_FALSE(j["EndpointSpec"]["Ports"][0].contains("PublishedPort")) << "the node picks it";
+  EXPECT_EQ(j["EndpointSpec"]["Ports"][0]["PublishMode"], "host");
+
+  const ServiceSpec back = ServiceSpecFromJson(j);
+  EXPECT_EQ(back.name, spec.name);
+  EXPECT_EQ(back.image, spec.image);
+  EXPECT_EQ(back.env, spec.env);
+  EXPECT_EQ(back.container_labels, spec.container_labels);
+  ASSERT_EQ(back.mounts.size(), 1u);
+  EXPECT_EQ(back.mounts[0].volume_labels, spec.mounts[0].volume_labels);
+  EXPECT_EQ(back.stop_grace_period, spec.stop_grace_period);
+  EXPECT_EQ(back.memory_reservation, 1536);
+  EXPECT_EQ(back.constraints, spec.constraints);
+  EXPECT_EQ(back.networks, spec.networks);
+  EXPECT_EQ(back.ports, spec.ports);
+  EXPECT_EQ(back.replicas, 0u);
+}
+
+TEST(DockerJson, ServiceWithStatusAndTaskPortsOnce) {
+  const ServiceDetails s = ServiceFromJson(json::parse(R"({
+    "ID": "S1", "Version": {"Index": 7}, "CreatedAt": "2026-12-05T21:14:53.8Z",
+    "Spec": {"Name": "x", "Mode": {"Replicated": {"Replicas": 1}}, "Extra": {"Kept": true}},
+    "ServiceStatus": {"RunningTasks": 1, "DesiredTasks": 1}})"));
+  EXPECT_EQ(s.version, 7u);
+  EXPECT_EQ(s.spec.replicas, 1u);
+  EXPECT_EQ(s.running_tasks, 1u);
+  EXPECT_EQ(s.desired_tasks, 1u);
+  EXPECT_TRUE(s.created_at.has_value());
+  EXPECT_NE(s.spec_json.find("\"Kept\":true"), std::string::npos) << "the whole spec is kept";
+  EXPECT_FALSE(ServiceFromJson(json::parse(R"({"ID": "S2"})")).running_tasks.has_value());
+
+  const SwarmTask t = TaskFromJson(json::parse(R"({
+    "ID": "T1", "ServiceID": "S1", "NodeID": "N1", "Slot": 1, "DesiredState": "running",
+    "Status": {"State": "running", "Message": "started", "Err": "",
+               "Timestamp": "2026-12-05T21:14:53.866323556Z",
+               "ContainerStatus": {"ContainerID": "C1", "PID": 5, "ExitCode": 0},
+               "PortStatus": {"Ports": [
+                 {"Protocol": "tcp", "TargetPort": 18789, "PublishedPort": 32768, "PublishMode": "host"},
+                 {"Protocol": "tcp", "TargetPort": 18789, "PublishedPort": 32768, "PublishMode": "host"}]}}})"));
+  EXPECT_EQ(t.node_id, "N1");
+  EXPECT_EQ(t.state, "running");
+  EXPECT_EQ(t.container_id, "C1");
+  ASSERT_EQ(t.ports.size(), 1u);
+  EXPECT_EQ(t.ports[0].published_port, 32768);
+  EXPECT_TRUE(t.timestamp.has_value());
+  const SwarmTask rejected = TaskFromJson(json::parse(R"({"ID": "T2", "DesiredState": "shutdown",
+    "Status": {"State": "rejected", "Err": "No such image: x"}})"));
+  EXPECT_EQ(rejected.error, "No such image: x");
+  EXPECT_TRUE(rejected.ports.empty());
+  EXPECT_TRUE(rejected.node_id.empty());
+}
+
+TEST(DockerJson, ConfigOnlyAndSwarmScopedNetworks) {
+  NetworkCreate config;
+  config.name = "agents-cfg";
+  config.config_only = true;
+  config.subnet = "10.197.0.0/24";
+  config.options = {{"com.docker.network.bridge.enable_icc", "false"}};
+  const json c = NetworkCreateToJson(config);
+  EXPECT_EQ(c["ConfigOnly"], true);
+  EXPECT_EQ(c["IPAM"]["Config"][0]["Subnet"], "10.197.0.0/24");
+  EXPECT_FALSE(c.contains("Scope"));
+  NetworkCreate swarm;
+  swarm.name = "agents";
+  swarm.scope = "swarm";
+  swarm.config_from = "agents-cfg";
+  const json n = NetworkCreateToJson(swarm);
+  EXPECT_EQ(n["Scope"], "swarm");
+  EXPECT_EQ(n["ConfigFrom"]["Network"], "agents-cfg");
+  EXPECT_FALSE(n.contains("IPAM"));
+  EXPECT_FALSE(n.contains("ConfigOnly"));
+
+  const NetworkDetails details = NetworkFromJson(json::parse(R"({"Id": "X", "Name": "agents",
+    "Driver": "bridge", "Scope": "swarm", "ConfigOnly": false, "ConfigFrom": {"Network": "agents-cfg"}})"));
+  EXPECT_EQ(details.scope, "swarm");
+  EXPECT_EQ(details.config_from, "agents-cfg");
+  EXPECT_FALSE(details.config_only);
+}
+
 }  // namespace
 }  // namespace berth::docker
