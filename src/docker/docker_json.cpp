@@ -93,6 +93,20 @@ int ParseDigits(std::string_view s, std::size_t pos, std::size_t count, bool* ok
   return value;
 }
 
+// The engine's "Mounts" of a container's HostConfig or a service's ContainerSpec (same shape).
+json MountsJson(const std::vector<MountSpec>& specs) {
+  json mounts = json::array();
+  for (const MountSpec& m : specs) {
+    json mount = {
+        {"Type", m.type}, {"Source", m.source}, {"Target", m.target}, {"ReadOnly", m.read_only}};
+    if (m.type == "volume" && !m.volume_labels.empty()) {
+      mount["VolumeOptions"] = {{"Labels", json(m.volume_labels)}};
+    }
+    mounts.push_back(std::move(mount));
+  }
+  return mounts;
+}
+
 }  // namespace
 
 Result<json> ParseJsonBody(std::string_view body, std::string_view what) {
@@ -261,18 +275,7 @@ json ContainerCreateToJson(const ContainerCreate& c) {
 
   json host = json::object();
   if (!c.binds.empty()) host["Binds"] = c.binds;
-  if (!c.mounts.empty()) {
-    json mounts = json::array();
-    for (const MountSpec& m : c.mounts) {
-      json mount = {
-          {"Type", m.type}, {"Source", m.source}, {"Target", m.target}, {"ReadOnly", m.read_only}};
-      if (m.type == "volume" && !m.volume_labels.empty()) {
-        mount["VolumeOptions"] = {{"Labels", json(m.volume_labels)}};
-      }
-      mounts.push_back(std::move(mount));
-    }
-    host["Mounts"] = std::move(mounts);
-  }
+  if (!c.mounts.empty()) host["Mounts"] = MountsJson(c.mounts);
   if (!c.network_mode.empty()) host["NetworkMode"] = c.network_mode;
   if (c.memory > 0) host["Memory"] = c.memory;
   if (c.memory_swap != 0) host["MemorySwap"] = c.memory_swap;
@@ -398,18 +401,7 @@ json ServiceSpecToJson(const ServiceSpec& spec) {
   container["Labels"] = json(spec.container_labels);
   if (!spec.user.empty()) container["User"] = spec.user;
   if (!spec.hostname.empty()) container["Hostname"] = spec.hostname;
-  if (!spec.mounts.empty()) {
-    json mounts = json::array();
-    for (const MountSpec& m : spec.mounts) {
-      json mount = {
-          {"Type", m.type}, {"Source", m.source}, {"Target", m.target}, {"ReadOnly", m.read_only}};
-      if (m.type == "volume" && !m.volume_labels.empty()) {
-        mount["VolumeOptions"] = {{"Labels", json(m.volume_labels)}};
-      }
-      mounts.push_back(std::move(mount));
-    }
-    container["Mounts"] = std::move(mounts);
-  }
+  if (!spec.mounts.empty()) container["Mounts"] = MountsJson(spec.mounts);
   container["Init"] = spec.init;
   if (!spec.cap_add.empty()) container["CapabilityAdd"] = spec.cap_add;
   if (!spec.cap_drop.empty()) container["CapabilityDrop"] = spec.cap_drop;

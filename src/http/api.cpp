@@ -96,7 +96,7 @@ void RegisterInternalRoutes(Router& router, const ApiServices& s) {
   // ---- internal: agent containers fetch their config (seed contract) ---------------------------
   auto limiter = s.internal_limiter ? s.internal_limiter : std::make_shared<AttemptLimiter>();
   constexpr const char* kPath = "/api/internal/agent-config/:id";
-  if (!s.containers->batched()) {
+  if (s.containers == nullptr || !s.containers->batched()) {
     router.Add(V::get, kPath, [c = s.containers, limiter](Request& r) {
       const auto now = std::chrono::steady_clock::now();
       const std::string peer = PeerAddress(r.peer);
