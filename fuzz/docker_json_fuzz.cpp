@@ -16,6 +16,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
   if (which % 10 == 0) {
     (void)bd::EventFromJsonLine(text);
+    (void)bd::ParseDockerTime(text);
+    (void)bd::CompareApiVersions(text, "1.44");
     return 0;
   }
   berth::Result<nlohmann::json> j = bd::ParseJsonBody(text, "engine answer");
