@@ -18,7 +18,9 @@ if [[ "${1:-}" == "--run" || "${1:-}" == "--test" ]]; then
 fi
 if [[ "${1:-}" == "--test" ]]; then
   # docker-registry: the image registry of the swarm tests' nodes (scripts/swarm-cluster.sh).
-  packages+=(clang-format libgtest-dev libgmock-dev libbenchmark-dev sqlite3 postgresql docker-registry)
+  # clang: the libFuzzer targets (fuzz/), built with ASan and UBSan in build-fuzz/.
+  packages+=(clang-format clang libgtest-dev libgmock-dev libbenchmark-dev sqlite3 postgresql
+            docker-registry)
 fi
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(libbenchmark-dev wrk nginx-light)

@@ -10,6 +10,8 @@ set -euo pipefail
 
 readonly LOG="${BERTH_DOCKERD_LOG:-/var/log/berth-dockerd.log}"
 readonly WAIT_SECONDS=60
+# The default engine's pid file (overridable for tests/scripts/start_dockerd_test.sh).
+readonly PID_FILE="${BERTH_DOCKERD_PIDFILE:-/var/run/docker.pid}"
 
 say() { echo "start-dockerd: $*" >&2; }
 
@@ -47,11 +49,11 @@ fi
 # own socket, a rootless one, the tests' swarm nodes) neither answer here nor block starting one.
 default_engine_starting() {
   local pid
-  pid=$(cat /var/run/docker.pid 2>/dev/null) || return 1
+  pid=$(cat "${PID_FILE}" 2>/dev/null) || return 1
   [[ -n $pid && -d /proc/$pid ]] && [[ $(cat "/proc/$pid/comm" 2>/dev/null) == dockerd ]]
 }
 if default_engine_starting; then
-  say "dockerd (pid $(cat /var/run/docker.pid)) is running but does not answer yet; waiting for it"
+  say "dockerd (pid $(cat "${PID_FILE}")) is running but does not answer yet; waiting for it"
 else
   say "starting dockerd (log: ${LOG})"
   # shellcheck disable=SC2086  # BERTH_DOCKERD_ARGS is a list of flags

@@ -66,7 +66,7 @@ std::optional<int64_t> ParseCount(const std::string& v, int64_t min, int64_t max
   return n;
 }
 
-// "2g", "1536m", "512k" or plain bytes.
+// "2g", "1536m", "512k" or plain bytes; at most 1 TiB in all (so the product cannot overflow).
 std::optional<int64_t> ParseBytes(std::string v) {
   int64_t unit = 1;
   if (!v.empty()) {
@@ -76,7 +76,7 @@ std::optional<int64_t> ParseBytes(std::string v) {
       v.pop_back();
     }
   }
-  auto n = ParseCount(v, 1, int64_t{1} << 40);
+  auto n = ParseCount(v, 1, (int64_t{1} << 40) / unit);
   if (!n) return std::nullopt;
   return *n * unit;
 }

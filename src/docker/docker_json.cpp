@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <ctime>
+#include <limits>
 
 #include "common/json_parse.hpp"
 
@@ -27,7 +28,12 @@ int64_t Int(const json& j, const char* key) {
   const json& v = Field(j, key);
   if (v.is_number_integer()) return v.get<int64_t>();
   if (v.is_number_unsigned()) return static_cast<int64_t>(v.get<uint64_t>());
-  if (v.is_number_float()) return static_cast<int64_t>(v.get<double>());
+  if (v.is_number_float()) {
+    // A float outside int64_t (or NaN) is no count berth can use, and converting it is undefined.
+    const double d = v.get<double>();
+    if (!(d >= -0x1p63 && d < 0x1p63)) return 0;
+    return static_cast<int64_t>(d);
+  }
   return 0;
 }
 
@@ -258,7 +264,11 @@ Result<DockerEvent> EventFromJsonLine(std::string_view line) {
   if (e.actor_id.empty()) e.actor_id = Str(j, "id");
   e.attributes = StringMap(actor, "Attributes");
   e.time_nano = Int(j, "timeNano");
-  if (e.time_nano == 0) e.time_nano = Int(j, "time") * 1000000000;
+  // "time" is seconds; one that overflows nanoseconds (beyond year 2262) reads as no time.
+  if (e.time_nano == 0 &&
+      __builtin_mul_overflow(Int(j, "time"), int64_t{1'000'000'000}, &e.time_nano)) {
+    e.time_nano = 0;
+  }
   return e;
 }
 
@@ -563,6 +573,9 @@ std::optional<std::chrono::system_clock::time_point> ParseDockerTime(std::string
   if (pos != s.size()) return std::nullopt;
   const time_t seconds = timegm(&tm);
   if (seconds == static_cast<time_t>(-1)) return std::nullopt;
+  // system_clock counts nanoseconds in an int64_t: a time after 2262 would overflow it.
+  constexpr int64_t kLastSecond = std::numeric_limits<int64_t>::max() / 1'000'000'000 - 1;
+  if (seconds - offset_seconds > kLastSecond) return std::nullopt;
   return std::chrono::system_clock::time_point(
       std::chrono::duration_cast<std::chrono::system_clock::duration>(
           std::chrono::seconds(seconds - offset_seconds) + std::chrono::nanoseconds(nanos)));
@@ -596,7 +609,11 @@ int CompareApiVersions(std::string_view a, std::string_view b) {
     auto take = [](std::string_view& s) {
       long value = 0;
       std::size_t i = 0;
-      while (i < s.size() && s[i] >= '0' && s[i] <= '9') value = value * 10 + (s[i++] - '0');
+      // Saturates: a part longer than any real version must not overflow.
+      while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+        value = value < 100'000'000 ? value * 10 + (s[i] - '0') : value;
+        ++i;
+      }
       s.remove_prefix(i < s.size() ? i + 1 : s.size());
       return value;
     };

@@ -137,6 +137,9 @@ TEST(Settings, InvalidValuesNameTheSettingAndHideSecrets) {
                                          {"BERTH_THREADS", "-1"},
                                          {"BERTH_AGENT_MEMORY", "1k"},
                                          {"BERTH_AGENT_MEMORY", "lots"},
+                                         // Found by fuzz/settings_fuzz.cpp: the size overflowed.
+                                         {"BERTH_AGENT_MEMORY", "99999999999g"},
+                                         {"BERTH_BODY_MEMORY", "1099511627776k"},
                                          {"BERTH_AGENT_CPUS", "0"},
                                          {"BERTH_AGENT_ADDRESSING", "port-scan"},
                                          {"BERTH_INTERNAL_LISTEN", "nowhere"},

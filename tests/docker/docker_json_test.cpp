@@ -111,6 +111,33 @@ TEST(DockerJson, EventsKeepTheVerb) {
   EXPECT_FALSE(EventFromJsonLine("garbage").ok());
 }
 
+// Found by fuzz/docker_json_fuzz.cpp: numbers and times no engine sends must read as empty, not
+// overflow (undefined behaviour under UBSan).
+TEST(DockerJson, OutOfRangeNumbersReadAsZero) {
+  auto event = EventFromJsonLine(
+      R"({"Type":"container","Action":"die","Actor":{"ID":"c1"},"timeNano":1.7e95})");
+  ASSERT_TRUE(event.ok());
+  EXPECT_EQ(event->time_nano, 0);
+  event = EventFromJsonLine(R"({"Type":"container","Action":"die","time":9223372036854775807})");
+  ASSERT_TRUE(event.ok());
+  EXPECT_EQ(event->time_nano, 0);
+  event = EventFromJsonLine(R"({"Type":"container","Action":"die","time":-1e300})");
+  ASSERT_TRUE(event.ok());
+  EXPECT_EQ(event->time_nano, 0);
+
+  ContainerDetails c =
+      ContainerFromJson(json::parse(R"({"State":{"ExitCode":1e300,"Pid":-1e300}})"));
+  EXPECT_EQ(c.exit_code, 0);
+  EXPECT_EQ(c.pid, 0);
+
+  EXPECT_FALSE(ParseDockerTime("9999-12-31T23:59:59Z").has_value());
+  EXPECT_FALSE(ParseDockerTime("2262-04-12T00:00:00Z").has_value());
+  EXPECT_TRUE(ParseDockerTime("2262-04-10T00:00:00Z").has_value());
+
+  EXPECT_GT(CompareApiVersions("1.99999999999999999999999999", "1.44"), 0);
+  EXPECT_EQ(CompareApiVersions("99999999999999999999999.1", "99999999999999999999999.1"), 0);
+}
+
 TEST(DockerJson, ContainerCreateBody) {
   ContainerCreate c;
   c.image = "img";

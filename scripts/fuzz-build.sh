@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Configures and builds the libFuzzer targets (fuzz/) into build-fuzz/ with clang++, ASan and UBSan.
+# Only berth_common and the sources the targets need are compiled. Extra args go to cmake configure.
+# Run the smoke runs with `ctest --test-dir build-fuzz -L fuzz`, the long runs with bench/fuzz.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cmake -S . -B build-fuzz -DBERTH_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++ \
+  -DCMAKE_BUILD_TYPE="${CMAKE_BUILD_TYPE:-RelWithDebInfo}" "$@" >/dev/null
+cmake --build build-fuzz -j"${BERTH_BUILD_JOBS:-$(nproc)}"
