@@ -46,6 +46,15 @@ struct ContainerSpec {
   // Publish `port`/tcp on 127.0.0.1 at a port the engine chooses (the "published" addressing
   // mode); ContainerInfo::published_port reports it once the container runs.
   std::optional<int> publish_port;
+  // Run only on this node (NodePlacement::id). Runtimes of one engine ignore it; the swarm
+  // runtime makes it a placement constraint, so an agent always runs where its volume lives.
+  std::string node_id;
+};
+
+// The node an agent's state lives on, in runtimes of several nodes.
+struct NodePlacement {
+  std::string id;    // the engine's node id
+  std::string name;  // its hostname, for people
 };
 
 enum class ContainerState { kCreated, kRunning, kPaused, kRestarting, kRemoving, kExited, kDead };
@@ -64,6 +73,7 @@ struct ContainerInfo {
   std::optional<std::chrono::system_clock::time_point> finished_at;
   std::string ip_address;             // on ContainerSpec::network; empty when not running
   std::optional<int> published_port;  // host port on 127.0.0.1, when publish_port was set
+  std::string node;                   // hostname of the node it runs on; empty on one engine
 };
 
 // One container as a list call reports it (cheap: no per-container engine work).
@@ -167,6 +177,21 @@ class ContainerRuntime {
 
   // Subscribes to events of containers carrying all of `labels`.
   virtual Result<std::unique_ptr<EventStream>> Events(const Labels& labels) = 0;
+
+  // ---- placement, for runtimes of several nodes (one engine: nothing to choose) ----
+  // The node a new agent's state should live on: the ready, active node with the most memory
+  // left unreserved, when it fits `memory_bytes`. nullopt on a runtime of one engine;
+  // kResourceExhausted when no node fits (the message says what each node has left).
+  virtual Result<std::optional<NodePlacement>> PlaceAgent(int64_t memory_bytes) {
+    (void)memory_bytes;
+    return std::optional<NodePlacement>();
+  }
+  // Ok when agents may start on `node` now; kUnavailable naming the node when it is drained,
+  // paused, down or has left the cluster (its agents' state is there: no silent move).
+  virtual Status CheckNode(const NodePlacement& node) {
+    (void)node;
+    return Status::Ok();
+  }
 };
 using ContainerRuntimePtr = std::shared_ptr<ContainerRuntime>;
 

@@ -36,6 +36,7 @@ docker::ServiceSpec ToServiceSpec(const ContainerSpec& spec, const std::string& 
     s.mounts.push_back(std::move(mount));
   }
   if (!spec.network.empty()) s.networks = {spec.network};
+  if (!spec.node_id.empty()) s.constraints = {"node.id==" + spec.node_id};
   s.memory_limit = spec.memory_bytes;
   s.memory_reservation = spec.memory_bytes;
   s.nano_cpus_limit = spec.nano_cpus;

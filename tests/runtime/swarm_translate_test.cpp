@@ -63,9 +63,18 @@ TEST(SwarmTranslate, ServiceCarriesReservationHostPortAndHardening) {
   ASSERT_EQ(s.ports.size(), 1u);
   EXPECT_EQ(s.ports[0], (docker::ServicePort{"tcp", 18789, 0, "host"}));
   EXPECT_EQ(s.endpoint_mode, "dnsrr");
+  EXPECT_TRUE(s.constraints.empty()) << "an unpinned agent may go anywhere";
 
   spec.publish_port = 8080;
   EXPECT_EQ(ToServiceSpec(spec, "x", 18789, std::chrono::seconds(1)).ports[0].target_port, 8080);
+}
+
+TEST(SwarmTranslate, PinnedAgentIsConstrainedToItsNode) {
+  ContainerSpec spec;
+  spec.name = "mosaic-user-u1";
+  spec.node_id = "n0d3id";
+  EXPECT_EQ(ToServiceSpec(spec, "x", 18789, std::chrono::seconds(1)).constraints,
+            std::vector<std::string>{"node.id==n0d3id"});
 }
 
 }  // namespace
