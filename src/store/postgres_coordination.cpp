@@ -3,6 +3,7 @@
 
 #include "store/postgres_store.hpp"
 #include "store/postgres_store_helpers.hpp"
+#include "store/store_errors.hpp"
 
 namespace berth::store {
 namespace {
@@ -38,6 +39,14 @@ constexpr const char kSaveUserAgentState[] = BERTH_SAVE_AGENT_STATE("user_contai
 constexpr const char kSaveSystemAgentState[] = BERTH_SAVE_AGENT_STATE("system_containers");
 constexpr const char kUserRecordExists[] = "SELECT 1 FROM user_containers WHERE id = $1";
 constexpr const char kSystemRecordExists[] = "SELECT 1 FROM system_containers WHERE id = $1";
+constexpr const char kPinUserNode[] =
+    "UPDATE user_containers SET node_id = $2, node_name = $3 WHERE id = $1 AND node_id IS NULL";
+constexpr const char kPinSystemNode[] =
+    "UPDATE system_containers SET node_id = $2, node_name = $3 WHERE id = $1 AND node_id IS NULL";
+constexpr const char kUserNode[] =
+    "SELECT COALESCE(node_id, ''), COALESCE(node_name, '') FROM user_containers WHERE id = $1";
+constexpr const char kSystemNode[] =
+    "SELECT COALESCE(node_id, ''), COALESCE(node_name, '') FROM system_containers WHERE id = $1";
 constexpr const char kPublishChange[] =
     "INSERT INTO changes (kind, subject, at_ms) VALUES ($1, $2, " BERTH_PG_NOW ")";
 // The server's clock comes with every read, so the reader needs no clock of its own.
@@ -114,6 +123,25 @@ Status PostgresStore::SaveAgentState(ContainerKind kind, const std::string& reco
       "container record not found");
   if (!exists.ok()) return exists.status();
   return Aborted("the start lease " + fence.name + " was taken over by another replica");
+}
+
+Status PostgresStore::PinAgentNode(ContainerKind kind, const std::string& record_id,
+                                   const std::string& node_id, const std::string& node_name) {
+  const bool user = kind == ContainerKind::kUser;
+  auto result = Run(*pool_, Deadline(), user ? kPinUserNode : kPinSystemNode, [&](PgParams& p) {
+    p.Bind(1, record_id);
+    p.Bind(2, node_id);
+    p.Bind(3, node_name);
+  });
+  if (!result.ok()) return result.status();
+  if (result->affected() == 1) return Status::Ok();
+  auto pinned = QueryOne(
+      *pool_, Deadline(), user ? kUserNode : kSystemNode,
+      [&](PgParams& p) { p.Bind(1, record_id); },
+      [](const PgRow& r) { return std::make_pair(r.Text(0), r.Text(1)); },
+      "container record not found");
+  if (!pinned.ok()) return pinned.status();
+  return errors::PinOutcome(record_id, node_id, pinned->first, pinned->second);
 }
 
 Status PostgresStore::PublishChange(const std::string& kind, const std::string& subject) {

@@ -187,10 +187,17 @@ END
 $$;
 )sql";
 
+// The node an agent's state lives on (sqlite_migrations.cpp, version 6).
+constexpr const char* kAgentNodes = R"sql(
+ALTER TABLE user_containers ADD COLUMN node_id TEXT, ADD COLUMN node_name TEXT;
+ALTER TABLE system_containers ADD COLUMN node_id TEXT, ADD COLUMN node_name TEXT;
+)sql";
+
 constexpr std::array kMigrations = {
     PostgresMigration{3, "initial schema (sqlite versions 1-3)", kInitialSchema},
     PostgresMigration{4, "leases and change feed", kReplicas},
     PostgresMigration{5, "bulk copy without a lock per container", kBulkTokenHashCheck},
+    PostgresMigration{6, "agent nodes", kAgentNodes},
 };
 
 // Any fixed key: every berth on one database takes the same one.

@@ -16,10 +16,11 @@ inline constexpr const char kPing[] = "SELECT 1";
 #define BERTH_PG_AGENT_CONFIG_COLUMNS "user_id, primary_model, created_at, updated_at"
 #define BERTH_PG_USER_CONTAINER_COLUMNS                                                  \
   "id, user_id, container_id, container_name, gateway_port, gateway_token, token_hash, " \
-  "status, last_active_at, idle_timeout_min, config, created_at, updated_at"
+  "status, last_active_at, idle_timeout_min, config, created_at, updated_at, node_id, "  \
+  "node_name"
 #define BERTH_PG_SYSTEM_CONTAINER_COLUMNS                                                \
   "id, name, primary_model, container_id, container_name, gateway_port, gateway_token, " \
-  "token_hash, status, last_active_at, config, created_at, updated_at"
+  "token_hash, status, last_active_at, config, created_at, updated_at, node_id, node_name"
 
 // users
 inline constexpr const char kInsertUser[] =
@@ -90,7 +91,7 @@ inline constexpr const char kUpsertAgentConfig[] =
 // user_containers
 inline constexpr const char kInsertUserContainer[] =
     "INSERT INTO user_containers (" BERTH_PG_USER_CONTAINER_COLUMNS
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
 inline constexpr const char kGetUserContainer[] =
     "SELECT " BERTH_PG_USER_CONTAINER_COLUMNS " FROM user_containers WHERE id = $1";
 inline constexpr const char kGetUserContainerByUser[] =
@@ -114,7 +115,7 @@ inline constexpr const char kSelectInstanceId[] =
 // system_containers
 inline constexpr const char kInsertSystemContainer[] =
     "INSERT INTO system_containers (" BERTH_PG_SYSTEM_CONTAINER_COLUMNS
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
 inline constexpr const char kGetSystemContainer[] =
     "SELECT " BERTH_PG_SYSTEM_CONTAINER_COLUMNS " FROM system_containers WHERE id = $1";
 inline constexpr const char kListSystemContainers[] =

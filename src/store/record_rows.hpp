@@ -119,7 +119,7 @@ UserAgentConfig ReadAgentConfig(const Row& r, int first = 0) {
 }
 
 // id, user_id, container_id, container_name, gateway_port, gateway_token, token_hash, status,
-// last_active_at, idle_timeout_min, config, created_at, updated_at
+// last_active_at, idle_timeout_min, config, created_at, updated_at, node_id, node_name
 template <typename Row>
 UserContainer ReadUserContainer(const Row& r, int first = 0) {
   UserContainer c;
@@ -136,11 +136,13 @@ UserContainer ReadUserContainer(const Row& r, int first = 0) {
   c.config_json = r.Text(first + 10);
   c.created_at = r.Int64(first + 11);
   c.updated_at = r.Int64(first + 12);
+  c.node_id = r.OptionalText(first + 13);
+  c.node_name = r.OptionalText(first + 14);
   return c;
 }
 
 // id, name, primary_model, container_id, container_name, gateway_port, gateway_token,
-// token_hash, status, last_active_at, config, created_at, updated_at
+// token_hash, status, last_active_at, config, created_at, updated_at, node_id, node_name
 template <typename Row>
 SystemContainer ReadSystemContainer(const Row& r, int first = 0) {
   SystemContainer c;
@@ -157,6 +159,8 @@ SystemContainer ReadSystemContainer(const Row& r, int first = 0) {
   c.config_json = r.Text(first + 10);
   c.created_at = r.Int64(first + 11);
   c.updated_at = r.Int64(first + 12);
+  c.node_id = r.OptionalText(first + 13);
+  c.node_name = r.OptionalText(first + 14);
   return c;
 }
 
@@ -240,7 +244,7 @@ void BindAgentConfig(Params& s, const UserAgentConfig& c) {
 
 // Insert: 1 id, 2 user_id, 3 container_id, 4 container_name, 5 gateway_port, 6 gateway_token,
 // 7 token_hash, 8 status, 9 last_active_at, 10 idle_timeout_min, 11 config, 12 created_at,
-// 13 updated_at.
+// 13 updated_at, 14 node_id, 15 node_name.
 template <typename Params>
 void BindUserContainerInsert(Params& s, const UserContainer& c) {
   s.Bind(1, c.id);
@@ -256,6 +260,8 @@ void BindUserContainerInsert(Params& s, const UserContainer& c) {
   s.Bind(11, c.config_json);
   s.Bind(12, c.created_at);
   s.Bind(13, c.updated_at);
+  s.Bind(14, c.node_id);
+  s.Bind(15, c.node_name);
 }
 
 // Update: 1 id, 2 container_id, 3 container_name, 4 gateway_port, 5 gateway_token, 6 token_hash,
@@ -276,7 +282,8 @@ void BindUserContainerUpdate(Params& s, const UserContainer& c) {
 
 // Insert: 1 id, 2 name, 3 primary_model, 4 container_id, 5 container_name, 6 gateway_port,
 // 7 gateway_token, 8 token_hash, 9 status, 10 last_active_at, 11 config, 12 created_at,
-// 13 updated_at. Update (`for_update`): the same up to 11, then 12 updated_at.
+// 13 updated_at, 14 node_id, 15 node_name. Update (`for_update`): the same up to 11, then
+// 12 updated_at (the node has its own write).
 template <typename Params>
 void BindSystemContainer(Params& s, const SystemContainer& c, bool for_update) {
   s.Bind(1, c.id);
@@ -296,6 +303,8 @@ void BindSystemContainer(Params& s, const SystemContainer& c, bool for_update) {
   }
   s.Bind(12, c.created_at);
   s.Bind(13, c.updated_at);
+  s.Bind(14, c.node_id);
+  s.Bind(15, c.node_name);
 }
 
 }  // namespace berth::store::rows

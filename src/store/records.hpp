@@ -79,6 +79,10 @@ struct UserContainer {
   std::string config_json = "{}";
   int64_t created_at = 0;
   int64_t updated_at = 0;
+  // The node the agent's state lives on (runtimes of several nodes), set once at its first start
+  // by PinAgentNode; both unset on one engine.
+  std::optional<std::string> node_id;
+  std::optional<std::string> node_name;
 
   friend bool operator==(const UserContainer&, const UserContainer&) = default;
 };
@@ -97,6 +101,8 @@ struct SystemContainer {
   std::string config_json = "{}";
   int64_t created_at = 0;
   int64_t updated_at = 0;
+  std::optional<std::string> node_id;  // as UserContainer's
+  std::optional<std::string> node_name;
 
   friend bool operator==(const SystemContainer&, const SystemContainer&) = default;
 };

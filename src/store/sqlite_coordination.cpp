@@ -3,6 +3,7 @@
 
 #include "store/sqlite_store.hpp"
 #include "store/sqlite_store_helpers.hpp"
+#include "store/store_errors.hpp"
 
 namespace berth::store {
 namespace {
@@ -37,6 +38,14 @@ constexpr const char kSaveUserAgentState[] = BERTH_SAVE_AGENT_STATE("user_contai
 constexpr const char kSaveSystemAgentState[] = BERTH_SAVE_AGENT_STATE("system_containers");
 constexpr const char kUserRecordExists[] = "SELECT 1 FROM user_containers WHERE id = ?1";
 constexpr const char kSystemRecordExists[] = "SELECT 1 FROM system_containers WHERE id = ?1";
+constexpr const char kPinUserNode[] =
+    "UPDATE user_containers SET node_id = ?2, node_name = ?3 WHERE id = ?1 AND node_id IS NULL";
+constexpr const char kPinSystemNode[] =
+    "UPDATE system_containers SET node_id = ?2, node_name = ?3 WHERE id = ?1 AND node_id IS NULL";
+constexpr const char kUserNode[] =
+    "SELECT COALESCE(node_id, ''), COALESCE(node_name, '') FROM user_containers WHERE id = ?1";
+constexpr const char kSystemNode[] =
+    "SELECT COALESCE(node_id, ''), COALESCE(node_name, '') FROM system_containers WHERE id = ?1";
 constexpr const char kPublishChange[] =
     "INSERT INTO changes (kind, subject, at_ms) VALUES (?1, ?2, " BERTH_SQLITE_NOW ")";
 constexpr const char kChangesSince[] =
@@ -115,6 +124,24 @@ Status SqliteStore::SaveAgentState(ContainerKind kind, const std::string& record
       [](const SqliteStatement&) { return true; }, "container record not found");
   if (!exists.ok()) return exists.status();
   return Aborted("the start lease " + fence.name + " was taken over by another replica");
+}
+
+Status SqliteStore::PinAgentNode(ContainerKind kind, const std::string& record_id,
+                                 const std::string& node_id, const std::string& node_name) {
+  const bool user = kind == ContainerKind::kUser;
+  auto changed = Write(*pool_, user ? kPinUserNode : kPinSystemNode, [&](SqliteStatement& s) {
+    s.Bind(1, record_id);
+    s.Bind(2, node_id);
+    s.Bind(3, node_name);
+  });
+  if (!changed.ok()) return changed.status();
+  if (*changed == 1) return Status::Ok();
+  auto pinned = QueryOne(
+      *pool_, user ? kUserNode : kSystemNode, [&](SqliteStatement& s) { s.Bind(1, record_id); },
+      [](const SqliteStatement& s) { return std::make_pair(s.Text(0), s.Text(1)); },
+      "container record not found");
+  if (!pinned.ok()) return pinned.status();
+  return errors::PinOutcome(record_id, node_id, pinned->first, pinned->second);
 }
 
 Status SqliteStore::PublishChange(const std::string& kind, const std::string& subject) {

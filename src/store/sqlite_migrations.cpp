@@ -154,12 +154,22 @@ CREATE INDEX changes_at_idx ON changes (at_ms);
 // schema version 5 means one thing on both backends (postgres_migrations.hpp).
 constexpr const char* kBulkCopy = "-- nothing to change on SQLite";
 
+// The node an agent's state lives on, for runtimes of several nodes (Docker Swarm): set at the
+// agent's first start and kept, so the agent always runs where its volume is.
+constexpr const char* kAgentNodes = R"sql(
+ALTER TABLE user_containers ADD COLUMN node_id TEXT;
+ALTER TABLE user_containers ADD COLUMN node_name TEXT;
+ALTER TABLE system_containers ADD COLUMN node_id TEXT;
+ALTER TABLE system_containers ADD COLUMN node_name TEXT;
+)sql";
+
 constexpr std::array kMigrations = {
     SqliteMigration{1, "initial schema", kInitialSchema},
     SqliteMigration{2, "instance id", kInstanceId},
     SqliteMigration{3, "token prefix and last use", kTokenHygiene},
     SqliteMigration{4, "leases and change feed", kReplicas},
     SqliteMigration{5, "bulk copy without a lock per container", kBulkCopy},
+    SqliteMigration{6, "agent nodes", kAgentNodes},
 };
 
 constexpr const char* kCreateMigrationsTable =

@@ -84,18 +84,19 @@ inline constexpr const char kUpsertAgentConfig[] =
 inline constexpr const char kInsertUserContainer[] =
     "INSERT INTO user_containers (id, user_id, container_id, container_name, gateway_port, "
     "gateway_token, token_hash, status, last_active_at, idle_timeout_min, config, created_at, "
-    "updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+    "updated_at, node_id, node_name) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+    "?13, ?14, ?15)";
 inline constexpr const char kGetUserContainer[] =
     "SELECT id, user_id, container_id, container_name, gateway_port, gateway_token, token_hash, "
-    "status, last_active_at, idle_timeout_min, config, created_at, updated_at "
+    "status, last_active_at, idle_timeout_min, config, created_at, updated_at, node_id, node_name "
     "FROM user_containers WHERE id = ?1";
 inline constexpr const char kGetUserContainerByUser[] =
     "SELECT id, user_id, container_id, container_name, gateway_port, gateway_token, token_hash, "
-    "status, last_active_at, idle_timeout_min, config, created_at, updated_at "
+    "status, last_active_at, idle_timeout_min, config, created_at, updated_at, node_id, node_name "
     "FROM user_containers WHERE user_id = ?1";
 inline constexpr const char kListUserContainers[] =
     "SELECT id, user_id, container_id, container_name, gateway_port, gateway_token, token_hash, "
-    "status, last_active_at, idle_timeout_min, config, created_at, updated_at "
+    "status, last_active_at, idle_timeout_min, config, created_at, updated_at, node_id, node_name "
     "FROM user_containers ORDER BY created_at, rowid";
 // user_id and created_at are immutable; idle_timeout_min has its own write.
 inline constexpr const char kUpdateUserContainer[] =
@@ -117,14 +118,15 @@ inline constexpr const char kSelectInstanceId[] =
 inline constexpr const char kInsertSystemContainer[] =
     "INSERT INTO system_containers (id, name, primary_model, container_id, container_name, "
     "gateway_port, gateway_token, token_hash, status, last_active_at, config, created_at, "
-    "updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+    "updated_at, node_id, node_name) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+    "?13, ?14, ?15)";
 inline constexpr const char kGetSystemContainer[] =
     "SELECT id, name, primary_model, container_id, container_name, gateway_port, gateway_token, "
-    "token_hash, status, last_active_at, config, created_at, updated_at "
+    "token_hash, status, last_active_at, config, created_at, updated_at, node_id, node_name "
     "FROM system_containers WHERE id = ?1";
 inline constexpr const char kListSystemContainers[] =
     "SELECT id, name, primary_model, container_id, container_name, gateway_port, gateway_token, "
-    "token_hash, status, last_active_at, config, created_at, updated_at "
+    "token_hash, status, last_active_at, config, created_at, updated_at, node_id, node_name "
     "FROM system_containers ORDER BY created_at, rowid";
 // created_at is immutable.
 inline constexpr const char kUpdateSystemContainer[] =

@@ -112,6 +112,8 @@ class SqliteStore final : public SnapshotStore {
   Result<std::vector<Lease>> ListHeldLeases(const std::string& prefix) override;
   Status SaveAgentState(ContainerKind kind, const std::string& record_id,
                         const AgentStateWrite& write, const LeaseFence& fence) override;
+  Status PinAgentNode(ContainerKind kind, const std::string& record_id, const std::string& node_id,
+                      const std::string& node_name) override;
   Status PublishChange(const std::string& kind, const std::string& subject) override;
   Result<ChangeBatch> ChangesSince(int64_t since_ms, std::size_t limit) override;
   Status PruneCoordination(int64_t max_age_ms) override;

@@ -139,6 +139,11 @@ class Store {
   // unconditionally (a stop's write: one statement, no read-modify-write of the whole row).
   virtual Status SaveAgentState(ContainerKind kind, const std::string& record_id,
                                 const AgentStateWrite& write, const LeaseFence& fence) = 0;
+  // Pins the agent of this record to a node, once: sets node_id and node_name while unset. Ok
+  // when the record is (now or already) pinned to node_id; kAlreadyExists naming the node when
+  // it is pinned to another; kNotFound when the record is gone.
+  virtual Status PinAgentNode(ContainerKind kind, const std::string& record_id,
+                              const std::string& node_id, const std::string& node_name) = 0;
   // Appends to the change feed, stamped by the database's clock.
   virtual Status PublishChange(const std::string& kind, const std::string& subject) = 0;
   // Changes stamped at or after since_ms, oldest first, at most `limit`.

@@ -82,4 +82,11 @@ Status ExplainSystemContainerWrite(Status status, const SystemContainer& c, bool
                   {"user_containers.token_hash", kContainerHash}});
 }
 
+Status PinOutcome(const std::string& record_id, const std::string& node_id,
+                  const std::string& pinned_id, const std::string& pinned_name) {
+  if (pinned_id == node_id) return Status::Ok();
+  return AlreadyExists("agent record " + record_id + " is pinned to node " +
+                       (pinned_name.empty() ? pinned_id : pinned_name + " (" + pinned_id + ")"));
+}
+
 }  // namespace berth::store::errors

@@ -22,5 +22,9 @@ Status ExplainProviderWrite(Status status, const LlmProvider& provider, bool ins
 Status ExplainAgentConfigWrite(Status status);
 Status ExplainUserContainerWrite(Status status, const UserContainer& container, bool insert);
 Status ExplainSystemContainerWrite(Status status, const SystemContainer& container, bool insert);
+// PinAgentNode's answer when its write changed nothing: the record's node was already set (to
+// pinned_id, named pinned_name; "" when unset, which only a concurrent clear could cause).
+Status PinOutcome(const std::string& record_id, const std::string& node_id,
+                  const std::string& pinned_id, const std::string& pinned_name);
 
 }  // namespace berth::store::errors

@@ -65,6 +65,9 @@ class MockStore : public store::Store {
               (store::ContainerKind, const std::string&, const store::AgentStateWrite&,
                const store::LeaseFence&),
               (override));
+  MOCK_METHOD(Status, PinAgentNode,
+              (store::ContainerKind, const std::string&, const std::string&, const std::string&),
+              (override));
   MOCK_METHOD(Status, PublishChange, (const std::string&, const std::string&), (override));
   MOCK_METHOD(Result<store::ChangeBatch>, ChangesSince, (int64_t, std::size_t), (override));
   MOCK_METHOD(Status, PruneCoordination, (int64_t), (override));

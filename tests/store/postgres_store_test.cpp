@@ -66,11 +66,11 @@ class RawSession {
 TEST_F(PostgresStoreTest, MigratesAnEmptyDatabaseOnceAndRecordsTheVersion) {
   ASSERT_OK(OpenStore(db_->Url()));
   ASSERT_OK(OpenStore(db_->Url()));  // idempotent
-  EXPECT_EQ(
-      Sql("SELECT version, name FROM schema_migrations ORDER BY version"),
-      (std::vector<std::vector<std::string>>{{"3", "initial schema (sqlite versions 1-3)"},
-                                             {"4", "leases and change feed"},
-                                             {"5", "bulk copy without a lock per container"}}));
+  EXPECT_EQ(Sql("SELECT version, name FROM schema_migrations ORDER BY version"),
+            (std::vector<std::vector<std::string>>{{"3", "initial schema (sqlite versions 1-3)"},
+                                                   {"4", "leases and change feed"},
+                                                   {"5", "bulk copy without a lock per container"},
+                                                   {"6", "agent nodes"}}));
 }
 
 TEST_F(PostgresStoreTest, ReplicasStartingTogetherOnAnEmptyDatabaseAllSucceed) {
@@ -90,7 +90,7 @@ TEST_F(PostgresStoreTest, ReplicasStartingTogetherOnAnEmptyDatabaseAllSucceed) {
     EXPECT_EQ(*id, instance);  // one database, one fleet
   }
   EXPECT_EQ(Sql("SELECT COUNT(*) FROM schema_migrations"),
-            (std::vector<std::vector<std::string>>{{"3"}}));  // each migration once
+            (std::vector<std::vector<std::string>>{{"4"}}));  // each migration once
 }
 
 TEST_F(PostgresStoreTest, ADatabaseFromANewerBerthIsRefused) {

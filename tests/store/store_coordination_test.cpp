@@ -152,6 +152,35 @@ TEST_P(StoreCoordinationTest, AStartWritesOnlyWhileItsLeaseHolds) {
   EXPECT_EQ(gone.code(), ErrorCode::kNotFound) << gone.ToString();
 }
 
+TEST_P(StoreCoordinationTest, AnAgentIsPinnedToOneNodeOnce) {
+  CreateTwoUsers();
+  ASSERT_OK(store_->CreateUserContainer(MakeUserContainer("c1", "u1", "hash-1")));
+  ASSERT_OK(store_->CreateSystemContainer(MakeSystemContainer("s1", "indexer", "hash-2")));
+  EXPECT_EQ(store_->GetUserContainer("c1")->node_id, std::nullopt);
+
+  ASSERT_OK(store_->PinAgentNode(ContainerKind::kUser, "c1", "id-a", "node-a"));
+  auto row = store_->GetUserContainer("c1");
+  ASSERT_OK(row);
+  EXPECT_EQ(row->node_id, "id-a");
+  EXPECT_EQ(row->node_name, "node-a");
+  // Again to the same node: ok; to another: refused, naming the node it is pinned to.
+  EXPECT_OK(store_->PinAgentNode(ContainerKind::kUser, "c1", "id-a", "node-a"));
+  Status other = store_->PinAgentNode(ContainerKind::kUser, "c1", "id-b", "node-b");
+  EXPECT_EQ(other.code(), ErrorCode::kAlreadyExists) << other.ToString();
+  EXPECT_THAT(other.message(), ::testing::HasSubstr("node-a (id-a)"));
+  EXPECT_EQ(store_->GetUserContainer("c1")->node_id, "id-a");
+  // The lifecycle's whole-record writes keep the pin.
+  UserContainer updated = *row;
+  updated.status = "running";
+  ASSERT_OK(store_->UpdateUserContainer(updated));
+  EXPECT_EQ(store_->GetUserContainer("c1")->node_name, "node-a");
+
+  ASSERT_OK(store_->PinAgentNode(ContainerKind::kSystem, "s1", "id-b", "node-b"));
+  EXPECT_EQ(store_->GetSystemContainer("s1")->node_name, "node-b");
+  EXPECT_EQ(store_->PinAgentNode(ContainerKind::kUser, "missing", "id-a", "node-a").code(),
+            ErrorCode::kNotFound);
+}
+
 TEST_P(StoreCoordinationTest, TheChangeFeedListsChangesInOrderSinceAStamp) {
   auto empty = store_->ChangesSince(0, 100);
   ASSERT_OK(empty);

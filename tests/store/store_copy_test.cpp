@@ -62,6 +62,8 @@ void Populate(Store& s) {
   minimal.token_hash = "ctr-2";
   ASSERT_OK(s.CreateUserContainer(minimal));
   ASSERT_OK(s.CreateSystemContainer(MakeSystemContainer("s1", "indexer", "ctr-3")));
+  ASSERT_OK(s.PinAgentNode(ContainerKind::kUser, "c1", "node-id-1", "worker-1"));
+  ASSERT_OK(s.PinAgentNode(ContainerKind::kSystem, "s1", "node-id-2", "worker-2"));
 }
 
 class StoreCopyTest : public ::testing::TestWithParam<Direction> {
@@ -107,6 +109,9 @@ TEST_P(StoreCopyTest, CopiesEveryRecordByteForByteAndTheInstanceId) {
   EXPECT_THAT(Ids(*to_->ListUsers()), ElementsAre("old", "zeta", "alpha"));
   EXPECT_EQ(to_->GetProvider("zeta", "p1")->api_key, "sk-imported 'plain' \"key\" \\ ключ 🔑");
   EXPECT_EQ(to_->GetApiToken("t1")->last_used_at, 123456);
+  EXPECT_EQ(to_->GetUserContainer("c1")->node_name, "worker-1") << "the agent's state is there";
+  EXPECT_EQ(to_->GetSystemContainer("s1")->node_id, "node-id-2");
+  EXPECT_EQ(to_->GetUserContainer("c2")->node_id, std::nullopt);
   EXPECT_EQ(to_->ListSecrets()->size(), from_->ListSecrets()->size());
   auto source_config = to_->LoadAgentConfigSource("ctr-1");
   ASSERT_OK(source_config);
