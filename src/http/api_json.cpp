@@ -115,6 +115,7 @@ json AdminAgentJson(const lifecycle::AgentView& v) {
   j["kind"] = v.kind == store::ContainerKind::kUser ? "user" : "system";
   j["id"] = v.record_id;
   j["containerId"] = OrNull(v.container_id);
+  j["node"] = OrNull(v.node);
   if (v.kind == store::ContainerKind::kUser) {
     j["userId"] = v.owner;
   } else {

@@ -23,6 +23,13 @@ Result<AgentEndpoint> EndpointOf(const runtime::ContainerInfo& info,
       endpoint.host = "127.0.0.1";
       endpoint.port = *info.published_port;
       break;
+    case AddressMode::kNodePort:
+      if (info.ip_address.empty() || !info.published_port) {
+        return Unavailable("agent task has no node address and published port yet");
+      }
+      endpoint.host = info.ip_address;
+      endpoint.port = *info.published_port;
+      break;
   }
   return endpoint;
 }

@@ -27,6 +27,7 @@ AgentRecord CommonFields(const T& row, AgentKey key) {
   r.status = ParseAgentStatus(row.status);
   r.last_active_at = row.last_active_at;
   r.config_json = row.config_json;
+  if (row.node_id) r.node = runtime::NodePlacement{*row.node_id, row.node_name.value_or("")};
   return r;
 }
 
@@ -175,6 +176,10 @@ Result<std::set<std::string>> AgentRecords::HeldStarts() const {
   std::set<std::string> ids;
   for (const store::Lease& lease : *held) ids.insert(lease.name.substr(kPrefix.size()));
   return ids;
+}
+
+Status AgentRecords::PinNode(const AgentRecord& record, const runtime::NodePlacement& node) {
+  return store_->PinAgentNode(record.key.kind, record.id, node.id, node.name);
 }
 
 Status AgentRecords::SaveStartState(const AgentRecord& record, AgentStatus status,

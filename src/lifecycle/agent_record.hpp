@@ -13,6 +13,7 @@
 #include "common/result.hpp"
 #include "lifecycle/agent_key.hpp"
 #include "lifecycle/agent_status.hpp"
+#include "runtime/container_runtime.hpp"
 #include "service/containers.hpp"
 #include "store/store.hpp"
 
@@ -31,6 +32,8 @@ struct AgentRecord {
   std::optional<int64_t> last_active_at;  // Unix ms
   int idle_timeout_min = 0;               // users only
   std::string config_json = "{}";
+  // The node its state lives on (runtimes of several nodes); unset until its first start there.
+  std::optional<runtime::NodePlacement> node;
 
   static AgentRecord From(const store::UserContainer& row);
   static AgentRecord From(const store::SystemContainer& row);
@@ -77,6 +80,10 @@ class AgentRecords {
   Status SaveStartState(const AgentRecord& record, AgentStatus status,
                         const std::optional<std::string>& container_id,
                         const store::LeaseFence& fence);
+
+  // Pins the record's agent to `node` once (store.hpp, PinAgentNode): kAlreadyExists naming the
+  // node when another replica pinned it elsewhere meanwhile.
+  Status PinNode(const AgentRecord& record, const runtime::NodePlacement& node);
 
   // Ok when the user exists; kNotFound when not; the store's error otherwise.
   Status CheckUser(const std::string& user_id) const;

@@ -13,6 +13,7 @@ AgentView ViewOf(const AgentRecord& record, const AgentEntry* entry) {
   view.status = record.status;
   view.last_active_at = record.last_active_at;
   view.idle_timeout_min = record.idle_timeout_min;
+  if (record.node) view.node = record.node->name.empty() ? record.node->id : record.node->name;
   if (entry != nullptr) {
     view.status = entry->status;
     view.phase = entry->phase;

@@ -27,6 +27,7 @@ struct AgentView {
   int idle_timeout_min = 0;               // users only
   int open_streams = 0;
   std::string error;  // why the last start or health check failed, when status is failed
+  std::optional<std::string> node;  // the node its state lives on (several nodes only)
 };
 
 // The record merged with what this process knows: its live status, phase, error, open streams,

@@ -15,6 +15,8 @@ enum class AddressMode {
   kContainerIp,    // berth runs on the host: the container's IP on the agent network
   kContainerName,  // berth runs in a container on the agent network: the container's name
   kPublished,      // the gateway port published on 127.0.0.1 at an engine-chosen port
+  kNodePort,       // Swarm: published on the agent's node at a port the node picks; berth
+                   // reaches it at the node's address (ContainerInfo::ip_address) and that port
 };
 
 struct LifecycleOptions {

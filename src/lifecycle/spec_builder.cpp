@@ -23,7 +23,10 @@ runtime::ContainerSpec BuildContainerSpec(const AgentRecord& record, const std::
   spec.memory_bytes = options.memory_bytes;
   spec.nano_cpus = options.nano_cpus;
   spec.pids_limit = options.pids_limit;
-  if (options.address_mode == AddressMode::kPublished) spec.publish_port = contract.gateway_port;
+  if (options.address_mode == AddressMode::kPublished ||
+      options.address_mode == AddressMode::kNodePort) {
+    spec.publish_port = contract.gateway_port;
+  }
   spec.labels = {{kLabelManaged, "true"},
                  {kLabelInstance, instance.instance_id},
                  {kLabelKind, std::string(AgentKindName(record.key.kind))},

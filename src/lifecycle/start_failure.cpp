@@ -18,6 +18,8 @@ std::string_view StartFailureName(StartFailure reason) {
       return "cancelled";
     case StartFailure::kLimit:
       return "limit";
+    case StartFailure::kPlacement:
+      return "placement";
     case StartFailure::kOther:
       return "other";
   }

@@ -18,10 +18,12 @@ enum class StartFailure {
   kEngine,     // the engine failed or refused a call (inspect, remove, create, start)
   kCancelled,  // a stop (or berth's shutdown) cancelled it
   kLimit,      // refused: max_concurrent_starts starts were in flight
+  kPlacement,  // no node can take it: its pinned node is drained or gone, or none has room
   kOther,      // the record, its token, the store
 };
 
-// "exited" | "oom" | "timeout" | "image" | "engine" | "cancelled" | "limit" | "other": the
+// "exited" | "oom" | "timeout" | "image" | "engine" | "cancelled" | "limit" | "placement" |
+// "other": the
 // metrics label, stable.
 std::string_view StartFailureName(StartFailure reason);
 

@@ -12,6 +12,11 @@
 namespace berth::lifecycle {
 namespace {
 
+// "worker-2 (id)", or the id alone when the name is unknown.
+std::string NodeText(const runtime::NodePlacement& node) {
+  return node.name.empty() ? node.id : node.name + " (" + node.id + ")";
+}
+
 // Records why the start failed and passes the error on.
 Status Fail(StartOp& op, StartFailure reason, Status status) {
   op.failure = reason;
@@ -210,9 +215,12 @@ Result<AgentEndpoint> AgentStarter::AttemptClaimed(const AgentKey& key, const Ag
                                                    StartLease& lease, StartOp& op) {
   auto token = secrets_.Open(record.sealed_token);
   if (!token.ok()) return token.status();
-  const runtime::ContainerSpec spec = BuildContainerSpec(record, *token, options_, instance_);
   BERTH_RETURN_IF_ERROR(
       records_.SaveStartState(record, AgentStatus::kStarting, std::nullopt, lease.fence()));
+  auto node = Place(key, record, op);
+  if (!node.ok()) return node.status();
+  runtime::ContainerSpec spec = BuildContainerSpec(record, *token, options_, instance_);
+  if (*node) spec.node_id = (*node)->id;
   bool force_restart = false;
   {
     AgentRegistry::Locked locked = registry_.Lock();
@@ -260,6 +268,39 @@ Result<AgentEndpoint> AgentStarter::AttemptClaimed(const AgentKey& key, const Ag
   if (!endpoint.ok()) return endpoint.status();
   BERTH_RETURN_IF_ERROR(records_.SaveStartState(record, AgentStatus::kRunning, id, lease.fence()));
   return endpoint;
+}
+
+Result<std::optional<runtime::NodePlacement>> AgentStarter::Place(const AgentKey& key,
+                                                                  const AgentRecord& record,
+                                                                  StartOp& op) {
+  using Placed = std::optional<runtime::NodePlacement>;
+  if (record.node) {
+    // Its state lives there: a node that cannot take it now fails the start rather than giving
+    // the user a new, empty state elsewhere.
+    Status usable = runtime_.CheckNode(*record.node);
+    if (!usable.ok()) {
+      return Fail(op, StartFailure::kPlacement,
+                  Unavailable("the agent's state lives on node " + NodeText(*record.node) +
+                              ", which cannot run it now: " + usable.message()));
+    }
+    return Placed(record.node);
+  }
+  auto chosen = runtime_.PlaceAgent(options_.memory_bytes);
+  if (!chosen.ok()) {
+    return Fail(op, StartFailure::kPlacement,
+                Unavailable("no node can take the agent: " + chosen.status().message()));
+  }
+  if (!*chosen) return Placed();  // one engine: nothing to choose
+  Status pinned = records_.PinNode(record, **chosen);
+  if (pinned.code() == ErrorCode::kAlreadyExists) {
+    // Another replica's start pinned it first (its lease expired under it): go where it went.
+    auto fresh = records_.Find(key);
+    if (!fresh.ok()) return fresh.status();
+    if (fresh->node) return Place(key, *fresh, op);
+  }
+  if (!pinned.ok()) return pinned;
+  spdlog::info("lifecycle: agent {} placed on node {}", ToString(key), NodeText(**chosen));
+  return chosen;
 }
 
 Result<std::optional<runtime::ContainerInfo>> AgentStarter::FindExisting(const AgentRecord& record,

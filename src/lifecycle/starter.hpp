@@ -66,6 +66,10 @@ class AgentStarter {
   // The start itself, every record write fenced by `lease`, which it renews between steps.
   Result<AgentEndpoint> AttemptClaimed(const AgentKey& key, const AgentRecord& record,
                                        StartLease& lease, StartOp& op);
+  // The node the agent runs on: its pinned node when it can run there now (else kPlacement), or
+  // on its first start the runtime's choice, pinned in the record; nullopt on one engine.
+  Result<std::optional<runtime::NodePlacement>> Place(const AgentKey& key,
+                                                      const AgentRecord& record, StartOp& op);
   void Finish(const AgentKey& key, const std::shared_ptr<StartOp>& op,
               Result<AgentEndpoint> result);
   // The container the record already has on the engine, if any: by its recorded id, else by name.

@@ -143,6 +143,69 @@ TEST_F(StarterTest, NotReadyByTheDeadlineIsATimeoutDrivenByTheClock) {
   }
 }
 
+TEST_F(StarterTest, AFirstStartPinsTheAgentToTheChosenNodeAndLaterStartsStayThere) {
+  runtime_->place_on = runtime::NodePlacement{"node-id-2", "worker-2"};
+  auto first = Start();
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(runtime_->placements, 1);
+  auto snapshot = runtime_->Snapshot();
+  ASSERT_EQ(snapshot.size(), 1u);
+  EXPECT_EQ(snapshot.begin()->second.spec.node_id, "node-id-2") << "constrained to its node";
+  auto row = store_->GetUserContainerByUser(user_);
+  ASSERT_TRUE(row.ok());
+  EXPECT_EQ(row->node_id, "node-id-2");
+  EXPECT_EQ(row->node_name, "worker-2");
+
+  // Later starts never place again: the volume is on that node.
+  runtime_->place_on = runtime::NodePlacement{"node-id-3", "worker-3"};
+  runtime_->Mutate([](auto& containers) { containers.clear(); });
+  registry_.SetEventsLive(false);
+  ASSERT_TRUE(Start().ok());
+  EXPECT_EQ(runtime_->placements, 1);
+  EXPECT_EQ(runtime_->Snapshot().begin()->second.spec.node_id, "node-id-2");
+}
+
+TEST_F(StarterTest, APinnedNodeThatCannotRunTheAgentFailsTheStartNamingIt) {
+  runtime_->place_on = runtime::NodePlacement{"node-id-2", "worker-2"};
+  ASSERT_TRUE(Start().ok());
+  runtime_->Mutate([](auto& containers) { containers.clear(); });
+  registry_.SetEventsLive(false);
+  runtime_->node_error = Unavailable("node worker-2 is drained");
+  const int creates = runtime_->creates;
+  {
+    std::lock_guard lock(mu_);
+    events_.clear();  // the first start's ending
+  }
+  auto result = Start();
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), ErrorCode::kUnavailable);
+  EXPECT_NE(result.status().message().find("lives on node worker-2 (node-id-2)"), std::string::npos)
+      << result.status().message();
+  EXPECT_NE(result.status().message().find("drained"), std::string::npos);
+  EXPECT_EQ(Ending()->failure, std::optional<StartFailure>(StartFailure::kPlacement));
+  EXPECT_EQ(runtime_->creates, creates) << "no new, empty state elsewhere";
+  EXPECT_EQ(runtime_->placements, 1);
+}
+
+TEST_F(StarterTest, NoNodeWithRoomIsAPlacementFailureAndPinsNothing) {
+  runtime_->place_error = ResourceExhausted("worker-1 has 100 MiB unreserved");
+  auto result = Start();
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.status().message().find("no node can take the agent: worker-1 has 100 MiB"),
+            std::string::npos)
+      << result.status().message();
+  EXPECT_EQ(Ending()->failure, std::optional<StartFailure>(StartFailure::kPlacement));
+  EXPECT_EQ(runtime_->creates, 0);
+  EXPECT_EQ(store_->GetUserContainerByUser(user_)->node_id, std::nullopt);
+}
+
+TEST_F(StarterTest, ARuntimeOfOneEngineNeitherPlacesNorPins) {
+  ASSERT_TRUE(Start().ok());
+  EXPECT_EQ(runtime_->placements, 1);  // asked, and answered "nothing to choose"
+  EXPECT_EQ(runtime_->Snapshot().begin()->second.spec.node_id, "");
+  EXPECT_EQ(store_->GetUserContainerByUser(user_)->node_id, std::nullopt);
+}
+
 TEST_F(StarterTest, EngineRefusalIsAnEngineFailure) {
   runtime_->start_error = Internal("engine said no");
   auto result = Start();

@@ -38,6 +38,11 @@ class FakeRuntime final : public runtime::ContainerRuntime {
   std::atomic<int> starts{0};
   bool image_present = true;
   std::optional<Status> start_error;  // what Start() answers instead, when set
+  // Placement, as a runtime of several nodes answers it (unset: one engine, nothing to place).
+  std::optional<runtime::NodePlacement> place_on;
+  std::optional<Status> node_error;   // what CheckNode() answers, when set
+  std::optional<Status> place_error;  // what PlaceAgent() answers instead, when set
+  std::atomic<int> placements{0};
   // What EnsureNetwork() answers instead, when set (an engine that does not answer yet).
   void SetNetworkError(std::optional<Status> error) {
     std::lock_guard lock(mu_);
@@ -173,6 +178,16 @@ class FakeRuntime final : public runtime::ContainerRuntime {
     if (it == containers_.end()) return NotFound("no container " + id);
     it->second.files.push_back(file);
     return Status::Ok();
+  }
+  Result<std::optional<runtime::NodePlacement>> PlaceAgent(int64_t) override {
+    ++calls;
+    ++placements;
+    if (place_error) return *place_error;
+    return place_on;
+  }
+  Status CheckNode(const runtime::NodePlacement&) override {
+    ++calls;
+    return node_error.value_or(Status::Ok());
   }
   Result<std::unique_ptr<runtime::EventStream>> Events(const runtime::Labels&) override {
     ++calls;
