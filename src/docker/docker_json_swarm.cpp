@@ -199,6 +199,8 @@ SwarmTask TaskFromJson(const json& j) {
   t.labels = StringMap(j, "Labels");
   t.desired_state = Str(j, "DesiredState");
   t.created_at = ParseDockerTime(Str(j, "CreatedAt"));
+  t.memory_reservation =
+      Int(Field(Field(Field(j, "Spec"), "Resources"), "Reservations"), "MemoryBytes");
   const json& status = Field(j, "Status");
   t.state = Str(status, "State");
   t.message = Str(status, "Message");
