@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "runtime/swarm_events.hpp"
+
 namespace berth::runtime {
 namespace {
 
@@ -134,6 +136,15 @@ TEST(SwarmPlacement, ATaskNotEndedOnALostNodeIsDead) {
   EXPECT_EQ(LostNodeError(task("left", "running", "running", 1), nodes),
             "node left has left the swarm");
   EXPECT_EQ(NewestOnLostNode({task("up", "running", "running", 1)}, nodes), nullptr);
+}
+
+TEST(SwarmEvents, LabelsMatchLikeTheEnginesFilter) {
+  const Labels labels = {{"berth.kind", "user"}, {"berth.owner", "u1"}};
+  EXPECT_TRUE(CarriesLabels(labels, {}));
+  EXPECT_TRUE(CarriesLabels(labels, {{"berth.kind", "user"}}));
+  EXPECT_TRUE(CarriesLabels(labels, {{"berth.owner", ""}}));
+  EXPECT_FALSE(CarriesLabels(labels, {{"berth.kind", "system"}}));
+  EXPECT_FALSE(CarriesLabels(labels, {{"berth.other", ""}}));
 }
 
 }  // namespace
