@@ -59,7 +59,7 @@ struct SwarmRuntimeOptions {
 // A node whose engine dies keeps its tasks "running" on the manager for minutes, so Inspect, List
 // and Events judge by the node: a task meant to run on a node that is down, unknown or
 // disconnected (or has left the swarm) is kDead with error "node NAME is down: ...". The manager
-// marks a node down when its heartbeats stop: 14.9 s after a worker's dockerd was SIGKILLed here
+// marks a node down when its heartbeats stop: 13-15 s after a worker's dockerd was SIGKILLed here
 // (swarm_runtime_lost_node_test.cpp), and Inspect, List and the kDied event followed at once.
 //
 // Placement (PlaceAgent, CheckNode): swarm_placement.hpp. Two first starts at once may both be
