@@ -300,6 +300,7 @@ struct SwarmTask {
   std::string error;         // Status.Err: why it failed or is pending ("no suitable node ...")
   std::string container_id;  // Status.ContainerStatus.ContainerID
   int exit_code = 0;
+  int64_t memory_reservation = 0;  // Spec.Resources.Reservations.MemoryBytes
   std::vector<ServicePort> ports;  // Status.PortStatus.Ports, each once (the engine lists the
                                    // IPv4 and IPv6 bindings of one port as two equal entries)
   std::optional<std::chrono::system_clock::time_point> timestamp;  // Status.Timestamp

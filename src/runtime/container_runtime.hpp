@@ -113,7 +113,10 @@ struct ContainerEvent {
   std::string container_id;
   ContainerEventKind kind = ContainerEventKind::kOther;
   Labels labels;                 // the container's labels (name included by engines that report it)
-  std::optional<int> exit_code;  // set for kDied
+  std::optional<int> exit_code;  // set for kDied when the engine knows it
+  // Why it died when no exit code tells (kDied without exit_code), else empty: e.g. the swarm
+  // runtime's "node n1 is down: heartbeat failure" when the node running it was lost.
+  std::string error;
   std::chrono::system_clock::time_point time;
 };
 

@@ -6,7 +6,6 @@
 #include <cstdlib>
 
 #include "docker/docker_client.hpp"
-#include "docker/tar.hpp"
 #include "runtime/docker_translate.hpp"
 
 namespace berth::runtime {
@@ -250,14 +249,7 @@ Result<std::string> DockerRuntime::Logs(const std::string& id, int tail) {
 }
 
 Status DockerRuntime::PutFile(const std::string& id, const FileSpec& file) {
-  docker::TarEntry entry;
-  entry.name = file.name;
-  entry.content = file.content;
-  entry.uid = file.uid;
-  entry.gid = file.gid;
-  entry.mode = file.mode;
-  entry.mtime = file.mtime;
-  auto tar = docker::MakeSingleFileTar(entry);
+  auto tar = FileArchive(file);
   if (!tar.ok()) return tar.status();
   return client_->PutArchive(id, file.dir, *tar);
 }

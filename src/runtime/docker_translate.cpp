@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "docker/tar.hpp"
 #include "runtime/docker_runtime.hpp"
 
 namespace berth::runtime {
@@ -64,6 +65,17 @@ ContainerEventKind ParseContainerEventKind(std::string_view action) {
   if (action == "unpause") return ContainerEventKind::kUnpaused;
   if (action == "restart") return ContainerEventKind::kRestarted;
   return ContainerEventKind::kOther;
+}
+
+Result<std::string> FileArchive(const ContainerRuntime::FileSpec& file) {
+  docker::TarEntry entry;
+  entry.name = file.name;
+  entry.content = file.content;
+  entry.uid = file.uid;
+  entry.gid = file.gid;
+  entry.mode = file.mode;
+  entry.mtime = file.mtime;
+  return docker::MakeSingleFileTar(entry);
 }
 
 }  // namespace berth::runtime

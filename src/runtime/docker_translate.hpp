@@ -19,4 +19,8 @@ ContainerEventKind ParseContainerEventKind(std::string_view action);
 // The create request DockerRuntime sends for `spec`, hardening included.
 docker::ContainerCreate ToContainerCreate(const ContainerSpec& spec);
 
+// The archive upload that writes `file` (PutFile of the Docker and Swarm runtimes): a tar of that
+// one file. kInvalidArgument when a field does not fit the tar header.
+Result<std::string> FileArchive(const ContainerRuntime::FileSpec& file);
+
 }  // namespace berth::runtime

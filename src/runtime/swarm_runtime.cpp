@@ -1,10 +1,14 @@
 #include "runtime/swarm_runtime.hpp"
 
 #include <algorithm>
-#include <atomic>
+#include <map>
 #include <thread>
 
 #include "docker/docker_client.hpp"
+#include "runtime/docker_translate.hpp"
+#include "runtime/swarm_events.hpp"
+#include "runtime/swarm_node_engines.hpp"
+#include "runtime/swarm_placement.hpp"
 #include "runtime/swarm_translate.hpp"
 
 namespace berth::runtime {
@@ -47,43 +51,6 @@ const docker::SwarmTask* PickTask(const std::vector<docker::SwarmTask>& tasks) {
   return best;
 }
 
-class ServiceEvents final : public EventStream {
- public:
-  explicit ServiceEvents(std::unique_ptr<docker::DockerEventStream> stream)
-      : stream_(std::move(stream)) {}
-
-  Result<ContainerEvent> Next() override {
-    for (;;) {
-      if (closed_) return Unavailable("event stream closed");
-      auto event = stream_->Next();
-      if (!event.ok()) {
-        if (closed_) return Unavailable("event stream closed");
-        return event.status();
-      }
-      if (event->type != "service") continue;
-      ContainerEvent out;
-      out.container_id = event->actor_id;
-      out.kind = event->action == "create"   ? ContainerEventKind::kCreated
-                 : event->action == "remove" ? ContainerEventKind::kDestroyed
-                                             : ContainerEventKind::kOther;
-      out.labels = event->attributes;
-      out.time = std::chrono::system_clock::time_point(
-          std::chrono::duration_cast<std::chrono::system_clock::duration>(
-              std::chrono::nanoseconds(event->time_nano)));
-      return out;
-    }
-  }
-
-  void Close() override {
-    closed_ = true;
-    stream_->Close();
-  }
-
- private:
-  std::unique_ptr<docker::DockerEventStream> stream_;
-  std::atomic<bool> closed_{false};
-};
-
 }  // namespace
 
 Result<std::shared_ptr<SwarmRuntime>> SwarmRuntime::Create(const SwarmRuntimeOptions& options) {
@@ -94,11 +61,27 @@ Result<std::shared_ptr<SwarmRuntime>> SwarmRuntime::Create(const SwarmRuntimeOpt
   client_options.call_timeout = options.call_timeout;
   auto client = DockerClient::Create(std::move(endpoint).value(), client_options);
   if (!client.ok()) return client.status();
-  return std::make_shared<SwarmRuntime>(std::move(client).value(), options);
+  std::unique_ptr<SwarmNodeEngines> engines;
+  if (!options.node_engines.empty()) {
+    SwarmNodeEnginesOptions engine_options;
+    engine_options.hosts = options.node_engines;
+    engine_options.tls_verify = options.tls_verify;
+    engine_options.cert_path = options.cert_path;
+    engine_options.call_timeout = options.call_timeout;
+    engine_options.retry_interval = options.node_engine_retry;
+    auto made = SwarmNodeEngines::Create(engine_options);
+    if (!made.ok()) return made.status();
+    engines = std::move(made).value();
+  }
+  return std::make_shared<SwarmRuntime>(std::move(client).value(), std::move(engines), options);
 }
 
-SwarmRuntime::SwarmRuntime(std::unique_ptr<DockerClient> client, SwarmRuntimeOptions options)
-    : client_(std::move(client)), options_(std::move(options)) {}
+SwarmRuntime::SwarmRuntime(std::unique_ptr<DockerClient> client,
+                           std::unique_ptr<SwarmNodeEngines> node_engines,
+                           SwarmRuntimeOptions options)
+    : client_(std::move(client)),
+      node_engines_(std::move(node_engines)),
+      options_(std::move(options)) {}
 
 SwarmRuntime::~SwarmRuntime() = default;
 
@@ -183,10 +166,20 @@ Status SwarmRuntime::Stop(const std::string& id, std::chrono::seconds grace) {
   for (;;) {
     auto tasks = client_->ListTasks({{"service", {id}}});
     if (!tasks.ok()) return tasks.status();
-    const bool done = std::all_of(tasks->begin(), tasks->end(), [](const docker::SwarmTask& t) {
-      return IsFinalTaskState(t.state) || t.state == "new" || t.state == "pending";
-    });
-    if (done) return Status::Ok();
+    std::vector<docker::SwarmTask> left;
+    for (docker::SwarmTask& t : *tasks) {
+      if (!IsFinalTaskState(t.state) && t.state != "new" && t.state != "pending") {
+        left.push_back(std::move(t));
+      }
+    }
+    if (left.empty()) return Status::Ok();
+    // A task on a lost node reads running until the node comes back: nothing of it runs.
+    auto nodes = Nodes(left);
+    if (!nodes.ok()) return nodes.status();
+    if (std::all_of(left.begin(), left.end(),
+                    [&](const docker::SwarmTask& t) { return OnLostNode(t, *nodes); })) {
+      return Status::Ok();
+    }
     if (Clock::now() >= deadline) {
       return Unavailable("service " + id + ": a task is still running after the stop deadline");
     }
@@ -208,13 +201,33 @@ Status SwarmRuntime::Remove(const std::string& id, bool force) {
 }
 
 Status SwarmRuntime::RemoveVolume(const std::string& name) {
-  Status removed = client_->RemoveVolume(name, /*force=*/false);
-  if (removed.code() == ErrorCode::kNotFound) {
-    return NotFound("volume " + name +
-                    " is not on the swarm manager's engine: an agent's volume lives on the node "
-                    "that ran it, which this runtime cannot reach yet");
+  if (node_engines_ == nullptr) {
+    Status removed = client_->RemoveVolume(name, /*force=*/false);
+    if (removed.code() == ErrorCode::kNotFound) {
+      return NotFound("volume " + name +
+                      " is not on the swarm manager's engine, the only one this runtime reaches: "
+                      "list every node's engine in BERTH_SWARM_NODE_ENGINES");
+    }
+    return removed;
   }
-  return removed;
+  bool removed = false;
+  std::string unanswered;
+  for (const SwarmNodeEngines::Engine& engine : node_engines_->All()) {
+    Status st = engine.client->RemoveVolume(name, /*force=*/false);
+    if (st.ok()) {
+      removed = true;
+    } else if (st.code() == ErrorCode::kUnavailable) {
+      unanswered += (unanswered.empty() ? "" : ", ") + engine.host;
+    } else if (st.code() != ErrorCode::kNotFound) {
+      return st;  // in use (kAlreadyExists), or refused
+    }
+  }
+  if (removed) return Status::Ok();
+  if (!unanswered.empty()) {
+    return Unavailable("volume " + name + " is on none of the node engines that answered; " +
+                       unanswered + " did not answer");
+  }
+  return NotFound("volume " + name + " is on no node engine (BERTH_SWARM_NODE_ENGINES)");
 }
 
 Result<ContainerInfo> SwarmRuntime::Inspect(const std::string& id_or_name) {
@@ -229,45 +242,85 @@ Result<ContainerInfo> SwarmRuntime::Inspect(const std::string& id_or_name) {
   info.labels = service->spec.labels;
   const docker::SwarmTask* task = PickTask(*tasks);
   if (task == nullptr) return info;  // kCreated: never scaled up
+  auto nodes = Nodes(*tasks);
+  if (!nodes.ok()) return nodes.status();
+  auto hostname = [&](const std::string& node_id) {
+    auto it = nodes->find(node_id);
+    return it == nodes->end() ? std::string() : it->second.hostname;
+  };
+  const bool runs =
+      task->state == "running" && !task->node_id.empty() && !OnLostNode(*task, *nodes);
+  if (const docker::SwarmTask* lost = NewestOnLostNode(*tasks, *nodes); lost && !runs) {
+    info.state = ContainerState::kDead;
+    info.error = LostNodeError(*lost, *nodes);
+    info.node = hostname(lost->node_id);
+    return info;
+  }
   info.state = ParseTaskState(task->state);
   info.exit_code = task->exit_code;
   info.error = task->error;
-  if (info.state == ContainerState::kRunning) info.started_at = task->timestamp;
+  info.node = hostname(task->node_id);
   if (IsFinalTaskState(task->state)) info.finished_at = task->timestamp;
-  if (task->state == "running" && !task->node_id.empty()) {
-    info.ip_address = NodeAddress(task->node_id);
-    const int target = service->spec.ports.empty() ? options_.gateway_port
-                                                   : service->spec.ports.front().target_port;
-    for (const docker::ServicePort& p : task->ports) {
-      if (p.target_port == target && p.published_port > 0) info.published_port = p.published_port;
-    }
+  if (!runs) return info;
+  info.started_at = task->timestamp;
+  info.ip_address = nodes->at(task->node_id).addr;
+  const int target =
+      service->spec.ports.empty() ? options_.gateway_port : service->spec.ports.front().target_port;
+  for (const docker::ServicePort& p : task->ports) {
+    if (p.target_port == target && p.published_port > 0) info.published_port = p.published_port;
   }
   return info;
 }
 
-std::string SwarmRuntime::NodeAddress(const std::string& node_id) {
-  {
-    std::lock_guard lock(nodes_mu_);
-    if (auto it = node_addresses_.find(node_id); it != node_addresses_.end()) return it->second;
-  }
-  auto nodes = client_->ListNodes();
-  if (!nodes.ok()) return "";
-  std::lock_guard lock(nodes_mu_);
-  node_addresses_.clear();  // nodes that left the swarm go too
-  for (const docker::SwarmNode& n : *nodes) node_addresses_[n.id] = n.addr;
-  auto it = node_addresses_.find(node_id);
-  return it == node_addresses_.end() ? "" : it->second;
+Result<NodesById> SwarmRuntime::Nodes(const std::vector<docker::SwarmTask>& tasks) {
+  NodesById out;
+  const bool on_nodes = std::any_of(tasks.begin(), tasks.end(),
+                                    [](const docker::SwarmTask& t) { return !t.node_id.empty(); });
+  if (!on_nodes) return out;
+  auto listed = client_->ListNodes();
+  if (!listed.ok()) return listed.status();
+  for (docker::SwarmNode& n : *listed) out[n.id] = std::move(n);
+  return out;
+}
+
+std::string SwarmRuntime::NodeName(const std::string& node_id) {
+  auto node = client_->InspectNode(node_id);
+  if (!node.ok() || node->hostname.empty()) return node_id;
+  return node->hostname + " (" + node_id + ")";
 }
 
 Result<std::vector<ContainerSummary>> SwarmRuntime::List(const Labels& labels) {
   auto services = client_->ListServices(labels);
   if (!services.ok()) return services.status();
+  auto listed = client_->ListNodes();
+  if (!listed.ok()) return listed.status();
+  NodesById nodes;
+  bool any_lost = false;
+  for (docker::SwarmNode& n : *listed) {
+    any_lost = any_lost || IsNodeLost(n.state);
+    nodes[n.id] = std::move(n);
+  }
+  // With a node lost, the tasks the manager stopped wanting on it too (OnLostNode).
+  std::vector<std::string> desired = {"running"};
+  if (any_lost) desired.push_back("shutdown");
+  auto tasks = client_->ListTasks({{"desired-state", desired}});
+  if (!tasks.ok()) return tasks.status();
+  std::map<std::string, std::vector<docker::SwarmTask>> by_service;
+  for (docker::SwarmTask& t : *tasks) by_service[t.service_id].push_back(std::move(t));
   std::vector<ContainerSummary> out;
   out.reserve(services->size());
   for (docker::ServiceDetails& s : *services) {
+    const std::vector<docker::SwarmTask>& mine = by_service[s.id];
+    const docker::SwarmTask* task = PickTask(mine);
+    if (task != nullptr && task->desired_state != "running") task = nullptr;
+    const bool runs = task != nullptr && task->state == "running" && !OnLostNode(*task, nodes);
     ContainerState state = ContainerState::kExited;
-    if (s.running_tasks.value_or(0) > 0) {
-      state = ContainerState::kRunning;
+    if (!runs && NewestOnLostNode(mine, nodes) != nullptr) {
+      state = ContainerState::kDead;
+    } else if (task != nullptr) {
+      state = ParseTaskState(task->state);
+    } else if (s.running_tasks.value_or(0) > 0) {
+      state = ContainerState::kRunning;  // scaled to 0, its task still stopping
     } else if (s.spec.replicas > 0) {
       state = ContainerState::kCreated;
     }
@@ -284,16 +337,48 @@ Result<std::string> SwarmRuntime::Logs(const std::string& id, int tail) {
 }
 
 Status SwarmRuntime::PutFile(const std::string& id, const FileSpec& file) {
-  return Internal("cannot write " + file.dir + "/" + file.name + " into service " + id +
-                  ": the swarm runtime does not reach the nodes' engines yet");
+  const std::string what = "cannot write " + file.dir + "/" + file.name + " into service " + id;
+  auto tasks = client_->ListTasks({{"service", {id}}, {"desired-state", {"running"}}});
+  if (!tasks.ok()) return tasks.status();
+  const docker::SwarmTask* task = nullptr;
+  for (const docker::SwarmTask& t : *tasks) {
+    if (t.state == "running" && !t.container_id.empty() &&
+        (task == nullptr || t.created_at > task->created_at)) {
+      task = &t;
+    }
+  }
+  if (task == nullptr) return NotFound(what + ": it has no running task");
+  auto engine = node_engines_ ? node_engines_->ForNode(task->node_id) : nullptr;
+  if (engine == nullptr) {
+    return Unavailable(what + ": its task runs on node " + NodeName(task->node_id) +
+                       ", whose engine is not among BERTH_SWARM_NODE_ENGINES (or does not answer)");
+  }
+  auto tar = FileArchive(file);
+  if (!tar.ok()) return tar.status();
+  return engine->PutArchive(task->container_id, file.dir, *tar);
 }
 
 Result<std::unique_ptr<EventStream>> SwarmRuntime::Events(const Labels& labels) {
-  std::map<std::string, std::vector<std::string>> filters{{"type", {"service"}}};
-  if (!labels.empty()) filters["label"] = docker::LabelFilters(labels);
-  auto stream = client_->Events(filters);
-  if (!stream.ok()) return stream.status();
-  return std::unique_ptr<EventStream>(std::make_unique<ServiceEvents>(std::move(stream).value()));
+  return SwarmEvents::Subscribe(client_, labels);
+}
+
+Result<std::optional<NodePlacement>> SwarmRuntime::PlaceAgent(int64_t memory_bytes) {
+  auto nodes = client_->ListNodes();
+  if (!nodes.ok()) return nodes.status();
+  auto tasks = client_->ListTasks({{"desired-state", {"running"}}});
+  if (!tasks.ok()) return tasks.status();
+  auto chosen = ChooseNode(*nodes, *tasks, memory_bytes);
+  if (!chosen.ok()) return chosen.status();
+  return std::optional<NodePlacement>(std::move(chosen).value());
+}
+
+Status SwarmRuntime::CheckNode(const NodePlacement& node) {
+  auto inspected = client_->InspectNode(node.id);
+  if (!inspected.ok()) {
+    if (inspected.status().code() == ErrorCode::kNotFound) return CheckNodeUsable(nullptr, node);
+    return inspected.status();
+  }
+  return CheckNodeUsable(&*inspected, node);
 }
 
 }  // namespace berth::runtime

@@ -3,16 +3,21 @@
 #include <chrono>
 #include <map>
 #include <memory>
-#include <mutex>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "runtime/container_runtime.hpp"
 
 namespace berth::docker {
 class DockerClient;
+struct SwarmNode;
+struct SwarmTask;
 }  // namespace berth::docker
 
 namespace berth::runtime {
+
+class SwarmNodeEngines;
 
 struct SwarmRuntimeOptions {
   // A manager's engine, in DOCKER_HOST's forms (see docker::ParseDockerHost).
@@ -29,39 +34,55 @@ struct SwarmRuntimeOptions {
   std::chrono::seconds stop_grace{10};
   // How often Stop looks at the tasks while it waits.
   std::chrono::milliseconds poll_interval{200};
+  // The nodes' own engines (BERTH_SWARM_NODE_ENGINES), in DOCKER_HOST's forms, with the manager's
+  // TLS settings: PutFile and RemoveVolume need the engine of the node concerned. Any order; the
+  // manager's own engine may be listed too. Empty: RemoveVolume asks the manager's engine only
+  // and PutFile is kUnavailable.
+  std::vector<std::string> node_engines;
+  // A node engine that did not answer is asked again after this long.
+  std::chrono::milliseconds node_engine_retry{std::chrono::seconds(10)};
 };
 
-// ContainerRuntime on a Docker Swarm, through one manager's Engine API (1.41). NOT WIRED INTO
-// berth YET (issue 13): a first cut of the seam's calls the lifecycle makes to start, inspect,
-// list, stop and remove agents; the gaps are listed below.
+// ContainerRuntime on a Docker Swarm, through one manager's Engine API (1.41), plus the nodes'
+// own engines where a manager cannot help (SwarmNodeEngines). NOT WIRED INTO berth YET (issue 13).
 //
 // One service per agent: the handle the seam calls a container id is the service's id. Create
 // makes the service with 0 replicas (ToServiceSpec in swarm_translate.hpp: the memory limit doubles
 // as the reservation, the gateway port published in host mode on a node-chosen port, the image by
-// digest), Start scales it to 1, Stop and Kill to 0, Remove removes it. Every scale is a
-// compare-and-swap on the service's version, retried on a conflict. Inspect reports the newest
-// task meant to run (else the newest task): its state (ParseTaskState), the task's own error, and
-// as ip_address the address of the task's node and as published_port the port that node picked:
-// an agent answers at ip_address:published_port (no AddressMode does that yet). List costs one
-// call (services with their task counts). Thread-safe.
+// digest, ContainerSpec::node_id as a node.id== constraint), Start scales it to 1, Stop and Kill to
+// 0, Remove removes it. Every scale is a compare-and-swap on the service's version, retried on a
+// conflict. Inspect reports the newest task meant to run (else the newest task): its state
+// (ParseTaskState), the task's own error, its node's hostname, and as ip_address the address of
+// the task's node and as published_port the port that node picked: an agent answers at
+// ip_address:published_port (no AddressMode does that yet).
+//
+// A node whose engine dies keeps its tasks "running" on the manager for minutes, so Inspect, List
+// and Events judge by the node: a task meant to run on a node that is down, unknown or
+// disconnected (or has left the swarm) is kDead with error "node NAME is down: ...". The manager
+// marks a node down when its heartbeats stop: 13-15 s after a worker's dockerd was SIGKILLed here
+// (swarm_runtime_lost_node_test.cpp), and Inspect, List and the kDied event followed at once.
+//
+// Placement (PlaceAgent, CheckNode): swarm_placement.hpp. Two first starts at once may both be
+// placed on the same node; the reservation then makes Swarm refuse the one that does not fit
+// ("no suitable node"), which fails that start with the task's error. Thread-safe.
 //
 // Gaps, for issue 13:
 // - no-new-privileges: Swarm's API 1.41 has no such field; the nodes' daemons must run with
 //   --no-new-privileges (scripts/swarm-cluster.sh starts them so).
 // - EnsureNetwork only finds an existing swarm-scoped network (kNotFound otherwise, naming the
 //   steps): its per-node config-only networks must be made on each node, which a manager cannot.
-// - PutFile (config push) needs the engine of the node the task runs on: kInternal for now.
-// - RemoveVolume reaches only the manager's own engine; an agent's volume lives on its node.
-// - Events reports only service creation and removal (the manager sees no container events).
-// - No placement constraint yet (pinning a user to the node holding their volume).
 // - The gateway is published on every address of its node, so agents reach each other's
 //   published ports: each node needs packet-filter rules admitting only berth (ARCHITECTURE.md).
+// - List reports a service whose task failed (restart condition none: no task is meant to run
+//   any more) with replicas 1 as kCreated; Inspect tells the failure.
 class SwarmRuntime final : public ContainerRuntime {
  public:
   // kInvalidArgument for a malformed DOCKER_HOST or unreadable TLS files. Does not contact the
   // engine (Ping does, and says when it is not a manager).
   static Result<std::shared_ptr<SwarmRuntime>> Create(const SwarmRuntimeOptions& options);
-  SwarmRuntime(std::unique_ptr<docker::DockerClient> client, SwarmRuntimeOptions options);
+  // `node_engines` may be null (as an empty SwarmRuntimeOptions::node_engines).
+  SwarmRuntime(std::unique_ptr<docker::DockerClient> client,
+               std::unique_ptr<SwarmNodeEngines> node_engines, SwarmRuntimeOptions options);
   ~SwarmRuntime() override;
 
   // "swarm manager <hostname>: docker <version> (API <v>), <n> nodes"; kInvalidArgument when the
@@ -79,27 +100,39 @@ class SwarmRuntime final : public ContainerRuntime {
   Status Kill(const std::string& id) override;
   // Without force, a service with a running task is kAlreadyExists.
   Status Remove(const std::string& id, bool force) override;
+  // A volume lives on the node that ran its agent: removed from every node engine that has it;
+  // kNotFound when none has it, kUnavailable (naming them) when some did not answer.
   Status RemoveVolume(const std::string& name) override;
   Result<ContainerInfo> Inspect(const std::string& id_or_name) override;
-  // A service with a running task is kRunning, one with tasks wanted but none running kCreated,
-  // one scaled to 0 kExited.
+  // The state of each service's task meant to run (kDead when its node is lost), else kRunning
+  // while a task still runs (being stopped), kCreated when scaled up, kExited when scaled to 0.
+  // One services list and one tasks list, and one node list when a task is on a node.
   Result<std::vector<ContainerSummary>> List(const Labels& labels) override;
   Result<std::string> Logs(const std::string& id, int tail) override;
+  // Into the container of the service's running task, through its node's engine: kNotFound when
+  // no task runs, kUnavailable when that node's engine is not among node_engines (or is down).
   Status PutFile(const std::string& id, const FileSpec& file) override;
+  // SwarmEvents (swarm_events.hpp).
   Result<std::unique_ptr<EventStream>> Events(const Labels& labels) override;
+  // One node list and one task list (ChooseNode, swarm_placement.hpp); never nullopt.
+  Result<std::optional<NodePlacement>> PlaceAgent(int64_t memory_bytes) override;
+  // One node inspection (CheckNodeUsable, swarm_placement.hpp).
+  Status CheckNode(const NodePlacement& node) override;
 
  private:
   // Sets the replica count, re-reading and retrying when another writer moved the version on.
   Status Scale(const std::string& id, uint64_t replicas);
-  // The address of a node (Status.Addr), from a cache refreshed by a node list on a miss.
-  std::string NodeAddress(const std::string& node_id);
+  // Every node by id (one node list), or none without a call when no task is on a node.
+  Result<std::map<std::string, docker::SwarmNode>> Nodes(
+      const std::vector<docker::SwarmTask>& tasks);
+  // "n1 (id)" for messages; the id alone when the manager does not know the node.
+  std::string NodeName(const std::string& node_id);
   // `image` as a digest reference when the manager's engine knows one, else as it is.
   std::string DigestReference(const std::string& image);
 
-  std::unique_ptr<docker::DockerClient> client_;
+  std::shared_ptr<docker::DockerClient> client_;    // the manager's; shared with event streams
+  std::unique_ptr<SwarmNodeEngines> node_engines_;  // null when none are listed
   const SwarmRuntimeOptions options_;
-  std::mutex nodes_mu_;
-  std::map<std::string, std::string> node_addresses_;  // guarded by nodes_mu_; one per node
 };
 
 }  // namespace berth::runtime

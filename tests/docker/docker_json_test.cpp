@@ -314,6 +314,7 @@ TEST(DockerJson, ServiceWithStatusAndTaskPortsOnce) {
 
   const SwarmTask t = TaskFromJson(json::parse(R"({
     "ID": "T1", "ServiceID": "S1", "NodeID": "N1", "Slot": 1, "DesiredState": "running",
+    "Spec": {"Resources": {"Limits": {"MemoryBytes": 1}, "Reservations": {"MemoryBytes": 268435456}}},
     "Status": {"State": "running", "Message": "started", "Err": "",
                "Timestamp": "2026-12-05T21:14:53.866323556Z",
                "ContainerStatus": {"ContainerID": "C1", "PID": 5, "ExitCode": 0},
@@ -323,6 +324,7 @@ TEST(DockerJson, ServiceWithStatusAndTaskPortsOnce) {
   EXPECT_EQ(t.node_id, "N1");
   EXPECT_EQ(t.state, "running");
   EXPECT_EQ(t.container_id, "C1");
+  EXPECT_EQ(t.memory_reservation, 268435456);
   ASSERT_EQ(t.ports.size(), 1u);
   EXPECT_EQ(t.ports[0].published_port, 32768);
   EXPECT_TRUE(t.timestamp.has_value());
@@ -331,6 +333,7 @@ TEST(DockerJson, ServiceWithStatusAndTaskPortsOnce) {
   EXPECT_EQ(rejected.error, "No such image: x");
   EXPECT_TRUE(rejected.ports.empty());
   EXPECT_TRUE(rejected.node_id.empty());
+  EXPECT_EQ(rejected.memory_reservation, 0);
 }
 
 TEST(DockerJson, ConfigOnlyAndSwarmScopedNetworks) {

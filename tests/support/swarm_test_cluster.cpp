@@ -45,6 +45,32 @@ std::string Tail(const std::string& text, std::size_t bytes) {
 
 }  // namespace
 
+std::unique_ptr<SwarmTestCluster> SwarmTestCluster::BringUp(std::string* skip_reason,
+                                                            std::string* error) {
+  std::unique_ptr<SwarmTestCluster> cluster(new SwarmTestCluster());
+  cluster->owned_ = std::make_unique<TempDir>();
+  const std::string dir = cluster->owned_->File("cluster");
+  const std::string log = cluster->owned_->File("up.log");
+  std::fprintf(stderr, "SwarmTestCluster: bringing a swarm up in %s\n", dir.c_str());
+  const int code = RunScript("up", dir, log);
+  if (code == kExitUnavailable) {
+    *skip_reason = ReadFile(dir + "/unavailable");
+    if (skip_reason->empty()) *skip_reason = "swarm-cluster.sh: unavailable";
+  } else if (code != 0) {
+    *error = "scripts/swarm-cluster.sh up exited " + std::to_string(code) + ":\n" +
+             Tail(ReadFile(log), 4000);
+  } else {
+    cluster->Load(dir, error);
+  }
+  if (!skip_reason->empty() || !error->empty()) return nullptr;  // the destructor runs `down`
+  return cluster;
+}
+
+std::unique_ptr<SwarmTestCluster> SwarmTestCluster::Private(std::string* skip_reason,
+                                                            std::string* error) {
+  return BringUp(skip_reason, error);
+}
+
 SwarmTestCluster* SwarmTestCluster::Shared(std::string* skip_reason, std::string* error) {
   static std::unique_ptr<SwarmTestCluster> shared;
   static std::string shared_skip, shared_error;  // a failed bring-up is not retried per test
@@ -54,39 +80,32 @@ SwarmTestCluster* SwarmTestCluster::Shared(std::string* skip_reason, std::string
     *error = shared_error;
     return nullptr;
   }
-  std::unique_ptr<SwarmTestCluster> cluster(new SwarmTestCluster());
-  std::string dir;
+  std::unique_ptr<SwarmTestCluster> cluster;
   if (const char* env = std::getenv("BERTH_TEST_SWARM_DIR"); env && *env) {
-    dir = env;
-  } else {
-    cluster->owned_ = std::make_unique<TempDir>();
-    dir = cluster->owned_->File("cluster");
-    const std::string log = cluster->owned_->File("up.log");
-    std::fprintf(stderr, "SwarmTestCluster: bringing a swarm up in %s\n", dir.c_str());
-    const int code = RunScript("up", dir, log);
-    if (code == kExitUnavailable) {
-      shared_skip = ReadFile(dir + "/unavailable");
-      if (shared_skip.empty()) shared_skip = "swarm-cluster.sh: unavailable";
-    } else if (code != 0) {
-      shared_error = "scripts/swarm-cluster.sh up exited " + std::to_string(code) + ":\n" +
-                     Tail(ReadFile(log), 4000);
-    }
-  }
-  if (shared_skip.empty() && shared_error.empty()) {
+    const std::string dir = env;
+    cluster.reset(new SwarmTestCluster());
     if (std::string reason = ReadFile(dir + "/unavailable"); !reason.empty()) {
       shared_skip = reason;
-    } else if (!cluster->Load(dir, &shared_error)) {
-      // shared_error is set
+    } else {
+      cluster->Load(dir, &shared_error);
     }
+  } else {
+    cluster = BringUp(&shared_skip, &shared_error);
   }
   if (!shared_skip.empty() || !shared_error.empty()) {
     while (!shared_skip.empty() && shared_skip.back() == '\n') shared_skip.pop_back();
     *skip_reason = shared_skip;
     *error = shared_error;
-    return nullptr;  // an owned cluster's destructor runs `down`
+    return nullptr;
   }
   shared = std::move(cluster);
   return shared.get();
+}
+
+int SwarmTestCluster::DaemonPid(std::size_t node) const {
+  const std::string pid =
+      ReadFile("/run/berth-swarm-" + prefix_ + "/n" + std::to_string(node) + ".pid");
+  return pid.empty() ? -1 : std::atoi(pid.c_str());
 }
 
 bool SwarmTestCluster::Load(const std::string& dir, std::string* error) {

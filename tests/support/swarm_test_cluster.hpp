@@ -31,6 +31,9 @@ class SwarmTestCluster {
   // The cluster, or nullptr with either *skip_reason (this machine cannot run it: not root, a
   // tool missing; tests GTEST_SKIP with it) or *error (it should run but did not come up).
   static SwarmTestCluster* Shared(std::string* skip_reason, std::string* error);
+  // A cluster of the caller's own, for a test that breaks it (kills a node's engine): `up` now
+  // (~10 s), `down` when the object is destroyed (~9 s). nullptr as Shared.
+  static std::unique_ptr<SwarmTestCluster> Private(std::string* skip_reason, std::string* error);
 
   ~SwarmTestCluster();
   SwarmTestCluster(const SwarmTestCluster&) = delete;
@@ -43,11 +46,15 @@ class SwarmTestCluster {
   const std::string& host_addr() const { return host_addr_; }
   // "host:port" of the registry every node may pull from.
   const std::string& registry() const { return registry_; }
+  // The pid of node `node`'s dockerd (from its pidfile), or -1.
+  int DaemonPid(std::size_t node) const;
   // The test agent image by digest in that registry ("<registry>/berth/test-agent@sha256:...").
   const std::string& test_agent_image() const { return test_agent_image_; }
 
  private:
   SwarmTestCluster() = default;
+  // `swarm-cluster.sh up` into a temp dir of the new object's own.
+  static std::unique_ptr<SwarmTestCluster> BringUp(std::string* skip_reason, std::string* error);
   // Reads <dir>/cluster.env. False with *error when it is missing or incomplete.
   bool Load(const std::string& dir, std::string* error);
 
