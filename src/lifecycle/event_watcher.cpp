@@ -112,9 +112,11 @@ void EventWatcher::Handle(const runtime::ContainerEvent& event) {
     entry->verified = false;
     entry->endpoint.reset();
     const int code = event.exit_code.value_or(0);
-    if (entry->oom_seen || code != 0 || destroyed) {
+    if (entry->oom_seen || code != 0 || destroyed || !event.error.empty()) {
       std::string why = destroyed ? "the agent container was removed outside berth"
-                                  : "the agent container exited with code " + std::to_string(code);
+                        : !event.error.empty()
+                            ? event.error
+                            : "the agent container exited with code " + std::to_string(code);
       if (entry->oom_seen) why += " (OOM-killed)";
       entry->SetStatus(AgentStatus::kFailed, "", why);
       record_status = AgentStatus::kFailed;

@@ -61,6 +61,18 @@ TEST_F(EventWatcherTest, OomThenDeathIsAFailureThatSaysOom) {
   EXPECT_EQ(store_->GetUserContainerByUser(user_)->status, "failed");
 }
 
+TEST_F(EventWatcherTest, ADeathWithAReasonAndNoExitCodeIsAFailureWithThatReason) {
+  // What the swarm runtime reports when the node running the agent was lost.
+  ContainerEvent lost = Event(ContainerEventKind::kDied);
+  lost.error = "node worker-2 is down: heartbeat failure";
+  watcher_->Handle(lost);
+  const AgentEntry entry = Entry(key());
+  EXPECT_EQ(entry.status, AgentStatus::kFailed);
+  EXPECT_EQ(entry.error, "node worker-2 is down: heartbeat failure");
+  EXPECT_FALSE(entry.Warm());
+  EXPECT_EQ(store_->GetUserContainerByUser(user_)->status, "failed");
+}
+
 TEST_F(EventWatcherTest, RemovalOutsideBerthFailsTheAgentAndForgetsTheContainer) {
   watcher_->Handle(Event(ContainerEventKind::kDestroyed));
   EXPECT_EQ(Entry(key()).error, "the agent container was removed outside berth");
