@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "cli/db_command.hpp"
+#include "cli/engine_choice.hpp"
 #include "cli/signals.hpp"
 #include "common/logging.hpp"
 #include "config/settings.hpp"
@@ -28,7 +29,6 @@
 #include "lifecycle/agent_manager.hpp"
 #include "lifecycle/engine_waiter.hpp"
 #include "lifecycle/lease_leadership.hpp"
-#include "runtime/docker_runtime.hpp"
 #include "service/accounts.hpp"
 #include "service/change_feed.hpp"
 #include "service/containers.hpp"
@@ -157,6 +157,8 @@ lifecycle::LifecycleOptions LifecycleOptionsFrom(const config::Settings& s,
   o.address_mode = s.agent_addressing == "name"        ? lifecycle::AddressMode::kContainerName
                    : s.agent_addressing == "published" ? lifecycle::AddressMode::kPublished
                                                        : lifecycle::AddressMode::kContainerIp;
+  // A swarm's agents answer on their node's address only (BERTH_AGENT_ADDRESSING does not apply).
+  if (s.runtime == "swarm") o.address_mode = lifecycle::AddressMode::kNodePort;
   o.memory_bytes = s.agent_memory_bytes;
   o.nano_cpus = static_cast<int64_t>(s.agent_cpus * 1e9);
   o.pids_limit = s.agent_pids;
@@ -215,12 +217,9 @@ int Serve(const std::map<std::string, std::string>& flags,
     std::fflush(stdout);
   }
 
-  runtime::DockerRuntimeOptions engine_options;
-  engine_options.docker_host = o.settings.docker_host;
-  engine_options.tls_verify = o.settings.docker_tls_verify ? "1" : "";
-  engine_options.cert_path = o.settings.docker_cert_path;
-  auto engine = runtime::DockerRuntime::Create(engine_options);
-  if (!engine.ok()) return Fail(Status(engine.status().code(), engine.status().message()));
+  auto engine = cli::MakeRuntime(o.settings, image::AgentContract().gateway_port);
+  if (!engine.ok()) return Fail(engine.status());
+  if (Status st = cli::CheckRuntimeRole(**engine, o.settings); !st.ok()) return Fail(st);
   auto agents = std::make_shared<lifecycle::AgentManager>(
       LifecycleOptionsFrom(o.settings, replication.replica_id), o.store, *engine,
       services.containers, services.providers, o.secrets,
@@ -365,6 +364,7 @@ int main(int argc, char** argv) {
     setting("--network", "OPENCLAW_NETWORK", "agent network");
     setting("--api-url", "MOSAIC_API_URL", "berth's API base URL as agents reach it");
     setting("--docker-host", "DOCKER_HOST", "container engine address");
+    setting("--runtime", "BERTH_RUNTIME", "docker (one engine) or swarm (DOCKER_HOST: a manager)");
     cmd->add_option_function<std::string>(
         "--config", [&config_file](const std::string& v) { config_file = v; },
         "file of NAME=VALUE settings (below flags and environment) [BERTH_CONFIG]");

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <sstream>
 
 #include "common/ids.hpp"
 #include "common/logging.hpp"
@@ -81,6 +82,12 @@ std::optional<int64_t> ParseBytes(std::string v) {
   return *n * unit;
 }
 
+// The docker CLI's DOCKER_HOST forms plus the seed's bare socket path.
+bool IsEngineAddress(const std::string& v) {
+  return v.rfind("unix://", 0) == 0 || v.rfind("tcp://", 0) == 0 || v.rfind("http://", 0) == 0 ||
+         v.rfind("https://", 0) == 0 || (!v.empty() && v[0] == '/');
+}
+
 bool IsUrl(const std::string& v) {
   return (v.rfind("http://", 0) == 0 && v.size() > 7) ||
          (v.rfind("https://", 0) == 0 && v.size() > 8);
@@ -108,6 +115,8 @@ const std::vector<std::string>& SettingNames() {
                                                   "DOCKER_HOST",
                                                   "DOCKER_TLS_VERIFY",
                                                   "DOCKER_CERT_PATH",
+                                                  "BERTH_RUNTIME",
+                                                  "BERTH_SWARM_NODE_ENGINES",
                                                   "BERTH_LOG_LEVEL",
                                                   "BERTH_LOG_FORMAT",
                                                   "BERTH_THREADS",
@@ -250,12 +259,24 @@ Result<Settings> LoadSettings(const std::map<std::string, std::string>& flags,
     s.mosaic_api_url = *v;
   }
   if (auto v = get("DOCKER_HOST")) {
-    // The docker CLI's forms plus the seed's bare socket path.
-    bool ok = v->rfind("unix://", 0) == 0 || v->rfind("tcp://", 0) == 0 ||
-              v->rfind("http://", 0) == 0 || v->rfind("https://", 0) == 0 ||
-              (!v->empty() && (*v)[0] == '/');
-    if (!ok) return Bad("DOCKER_HOST", "expected unix://, tcp://, http(s):// or a socket path");
+    if (!IsEngineAddress(*v))
+      return Bad("DOCKER_HOST", "expected unix://, tcp://, http(s):// or a socket path");
     s.docker_host = *v;
+  }
+  if (auto v = get("BERTH_RUNTIME")) {
+    if (*v != "docker" && *v != "swarm") return Bad("BERTH_RUNTIME", "expected docker or swarm");
+    s.runtime = *v;
+  }
+  if (auto v = get("BERTH_SWARM_NODE_ENGINES")) {
+    std::stringstream list(*v);
+    for (std::string item; std::getline(list, item, ',');) {
+      if (item.empty()) continue;
+      if (!IsEngineAddress(item)) {
+        return Bad("BERTH_SWARM_NODE_ENGINES",
+                   "expected comma-separated unix://, tcp://, http(s):// or socket paths");
+      }
+      s.swarm_node_engines.push_back(item);
+    }
   }
   if (auto v = get("BERTH_LOG_LEVEL")) {
     static const std::vector<std::string> kLevels = {"trace", "debug",    "info", "warn",
@@ -355,6 +376,13 @@ Result<Settings> LoadSettings(const std::map<std::string, std::string>& flags,
     }
     s.threads = std::stoi(*v);
     if (s.threads > 256) return Bad("BERTH_THREADS", "must be a number from 0 to 256");
+  }
+  if (s.runtime == "swarm" && !s.mosaic_api_url &&
+      (s.internal_listen == "off" || s.internal_listen.front() == ':')) {
+    // A swarm network's gateway is each node's own bridge, never berth.
+    return Bad("BERTH_RUNTIME",
+               "swarm needs MOSAIC_API_URL, or BERTH_INTERNAL_LISTEN with the address the nodes "
+               "reach berth at (host:port)");
   }
   return s;
 }

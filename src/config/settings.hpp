@@ -31,7 +31,15 @@ struct Settings {
   std::string docker_host = "unix:///var/run/docker.sock";  // DOCKER_HOST
   bool docker_tls_verify = false;  // DOCKER_TLS_VERIFY (non-empty = on), as the docker CLI reads it
   std::string docker_cert_path;    // DOCKER_CERT_PATH; empty = ~/.docker
-  std::string log_level = "info";  // BERTH_LOG_LEVEL
+  // BERTH_RUNTIME: docker (one engine, DOCKER_HOST) | swarm (DOCKER_HOST names a swarm manager;
+  // agents reached at their node's address and published port; needs MOSAIC_API_URL or a
+  // BERTH_INTERNAL_LISTEN with a host the nodes reach berth at).
+  std::string runtime = "docker";
+  // BERTH_SWARM_NODE_ENGINES: comma-separated engines of the swarm's nodes (DOCKER_HOST forms,
+  // DOCKER_TLS_VERIFY/DOCKER_CERT_PATH as for the manager), through which berth writes an
+  // agent's config into its container and removes a deleted user's volume on its node.
+  std::vector<std::string> swarm_node_engines;
+  std::string log_level = "info";   // BERTH_LOG_LEVEL
   std::string log_format = "json";  // BERTH_LOG_FORMAT: json | text (common/logging.hpp)
   int threads = 0;                  // BERTH_THREADS, 0 = cores
 

@@ -71,7 +71,9 @@ struct ContainerInfo {
   std::string error;  // the engine's error for a failed start, else empty
   std::optional<std::chrono::system_clock::time_point> started_at;
   std::optional<std::chrono::system_clock::time_point> finished_at;
-  std::string ip_address;             // on ContainerSpec::network; empty when not running
+  // On ContainerSpec::network; empty when not running. Swarm: the address of the task's node,
+  // where published_port answers.
+  std::string ip_address;
   std::optional<int> published_port;  // host port on 127.0.0.1, when publish_port was set
   std::string node;                   // hostname of the node it runs on; empty on one engine
 };
