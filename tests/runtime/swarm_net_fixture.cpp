@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "common/ids.hpp"
+#include "runtime/swarm_network.hpp"
 
 namespace berth::runtime {
 namespace {
@@ -80,6 +81,17 @@ std::vector<docker::DockerClient*> SwarmNetTest::NodeEngines() const {
   std::vector<docker::DockerClient*> out;
   for (const auto& node : nodes_) out.push_back(node.get());
   return out;
+}
+
+void SwarmNetTest::TrackBridge(const std::string& name) {
+  auto swarm = manager_->ListNetworksNamed(name);
+  ASSERT_TRUE(swarm.ok()) << swarm.status().ToString();
+  for (const auto& n : *swarm) TrackNetwork(manager_.get(), n.id);
+  for (auto& node : nodes_) {
+    auto configs = node->ListNetworksNamed(SwarmBridgeConfigName(name));
+    ASSERT_TRUE(configs.ok()) << configs.status().ToString();
+    for (const auto& n : *configs) TrackNetwork(node.get(), n.id);
+  }
 }
 
 std::optional<docker::SwarmTask> SwarmNetTest::WaitRunning(const std::string& service,

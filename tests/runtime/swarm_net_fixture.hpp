@@ -29,6 +29,9 @@ class SwarmNetTest : public ::testing::Test {
   void TrackNetwork(docker::DockerClient* engine, const std::string& id) {
     networks_.emplace_back(engine, id);
   }
+  // Registers for removal every network named `name` on the manager (the swarm-scoped bridge),
+  // then every `<name>-cfg` on each node, as EnsureSwarmBridge made them.
+  void TrackBridge(const std::string& name);
   // Waits until a task of `service` meant to run is running; nullopt (and a failure) when one
   // failed or none runs in time.
   std::optional<docker::SwarmTask> WaitRunning(const std::string& service,

@@ -10,20 +10,7 @@
 namespace berth::runtime {
 namespace {
 
-class SwarmNetworkTest : public SwarmNetTest {
- protected:
-  // Registers for removal what a call made: the swarm network before the config-only ones.
-  void TrackBridge(const std::string& name) {
-    auto swarm = manager_->ListNetworksNamed(name);
-    ASSERT_TRUE(swarm.ok()) << swarm.status().ToString();
-    for (const auto& n : *swarm) TrackNetwork(manager_.get(), n.id);
-    for (std::size_t i = 0; i < nodes_.size(); ++i) {
-      auto configs = nodes_[i]->ListNetworksNamed(SwarmBridgeConfigName(name));
-      ASSERT_TRUE(configs.ok()) << configs.status().ToString();
-      for (const auto& n : *configs) TrackNetwork(nodes_[i].get(), n.id);
-    }
-  }
-};
+using SwarmNetworkTest = SwarmNetTest;
 
 TEST_F(SwarmNetworkTest, MakesConfigOnlyNetworksOnEveryNodeThenTheSwarmBridgeOnce) {
   const std::string name = Name("agents");
@@ -102,8 +89,7 @@ TEST_F(SwarmNetworkTest, RefusesANameTakenByANetworkThatIsNotConfigOnly) {
   TrackBridge(name);
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.status().code(), ErrorCode::kAlreadyExists) << result.status().ToString();
-  EXPECT_NE(result.status().message().find(cluster_->nodes()[1].docker_host),
-            std::string::npos)
+  EXPECT_NE(result.status().message().find(cluster_->nodes()[1].docker_host), std::string::npos)
       << result.status().ToString();
   auto swarm = manager_->ListNetworksNamed(name);
   ASSERT_TRUE(swarm.ok());
