@@ -12,6 +12,7 @@
 
 #include "cli/db_command.hpp"
 #include "cli/engine_choice.hpp"
+#include "cli/image_push_cli.hpp"
 #include "cli/signals.hpp"
 #include "common/logging.hpp"
 #include "config/settings.hpp"
@@ -25,6 +26,7 @@
 #include "http/server.hpp"
 #include "image/agent_contract.hpp"
 #include "image/image_command.hpp"
+#include "image/image_push.hpp"
 #include "lifecycle/agent_hooks_impl.hpp"
 #include "lifecycle/agent_manager.hpp"
 #include "lifecycle/engine_waiter.hpp"
@@ -393,6 +395,8 @@ int main(int argc, char** argv) {
   image_build->add_option("--binary", image_args.binary,
                           "test-agent: the berth-test-agent to use (default: next to berth)");
   image_build->add_flag("--force", image_args.force, "build even when an identical build exists");
+  berth::image::ImagePushCommand push_args;
+  auto* image_push = berth::cli::AddImagePush(image, &push_args);
   auto* db = app.add_subcommand("db", "database maintenance");
   db->require_subcommand(1);
   auto* db_copy = db->add_subcommand(
@@ -416,6 +420,7 @@ int main(int argc, char** argv) {
   if (serve->parsed()) return berth::Serve(flags, config_file);
   if (rotate->parsed()) return berth::RotateKey(flags, config_file, generate);
   if (image_build->parsed()) return berth::image::RunImageBuild(image_args);
+  if (image_push->parsed()) return berth::image::RunImagePush(push_args);
   if (db_copy->parsed()) return berth::cli::RunDbCopy(copy_args);
   return 0;
 }

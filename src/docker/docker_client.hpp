@@ -80,6 +80,15 @@ class DockerClient {
                                   const std::vector<std::string>& changes);
   // DELETE /images/{name}?force= (untags; deletes when no tag is left).
   Status RemoveImage(const std::string& name, bool force);
+  // POST /images/{name}/tag: `target` ("repo[:tag]", tag "latest" when absent) names the image
+  // `source` names too. A missing source is kNotFound.
+  Status TagImage(const std::string& source, const std::string& target);
+  // POST /images/{name}/push?tag=: pushes "repo[:tag]" to the registry its repo names, sending
+  // `auth_json` (the engine's AuthConfig, {"username","password","serveraddress"}; "{}" for a
+  // registry without authentication) as X-Registry-Auth. Reads the progress stream and returns
+  // the manifest digest the registry stored ("sha256:..."): kUnavailable when the engine reports
+  // an error on the stream (DigestFromPushProgress). Deadline: image_timeout.
+  Result<std::string> PushImage(const std::string& reference, const std::string& auth_json = "{}");
 
   // Networks.
   Result<NetworkDetails> InspectNetwork(const std::string& id_or_name);

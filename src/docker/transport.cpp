@@ -147,6 +147,7 @@ void PrepareHeaders(bhttp::request<Body>& req, const EngineEndpoint& endpoint,
   req.set(bhttp::field::host, endpoint.HostHeader());
   req.set(bhttp::field::user_agent, "berth");
   if (!request.content_type.empty()) req.set(bhttp::field::content_type, request.content_type);
+  for (const auto& [name, value] : request.headers) req.set(name, value);
   // One connection per call: the engine may close it after answering.
   req.keep_alive(false);
 }

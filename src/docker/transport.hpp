@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/asio.hpp"
 #include "common/result.hpp"
@@ -19,6 +21,8 @@ struct HttpRequest {
   bhttp::verb method = bhttp::verb::get;
   std::string target;        // path and query, already escaped
   std::string content_type;  // sent when not empty
+  // Further header fields (name, value), e.g. X-Registry-Auth.
+  std::vector<std::pair<std::string, std::string>> headers;
   std::string body;       // sent when body_file is empty (Content-Length always set for POST/PUT)
   std::string body_file;  // when set: this file is the body, streamed from disk, never loaded whole
 };
