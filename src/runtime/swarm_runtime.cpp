@@ -1,5 +1,7 @@
 #include "runtime/swarm_runtime.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <map>
 #include <thread>
@@ -7,6 +9,7 @@
 #include "docker/docker_client.hpp"
 #include "runtime/docker_translate.hpp"
 #include "runtime/swarm_events.hpp"
+#include "runtime/swarm_network.hpp"
 #include "runtime/swarm_node_engines.hpp"
 #include "runtime/swarm_placement.hpp"
 #include "runtime/swarm_translate.hpp"
@@ -125,15 +128,40 @@ std::string SwarmRuntime::DigestReference(const std::string& image) {
 }
 
 Result<NetworkInfo> SwarmRuntime::EnsureNetwork(const std::string& name, bool isolated) {
+  if (node_engines_ != nullptr && !node_engines_->empty()) {
+    // Made (or checked) on every node that answers now; a node that does not gets its part at
+    // the next initialization (berth checks the network again whenever the engine returns).
+    std::vector<std::shared_ptr<docker::DockerClient>> held;
+    std::vector<docker::DockerClient*> answering;
+    for (const SwarmNodeEngines::Engine& engine : node_engines_->All()) {
+      Status up = engine.client->Ping();
+      if (!up.ok()) {
+        spdlog::warn("swarm: node engine {} does not answer ({}); its part of network {} waits",
+                     engine.host, up.message(), name);
+        continue;
+      }
+      held.push_back(engine.client);
+      answering.push_back(engine.client.get());
+    }
+    if (answering.empty()) {
+      return Unavailable(
+          "no node engine of BERTH_SWARM_NODE_ENGINES answers: cannot make network " + name);
+    }
+    return EnsureSwarmBridge(*client_, answering, name, isolated);
+  }
   auto named = client_->ListNetworksNamed(name);
   if (!named.ok()) return named.status();
   for (const docker::NetworkDetails& n : *named) {
-    if (n.scope == "swarm") return NetworkInfo{n.id, n.name, n.subnet, n.gateway};
+    if (n.scope == "swarm") return NetworkInfo{n.id, n.name, n.subnet, ""};
   }
-  std::string how = "create a config-only network " + name + "-config on every node";
+  const std::string config = SwarmBridgeConfigName(name);
+  std::string how =
+      "set BERTH_SWARM_NODE_ENGINES so berth makes it, or create a config-only "
+      "network " +
+      config + " on every node";
   if (isolated) how += " with -o com.docker.network.bridge.enable_icc=false";
   return NotFound("swarm network " + name + " is missing: " + how +
-                  ", then `docker network create --scope swarm --config-from " + name + "-config " +
+                  ", then `docker network create --scope swarm --config-from " + config + " " +
                   name + "` on a manager");
 }
 
@@ -158,7 +186,25 @@ Status SwarmRuntime::Scale(const std::string& id, uint64_t replicas) {
   return last;
 }
 
-Status SwarmRuntime::Start(const std::string& id) { return Scale(id, 1); }
+Status SwarmRuntime::Start(const std::string& id) {
+  // A task of the last run that the manager is still removing holds its slot: scaled up
+  // meanwhile, the service was seen to stay at 0/1 with no task at all once that task was gone
+  // (docker 20.10; a stop followed at once by a start). So wait for it to go first.
+  const auto deadline = Clock::now() + options_.call_timeout;
+  for (;;) {
+    auto tasks = client_->ListTasks({{"service", {id}}});
+    if (!tasks.ok()) return tasks.status();
+    const bool removing = std::any_of(tasks->begin(), tasks->end(), [](const docker::SwarmTask& t) {
+      return t.desired_state == "remove";
+    });
+    if (!removing) break;
+    if (Clock::now() >= deadline) {
+      return Unavailable("service " + id + ": a task of its last run is still being removed");
+    }
+    std::this_thread::sleep_for(options_.poll_interval);
+  }
+  return Scale(id, 1);
+}
 
 Status SwarmRuntime::Stop(const std::string& id, std::chrono::seconds grace) {
   BERTH_RETURN_IF_ERROR(Scale(id, 0));
@@ -242,6 +288,11 @@ Result<ContainerInfo> SwarmRuntime::Inspect(const std::string& id_or_name) {
   info.labels = service->spec.labels;
   const docker::SwarmTask* task = PickTask(*tasks);
   if (task == nullptr) return info;  // kCreated: never scaled up
+  if (service->spec.replicas > 0 && task->desired_state != "running" && service->updated_at &&
+      task->created_at && *task->created_at < *service->updated_at) {
+    // Scaled up a moment ago and its task not made yet: what was found ended an earlier run.
+    return info;  // kCreated
+  }
   auto nodes = Nodes(*tasks);
   if (!nodes.ok()) return nodes.status();
   auto hostname = [&](const std::string& node_id) {

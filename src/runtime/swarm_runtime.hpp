@@ -44,7 +44,8 @@ struct SwarmRuntimeOptions {
 };
 
 // ContainerRuntime on a Docker Swarm, through one manager's Engine API (1.41), plus the nodes'
-// own engines where a manager cannot help (SwarmNodeEngines). NOT WIRED INTO berth YET (issue 13).
+// own engines where a manager cannot help (SwarmNodeEngines). berth uses it with
+// BERTH_RUNTIME=swarm.
 //
 // One service per agent: the handle the seam calls a container id is the service's id. Create
 // makes the service with 0 replicas (ToServiceSpec in swarm_translate.hpp: the memory limit doubles
@@ -54,7 +55,7 @@ struct SwarmRuntimeOptions {
 // conflict. Inspect reports the newest task meant to run (else the newest task): its state
 // (ParseTaskState), the task's own error, its node's hostname, and as ip_address the address of
 // the task's node and as published_port the port that node picked: an agent answers at
-// ip_address:published_port (no AddressMode does that yet).
+// ip_address:published_port (lifecycle::AddressMode::kNodePort).
 //
 // A node whose engine dies keeps its tasks "running" on the manager for minutes, so Inspect, List
 // and Events judge by the node: a task meant to run on a node that is down, unknown or
@@ -66,13 +67,15 @@ struct SwarmRuntimeOptions {
 // placed on the same node; the reservation then makes Swarm refuse the one that does not fit
 // ("no suitable node"), which fails that start with the task's error. Thread-safe.
 //
-// Gaps, for issue 13:
+// The agents' network (EnsureNetwork) is a swarm-scoped bridge made from a config-only network
+// on every node engine that answers (swarm_network.hpp); without node engines it must exist.
+//
+// What the Engine API cannot do here:
 // - no-new-privileges: Swarm's API 1.41 has no such field; the nodes' daemons must run with
 //   --no-new-privileges (scripts/swarm-cluster.sh starts them so).
-// - EnsureNetwork only finds an existing swarm-scoped network (kNotFound otherwise, naming the
-//   steps): its per-node config-only networks must be made on each node, which a manager cannot.
 // - The gateway is published on every address of its node, so agents reach each other's
-//   published ports: each node needs packet-filter rules admitting only berth (ARCHITECTURE.md).
+//   published ports unless each node runs scripts/swarm-node-firewall.sh (README, "Many hosts
+//   with Docker Swarm").
 // - List reports a service whose task failed (restart condition none: no task is meant to run
 //   any more) with replicas 1 as kCreated; Inspect tells the failure.
 class SwarmRuntime final : public ContainerRuntime {

@@ -33,13 +33,19 @@ TEST_F(SwarmRuntimeTest, PingNamesTheManagerAndRefusesAWorker) {
       << refused.status().ToString();
 }
 
-TEST_F(SwarmRuntimeTest, ImagesMustHaveADigestAndNetworksMustExist) {
+TEST_F(SwarmRuntimeTest, ImagesMustHaveADigestAndNetworksMustExistWithoutNodeEngines) {
   EXPECT_TRUE(runtime_->EnsureImage(cluster_->test_agent_image()).ok());
   Status missing = runtime_->EnsureImage("berth/absent:1.0");
   EXPECT_EQ(missing.code(), ErrorCode::kNotFound);
   EXPECT_NE(missing.message().find("registry"), std::string::npos) << missing.message();
 
-  auto network = runtime_->EnsureNetwork(cluster_->prefix() + "-" + run_ + "-absent", true);
+  // Without the nodes' engines berth cannot make the network (swarm_network_test.cpp covers
+  // EnsureSwarmBridge, which it uses when it has them): it says how to make it.
+  SwarmRuntimeOptions manager_only;
+  manager_only.docker_host = cluster_->manager_host();
+  auto bare = SwarmRuntime::Create(manager_only);
+  ASSERT_TRUE(bare.ok()) << bare.status().ToString();
+  auto network = (*bare)->EnsureNetwork(cluster_->prefix() + "-" + run_ + "-absent", true);
   ASSERT_FALSE(network.ok());
   EXPECT_EQ(network.status().code(), ErrorCode::kNotFound);
   EXPECT_NE(network.status().message().find("--config-from"), std::string::npos)
