@@ -17,6 +17,10 @@ Status SqliteStatus(int rc, sqlite3* db) {
       return Unavailable("database is busy (" + text + ")");
     case SQLITE_CANTOPEN:
       return Unavailable("database cannot be opened (" + text + ")");
+    // The disk holding the database is full: the write is rolled back whole and the next one
+    // works once space is freed, so callers get 503 (reads go on), not an internal error.
+    case SQLITE_FULL:
+      return Unavailable("database disk is full (" + text + ")");
     case SQLITE_CONSTRAINT:
       switch (rc) {
         case SQLITE_CONSTRAINT_PRIMARYKEY:

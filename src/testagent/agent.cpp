@@ -18,6 +18,7 @@ GatewayOptions GatewayOptionsFor(const AgentOptions& o) {
   g.port = o.listen_port;
   g.gateway_token = o.gateway_token;
   g.ready_at = std::chrono::steady_clock::now() + o.ready_delay;
+  g.chat_faults = o.chat_faults;
   return g;
 }
 

@@ -85,6 +85,12 @@ Result<AgentOptions> AgentOptionsFromEnv(const GetEnv& getenv) {
   auto mib = NonNegative(getenv, "BERTH_TEST_AGENT_ALLOCATE_MB");
   if (!mib.ok()) return mib.status();
   o.allocate_mib = *mib;
+  if (std::string faults = Get(getenv, "BERTH_TEST_AGENT_CHAT_FAULTS"); !faults.empty()) {
+    if (faults != "0" && faults != "1") {
+      return InvalidArgument("BERTH_TEST_AGENT_CHAT_FAULTS must be 0 or 1, got \"" + faults + "\"");
+    }
+    o.chat_faults = faults == "1";
+  }
   return o;
 }
 

@@ -26,6 +26,9 @@ struct AgentOptions {
   unsigned short listen_port = 18789;
   std::chrono::milliseconds ready_delay{0};  // BERTH_TEST_AGENT_READY_DELAY_MS
   std::int64_t allocate_mib = 0;             // BERTH_TEST_AGENT_ALLOCATE_MB
+  // BERTH_TEST_AGENT_CHAT_FAULTS=1: a chat whose body holds "fault:<kind>" misbehaves on purpose
+  // (see GatewayOptions::chat_faults), for berth's fault tests.
+  bool chat_faults = false;
 
   // $HOME/.openclaw/openclaw.json, where the real gateway reads its config.
   std::string ConfigPath() const;

@@ -83,6 +83,51 @@ net::awaitable<beast::error_code> WriteResponse(beast::tcp_stream& stream, Strin
   co_return ec;
 }
 
+enum class ChatFault { kNone, kHang, kGarbage, kCut, kOk };
+
+ChatFault ChatFaultOf(const GatewayOptions& options, std::string_view body) {
+  if (!options.chat_faults) return ChatFault::kNone;
+  if (body.find("fault:hang") != std::string_view::npos) return ChatFault::kHang;
+  if (body.find("fault:garbage") != std::string_view::npos) return ChatFault::kGarbage;
+  if (body.find("fault:cut") != std::string_view::npos) return ChatFault::kCut;
+  if (body.find("fault:ok") != std::string_view::npos) return ChatFault::kOk;
+  return ChatFault::kNone;
+}
+
+json CannedCompletion() {
+  return {{"id", "chatcmpl-fault-ok"},
+          {"object", "chat.completion"},
+          {"created", 0},
+          {"model", "openclaw"},
+          {"choices", json::array({{{"index", 0},
+                                    {"message", {{"role", "assistant"}, {"content", "ok"}}},
+                                    {"finish_reason", "stop"}}})}};
+}
+
+// The misbehaviours of GatewayOptions::chat_faults; the connection is done afterwards.
+net::awaitable<void> Misbehave(ConnectionPtr conn, ChatFault fault) {
+  beast::error_code ec;
+  auto token = net::redirect_error(net::use_awaitable, ec);
+  auto& socket = conn->stream.socket();
+  if (fault == ChatFault::kHang) {
+    // Readable with nothing to read is the client closing; Stop() closes the socket too.
+    do {
+      co_await socket.async_wait(tcp::socket::wait_read, token);
+      if (ec) break;
+      std::array<char, 4096> sink;
+      socket.read_some(net::buffer(sink), ec);
+    } while (!ec);
+    co_return;
+  }
+  static constexpr std::string_view kGarbage =
+      "\x16\x03\x01 this is not HTTP \xff\xfe\r\n{\"choices\":[\r\n\r\n";
+  static constexpr std::string_view kCut =
+      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "3f\r\ndata: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"partial\"}}]}\n\n\r\n";
+  const std::string_view bytes = fault == ChatFault::kGarbage ? kGarbage : kCut;
+  co_await net::async_write(socket, net::buffer(bytes.data(), bytes.size()), token);
+}
+
 // Waits until the client's socket turns readable while a response streams to it. Readable with
 // nothing to read is EOF (or an error): the client is gone, so the provider connection is closed
 // at once rather than when the next piece fails to reach the client. Readable with bytes is a
@@ -386,7 +431,14 @@ net::awaitable<void> Gateway::Session(std::shared_ptr<Connection> conn) {
         // Planned against the config of this moment; a hot reload affects later requests.
         std::shared_ptr<const json> config = config_;
         auto plan = PlanChat(config ? *config : json::object(), req.body(), model_header);
-        if (!plan.ok()) {
+        const ChatFault fault = ChatFaultOf(options_, req.body());
+        if (fault == ChatFault::kOk) {
+          res = JsonResponse(bhttp::status::ok, CannedCompletion());
+        } else if (fault != ChatFault::kNone) {
+          spdlog::info("chat fault on purpose ({}): misbehaving", static_cast<int>(fault));
+          co_await Misbehave(conn, fault);
+          break;
+        } else if (!plan.ok()) {
           res = ErrorResponse(bhttp::status::bad_request, plan.status().message(),
                               "invalid_request_error");
         } else {

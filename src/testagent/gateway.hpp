@@ -28,6 +28,12 @@ struct GatewayOptions {
   std::chrono::seconds write_timeout{30};      // each write to the client
   std::chrono::seconds connect_timeout{10};    // connecting to the provider, sending the request
   std::chrono::seconds upstream_timeout{300};  // waiting for the provider's next bytes
+  // A chat (with the right token) whose body holds "fault:hang" is read and never answered (the
+  // connection stays open until the client closes it); "fault:garbage" gets bytes that are not
+  // HTTP, then the connection closes; "fault:cut" gets a 200 event stream with one event, then
+  // the connection closes mid-stream; "fault:ok" gets a canned completion at once, with no
+  // provider. Off by default (BERTH_TEST_AGENT_CHAT_FAULTS).
+  bool chat_faults = false;
 };
 
 // The test agent's HTTP side, shaped like the OpenClaw gateway's (ARCHITECTURE.md, "Gateway

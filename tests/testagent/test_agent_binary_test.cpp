@@ -258,6 +258,28 @@ TEST_F(TestAgentBinary, ModelMustBeOpenClaw) {
   EXPECT_EQ(agent->Chat(R"({"model":"openclaw/main"})", kAgentToken).status, 200);
 }
 
+TEST_F(TestAgentBinary, ChatFaultHookMisbehavesOnlyWhenAsked) {
+  auto provider = JsonProvider("p");
+  ServeConfig(ConfigFor("p/m", {{"p", Provider(*provider)}}));
+  const std::string ok =
+      R"({"model":"openclaw","messages":[{"role":"user","content":"fault:ok"}]})";
+  const std::string garbage =
+      R"({"model":"openclaw","messages":[{"role":"user","content":"fault:garbage"}]})";
+  {
+    auto plain = StartAgent();
+    EXPECT_EQ(plain->Chat(ok, kAgentToken).Json()["provider"], "p");  // an ordinary chat
+    EXPECT_EQ(plain->Chat(garbage, kAgentToken).status, 200);
+  }
+  EXPECT_EQ(provider->RequestCount(), 2u);
+  auto faulty = StartAgent({{"BERTH_TEST_AGENT_CHAT_FAULTS", "1"}});
+  auto canned = faulty->Chat(ok, kAgentToken);
+  EXPECT_EQ(canned.status, 200) << canned.body;
+  EXPECT_EQ(canned.Json()["choices"][0]["message"]["content"], "ok");
+  EXPECT_EQ(faulty->Chat(garbage, kAgentToken).status, 0) << "not HTTP";
+  EXPECT_EQ(faulty->Chat(garbage, "wrong-token").status, 401);  // the token is checked first
+  EXPECT_EQ(provider->RequestCount(), 2u);
+}
+
 TEST_F(TestAgentBinary, ChatGoesToThePrimaryOrTheHeaderModel) {
   auto first = JsonProvider("first");
   auto second = JsonProvider("second");
