@@ -258,8 +258,15 @@ Status SwarmRuntime::RemoveVolume(const std::string& name) {
   }
   bool removed = false;
   std::string unanswered;
+  // A removed service's task container goes a moment later (its stop grace at most): until then
+  // its volume is in use.
+  const auto deadline = Clock::now() + options_.stop_grace + options_.call_timeout;
   for (const SwarmNodeEngines::Engine& engine : node_engines_->All()) {
     Status st = engine.client->RemoveVolume(name, /*force=*/false);
+    while (st.code() == ErrorCode::kAlreadyExists && Clock::now() < deadline) {
+      std::this_thread::sleep_for(options_.poll_interval);
+      st = engine.client->RemoveVolume(name, /*force=*/false);
+    }
     if (st.ok()) {
       removed = true;
     } else if (st.code() == ErrorCode::kUnavailable) {
