@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -45,7 +46,12 @@ std::string Quote(const std::string& s) {
 
 void SwarmE2eTest::SetUp() {
   std::string skip, error;
-  cluster_ = SwarmTestCluster::Shared(&skip, &error);
+  if (private_cluster_) {
+    own_cluster_ = SwarmTestCluster::Private(&skip, &error);
+    cluster_ = own_cluster_.get();
+  } else {
+    cluster_ = SwarmTestCluster::Shared(&skip, &error);
+  }
   if (!skip.empty()) GTEST_SKIP() << "the swarm test cluster cannot run here: " << skip;
   ASSERT_NE(cluster_, nullptr) << error;
   manager_ = Connect(cluster_->manager_host());
@@ -71,6 +77,11 @@ void SwarmE2eTest::SetUp() {
 void SwarmE2eTest::TearDown() {
   if (berth_) berth_->Stop(SIGTERM, 30);
   berth_.reset();
+  for (std::size_t node : firewalled_) {
+    std::string out;
+    if (Firewall(node, "remove", &out) != 0)
+      ADD_FAILURE() << "firewall of node " << node << ": " << out;
+  }
   if (manager_ == nullptr) return;
   const std::string instance = InstanceId();
   if (!instance.empty()) {
@@ -201,6 +212,9 @@ SwarmE2eTest::Task SwarmE2eTest::TaskOf(const std::string& user_id) const {
       out.node_id = t.node_id;
       out.container_id = t.container_id;
       out.state = t.state;
+      for (const auto& port : t.ports) {
+        if (port.published_port > 0) out.published_port = port.published_port;
+      }
     }
   }
   return out;
@@ -215,18 +229,56 @@ std::string SwarmE2eTest::NodeName(const std::string& node_id) const {
   return "";
 }
 
-std::string SwarmE2eTest::NodeHost(const std::string& node_id) const {
+int SwarmE2eTest::NodeIndex(const std::string& node_id) const {
   const std::string name = NodeName(node_id);
-  for (const auto& node : cluster_->nodes()) {
-    if (node.name == name) return node.docker_host;
+  for (std::size_t i = 0; i < cluster_->nodes().size(); ++i) {
+    if (cluster_->nodes()[i].name == name) return static_cast<int>(i);
   }
-  return "";
+  return -1;
+}
+
+std::string SwarmE2eTest::NodeHost(const std::string& node_id) const {
+  const int index = NodeIndex(node_id);
+  return index < 0 ? "" : cluster_->nodes()[index].docker_host;
+}
+
+std::string SwarmE2eTest::AgentNetworkAddress(const Task& task) const {
+  auto engine = Connect(NodeHost(task.node_id));
+  if (engine == nullptr) return "";
+  auto container = engine->InspectContainer(task.container_id);
+  if (!container.ok()) return "";
+  auto it = container->network_ips.find(network_);
+  return it == container->network_ips.end() ? "" : it->second;
 }
 
 int SwarmE2eTest::Exec(const std::string& node_id, const std::string& container_id,
                        const std::string& script, std::string* output) const {
   return Shell("DOCKER_HOST=" + Quote(NodeHost(node_id)) + " docker exec " + Quote(container_id) +
                    " sh -c " + Quote(script),
+               output);
+}
+
+std::string SwarmE2eTest::Reach(const std::string& user_id, const std::string& addr,
+                                int port) const {
+  const Task task = TaskOf(user_id);
+  std::string out;
+  const int code = Exec(task.node_id, task.container_id,
+                        "if r=$(nc -w 2 " + addr + " " + std::to_string(port) +
+                            " </dev/null 2>&1 >/dev/null); then echo ok; else echo \"$r\"; fi",
+                        &out);
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  std::fprintf(stderr, "[ isolation ] %s on %s -> %s:%d: %s\n", user_id.c_str(),
+               NodeName(task.node_id).c_str(), addr.c_str(), port, out.c_str());
+  return code == 0 ? out : "exec failed (" + std::to_string(code) + "): " + out;
+}
+
+int SwarmE2eTest::Firewall(std::size_t index, const std::string& args, std::string* output) {
+  if (args.rfind("apply", 0) == 0 &&
+      std::find(firewalled_.begin(), firewalled_.end(), index) == firewalled_.end()) {
+    firewalled_.push_back(index);
+  }
+  return Shell("nsenter --net=/run/netns/" + cluster_->nodes().at(index).name + " bash " +
+                   BERTH_SOURCE_DIR "/scripts/swarm-node-firewall.sh " + args,
                output);
 }
 

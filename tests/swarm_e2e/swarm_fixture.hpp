@@ -48,15 +48,26 @@ class SwarmE2eTest : public ::testing::Test {
     std::string node_id;
     std::string container_id;
     std::string state;
-    std::size_t tasks = 0;  // tasks of the service that are not final
+    std::size_t tasks = 0;   // tasks of the service that are not final
+    int published_port = 0;  // the gateway's, on its node (0 when none)
   };
   Task TaskOf(const std::string& user_id) const;
+  // The task's container's address on the agents' network ("" when unknown).
+  std::string AgentNetworkAddress(const Task& task) const;
+  // The index in cluster_->nodes() of the node with this swarm id (-1 when unknown).
+  int NodeIndex(const std::string& node_id) const;
   // The engine of the node with this swarm id ("" when unknown).
   std::string NodeHost(const std::string& node_id) const;
   std::string NodeName(const std::string& node_id) const;
   // `docker exec` through the CLI on that node's engine; its exit code.
   int Exec(const std::string& node_id, const std::string& container_id, const std::string& script,
            std::string* output = nullptr) const;
+  // From inside the user's agent: "ok" when a TCP connection to addr:port opens, else nc's
+  // complaint ("... refused", "... timed out").
+  std::string Reach(const std::string& user_id, const std::string& addr, int port) const;
+  // scripts/swarm-node-firewall.sh `args` in the namespace of node `index` (cluster_->nodes());
+  // its exit code. An applied firewall is removed again at TearDown.
+  int Firewall(std::size_t index, const std::string& args, std::string* output = nullptr);
 
  public:  // for the guards tests make
   // Runs the docker CLI against the manager; its exit code.
@@ -67,6 +78,9 @@ class SwarmE2eTest : public ::testing::Test {
                          std::chrono::milliseconds timeout = std::chrono::seconds(30));
   std::string InstanceId() const;
 
+  // Set in a test's constructor for a cluster of its own (one it breaks), taken down after it.
+  bool private_cluster_ = false;
+  std::unique_ptr<SwarmTestCluster> own_cluster_;
   SwarmTestCluster* cluster_ = nullptr;
   std::unique_ptr<docker::DockerClient> manager_;
   std::unique_ptr<FakeLlm> llm_;
@@ -74,6 +88,9 @@ class SwarmE2eTest : public ::testing::Test {
   std::string network_;
   std::map<std::string, std::string> env_;
   std::unique_ptr<BerthProcess> berth_;
+
+ private:
+  std::vector<std::size_t> firewalled_;
 };
 
 }  // namespace berth::testing
