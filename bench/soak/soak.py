@@ -17,8 +17,8 @@ The load, all through berth's public API (nothing talks to the engine but berth)
     again through berth;
   - an admin thread: the fleet view, /metrics and a health sweep every 15 s (the sweep also runs
     by itself, BERTH_HEALTH_INTERVAL=5).
-Exit 0 when no unexpected error was seen and both slopes are within --max-rss-slope (MiB/min) and
---max-fd-slope (fds/min); 1 otherwise. Everything made on the engine (containers and volumes
+Exit 0 when no unexpected error was seen, neither slope rises faster than --max-rss-slope
+(MiB/min) and --max-fd-slope (fds/min), and the reaper stopped idle agents; 1 otherwise. Everything made on the engine (containers and volumes
 labelled with the run's instance id, the agent network) is removed at the end, pass or fail.
 """
 
@@ -256,8 +256,11 @@ def main():
         print("  unexpected errors: %d %s" % (sum(tally.errors.values()), dict(tally.errors)))
         for key, body in tally.examples.items():
             print("    %s: %s" % (key, body))
-        ok = (alive and not tally.errors and abs(rss_slope) <= args.max_rss_slope
-              and abs(fd_slope) <= args.max_fd_slope)
+        reaped = berth.log(tail=1 << 30).count("reaped idle agent")
+        print("  idle agents the reaper stopped: %d" % reaped)
+        # Growth is what leaks look like; a count that falls (agents reaped) is not one.
+        ok = (alive and not tally.errors and rss_slope <= args.max_rss_slope
+              and fd_slope <= args.max_fd_slope and reaped > 0)
         if not alive:
             print("  berth died: %s" % berth.log())
         print("SOAK %s" % ("PASS" if ok else "FAIL"))
