@@ -14,93 +14,25 @@ import argparse
 import json
 import os
 import random
-import re
-import shutil
-import signal
 import socket
 import string
-import subprocess
 import sys
-import tempfile
 import threading
 import time
-import urllib.request
 
 ADMIN = "probe-admin-token-0123456789abcdefghijklmnop"
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+from berth_serve import BerthServe  # noqa: E402
 
 
-class Berth:
-    def __init__(self, binary, env=None):
-        self.dir = tempfile.mkdtemp(prefix="berth-probe-")
-        full = {"PATH": os.environ.get("PATH", ""), "BERTH_DATA_DIR": self.dir,
-                "BERTH_ADMIN_TOKEN": ADMIN, "BERTH_LOG_LEVEL": "warn",
-                "DOCKER_HOST": "unix://" + self.dir + "/no-engine.sock",
-                "MOSAIC_API_URL": "http://berth.probe:3000/api"}
-        full.update(env or {})
-        self.err = open(os.path.join(self.dir, "err"), "w+")
-        self.proc = subprocess.Popen([binary, "serve", "--listen", "127.0.0.1:0",
-                                      "--log-level", "info"],
-                                     env=full, stdout=subprocess.DEVNULL, stderr=self.err)
-        deadline = time.time() + 10
-        self.port = None
-        while time.time() < deadline and self.port is None:
-            self.err.seek(0)
-            m = re.search(r"listening on [^ ]*:(\d+)", self.err.read())
-            if m:
-                self.port = int(m.group(1))
-            time.sleep(0.05)
-        if self.port is None:
-            self.stop()
-            raise RuntimeError("berth did not start")
-
-    def alive(self):
-        return self.proc.poll() is None
-
-    def rss_mib(self):
-        try:
-            with open("/proc/%d/status" % self.proc.pid) as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        return int(line.split()[1]) / 1024.0
-        except OSError:
-            pass
-        return float("nan")
-
-    def request(self, method, path, body=None, token=None, timeout=60):
-        data = body.encode() if isinstance(body, str) else body
-        req = urllib.request.Request("http://127.0.0.1:%d%s" % (self.port, path), data=data,
-                                     method=method)
-        if token:
-            req.add_header("Authorization", "Bearer " + token)
-        if data is not None:
-            req.add_header("Content-Type", "application/json")
-        start = time.time()
-        try:
-            with urllib.request.urlopen(req, timeout=timeout) as r:
-                out = r.read()
-                return r.status, out, time.time() - start
-        except urllib.error.HTTPError as e:
-            return e.code, e.read(), time.time() - start
-        except Exception:  # connection refused or reset: berth is gone
-            return 0, b"", time.time() - start
-
-    def user(self, name):
-        status, body, _ = self.request("POST", "/api/admin/users", json.dumps({"name": name}),
-                                       ADMIN)
-        assert status == 201, (status, body)
-        j = json.loads(body)
-        return j["user"]["id"], j["token"]
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.err.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+def Berth(binary, env=None):
+    """A `berth serve` of the probe's own (bench/pylib/berth_serve.py): no engine, so not waited
+    for until ready (the agent routes are not needed)."""
+    full = {"BERTH_LOG_LEVEL": "warn", "DOCKER_HOST": "unix:///nonexistent/no-engine.sock",
+            "MOSAIC_API_URL": "http://berth.probe:3000/api"}
+    full.update(env or {})
+    return BerthServe(binary, "probe", full, ADMIN, args=("--log-level", "info"),
+                      wait_ready=False, stop_timeout=15)
 
 
 def report(name, **fields):

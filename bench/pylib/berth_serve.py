@@ -6,6 +6,7 @@ BerthServe(binary, name, env, admin) starts berth on 127.0.0.1 (a free port) wit
 false, for /api/ready to answer 200. Its standard error goes to a file in the data dir (log()).
 """
 
+import http.client
 import json
 import os
 import re
@@ -97,7 +98,7 @@ class BerthServe:
                 return r.status, r.read(), time.perf_counter() - start
         except urllib.error.HTTPError as e:
             return e.code, e.read(), time.perf_counter() - start
-        except (OSError, urllib.error.URLError):
+        except (OSError, urllib.error.URLError, http.client.HTTPException):
             return 0, b"", time.perf_counter() - start
 
     def user(self, name):

@@ -31,7 +31,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -39,10 +38,11 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 
 ADMIN = "swarm-bench-admin-token-0123456789abcdefghijkl"
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(REPO, "bench", "pylib"))
+from berth_serve import BerthServe  # noqa: E402
 
 
 class CountingProxy:
@@ -102,84 +102,12 @@ class CountingProxy:
         self.server.close()
 
 
-class Berth:
-    def __init__(self, binary, name, env):
-        self.name = name
-        self.dir = tempfile.mkdtemp(prefix="berth-swarm-bench-%s-" % name)
-        full = {"PATH": os.environ.get("PATH", ""), "BERTH_DATA_DIR": self.dir,
-                "BERTH_ADMIN_TOKEN": ADMIN, "BERTH_LOG_LEVEL": "info",
-                "BERTH_AGENT_MEMORY": "128m", "BERTH_START_TIMEOUT": "120",
-                "BERTH_HEALTH_INTERVAL": "3600", "BERTH_REAP_INTERVAL": "3600"}
-        full.update(env)
-        self.err = open(os.path.join(self.dir, "err"), "w+")
-        self.proc = subprocess.Popen([binary, "serve", "--listen", "127.0.0.1:0"], env=full,
-                                     stdout=subprocess.DEVNULL, stderr=self.err)
-        self.port = None
-        deadline = time.time() + 20
-        while time.time() < deadline and self.port is None:
-            self.err.seek(0)
-            m = re.search(r"listening on [^ ]*:(\d+)", self.err.read())
-            if m:
-                self.port = int(m.group(1))
-            time.sleep(0.05)
-        if self.port is None:
-            raise RuntimeError("%s berth did not start: %s" % (name, self.log()))
-        deadline = time.time() + 60
-        while time.time() < deadline and self.request("GET", "/api/ready")[0] != 200:
-            time.sleep(0.2)
-        if self.request("GET", "/api/ready")[0] != 200:
-            raise RuntimeError("%s berth not ready: %s" % (name, self.log()))
-
-    def log(self):
-        self.err.seek(0)
-        return self.err.read()[-3000:]
-
-    def request(self, method, path, body=None, token=None, timeout=180):
-        data = body.encode() if isinstance(body, str) else body
-        req = urllib.request.Request("http://127.0.0.1:%d%s" % (self.port, path), data=data,
-                                     method=method)
-        if token:
-            req.add_header("Authorization", "Bearer " + token)
-        if data is not None:
-            req.add_header("Content-Type", "application/json")
-        start = time.perf_counter()
-        try:
-            with urllib.request.urlopen(req, timeout=timeout) as r:
-                return r.status, r.read(), time.perf_counter() - start
-        except urllib.error.HTTPError as e:
-            return e.code, e.read(), time.perf_counter() - start
-
-    def user(self, name):
-        status, body, _ = self.request("POST", "/api/admin/users", json.dumps({"name": name}),
-                                       ADMIN)
-        assert status == 201, (status, body)
-        j = json.loads(body)
-        return j["user"]["id"], j["token"]
-
-    def start(self, token):
-        status, body, seconds = self.request("POST", "/api/agent/start", b"", token)
-        if status != 200:
-            raise RuntimeError("%s start: %d %s\n%s" % (self.name, status, body[:500], self.log()))
-        return seconds
-
-    def stop_agent(self, token):
-        status, body, _ = self.request("POST", "/api/agent/stop", b"", token)
-        assert status == 200, (status, body)
-
-    def delete_user(self, user_id):
-        status, body, _ = self.request("DELETE", "/api/admin/users/" + user_id, None, ADMIN)
-        assert status in (200, 204), (status, body)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.err.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+def berth(binary, name, env):
+    """A `berth serve` of the benchmark (bench/pylib/berth_serve.py), with the settings both use."""
+    full = {"BERTH_LOG_LEVEL": "info", "BERTH_AGENT_MEMORY": "128m", "BERTH_START_TIMEOUT": "120",
+            "BERTH_HEALTH_INTERVAL": "3600", "BERTH_REAP_INTERVAL": "3600"}
+    full.update(env)
+    return BerthServe(binary, name, full, ADMIN)
 
 
 def read_env(path):
@@ -243,12 +171,12 @@ def main():
         proxy = CountingProxy(manager, os.path.join(work, "manager.sock"))
         nodes = ",".join(cluster["NODE%d_HOST" % i] for i in range(int(cluster["NODES"])))
         swarm_net = cluster["PREFIX"] + "-bench-" + suffix
-        single = Berth(binary, "single", {
+        single = berth(binary, "single", {
             "BERTH_RUNTIME": "docker", "OPENCLAW_IMAGE": image,
             "OPENCLAW_NETWORK": "berth-swarm-bench-" + suffix, "BERTH_INTERNAL_LISTEN": ":0",
             "DOCKER_HOST": os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")})
         berths.append(single)
-        swarm = Berth(binary, "swarm", {
+        swarm = berth(binary, "swarm", {
             "BERTH_RUNTIME": "swarm", "DOCKER_HOST": "unix://" + proxy.path,
             "BERTH_SWARM_NODE_ENGINES": nodes, "OPENCLAW_IMAGE": cluster["TEST_AGENT_IMAGE"],
             "OPENCLAW_NETWORK": swarm_net,
@@ -258,7 +186,7 @@ def main():
         # One untimed warm-up start on each (network creation, image checks, first connections).
         for b in berths:
             uid, token = b.user("warmup")
-            b.start(token)
+            b.start_agent(token)
             b.delete_user(uid)
 
         times = {(b.name, kind): [] for b in berths for kind in ("fresh", "stopped")}
@@ -270,7 +198,7 @@ def main():
                     for b in berths:
                         b.stop_agent(users[b.name][1])
                 for b in order:
-                    times[(b.name, kind)].append(b.start(users[b.name][1]))
+                    times[(b.name, kind)].append(b.start_agent(users[b.name][1]))
             for b in berths:
                 b.delete_user(users[b.name][0])
             print("round %d: " % r + ", ".join(
@@ -288,7 +216,7 @@ def main():
 
         users = [swarm.user("sweep%d" % i) for i in range(args.sweep_agents)]
         for _, token in users:
-            swarm.start(token)
+            swarm.start_agent(token)
         proxy.take()
         sweep_times, per_sweep = [], []
         for _ in range(args.sweeps):
