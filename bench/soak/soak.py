@@ -179,6 +179,15 @@ def cleanup(instance, network):
     subprocess.run(["docker", "network", "rm", network], capture_output=True)
 
 
+def start_berth(args, network):
+    return BerthServe(args.berth, "soak", {
+        "OPENCLAW_IMAGE": args.image, "OPENCLAW_NETWORK": network, "BERTH_LOG_LEVEL": "info",
+        "BERTH_REAP_INTERVAL": "5", "BERTH_HEALTH_INTERVAL": "5", "BERTH_AGENT_MEMORY": "64m",
+        "BERTH_START_TIMEOUT": "60",
+        # Every user may be starting at once (stops are frequent): no 429 for starts.
+        "BERTH_MAX_CONCURRENT_STARTS": str(args.busy + args.sporadic)}, ADMIN)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--berth", required=True)
@@ -194,17 +203,13 @@ def main():
     args = ap.parse_args()
 
     network = "berth-soak-%d-%d" % (int(time.time()), os.getpid())
-    berth = BerthServe(args.berth, "soak", {
-        "OPENCLAW_IMAGE": args.image, "OPENCLAW_NETWORK": network, "BERTH_LOG_LEVEL": "info",
-        "BERTH_REAP_INTERVAL": "5", "BERTH_HEALTH_INTERVAL": "5", "BERTH_AGENT_MEMORY": "64m",
-        "BERTH_START_TIMEOUT": "60",
-        # Every user may be starting at once (stops are frequent): no 429 for starts.
-        "BERTH_MAX_CONCURRENT_STARTS": str(args.busy + args.sporadic)}, ADMIN)
+    berth = None
     instance = ""
     stop = threading.Event()
     tally = Tally()
     threads = []
     try:
+        berth = start_berth(args, network)
         instance = berth.instance_id()
         busy = [make_user(berth, "busy%d" % i) for i in range(args.busy)]
         sporadic = [make_user(berth, "sporadic%d" % i, 1) for i in range(args.sporadic)]
@@ -267,7 +272,8 @@ def main():
         return 0 if ok else 1
     finally:
         stop.set()
-        berth.stop()
+        if berth is not None:
+            berth.stop()
         cleanup(instance, network)
 
 
