@@ -16,9 +16,12 @@
 
 namespace {
 
-// One file per process, removed when libFuzzer exits.
+// One file per process, removed when libFuzzer exits. On tmpfs when there is one: truncating a
+// file on ext4 waits for its journal, which made this target run at ~300 executions a second.
+std::string TempDir() { return ::access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp"; }
+
 struct TempFile {
-  TempFile() : path("/tmp/berth-settings-fuzz-" + std::to_string(::getpid()) + ".conf") {}
+  TempFile() : path(TempDir() + "/berth-settings-fuzz-" + std::to_string(::getpid()) + ".conf") {}
   ~TempFile() { std::remove(path.c_str()); }
   const std::string path;
 };
