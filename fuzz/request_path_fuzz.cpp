@@ -116,7 +116,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   parser.eager(true);
   berth::beast::error_code ec;
   parser.put(boost::asio::buffer(data + 1, size - 1), ec);
-  if (!parser.is_done()) parser.put_eof(ec);
+  if (!ec && parser.got_some() && !parser.is_done()) parser.put_eof(ec);
   if (ec || !parser.is_done()) return 0;  // the server answers 400 before any route
 
   bh::Request request;
