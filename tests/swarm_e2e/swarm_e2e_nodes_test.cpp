@@ -113,17 +113,6 @@ class SwarmE2eLostNode : public SwarmE2eTest {
  protected:
   SwarmE2eLostNode() { private_cluster_ = true; }
 
-  // The user's agent as the admin fleet view shows it (null when it is not there).
-  nlohmann::json FleetEntry(const std::string& user_id) const {
-    const nlohmann::json fleet = berth_->Get("/api/admin/containers", kAdminToken).Json();
-    if (fleet.contains("containers")) {
-      for (const nlohmann::json& c : fleet["containers"]) {
-        if (c.value("userId", "") == user_id) return c;
-      }
-    }
-    return nullptr;
-  }
-
   // The manager's view of the node's state ("ready", "down", ...).
   std::string NodeState(const std::string& node_id) const {
     auto nodes = manager_->ListNodes();
@@ -178,7 +167,6 @@ TEST_F(SwarmE2eLostNode, AKilledWorkerEnginesAgentsFailWithinOneSweepAndTheOther
   }
   auto seconds = [](Clock::duration d) { return std::chrono::duration<double>(d).count(); };
   ASSERT_TRUE(failed.has_value()) << "the agent still reads " << entry.dump();
-  ASSERT_TRUE(down.has_value() || failed.has_value());
   const Clock::time_point marked = down.value_or(*failed);
   std::fprintf(stderr, "[ lost node ] node down %.1f s after the kill, agent failed %.1f s\n",
                seconds(marked - killed), seconds(*failed - killed));

@@ -164,13 +164,19 @@ HttpResult SwarmE2eTest::StartAgent(const std::string& token) const {
   return berth_->Post("/api/agent/start", "", token);
 }
 
-std::string SwarmE2eTest::NodeOf(const std::string& user_id) const {
+json SwarmE2eTest::FleetEntry(const std::string& user_id) const {
   const json fleet = berth_->Get("/api/admin/containers", kAdminToken).Json();
-  if (!fleet.contains("containers")) return "";
-  for (const json& c : fleet["containers"]) {
-    if (c.value("userId", "") == user_id && c["node"].is_string()) return c["node"];
+  if (fleet.contains("containers")) {
+    for (const json& c : fleet["containers"]) {
+      if (c.value("userId", "") == user_id) return c;
+    }
   }
-  return "";
+  return nullptr;
+}
+
+std::string SwarmE2eTest::NodeOf(const std::string& user_id) const {
+  const json entry = FleetEntry(user_id);
+  return entry.is_object() && entry["node"].is_string() ? entry["node"].get<std::string>() : "";
 }
 
 std::string SwarmE2eTest::StreamedChat(const std::string& token, std::string* error) const {

@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,8 @@ class SwarmE2eTest : public ::testing::Test {
   // A user with the fake LLM as provider "fakellm" (models fake-model-1, fake-model-2).
   std::pair<std::string, std::string> UserWithProvider(const std::string& name);
   HttpResult StartAgent(const std::string& token) const;
+  // The user's agent as the admin fleet view shows it (null when it is not there).
+  nlohmann::json FleetEntry(const std::string& user_id) const;
   // The node the admin fleet view shows for the user's agent ("" when none).
   std::string NodeOf(const std::string& user_id) const;
   // A streamed chat through berth; returns the text of its content deltas ("" on failure, with
