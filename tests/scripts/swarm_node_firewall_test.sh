@@ -19,7 +19,7 @@ done
 ip netns add "${ns_server}" 2>/dev/null || skip "cannot create network namespaces"
 server=""
 cleanup() {
-  [[ -n "${server}" ]] && kill "${server}" 2>/dev/null
+  if [[ -n "${server}" ]]; then kill "${server}" 2>/dev/null || true; fi
   ip netns del "${ns_server}" 2>/dev/null || true
   ip netns del "${ns_client}" 2>/dev/null || true
 }
@@ -64,7 +64,9 @@ if command -v ip6tables >/dev/null && in_server ip6tables -S INPUT >/dev/null 2>
 fi
 
 # 3. Connections: from berth's address admitted, from another reset, outside the range untouched.
-in_server python3 - <<'PY' &
+# Started by nsenter itself (not through the shell function) so that $! is the python process
+# (nsenter execs it) and killing it ends the listener instead of an idle subshell.
+nsenter --net="/run/netns/${ns_server}" python3 - <<'PY' &
 import socket, threading
 def serve(port):
     s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -101,4 +103,6 @@ fw remove
 in_server iptables -S | grep -q BERTH-AGENTS && fail "remove left: $(in_server iptables -S)"
 [[ $(connect 10.77.0.3 40050) == ok ]] || fail "still filtered after remove"
 kill "${server}" 2>/dev/null || true
+wait "${server}" 2>/dev/null || true
+server=""
 echo "swarm_node_firewall_test: ok"
