@@ -1,9 +1,11 @@
 // A whole request to berth's API, as bytes from a client, through the server's Beast parser, the
 // router (matching, percent-decoding, authentication) and the handlers into the services and a
 // real SQLite store in a temp dir: every JSON body of the user, admin, provider and internal
-// routes. The agent routes (agents_api.cpp) are left out: they need the whole lifecycle and an
-// engine, and of the bodies only POST /api/admin/system-containers' is theirs. Streaming routes
-// are only admitted, not run.
+// routes, and the agent routes (start, stop, restart, the fleet, reap, health check, system
+// containers) through the whole lifecycle down to an in-memory engine (tests/mocks/
+// fake_runtime.hpp: the real engine is proven by the lifecycle tests, not here). Streaming routes
+// are only admitted, not run. The lifecycle's background loops are not started (the runs stay
+// deterministic); its starts, stops and sweeps run on the calling request.
 //
 // Input: byte 0 picks the caller (none, the admin, user A, user B, user A's container token, or
 // the input's own Authorization header); the rest is the request (method, target, headers,
@@ -24,8 +26,12 @@
 #include "common/clock.hpp"
 #include "crypto/key_provider.hpp"
 #include "crypto/secret_box.hpp"
+#include "crypto/tokens.hpp"
 #include "http/api.hpp"
 #include "http/api_routes.hpp"
+#include "image/agent_contract.hpp"
+#include "lifecycle/agent_manager.hpp"
+#include "mocks/fake_runtime.hpp"
 #include "service/accounts.hpp"
 #include "service/containers.hpp"
 #include "service/providers.hpp"
@@ -59,6 +65,18 @@ struct World {
     s.providers = std::make_shared<berth::service::ProviderService>(s.store, secrets, clock);
     s.containers =
         std::make_shared<berth::service::ContainerService>(s.store, secrets, s.providers, clock);
+    berth::lifecycle::LifecycleOptions options;
+    options.api_url = "http://172.30.0.1:3001/api";
+    options.image = "berth/test-agent:fuzz";
+    options.contract = berth::image::AgentContract();
+    options.ready_poll_interval = std::chrono::milliseconds(1);
+    options.start_timeout = std::chrono::seconds(2);
+    options.stop_grace = std::chrono::seconds(0);
+    s.agents = std::make_shared<berth::lifecycle::AgentManager>(
+        options, s.store, std::make_shared<berth::testing::FakeRuntime>(), s.containers,
+        s.providers, secrets, std::make_shared<berth::testing::FakeProbe>(), clock);
+    if (!s.agents->Initialize().ok()) Die("lifecycle");
+    s.blocking = std::make_shared<net::thread_pool>(2);
     bh::RegisterApiRoutes(router, s);
     // Seeded with fixed ids (in request_path.dict) so that routes with ids find them.
     auto a = s.accounts->CreateUser({"Ada", std::string("ada@example.com"), std::string("ua")});
@@ -69,6 +87,16 @@ struct World {
     auto container = s.containers->ProvisionUserContainer("ua", false);
     if (!container.ok()) Die("container: " + container.status().ToString());
     container_a = container->token;
+    // A system container with a fixed id ("sa", in the dictionary) for the routes that take one.
+    berth::store::SystemContainer system;
+    system.id = "sa";
+    system.name = "fuzz";
+    system.container_name = std::string(berth::service::kSystemContainerPrefix) + system.name;
+    const std::string token = berth::crypto::NewToken(berth::crypto::kContainerTokenPrefix);
+    system.gateway_token = secrets->Seal(token);
+    system.token_hash = berth::crypto::TokenHash(token);
+    system.created_at = system.updated_at = 1;
+    if (!s.store->CreateSystemContainer(system).ok()) Die("system container");
   }
 
   [[noreturn]] static void Die(const std::string& what) {
@@ -96,16 +124,6 @@ World& TheWorld() {
 }
 
 }  // namespace
-
-// Registered by RegisterApiRoutes; left out of this target (see the top of the file).
-void berth::http::api::RegisterAgentRoutes(Router&, const ApiServices&) {}
-// The lifecycle is absent (ApiServices::agents is null): handlers must not call it. These two are
-// what the other routes' handlers name; called, they stop the run as a finding.
-berth::Result<berth::lifecycle::AgentView> berth::lifecycle::AgentManager::GetAgent(
-    const std::string&) {
-  __builtin_trap();
-}
-berth::Result<std::string> berth::lifecycle::AgentManager::EnginePing() { __builtin_trap(); }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
@@ -149,6 +167,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     io.run();
   }
 
+  // BERTH_FUZZ_TRACE=1: each answer on stderr (for writing seeds; run with -runs=0).
+  static const bool trace = std::getenv("BERTH_FUZZ_TRACE") != nullptr;
+  if (trace) {
+    std::fprintf(stderr, "%s %s -> %d %.200s\n", std::string(request.raw.method_string()).c_str(),
+                 std::string(request.raw.target()).c_str(), response.result_int(),
+                 response.body().c_str());
+  }
   if (response.result_int() >= 500 && response.result_int() != 503) Fail("a 5xx", response);
   if (response.body().empty()) {
     if (response.result_int() != 204 && request.raw.method() != bhttp::verb::head) {
