@@ -13,6 +13,7 @@
 #include "cli/db_command.hpp"
 #include "cli/engine_choice.hpp"
 #include "cli/image_push_cli.hpp"
+#include "cli/memory_policy.hpp"
 #include "cli/signals.hpp"
 #include "common/logging.hpp"
 #include "config/settings.hpp"
@@ -343,6 +344,7 @@ int RotateKey(const std::map<std::string, std::string>& flags,
 }  // namespace berth
 
 int main(int argc, char** argv) {
+  berth::cli::ReturnLargeBlocksToTheSystem();
   CLI::App app{"berth: a private OpenClaw agent for every user"};
   app.require_subcommand(1);
   std::map<std::string, std::string> flags;

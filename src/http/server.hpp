@@ -28,10 +28,10 @@ struct ServerOptions {
   std::size_t max_connections = 10000;
   // Open connections from one address (0 = no limit); one more is answered 429 and closed.
   std::size_t max_connections_per_address = 0;
-  // Bytes of request bodies being received at once, across connections (0 = no bound): a
-  // request whose body does not fit is answered 503 with Retry-After before it is read. A body
-  // of unknown length (chunked) counts as body_limit. (What handlers hold afterwards is bounded
-  // per user: chats in flight, the work pool's queues.)
+  // Bytes of request bodies held at once (being received or answered), across connections (0 =
+  // no bound): a request whose body does not fit is answered 503 with Retry-After before it is
+  // read. A body of unknown length (chunked) counts as body_limit until it is in; every body
+  // counts at its size until its request has been answered.
   std::size_t body_memory_limit = 64 << 20;
   // Runs synchronous handlers off the event loops (Router::Run). Null: they run inline. The
   // server shuts it down when Run() returns (its queued jobs belong to this server's loops).

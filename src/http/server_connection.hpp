@@ -110,8 +110,11 @@ class BodyBudget {
   std::atomic<std::size_t> used_{0};
 };
 
-// One request's share of the BodyBudget while its body is being received; returned once the body
-// is in (the handler's own limits, per user, bound what it holds after) or the request ends.
+// One request's share of the BodyBudget: what its body may take while it is received, then (cut
+// to the body's size) what it holds until the request has been answered. Held to the end because
+// the body lives that long: a body released once read let clients refill the budget while earlier
+// bodies still waited for or went through their handlers, and berth then held about twice the
+// budget (bench/README.md, "Reliability").
 class BodyReservation {
  public:
   explicit BodyReservation(BodyBudget& budget) : budget_(budget) {}
@@ -119,6 +122,12 @@ class BodyReservation {
   void Release() {
     budget_.Release(bytes_);
     bytes_ = 0;
+  }
+  // Returns what was taken beyond `bytes` (a body shorter than reserved, a chunked one).
+  void ShrinkTo(std::size_t bytes) {
+    if (bytes >= bytes_) return;
+    budget_.Release(bytes_ - bytes);
+    bytes_ = bytes;
   }
   BodyReservation(const BodyReservation&) = delete;
   BodyReservation& operator=(const BodyReservation&) = delete;

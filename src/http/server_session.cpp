@@ -132,7 +132,7 @@ net::awaitable<void> Server::Impl::Session(ConnectionPtr conn) {
     }
 
     request.raw = parser.release();
-    reservation.Release();
+    reservation.ShrinkTo(request.raw.body().size());
     ConnectionWriter writer(options, stopping, conn, request);
     co_await Handle(*admission.route, request, writer);
     writer.StopWatching();
