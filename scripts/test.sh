@@ -8,19 +8,26 @@
 # used as they are). Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh --test
+# Each step's wall time, so that a slow CI run says where its time went.
+step() {
+  local t0=${SECONDS}
+  "$@"
+  echo "test.sh: ${1##*/} took $((SECONDS - t0)) s" >&2
+}
+step scripts/install-deps.sh --test
 # The house style is checked, not argued about (STYLE.md): a source clang-format would change fails.
-scripts/check-format.sh
-scripts/install-openclaw.sh
+step scripts/check-format.sh
+step scripts/install-openclaw.sh
 # The official openai npm client, which the chat tests drive against berth (tests/node).
-npm ci --prefix tests/node --no-audit --no-fund --loglevel=error
-scripts/build.sh -DBERTH_BUILD_TESTS=ON -DBERTH_BUILD_BENCH=ON
+step npm ci --prefix tests/node --no-audit --no-fund --loglevel=error
+step scripts/build.sh -DBERTH_BUILD_TESTS=ON -DBERTH_BUILD_BENCH=ON
 # The fuzz targets (fuzz/, their own build dir) each run a few seconds on their seed corpus.
-scripts/fuzz-build.sh
-ctest --test-dir build-fuzz -L fuzz --output-on-failure -j"$(nproc)"
-scripts/start-dockerd.sh
+step scripts/fuzz-build.sh
+step ctest --test-dir build-fuzz -L fuzz --output-on-failure -j"$(nproc)"
+step scripts/start-dockerd.sh
 
 # `berth image build` prints "<reference> <image id>".
+images_t0=${SECONDS}
 if [[ -z "${BERTH_TEST_AGENT_IMAGE:-}" ]]; then
   built="$(build/berth image build test-agent)"
   export BERTH_TEST_AGENT_IMAGE="${built%% *}"
@@ -29,7 +36,8 @@ if [[ -z "${BERTH_OPENCLAW_IMAGE:-}" ]]; then
   built="$(build/berth image build openclaw)"
   export BERTH_OPENCLAW_IMAGE="${built%% *}"
 fi
+echo "test.sh: the images took $((SECONDS - images_t0)) s" >&2
 echo "test.sh: BERTH_TEST_AGENT_IMAGE=${BERTH_TEST_AGENT_IMAGE} BERTH_OPENCLAW_IMAGE=${BERTH_OPENCLAW_IMAGE}"
 
 cd build
-ctest --output-on-failure -j"$(nproc)" "$@"
+step ctest --output-on-failure -j"$(nproc)" "$@"
