@@ -168,6 +168,7 @@ lifecycle::LifecycleOptions LifecycleOptionsFrom(const config::Settings& s,
   o.start_timeout = std::chrono::seconds(s.start_timeout_s);
   o.max_concurrent_starts = s.max_concurrent_starts;
   o.reap_interval = std::chrono::seconds(s.reap_interval_s);
+  o.idle_pause = std::chrono::seconds(s.idle_pause_s);
   o.health_interval = std::chrono::seconds(s.health_interval_s);
   return o;
 }

@@ -168,6 +168,33 @@ Status DockerClient::KillContainer(const std::string& id, const std::string& sig
   return Status::Ok();
 }
 
+namespace {
+
+// The engine's refusal of a pause or unpause already in effect (409 "is already paused", 500 "is
+// not paused" on Docker 20.10).
+bool AlreadyInEffect(const Status& status, std::string_view words) {
+  return (status.code() == ErrorCode::kAlreadyExists || status.code() == ErrorCode::kInternal) &&
+         status.message().find(words) != std::string::npos;
+}
+
+}  // namespace
+
+Status DockerClient::PauseContainer(const std::string& id) {
+  auto response = Call(bhttp::verb::post, "/containers/" + Segment(id) + "/pause");
+  if (!response.ok()) return response.status();
+  if (IsSuccess(response->status)) return Status::Ok();
+  Status error = EngineError(response->status, response->body, "pause container " + id);
+  return AlreadyInEffect(error, "is already paused") ? Status::Ok() : error;
+}
+
+Status DockerClient::UnpauseContainer(const std::string& id) {
+  auto response = Call(bhttp::verb::post, "/containers/" + Segment(id) + "/unpause");
+  if (!response.ok()) return response.status();
+  if (IsSuccess(response->status)) return Status::Ok();
+  Status error = EngineError(response->status, response->body, "unpause container " + id);
+  return AlreadyInEffect(error, "is not paused") ? Status::Ok() : error;
+}
+
 Status DockerClient::RemoveContainer(const std::string& id, bool force,
                                      bool remove_anonymous_volumes) {
   auto response = Call(bhttp::verb::delete_,

@@ -118,6 +118,11 @@ class DockerClient {
   // POST /containers/{id}/kill?signal= (empty: SIGKILL). A container that is not running is
   // kAlreadyExists (the engine's 409).
   Status KillContainer(const std::string& id, const std::string& signal = "");
+  // POST /containers/{id}/pause and /unpause. Pausing a paused container and unpausing a running
+  // one are success (the engine refuses them, 409 "already paused" / 500 "not paused"); pausing a
+  // container that is not running is kAlreadyExists (its 409).
+  Status PauseContainer(const std::string& id);
+  Status UnpauseContainer(const std::string& id);
   // DELETE /containers/{id}?force=&v=. Named volumes always survive; `remove_anonymous_volumes`
   // removes the container's anonymous ones.
   Status RemoveContainer(const std::string& id, bool force, bool remove_anonymous_volumes = false);

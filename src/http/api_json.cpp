@@ -100,7 +100,7 @@ json TokenJson(const store::ApiToken& t) {
 }
 
 json AgentJson(const lifecycle::AgentView& v) {
-  json j = {{"status", lifecycle::AgentStatusName(v.status)},
+  json j = {{"status", v.StatusName()},
             {"lastActive", v.last_active_at ? Time(*v.last_active_at) : json(nullptr)},
             {"containerName", v.container_name.empty() ? json(nullptr) : json(v.container_name)},
             {"openStreams", v.open_streams}};

@@ -29,6 +29,8 @@ BerthMetrics::BerthMetrics()
       start_failures_(registry_.Counter("berth_agent_start_failures_total",
                                         "Agent starts that failed, by reason.", {"reason"})),
       reaps_(registry_.Counter("berth_agent_reaps_total", "Idle agents stopped by the reaper.")),
+      pauses_(registry_.Counter("berth_agent_pauses_total",
+                                "Idle agents paused by the reaper (BERTH_IDLE_PAUSE).")),
       health_failures_(registry_.Counter("berth_agent_health_failures_total",
                                          "Failed health probes of running agents.")) {}
 
@@ -61,23 +63,23 @@ void BerthMetrics::Watch(std::shared_ptr<lifecycle::AgentManager> agents) {
     std::lock_guard lock(mu_);
     agents_ = agents;
   }
-  registry_.GaugeCallback(
-      "berth_agents", "Agents (user and system containers) by kind and status.", {"kind", "status"},
-      [agents]() {
-        GaugeSamples samples;
-        if (!agents->initialized()) return samples;
-        auto list = agents->ListAgents();
-        if (!list.ok()) return samples;
-        std::map<std::pair<std::string, std::string>, double> counts;
-        for (const auto& agent : *list) {
-          const std::string kind = agent.kind == store::ContainerKind::kUser ? "user" : "system";
-          counts[{kind, std::string(lifecycle::AgentStatusName(agent.status))}] += 1;
-        }
-        for (const auto& [labels, n] : counts) {
-          samples.push_back({{labels.first, labels.second}, n});
-        }
-        return samples;
-      });
+  registry_.GaugeCallback("berth_agents", "Agents (user and system containers) by kind and status.",
+                          {"kind", "status"}, [agents]() {
+                            GaugeSamples samples;
+                            if (!agents->initialized()) return samples;
+                            auto list = agents->ListAgents();
+                            if (!list.ok()) return samples;
+                            std::map<std::pair<std::string, std::string>, double> counts;
+                            for (const auto& agent : *list) {
+                              const std::string kind =
+                                  agent.kind == store::ContainerKind::kUser ? "user" : "system";
+                              counts[{kind, std::string(agent.StatusName())}] += 1;
+                            }
+                            for (const auto& [labels, n] : counts) {
+                              samples.push_back({{labels.first, labels.second}, n});
+                            }
+                            return samples;
+                          });
 }
 
 void BerthMetrics::Watch(std::shared_ptr<ChatStats> chats) {
@@ -98,6 +100,9 @@ std::string BerthMetrics::Render() {
       reaps_.With({}).Inc(static_cast<double>(reaps - reaps_seen_));
       health_failures_.With({}).Inc(static_cast<double>(failures - health_failures_seen_));
       reaps_seen_ = reaps;
+      const int64_t pauses = agents_->pauses_total();
+      pauses_.With({}).Inc(static_cast<double>(pauses - pauses_seen_));
+      pauses_seen_ = pauses;
       health_failures_seen_ = failures;
     }
   }

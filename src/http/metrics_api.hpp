@@ -43,11 +43,13 @@ class BerthMetrics {
   HistogramFamily& start_seconds_;
   CounterFamily& start_failures_;
   CounterFamily& reaps_;
+  CounterFamily& pauses_;
   CounterFamily& health_failures_;
 
   std::mutex mu_;
   std::shared_ptr<lifecycle::AgentManager> agents_;  // guarded by mu_
   int64_t reaps_seen_ = 0;                           // guarded by mu_
+  int64_t pauses_seen_ = 0;                          // guarded by mu_
   int64_t health_failures_seen_ = 0;                 // guarded by mu_
 };
 

@@ -33,7 +33,7 @@ AgentManager::AgentManager(LifecycleOptions options, store::StorePtr store,
       reconciler_(*runtime_, records_, registry_, instance_, *clock_),
       sweeper_(options_, instance_, *runtime_, records_, registry_, reconciler_, *secrets_,
                *probe_),
-      reaper_(registry_, records_, stopper_, *clock_),
+      reaper_(options_, registry_, records_, stopper_, *runtime_, *clock_),
       keeper_(options_, records_, registry_, starter_, stopper_, *clock_),
       watcher_(*runtime_, registry_, records_, notifier_, instance_, [this] { Resync(); }),
       scheduler_(*clock_, *leadership_) {

@@ -135,6 +135,7 @@ class AgentManager {
   bool events_live() const { return registry_.events_live(); }
   // Totals since this manager was made, for metrics.
   int64_t reaps_total() const { return reaper_.reaps_total(); }
+  int64_t pauses_total() const { return reaper_.pauses_total(); }
   int64_t health_failures_total() const { return sweeper_.failures_total(); }
   std::chrono::seconds retry_after() const { return options_.retry_after; }
   const std::string& instance_id() const { return instance_.instance_id; }

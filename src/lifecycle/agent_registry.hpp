@@ -30,6 +30,9 @@ struct AgentEntry {
   bool needs_recreate = false;  // its token changed
   bool needs_restart = false;   // failed its health checks
   int health_failures = 0;
+  // Running but frozen by the engine's pause (the reaper's, or seen in events and listings):
+  // status stays kRunning; the next use resumes it through a start (no warm path meanwhile).
+  bool paused = false;
   bool oom_seen = false;  // the engine reported an OOM kill; the death that follows says so
   std::optional<AgentEndpoint> endpoint;
   std::string container_id;  // the engine's id of its container, when known
@@ -56,7 +59,7 @@ struct AgentEntry {
   // event stream is live (AgentRegistry::events_live()).
   bool Warm() const {
     return status == AgentStatus::kRunning && verified && endpoint && !needs_recreate &&
-           !needs_restart;
+           !needs_restart && !paused;
   }
 };
 

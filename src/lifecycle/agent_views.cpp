@@ -19,6 +19,7 @@ AgentView ViewOf(const AgentRecord& record, const AgentEntry* entry) {
     view.phase = entry->phase;
     view.error = entry->error;
     view.open_streams = entry->open_streams;
+    view.paused = entry->paused && entry->status == AgentStatus::kRunning;
     if (entry->last_active_ms &&
         (!view.last_active_at || *entry->last_active_ms > *view.last_active_at)) {
       view.last_active_at = entry->last_active_ms;

@@ -28,6 +28,10 @@ struct AgentView {
   int open_streams = 0;
   std::string error;  // why the last start or health check failed, when status is failed
   std::optional<std::string> node;  // the node its state lives on (several nodes only)
+  bool paused = false;              // running, frozen while idle (Reaper)
+
+  // The API's word for its state: AgentStatusName's, or "paused".
+  std::string_view StatusName() const { return paused ? "paused" : AgentStatusName(status); }
 };
 
 // The record merged with what this process knows: its live status, phase, error, open streams,

@@ -85,6 +85,15 @@ void EventWatcher::Loop() {
 }
 
 void EventWatcher::Handle(const runtime::ContainerEvent& event) {
+  if (event.kind == ContainerEventKind::kPaused || event.kind == ContainerEventKind::kUnpaused) {
+    // Whoever did it (this replica's reaper or start, another replica's): the warm path must
+    // not hand out a frozen agent, and a resumed one may be warm again.
+    AgentRegistry::Locked locked = registry_.Lock();
+    auto found = locked.KeyOfContainer(event.container_id);
+    AgentEntry* entry = found ? locked.Find(*found) : nullptr;
+    if (entry != nullptr) entry->paused = event.kind == ContainerEventKind::kPaused;
+    return;
+  }
   const bool destroyed = event.kind == ContainerEventKind::kDestroyed;
   const bool died = event.kind == ContainerEventKind::kDied || destroyed;
   if (!died && event.kind != ContainerEventKind::kOomKilled) return;

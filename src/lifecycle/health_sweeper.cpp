@@ -53,10 +53,14 @@ Result<std::vector<HealthResult>> HealthSweeper::Sweep() {
     AgentRegistry::Locked locked = registry_.Lock();
     for (auto& [key, entry] : locked.entries()) {
       if (entry.status != AgentStatus::kRunning || entry.start) continue;
+      auto state = state_of.find(entry.container_id);
+      // A paused agent answers nothing until resumed: not judged (its next use resumes it and
+      // checks it). The listing is the truth about pauses events may have missed.
+      if (state != state_of.end()) entry.paused = state->second == runtime::ContainerState::kPaused;
+      if (entry.paused && state != state_of.end()) continue;
       Target t;
       t.key = key;
       t.endpoint = entry.endpoint;
-      auto state = state_of.find(entry.container_id);
       if (state != state_of.end()) {
         t.container_id = entry.container_id;
         t.listed_running = state->second == runtime::ContainerState::kRunning;

@@ -41,6 +41,10 @@ struct LifecycleOptions {
   std::chrono::seconds retry_after{5};  // advertised to callers beyond the start cap
 
   std::chrono::milliseconds reap_interval{std::chrono::seconds(60)};
+  // A user agent idle this long (no stream open) is paused by the reaper's pass, and resumed by
+  // its next use; 0 = never. Only agents with an idle timeout are paused (one without is kept
+  // running on purpose), and only on runtimes that can (ContainerRuntime::SupportsPause()).
+  std::chrono::seconds idle_pause{300};
   std::chrono::milliseconds health_interval{std::chrono::seconds(30)};
   std::chrono::milliseconds activity_flush_interval{std::chrono::seconds(5)};
   std::chrono::milliseconds probe_timeout{2000};

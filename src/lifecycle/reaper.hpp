@@ -9,36 +9,53 @@
 #include "common/result.hpp"
 #include "lifecycle/agent_record.hpp"
 #include "lifecycle/agent_registry.hpp"
+#include "lifecycle/lifecycle_options.hpp"
 #include "lifecycle/stopper.hpp"
+#include "runtime/container_runtime.hpp"
 
 namespace berth::lifecycle {
 
-// Stops user agents idle past their own idle timeout with no stream open. Fleet-wide: exactly one
+// Two tiers for idle user agents with no stream open: past LifecycleOptions::idle_pause it
+// pauses them (the engine freezes the gateway, memory kept: the next use resumes it in
+// milliseconds, AgentStarter), past their own idle timeout it stops them. Fleet-wide: exactly one
 // replica runs it (the scheduler's leader; an admin may ask any replica). Candidates come from
-// this replica's warm view (ActivityTracker); before each stop the record is read again, so
-// that activity other replicas flushed there (never lowered) and an idle timeout changed on any
-// replica count, and a candidate no longer idle is kept.
+// this replica's warm view (ActivityTracker); before each pause or stop the record is read again,
+// so that activity other replicas flushed there (never lowered) and an idle timeout changed on
+// any replica count, and a candidate no longer idle is kept.
 //
-// Blocks on each stop (up to stop_grace each, one after another). A failed stop is logged and the
-// agent skipped. Lock order: AgentRegistry's lock alone, released before each store call and
-// stop. Thread-safe.
+// A use that races a pause: the entry is marked paused before the engine call, so a use from
+// then on goes through a start (which resumes it); a use that got in anyway shows as activity
+// after the call, and the agent is resumed at once.
+//
+// Blocks on each stop (up to stop_grace each, one after another). A failed pause or stop is
+// logged and the agent skipped. Lock order: AgentRegistry's lock alone, released before each
+// store and engine call. Thread-safe.
 class Reaper {
  public:
-  Reaper(AgentRegistry& registry, AgentRecords& records, AgentStopper& stopper, const Clock& clock);
+  Reaper(const LifecycleOptions& options, AgentRegistry& registry, AgentRecords& records,
+         AgentStopper& stopper, runtime::ContainerRuntime& runtime, const Clock& clock);
 
-  // The users whose agents it stopped.
+  // The users whose agents it stopped (those it paused are counted in pauses_total()).
   Result<std::vector<std::string>> Reap();
-  // Agents stopped since construction, for metrics.
+  // Agents stopped and paused since construction, for metrics.
   int64_t reaps_total() const { return reaps_total_.load(); }
+  int64_t pauses_total() const { return pauses_total_.load(); }
 
  private:
-  bool Idle(const AgentEntry& entry, int64_t now_ms) const;
+  enum class Verdict { kKeep, kPause, kStop };
+  Verdict Judge(const AgentEntry& entry, int64_t now_ms) const;
+  // Re-reads the record into the entry; the verdict then, kKeep when the agent is gone.
+  Verdict Recheck(const AgentKey& key);
+  void Pause(const AgentKey& key);
 
+  const LifecycleOptions& options_;
   AgentRegistry& registry_;
   AgentRecords& records_;
   AgentStopper& stopper_;
+  runtime::ContainerRuntime& runtime_;
   const Clock& clock_;
   std::atomic<int64_t> reaps_total_{0};
+  std::atomic<int64_t> pauses_total_{0};
 };
 
 }  // namespace berth::lifecycle

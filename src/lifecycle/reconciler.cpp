@@ -101,7 +101,9 @@ Status Reconciler::ReconcileWith(const std::vector<runtime::ContainerSummary>& l
       auto it = by_id.find(*record.container_id);
       if (it != by_id.end()) c = it->second;
     }
-    const bool running = c != nullptr && c->state == runtime::ContainerState::kRunning;
+    // A paused container is a running agent (frozen when idle; its next use resumes it).
+    const bool paused = c != nullptr && c->state == runtime::ContainerState::kPaused;
+    const bool running = paused || (c != nullptr && c->state == runtime::ContainerState::kRunning);
     // A failed agent stays failed until it starts again, unless it just got a container adopted.
     const bool failed = !o.adopted && record.status == AgentStatus::kFailed;
     const AgentStatus status = running  ? AgentStatus::kRunning
@@ -118,6 +120,7 @@ Status Reconciler::ReconcileWith(const std::vector<runtime::ContainerSummary>& l
         entry.container_id = c->id;
       }
       if (running) {
+        entry.paused = paused;
         if (entry.status != AgentStatus::kRunning) {
           // Running, but not yet confirmed by this process: the next start path or sweep looks.
           entry.verified = false;

@@ -75,9 +75,10 @@ void AgentStarter::EnsureRunning(const AgentKey& key, StartCallback done) {
   op->waiters.push_back(std::move(done));
   entry.start = op;
   ++in_flight_;
-  entry.SetStatus(AgentStatus::kStarting, "creating");
+  const char* phase = entry.paused ? "resuming" : "creating";
+  entry.SetStatus(AgentStatus::kStarting, phase);
   locked.Unlock();
-  notifier_.Notify({key.kind, key.owner, AgentStatus::kStarting, "creating", ""});
+  notifier_.Notify({key.kind, key.owner, AgentStatus::kStarting, phase, ""});
   if (!pool_.TrySubmit([this, key, op] { Finish(key, op, Attempt(key, *op)); })) {
     // Only when Stop() shut the pool between the admission and here.
     op->Cancel();
@@ -124,6 +125,7 @@ void AgentStarter::Finish(const AgentKey& key, const std::shared_ptr<StartOp>& o
       entry.needs_recreate = entry.needs_restart = false;
       entry.health_failures = 0;
       entry.oom_seen = false;
+      entry.paused = false;
       entry.endpoint = *result;
       entry.MarkActive(ToUnixMillis(clock_.Now()));
       locked.BindContainer(result->container_id, key);
@@ -254,6 +256,16 @@ Result<AgentEndpoint> AgentStarter::AttemptClaimed(const AgentKey& key, const Ag
   BERTH_RETURN_IF_ERROR(records_.SaveStartState(record, AgentStatus::kStarting, id, lease.fence()));
   if (op.cancelled) return Fail(op, StartFailure::kCancelled, Unavailable("cancelled"));
 
+  if (existing && existing->state == runtime::ContainerState::kPaused) {
+    // Paused when idle (Reaper): thawed in milliseconds, then checked like any running agent.
+    SetPhase(key, "resuming");
+    Status resumed = runtime_.Unpause(id);
+    if (!resumed.ok()) {
+      return Fail(op, StartFailure::kEngine,
+                  Unavailable("cannot resume the paused agent container: " + resumed.message()));
+    }
+    existing->state = runtime::ContainerState::kRunning;
+  }
   SetPhase(key, "starting");
   if (!existing || existing->state != runtime::ContainerState::kRunning) {
     BERTH_RETURN_IF_ERROR(lease.Keep());

@@ -45,6 +45,7 @@ Status AgentStopper::Stop(const AgentKey& key) {
     AgentRegistry::Locked locked = registry_.Lock();
     AgentEntry& entry = locked.Get(key);
     entry.endpoint.reset();
+    entry.paused = false;  // the engine thaws a paused container to deliver the stop signal
     entry.SetStatus(AgentStatus::kStopped);
   }
   notifier_.Notify({key.kind, key.owner, AgentStatus::kStopped, "", ""});

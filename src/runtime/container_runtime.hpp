@@ -155,6 +155,19 @@ class ContainerRuntime {
   // Graceful stop: SIGTERM, then SIGKILL after `grace`. Stopping a stopped container is ok.
   virtual Status Stop(const std::string& id, std::chrono::seconds grace) = 0;
   virtual Status Kill(const std::string& id) = 0;
+  // The engine's pause: every process of the container frozen (no CPU, memory kept), thawed in
+  // milliseconds by Unpause. Pausing a paused container and unpausing a running one are ok; a
+  // container that is not running is kAlreadyExists. Runtimes that cannot (SupportsPause()
+  // false: the default) answer kInvalidArgument.
+  virtual bool SupportsPause() const { return false; }
+  virtual Status Pause(const std::string& id) {
+    (void)id;
+    return InvalidArgument("this container runtime cannot pause agents");
+  }
+  virtual Status Unpause(const std::string& id) {
+    (void)id;
+    return InvalidArgument("this container runtime cannot pause agents");
+  }
   // Removes the container (force: even when running). Volumes survive.
   virtual Status Remove(const std::string& id, bool force) = 0;
   virtual Status RemoveVolume(const std::string& name) = 0;

@@ -203,6 +203,10 @@ Status DockerRuntime::Kill(const std::string& id) {
   return status;
 }
 
+Status DockerRuntime::Pause(const std::string& id) { return client_->PauseContainer(id); }
+
+Status DockerRuntime::Unpause(const std::string& id) { return client_->UnpauseContainer(id); }
+
 Status DockerRuntime::Remove(const std::string& id, bool force) {
   return client_->RemoveContainer(id, force, /*remove_anonymous_volumes=*/false);
 }

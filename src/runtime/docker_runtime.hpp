@@ -65,6 +65,9 @@ class DockerRuntime final : public ContainerRuntime {
   Status Start(const std::string& id) override;
   Status Stop(const std::string& id, std::chrono::seconds grace) override;
   Status Kill(const std::string& id) override;
+  bool SupportsPause() const override { return true; }
+  Status Pause(const std::string& id) override;
+  Status Unpause(const std::string& id) override;
   Status Remove(const std::string& id, bool force) override;
   Status RemoveVolume(const std::string& name) override;
   Result<ContainerInfo> Inspect(const std::string& id_or_name) override;

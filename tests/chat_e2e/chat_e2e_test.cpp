@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <future>
+#include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "../lifecycle_e2e/lifecycle_fixture.hpp"
@@ -423,4 +424,51 @@ TEST_F(ChatE2e, TheEventStreamReportsTheStartStepByStep) {
 }
 
 }  // namespace
+TEST_F(ChatE2e, AnIdleAgentIsPausedAndTheNextChatResumesIt) {
+  env_["BERTH_IDLE_PAUSE"] = "1";
+  env_["BERTH_REAP_INTERVAL"] = "1";
+  StartBerth();
+  FakeLlm llm(Gateway());
+  auto [user_id, token] = UserWithProvider(llm, "pauser");
+  ASSERT_EQ(Chat(token, ChatBody("openclaw", false)).http.status, 200);
+  const std::string id = ContainersOf(user_id).at(0).id;
+  auto engine_state = [&] {
+    auto info = client().InspectContainer(id);
+    return info.ok() ? info->status : info.status().ToString();
+  };
+
+  // Idle past BERTH_IDLE_PAUSE: the reaper's next pass pauses it (the engine freezes it).
+  ASSERT_TRUE(Eventually([&] { return engine_state() == "paused"; }, 10s)) << engine_state();
+  EXPECT_EQ(berth_->Get("/api/agent", token).Json()["status"], "paused");
+  const std::string metrics = berth_->Get("/metrics").body;
+  EXPECT_THAT(metrics, HasSubstr("berth_agents{kind=\"user\",status=\"paused\"} 1"));
+  EXPECT_THAT(metrics, HasSubstr("berth_agent_pauses_total 1"));
+
+  // The next chat resumes the same container and is answered (how long it took is printed, for
+  // people: timings are the benchmarks' business).
+  const auto asked = std::chrono::steady_clock::now();
+  auto answer = Chat(token, ChatBody("openclaw", false));
+  std::cout << "[pause] the chat that resumed the agent took "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - asked)
+                   .count()
+            << " ms\n";
+  ASSERT_EQ(answer.http.status, 200) << answer.error << answer.http.body;
+  EXPECT_EQ(json::parse(answer.http.body)["choices"][0]["message"]["content"],
+            FakeLlm::Reply("fake-model-1"));
+  EXPECT_EQ(ContainersOf(user_id).at(0).id, id);
+  EXPECT_NE(engine_state(), "exited");
+
+  // Paused again, then stopped by the user: the engine thaws it to deliver SIGTERM, and the
+  // agent shuts down cleanly.
+  ASSERT_TRUE(Eventually([&] { return engine_state() == "paused"; }, 10s)) << engine_state();
+  auto stopped = berth_->Post("/api/agent/stop", "", token);
+  ASSERT_EQ(stopped.status, 200) << stopped.body;
+  EXPECT_EQ(stopped.Json()["status"], "stopped");
+  auto info = client().InspectContainer(id);
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->status, "exited");
+  EXPECT_EQ(info->exit_code, 0);
+}
+
 }  // namespace berth::testing

@@ -31,6 +31,7 @@ TEST(Settings, DefaultsMatchTheIssueAndSeed) {
   EXPECT_EQ(s->start_timeout_s, 180);
   EXPECT_EQ(s->max_concurrent_starts, 4);
   EXPECT_EQ(s->reap_interval_s, 60);
+  EXPECT_EQ(s->idle_pause_s, 300);
   EXPECT_EQ(s->health_interval_s, 30);
   EXPECT_EQ(s->log_level, "info");
   EXPECT_EQ(s->log_format, "json");
@@ -60,6 +61,7 @@ TEST(Settings, ParsesLifecycleSettings) {
                          {"BERTH_AGENT_PIDS", "256"},
                          {"BERTH_START_TIMEOUT", "30"},
                          {"BERTH_MAX_CONCURRENT_STARTS", "2"},
+                         {"BERTH_IDLE_PAUSE", "0"},
                          {"BERTH_AGENT_ADDRESSING", "published"},
                          {"BERTH_INTERNAL_LISTEN", "off"},
                          {"DOCKER_TLS_VERIFY", "1"},
@@ -71,6 +73,7 @@ TEST(Settings, ParsesLifecycleSettings) {
   EXPECT_EQ(s->agent_pids, 256);
   EXPECT_EQ(s->start_timeout_s, 30);
   EXPECT_EQ(s->max_concurrent_starts, 2);
+  EXPECT_EQ(s->idle_pause_s, 0);
   EXPECT_EQ(s->agent_addressing, "published");
   EXPECT_EQ(s->internal_listen, "off");
   EXPECT_TRUE(s->docker_tls_verify);
@@ -135,6 +138,8 @@ TEST(Settings, InvalidValuesNameTheSettingAndHideSecrets) {
                                          {"BERTH_LOG_FORMAT", "xml"},
                                          {"BERTH_LOG_FORMAT", "JSON"},
                                          {"BERTH_THREADS", "-1"},
+                                         {"BERTH_IDLE_PAUSE", "-5"},
+                                         {"BERTH_IDLE_PAUSE", "604801"},
                                          {"BERTH_AGENT_MEMORY", "1k"},
                                          {"BERTH_AGENT_MEMORY", "lots"},
                                          // Found by fuzz/settings_fuzz.cpp: the size overflowed.

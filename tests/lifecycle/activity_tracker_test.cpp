@@ -78,7 +78,7 @@ TEST(ActivityTrackerFlush, AFailedWriteKeepsTheStampsForTheNextFlush) {
 TEST_F(ActivityTrackerTest, ReaperStopsOnlyAgentsIdlePastTheirTimeoutWithoutStreams) {
   const std::string bob = NewUser("bob");
   ASSERT_TRUE(Starter().EnsureRunningAndWait(AgentKey::User(bob)).ok());
-  Reaper reaper(registry_, *records_, Stopper(), *fake_clock_);
+  Reaper reaper(options_, registry_, *records_, Stopper(), *runtime_, *fake_clock_);
   StreamGuard stream = tracker_->OpenStream(bob);
   fake_clock_->Advance(29min);
   EXPECT_TRUE(reaper.Reap()->empty());

@@ -129,7 +129,7 @@ class ReplicaReaperTest : public berth::testing::LifecyclePartsTest {};
 TEST_F(ReplicaReaperTest, ActivityAnotherReplicaFlushedKeepsAnAgentFromTheReaper) {
   const std::string user = NewUser();
   ASSERT_TRUE(Starter().EnsureRunningAndWait(AgentKey::User(user)).ok());
-  Reaper reaper(registry_, *records_, Stopper(), *fake_clock_);
+  Reaper reaper(options_, registry_, *records_, Stopper(), *runtime_, *fake_clock_);
   fake_clock_->Advance(31min);
   // Another replica served this agent a minute ago and flushed the stamp.
   auto record = records_->Find(AgentKey::User(user));

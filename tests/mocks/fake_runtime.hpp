@@ -36,6 +36,8 @@ class FakeRuntime final : public runtime::ContainerRuntime {
   std::atomic<int> calls{0};
   std::atomic<int> creates{0};
   std::atomic<int> starts{0};
+  std::atomic<int> pauses{0};
+  std::atomic<int> unpauses{0};
   bool image_present = true;
   std::optional<Status> start_error;  // what Start() answers instead, when set
   // Placement, as a runtime of several nodes answers it (unset: one engine, nothing to place).
@@ -101,11 +103,38 @@ class FakeRuntime final : public runtime::ContainerRuntime {
     std::lock_guard lock(mu_);
     auto it = containers_.find(id);
     if (it == containers_.end()) return NotFound("no container " + id);
-    if (it->second.state == runtime::ContainerState::kRunning) {
+    if (it->second.state == runtime::ContainerState::kRunning ||
+        it->second.state == runtime::ContainerState::kPaused) {
       it->second.state = runtime::ContainerState::kExited;
       it->second.ip.clear();
       Emit(it->second, Kind::kDied, 0);
     }
+    return Status::Ok();
+  }
+  bool SupportsPause() const override { return true; }
+  Status Pause(const std::string& id) override {
+    ++calls;
+    ++pauses;
+    std::lock_guard lock(mu_);
+    auto it = containers_.find(id);
+    if (it == containers_.end()) return NotFound("no container " + id);
+    Container& c = it->second;
+    if (c.state == runtime::ContainerState::kPaused) return Status::Ok();
+    if (c.state != runtime::ContainerState::kRunning) return AlreadyExists(id + " is not running");
+    c.state = runtime::ContainerState::kPaused;
+    Emit(c, Kind::kPaused, std::nullopt);
+    return Status::Ok();
+  }
+  Status Unpause(const std::string& id) override {
+    ++calls;
+    ++unpauses;
+    std::lock_guard lock(mu_);
+    auto it = containers_.find(id);
+    if (it == containers_.end()) return NotFound("no container " + id);
+    Container& c = it->second;
+    if (c.state != runtime::ContainerState::kPaused) return Status::Ok();
+    c.state = runtime::ContainerState::kRunning;
+    Emit(c, Kind::kUnpaused, std::nullopt);
     return Status::Ok();
   }
   Status Kill(const std::string& id) override {

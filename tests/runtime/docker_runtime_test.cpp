@@ -322,6 +322,31 @@ TEST_F(DockerRuntimeTest, KillAndExitCodes) {
   EXPECT_EQ(*logs, "bye\n");
 }
 
+TEST_F(DockerRuntimeTest, PauseAndUnpauseAreIdempotentAndAStopThawsAPausedContainer) {
+  // The shell exits 0 on SIGTERM, so the exit code tells whether the stop was graceful.
+  const std::string id = Create(Spec("paused", "trap 'exit 0' TERM; while :; do sleep 1; done"));
+  ASSERT_TRUE(runtime_->SupportsPause());
+  EXPECT_EQ(runtime_->Pause(id).code(), ErrorCode::kAlreadyExists) << "not running yet";
+  ASSERT_TRUE(runtime_->Start(id).ok());
+  ASSERT_TRUE(runtime_->Pause(id).ok());
+  EXPECT_TRUE(runtime_->Pause(id).ok()) << "pausing a paused container is success";
+  auto paused = runtime_->Inspect(id);
+  ASSERT_TRUE(paused.ok());
+  EXPECT_EQ(paused->state, ContainerState::kPaused);
+  ASSERT_TRUE(runtime_->Unpause(id).ok());
+  Status again = runtime_->Unpause(id);
+  EXPECT_TRUE(again.ok()) << "unpausing a running container is success: " << again.ToString();
+  EXPECT_EQ(runtime_->Inspect(id)->state, ContainerState::kRunning);
+
+  ASSERT_TRUE(runtime_->Pause(id).ok());
+  ASSERT_TRUE(runtime_->Stop(id, seconds(20)).ok());
+  auto stopped = runtime_->Inspect(id);
+  ASSERT_TRUE(stopped.ok());
+  EXPECT_EQ(stopped->state, ContainerState::kExited);
+  EXPECT_EQ(stopped->exit_code, 0) << "the stop signal reached the thawed process";
+  EXPECT_EQ(runtime_->Pause("berth-no-such-container").code(), ErrorCode::kNotFound);
+}
+
 TEST_F(DockerRuntimeTest, OutOfMemoryIsReported) {
   ContainerSpec spec = Spec("oom", "x=a; while true; do x=$x$x; done");
   spec.memory_bytes = 16 * 1024 * 1024;
