@@ -1,4 +1,7 @@
 // Agents: the caller's (/api/agent…), the fleet and system containers (/api/admin/…).
+#include <mutex>
+#include <optional>
+
 #include "http/api_routes.hpp"
 #include "http/offload.hpp"
 
@@ -32,6 +35,31 @@ Response StartedResponse(const AgentsPtr& agents, const std::string& user_id,
                  [](const lifecycle::AgentView& v) { return Ok(AgentJson(v)); });
 }
 
+// Begins the user's start without waiting for it: 202 with the agent's view, or the start's
+// refusal when it came before this answer (429 at the start cap, an unknown user).
+Response StartAhead(const AgentsPtr& agents, const std::string& user_id) {
+  struct Outcome {
+    std::mutex mu;
+    bool answered = false;          // guarded by mu
+    std::optional<Status> refusal;  // guarded by mu
+  };
+  auto outcome = std::make_shared<Outcome>();
+  agents->EnsureRunningAsync(user_id, [outcome](Result<lifecycle::AgentEndpoint> started) {
+    std::lock_guard lock(outcome->mu);
+    if (!outcome->answered && !started.ok()) outcome->refusal = started.status();
+  });
+  std::optional<Status> refusal;
+  {
+    std::lock_guard lock(outcome->mu);
+    outcome->answered = true;
+    refusal = outcome->refusal;
+  }
+  if (refusal) return AgentError(*refusal, *agents);
+  return Respond(agents->GetAgent(user_id), [](const lifecycle::AgentView& v) {
+    return JsonResponse(bhttp::status::accepted, AgentJson(v));
+  });
+}
+
 }  // namespace
 
 void RegisterAgentRoutes(Router& router, const ApiServices& s) {
@@ -48,11 +76,16 @@ void RegisterAgentRoutes(Router& router, const ApiServices& s) {
       },
       kUser);
   // Returns once the agent is ready (or its start failed); concurrent calls share one start.
+  // ?wait=false: a sign the user is about to chat; the start (or resume) begins and the answer
+  // is 202 with the agent as it is now (GET /api/agent/events follows the start).
   router.AddAsync(V::post, "/api/agent/start", Awaiting([agents = s.agents](Request& r) {
-                    return AwaitCallback<Response>([agents, id = r.caller().user_id](
-                                                       std::function<void(Response)> done) {
+                    auto wait = QueryFlag(r, "wait", true);
+                    return AwaitCallback<Response>([agents, id = r.caller().user_id,
+                                                    wait](std::function<void(Response)> done) {
+                      if (!wait.ok()) return done(ErrorResponse(wait.status()));
                       if (Status st = AgentsUnavailable(agents); !st.ok())
                         return done(ErrorResponse(st));
+                      if (!*wait) return done(StartAhead(agents, id));
                       agents->EnsureRunningAsync(id, [=](Result<lifecycle::AgentEndpoint> started) {
                         done(StartedResponse(agents, id, started));
                       });

@@ -356,6 +356,12 @@ net::awaitable<void> ChatHandlers::Events(Request& request, ResponseWriter& writ
   head.set("X-Accel-Buffering", "no");
   if (!co_await writer.Begin(head)) co_return;
   if (!co_await writer.Write(SseEvent("state", state_json(*current)))) co_return;
+  // Opening this stream is a sign the user is about to chat: a stopped or paused agent is
+  // started (or resumed) now, and its steps follow on this stream. A refusal (the start cap)
+  // is no matter here: the chat that follows starts it or says why not.
+  if (current->paused || current->status == lifecycle::AgentStatus::kStopped) {
+    s_.agents->EnsureRunningAsync(user_id, [](Result<lifecycle::AgentEndpoint>) {});
+  }
   bool gone = false;
   writer.WatchClient([subscription, &gone] {
     gone = true;

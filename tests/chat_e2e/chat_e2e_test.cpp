@@ -406,8 +406,9 @@ TEST_F(ChatE2e, TheEventStreamReportsTheStartStepByStep) {
   ASSERT_TRUE(events.ReadUntil("event: state", 10s)) << events.received();
   EXPECT_THAT(events.received(), HasSubstr("text/event-stream"));
   EXPECT_THAT(events.received(), HasSubstr("{\"status\":\"stopped\"}"));
-  ASSERT_EQ(StartAgent(token).status, 200);
-  ASSERT_TRUE(events.ReadUntil("{\"status\":\"running\"}", 10s)) << events.received();
+  // Opening the stream is a sign of intent: the agent starts without being asked.
+  ASSERT_TRUE(events.ReadUntil("{\"status\":\"running\"}", 20s)) << events.received();
+  EXPECT_EQ(berth_->Get("/api/agent", token).Json()["status"], "running");
   const std::string& seen = events.received();
   const auto creating = seen.find("\"phase\":\"creating\"");
   const auto starting = seen.find("\"phase\":\"starting\"");
@@ -423,7 +424,26 @@ TEST_F(ChatE2e, TheEventStreamReportsTheStartStepByStep) {
   ASSERT_TRUE(events.ReadUntil("{\"status\":\"stopping\"}", 20s)) << events.received();
 }
 
-}  // namespace
+TEST_F(ChatE2e, StartWithoutWaitingAnswers202AtOnceAndTheAgentComesUp) {
+  // A slow agent: the answer must not wait for it.
+  env_["OPENCLAW_IMAGE"] =
+      TestAgentImages::Get().Variant("slowready", {"BERTH_TEST_AGENT_READY_DELAY_MS=1500"});
+  StartBerth();
+  auto [user_id, token] = CreateUser("eager");
+  auto ahead = berth_->Post("/api/agent/start?wait=false", "", token);
+  ASSERT_EQ(ahead.status, 202) << ahead.body;
+  EXPECT_EQ(ahead.Json()["status"], "starting");  // answered before the agent was ready
+  EXPECT_TRUE(
+      Eventually([&] { return berth_->Get("/api/agent", token).Json()["status"] == "running"; }));
+  EXPECT_EQ(ContainersOf(user_id).size(), 1u);
+  EXPECT_EQ(berth_->Post("/api/agent/start?wait=maybe", "", token).status, 400);
+  // Already running: 202 with the running agent, nothing new made.
+  auto again = berth_->Post("/api/agent/start?wait=false", "", token);
+  EXPECT_EQ(again.status, 202);
+  EXPECT_EQ(again.Json()["status"], "running");
+  EXPECT_EQ(ContainersOf(user_id).size(), 1u);
+}
+
 TEST_F(ChatE2e, AnIdleAgentIsPausedAndTheNextChatResumesIt) {
   env_["BERTH_IDLE_PAUSE"] = "1";
   env_["BERTH_REAP_INTERVAL"] = "1";
@@ -470,5 +490,7 @@ TEST_F(ChatE2e, AnIdleAgentIsPausedAndTheNextChatResumesIt) {
   EXPECT_EQ(info->status, "exited");
   EXPECT_EQ(info->exit_code, 0);
 }
+
+}  // namespace
 
 }  // namespace berth::testing
