@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""Time to the first streamed token through berth, for an agent that is stopped (cold), paused
+(BERTH_IDLE_PAUSE) and running, in one run (issue 15). The agent is the real OpenClaw image by
+default, under berth's default limits; its provider is a fake OpenAI-compatible LLM served here
+on the agent network's gateway, answering at once, so the figures are berth's and the agent's
+own time. Each round: a chat on a stopped agent (cold), one right after (running), then, once
+the reaper has paused it, one more (paused). Prints each round and the medians.
+
+  python3 bench/pause/pause_bench.py --berth build/berth [--image berth/openclaw:2026.9.6]
+      [--rounds 3]
+
+Everything berth makes carries its instance label and is removed at the end, pass or fail.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+from berth_serve import BerthServe  # noqa: E402
+
+ADMIN = "bench-pause-admin-token-0123456789abcdefghij"
+MODEL = "fake-model-1"
+
+
+class FakeLlm(BaseHTTPRequestHandler):
+    """POST /v1/chat/completions: three SSE chunks and [DONE] when streamed, JSON otherwise."""
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+        base = {"id": "c1", "object": "chat.completion.chunk", "created": 1,
+                "model": body.get("model", MODEL)}
+        if not body.get("stream"):
+            answer = dict(base, object="chat.completion", choices=[{
+                "index": 0, "message": {"role": "assistant", "content": "pong"},
+                "finish_reason": "stop"}],
+                usage={"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2})
+            data = json.dumps(answer).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+
+        def chunk(payload):
+            line = ("data: %s\n\n" % payload).encode()
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(line), line))
+            self.wfile.flush()
+        for piece in ("po", "ng", ""):
+            delta = {"content": piece} if piece else {}
+            chunk(json.dumps(dict(base, choices=[{"index": 0, "delta": delta,
+                                                  "finish_reason": None if piece else "stop"}])))
+        chunk(json.dumps(dict(base, choices=[], usage={
+            "prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2})))
+        chunk("[DONE]")
+        self.wfile.write(b"0\r\n\r\n")
+
+
+def first_token(port, token, timeout=180):
+    """Seconds from sending a streamed chat to its first content delta, and the whole chat."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    body = json.dumps({"model": "fakellm/" + MODEL, "stream": True,
+                       "messages": [{"role": "user", "content": "ping"}]})
+    start = time.perf_counter()
+    conn.request("POST", "/v1/chat/completions", body,
+                 {"Authorization": "Bearer " + token, "Content-Type": "application/json"})
+    r = conn.getresponse()
+    if r.status != 200:
+        raise RuntimeError("chat: %d %s" % (r.status, r.read()[:300]))
+    first = None
+    for raw in r:
+        line = raw.decode(errors="replace").strip()
+        if first is None and line.startswith("data:") and '"content"' in line:
+            event = json.loads(line[5:])
+            if any(c.get("delta", {}).get("content") for c in event.get("choices", [])):
+                first = time.perf_counter() - start
+        if line == "data: [DONE]":
+            break
+    conn.close()
+    if first is None:
+        raise RuntimeError("the chat streamed no content")
+    return first, time.perf_counter() - start
+
+
+def agent_status(berth, token):
+    status, body, _ = berth.request("GET", "/api/agent", None, token)
+    return json.loads(body).get("status") if status == 200 else "?"
+
+
+def cleanup(instance, network):
+    if instance:
+        for ls, rm in ((["ps", "-aq"], ["rm", "-f"]), (["volume", "ls", "-q"], ["volume", "rm"])):
+            ids = subprocess.run(["docker", *ls, "--filter", "label=berth.instance=" + instance],
+                                 capture_output=True, text=True).stdout.split()
+            if ids:
+                subprocess.run(["docker", *rm, *ids], capture_output=True)
+    subprocess.run(["docker", "network", "rm", network], capture_output=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--berth", required=True)
+    ap.add_argument("--image", default="berth/openclaw:2026.9.6")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--idle-pause", type=int, default=2)
+    args = ap.parse_args()
+
+    network = "berth-bench-pause-%d" % os.getpid()
+    berth, instance, llm = None, "", None
+    results = {"cold": [], "running": [], "paused": []}
+    try:
+        berth = BerthServe(args.berth, "pause", {
+            "OPENCLAW_IMAGE": args.image, "OPENCLAW_NETWORK": network, "BERTH_LOG_LEVEL": "info",
+            "BERTH_IDLE_PAUSE": str(args.idle_pause), "BERTH_REAP_INTERVAL": "1"}, ADMIN)
+        instance = berth.instance_id()
+        gateway = json.loads(subprocess.run(
+            ["docker", "network", "inspect", network], capture_output=True, text=True,
+            check=True).stdout)[0]["IPAM"]["Config"][0]["Gateway"]
+        llm = ThreadingHTTPServer((gateway, 0), FakeLlm)
+        threading.Thread(target=llm.serve_forever, daemon=True).start()
+        _, token = berth.user("pause-bench")
+        status, body, _ = berth.request("POST", "/api/providers", json.dumps({
+            "name": "fakellm", "type": "custom", "apiKey": "sk-bench",
+            "baseUrl": "http://%s:%d/v1" % (gateway, llm.server_address[1]),
+            "models": [MODEL]}), token)
+        assert status == 201, (status, body)
+        print("%5s %12s %12s %12s   (first streamed token, s)" % ("round", "cold", "running",
+                                                                "paused"), flush=True)
+        for i in range(args.rounds):
+            berth.stop_agent(token)
+            cold = first_token(berth.port, token)
+            running = first_token(berth.port, token)
+            deadline = time.time() + args.idle_pause + 30
+            while agent_status(berth, token) != "paused" and time.time() < deadline:
+                time.sleep(0.2)
+            if agent_status(berth, token) != "paused":
+                raise RuntimeError("the agent was not paused: %s" % agent_status(berth, token))
+            paused = first_token(berth.port, token)
+            for name, value in (("cold", cold), ("running", running), ("paused", paused)):
+                results[name].append(value[0])
+            print("%5d %12.3f %12.3f %12.3f" % (i + 1, cold[0], running[0], paused[0]),
+                  flush=True)
+        med = {k: statistics.median(v) for k, v in results.items()}
+        print("median %11.3f %12.3f %12.3f" % (med["cold"], med["running"], med["paused"]))
+        print("paused / running: %.2fx; cold / paused: %.1fx" % (
+            med["paused"] / med["running"], med["cold"] / med["paused"]))
+    finally:
+        if llm:
+            llm.shutdown()
+        if berth:
+            berth.stop()
+        cleanup(instance, network)
+
+
+if __name__ == "__main__":
+    main()
