@@ -24,7 +24,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
-from berth_serve import BerthServe  # noqa: E402
+from berth_serve import BerthServe, remove_instance  # noqa: E402
 
 ADMIN = "bench-pause-admin-token-0123456789abcdefghij"
 MODEL = "fake-model-1"
@@ -103,16 +103,6 @@ def agent_status(berth, token):
     return json.loads(body).get("status") if status == 200 else "?"
 
 
-def cleanup(instance, network):
-    if instance:
-        for ls, rm in ((["ps", "-aq"], ["rm", "-f"]), (["volume", "ls", "-q"], ["volume", "rm"])):
-            ids = subprocess.run(["docker", *ls, "--filter", "label=berth.instance=" + instance],
-                                 capture_output=True, text=True).stdout.split()
-            if ids:
-                subprocess.run(["docker", *rm, *ids], capture_output=True)
-    subprocess.run(["docker", "network", "rm", network], capture_output=True)
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--berth", required=True)
@@ -165,7 +155,7 @@ def main():
             llm.shutdown()
         if berth:
             berth.stop()
-        cleanup(instance, network)
+        remove_instance(instance, network)
 
 
 if __name__ == "__main__":

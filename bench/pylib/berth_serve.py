@@ -1,5 +1,6 @@
 """A `berth serve` of a benchmark's own, and the HTTP calls the Python benchmarks make to it
-(bench/probe/probe.py, bench/swarm/swarm_bench.py, bench/soak/soak.py). Standard library only.
+(bench/probe/probe.py, bench/swarm/swarm_bench.py, bench/soak/soak.py, bench/pause/pause_bench.py).
+Standard library only.
 
 BerthServe(binary, name, env, admin) starts berth on 127.0.0.1 (a free port) with a fresh data dir
 (BERTH_DATA_DIR, removed by stop()), waits for its "listening on" line and, unless wait_ready is
@@ -141,3 +142,16 @@ class BerthServe:
                 self.proc.wait()
         self.err.close()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def remove_instance(instance, network):
+    """Removes every container and volume labelled with berth's `instance` id, then `network`
+    (the benchmarks' cleanup, pass or fail; nothing else on the engine is touched)."""
+    if instance:
+        for ls, rm in ((["ps", "-aq"], ["rm", "-f"]),
+                       (["volume", "ls", "-q"], ["volume", "rm", "-f"])):
+            ids = subprocess.run(["docker", *ls, "--filter", "label=berth.instance=" + instance],
+                                 capture_output=True, text=True).stdout.split()
+            if ids:
+                subprocess.run(["docker", *rm, *ids], capture_output=True)
+    subprocess.run(["docker", "network", "rm", network], capture_output=True)

@@ -33,7 +33,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
-from berth_serve import BerthServe  # noqa: E402
+from berth_serve import BerthServe, remove_instance  # noqa: E402
 
 ADMIN = "soak-admin-token-0123456789abcdefghijklmnopq"
 CHAT = json.dumps({"model": "openclaw", "stream": True, "bench": {"chunks": 8, "delayMs": 5},
@@ -168,17 +168,6 @@ def running_agents(instance):
     return len(out.stdout.split())
 
 
-def cleanup(instance, network):
-    if instance:
-        for kind, ls, rm in (("containers", ["ps", "-aq"], ["rm", "-f"]),
-                             ("volumes", ["volume", "ls", "-q"], ["volume", "rm", "-f"])):
-            ids = subprocess.run(["docker", *ls, "--filter", "label=berth.instance=" + instance],
-                                 capture_output=True, text=True).stdout.split()
-            if ids:
-                subprocess.run(["docker", *rm, *ids], capture_output=True)
-    subprocess.run(["docker", "network", "rm", network], capture_output=True)
-
-
 def start_berth(args, network):
     return BerthServe(args.berth, "soak", {
         "OPENCLAW_IMAGE": args.image, "OPENCLAW_NETWORK": network, "BERTH_LOG_LEVEL": "info",
@@ -274,7 +263,7 @@ def main():
         stop.set()
         if berth is not None:
             berth.stop()
-        cleanup(instance, network)
+        remove_instance(instance, network)
 
 
 if __name__ == "__main__":

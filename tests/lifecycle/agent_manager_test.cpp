@@ -5,12 +5,8 @@
 #include <thread>
 #include <vector>
 
-#include "image/agent_contract.hpp"
 #include "lifecycle/gateway_probe.hpp"
-#include "mocks/fake_clock.hpp"
-#include "mocks/fake_leadership.hpp"
-#include "mocks/fake_runtime.hpp"
-#include "service/service_fixture.hpp"
+#include "lifecycle/manager_fixture.hpp"
 #include "support/fd_exhaustion.hpp"
 
 // Unit tests of the manager's logic against an in-memory engine. The same behaviours are proven
@@ -22,46 +18,7 @@ using namespace std::chrono_literals;
 using berth::testing::FakeProbe;
 using berth::testing::FakeRuntime;
 
-class AgentManagerTest : public berth::testing::ServiceTest {
- protected:
-  void SetUp() override {
-    ServiceTest::SetUp();
-    clock_ = fake_clock_;
-    options_.api_url = "http://172.30.0.1:3001/api";
-    options_.image = "berth/test-agent:dev";
-    options_.contract = image::AgentContract();
-    options_.ready_poll_interval = 5ms;
-    options_.start_timeout = 2s;
-    // The scheduler is driven by hand in these tests.
-    options_.reap_interval = options_.health_interval = options_.activity_flush_interval = 1h;
-    user_ = NewUser();
-  }
-  void TearDown() override {
-    if (manager_) manager_->Stop();
-  }
-
-  AgentManager& Manager() {
-    if (!manager_) {
-      manager_ = std::make_unique<AgentManager>(options_, store_, runtime_, containers_, providers_,
-                                                secrets_, probe_, clock_, leadership_);
-      EXPECT_TRUE(manager_->Initialize().ok());
-      manager_->Start();
-      for (int i = 0; i < 500 && !manager_->events_live(); ++i) std::this_thread::sleep_for(1ms);
-      EXPECT_TRUE(manager_->events_live());
-    }
-    return *manager_;
-  }
-
-  std::shared_ptr<berth::testing::FakeClock> fake_clock_ =
-      std::make_shared<berth::testing::FakeClock>();
-  std::shared_ptr<FakeRuntime> runtime_ = std::make_shared<FakeRuntime>();
-  std::shared_ptr<FakeProbe> probe_ = std::make_shared<FakeProbe>();
-  std::shared_ptr<berth::testing::FakeLeadership> leadership_ =
-      std::make_shared<berth::testing::FakeLeadership>();
-  LifecycleOptions options_;
-  std::unique_ptr<AgentManager> manager_;
-  std::string user_;
-};
+using AgentManagerTest = berth::testing::ManagerTest;
 
 TEST_F(AgentManagerTest, ColdStartCreatesRecordAndHardenedContainerWithSeedEnv) {
   auto endpoint = Manager().EnsureRunning(user_);

@@ -1,7 +1,8 @@
 // The pause tier (LifecycleOptions::idle_pause): the reaper pauses an idle agent before its idle
 // timeout stops it, the next use resumes it without a new container, and a paused agent is
 // neither health-checked nor handed out warm. Time is the fake clock's; the same behaviour on the
-// real engine is in tests/lifecycle_docker/idle_pause_docker_test.cpp.
+// real engine is ChatE2e.AnIdleAgentIsPausedAndTheNextChatResumesIt (tests/chat_e2e), and the
+// engine's pause itself is in tests/runtime/docker_runtime_test.cpp.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -9,48 +10,20 @@
 #include <thread>
 #include <vector>
 
-#include "image/agent_contract.hpp"
-#include "lifecycle/agent_manager.hpp"
-#include "mocks/fake_clock.hpp"
-#include "mocks/fake_runtime.hpp"
-#include "service/service_fixture.hpp"
+#include "lifecycle/manager_fixture.hpp"
 
 namespace berth::lifecycle {
 namespace {
 
 using namespace std::chrono_literals;
-using berth::testing::FakeProbe;
-using berth::testing::FakeRuntime;
 using runtime::ContainerState;
 using Reaped = std::vector<std::string>;
 
-class IdlePauseTest : public berth::testing::ServiceTest {
+class IdlePauseTest : public berth::testing::ManagerTest {
  protected:
   void SetUp() override {
-    ServiceTest::SetUp();
-    options_.api_url = "http://172.30.0.1:3001/api";
-    options_.image = "berth/test-agent:dev";
-    options_.contract = image::AgentContract();
-    options_.ready_poll_interval = 5ms;
-    options_.start_timeout = 2s;
+    ManagerTest::SetUp();
     options_.idle_pause = 120s;
-    // The scheduler is driven by hand: Reap() and HealthCheck() below are its passes.
-    options_.reap_interval = options_.health_interval = options_.activity_flush_interval = 1h;
-    user_ = NewUser();
-  }
-  void TearDown() override {
-    if (manager_) manager_->Stop();
-  }
-  AgentManager& Manager() {
-    if (!manager_) {
-      manager_ = std::make_shared<AgentManager>(options_, store_, runtime_, containers_, providers_,
-                                                secrets_, probe_, fake_clock_);
-      EXPECT_TRUE(manager_->Initialize().ok());
-      manager_->Start();
-      for (int i = 0; i < 500 && !manager_->events_live(); ++i) std::this_thread::sleep_for(1ms);
-      EXPECT_TRUE(manager_->events_live());
-    }
-    return *manager_;
   }
   ContainerState StateOf(const std::string& id) { return runtime_->Snapshot().at(id).state; }
   std::string ViewStatus() {
@@ -60,14 +33,6 @@ class IdlePauseTest : public berth::testing::ServiceTest {
   }
   // Until the event watcher has seen what the fake engine emitted.
   void SettleEvents() { std::this_thread::sleep_for(50ms); }
-
-  std::shared_ptr<berth::testing::FakeClock> fake_clock_ =
-      std::make_shared<berth::testing::FakeClock>();
-  std::shared_ptr<FakeRuntime> runtime_ = std::make_shared<FakeRuntime>();
-  std::shared_ptr<FakeProbe> probe_ = std::make_shared<FakeProbe>();
-  LifecycleOptions options_;
-  std::shared_ptr<AgentManager> manager_;
-  std::string user_;
 };
 
 TEST_F(IdlePauseTest, IdlePastThePauseItIsPausedThenStoppedPastItsTimeout) {
