@@ -128,7 +128,8 @@ void HealthSweeper::Check(Target& t) {
       return;
     }
     if (info->state != runtime::ContainerState::kRunning) {
-      t.error = DescribeExit(runtime_, *info, options_.memory_bytes, options_.log_tail_lines);
+      t.error = DescribeExit(runtime_, SettleOomVerdict(runtime_, std::move(*info)),
+                             options_.memory_bytes, options_.log_tail_lines);
       return;
     }
     auto record = records_.Find(t.key);

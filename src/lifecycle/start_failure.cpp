@@ -1,5 +1,9 @@
 #include "lifecycle/start_failure.hpp"
 
+#include <chrono>
+#include <thread>
+#include <utility>
+
 namespace berth::lifecycle {
 
 std::string_view StartFailureName(StartFailure reason) {
@@ -28,6 +32,17 @@ std::string_view StartFailureName(StartFailure reason) {
 
 StartFailure ExitFailure(const runtime::ContainerInfo& info) {
   return info.oom_killed ? StartFailure::kOomKilled : StartFailure::kExited;
+}
+
+runtime::ContainerInfo SettleOomVerdict(runtime::ContainerRuntime& runtime,
+                                        runtime::ContainerInfo info) {
+  for (int i = 0; i < 5 && info.exit_code == 137 && !info.oom_killed; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto again = runtime.Inspect(info.id);
+    if (!again.ok()) break;
+    info = std::move(*again);
+  }
+  return info;
 }
 
 std::string DescribeExit(runtime::ContainerRuntime& runtime, const runtime::ContainerInfo& info,

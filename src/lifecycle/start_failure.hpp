@@ -30,6 +30,13 @@ std::string_view StartFailureName(StartFailure reason);
 // kOomKilled when the engine says the kernel killed it, else kExited.
 StartFailure ExitFailure(const runtime::ContainerInfo& info);
 
+// `info` of an exited container, looked at again when it died of SIGKILL (code 137) and the
+// engine has not said OOM: Docker records the OOM kill when its OOM event arrives, which can come
+// just after the exit (seen in CI: exit 137 with OOMKilled false, the kill the memory limit's).
+// Up to 5 more inspects, 100 ms apart; blocks up to ~0.5 s only in that case.
+runtime::ContainerInfo SettleOomVerdict(runtime::ContainerRuntime& runtime,
+                                        runtime::ContainerInfo info);
+
 // "agent container exited with code N[ (OOM-killed at the memory limit of M MiB)][: engine
 // error]; last log lines:\n..." with the last `log_tail_lines` lines of its output. Blocks on one
 // Logs call; a failed Logs call leaves the tail out.

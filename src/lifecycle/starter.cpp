@@ -407,8 +407,9 @@ Result<AgentEndpoint> AgentStarter::WaitReady(const std::string& container_id,
       last_problem = info.status().message();
     } else if (info->state == runtime::ContainerState::kExited ||
                info->state == runtime::ContainerState::kDead) {
-      return Fail(op, ExitFailure(*info),
-                  Unavailable(DescribeExit(runtime_, *info, options_.memory_bytes,
+      const runtime::ContainerInfo exited = SettleOomVerdict(runtime_, std::move(*info));
+      return Fail(op, ExitFailure(exited),
+                  Unavailable(DescribeExit(runtime_, exited, options_.memory_bytes,
                                            options_.log_tail_lines)));
     } else if (info->state == runtime::ContainerState::kRunning) {
       auto endpoint = EndpointOf(*info, record.container_name, record.id, token,
