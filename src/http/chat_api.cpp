@@ -324,9 +324,9 @@ net::awaitable<void> ChatHandlers::ForwardAnswer(proxy::GatewayExchange& exchang
 }
 
 // An agent's state as the event stream carries it; for an AgentEvent and an AgentView alike.
-json AgentStateJson(lifecycle::AgentStatus status, const std::string& phase,
-                    const std::string& error) {
-  json j = {{"status", lifecycle::AgentStatusName(status)}};
+// `status`: the API's word for it (AgentView::StatusName: "paused" included).
+json AgentStateJson(std::string_view status, const std::string& phase, const std::string& error) {
+  json j = {{"status", status}};
   if (!phase.empty()) j["phase"] = phase;
   if (!error.empty()) j["error"] = error;
   return j;
@@ -346,7 +346,7 @@ net::awaitable<void> ChatHandlers::Events(Request& request, ResponseWriter& writ
   auto current = s_.agents->GetAgent(user_id);
   if (!current.ok()) co_return co_await Fail(writer, current.status());
   auto state_json = [](const lifecycle::AgentView& v) {
-    return AgentStateJson(v.status, v.phase, v.error);
+    return AgentStateJson(v.StatusName(), v.phase, v.error);
   };
 
   OpenStreamCount counted(*s_.stats);
@@ -379,7 +379,10 @@ net::awaitable<void> ChatHandlers::Events(Request& request, ResponseWriter& writ
       if (now.ok()) out += SseEvent("state", state_json(*now));
     }
     for (const auto& event : events)
-      out += SseEvent("agent", AgentStateJson(event.status, event.phase, event.error));
+      out += SseEvent(
+          "agent",
+          AgentStateJson(event.paused ? "paused" : lifecycle::AgentStatusName(event.status),
+                         event.phase, event.error));
     if (out.empty()) out = ": keep-alive\n\n";
     if (!co_await writer.Write(out)) break;
   }

@@ -23,6 +23,8 @@ struct AgentEvent {
   double start_seconds = -1;
   // On the event that ends a failed start: why it failed.
   std::optional<StartFailure> failure = std::nullopt;
+  // Running, frozen while idle (Reaper): the engine's pause, seen on its event stream.
+  bool paused = false;
 };
 
 // Hands agent events to the one observer the wiring sets. Thread-safe; its mutex is a leaf, and

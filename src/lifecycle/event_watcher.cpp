@@ -88,10 +88,19 @@ void EventWatcher::Handle(const runtime::ContainerEvent& event) {
   if (event.kind == ContainerEventKind::kPaused || event.kind == ContainerEventKind::kUnpaused) {
     // Whoever did it (this replica's reaper or start, another replica's): the warm path must
     // not hand out a frozen agent, and a resumed one may be warm again.
-    AgentRegistry::Locked locked = registry_.Lock();
-    auto found = locked.KeyOfContainer(event.container_id);
-    AgentEntry* entry = found ? locked.Find(*found) : nullptr;
-    if (entry != nullptr) entry->paused = event.kind == ContainerEventKind::kPaused;
+    // Watchers hear of it too, unless a start is under way (its own steps say what happens).
+    AgentEvent notice;
+    {
+      AgentRegistry::Locked locked = registry_.Lock();
+      auto found = locked.KeyOfContainer(event.container_id);
+      AgentEntry* entry = found ? locked.Find(*found) : nullptr;
+      if (entry == nullptr) return;
+      entry->paused = event.kind == ContainerEventKind::kPaused;
+      if (entry->start) return;
+      notice = {found->kind, found->owner, entry->status, "", ""};
+      notice.paused = entry->paused;
+    }
+    notifier_.Notify(notice);
     return;
   }
   const bool destroyed = event.kind == ContainerEventKind::kDestroyed;

@@ -5,7 +5,9 @@
 // engine's pause itself is in tests/runtime/docker_runtime_test.cpp.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -106,6 +108,39 @@ TEST_F(IdlePauseTest, APausedAgentIsNotHealthCheckedAndNotFailed) {
   }
   EXPECT_EQ(probe_->probes.load(), probes);
   EXPECT_EQ(ViewStatus(), "paused");
+}
+
+TEST_F(IdlePauseTest, WatchersHearOfThePauseAndOfTheResume) {
+  std::mutex mu;
+  std::vector<std::string> heard;  // "status[/phase]", "paused"
+  Manager().SetObserver([&](const AgentEvent& e) {
+    std::lock_guard lock(mu);
+    heard.push_back(e.paused ? "paused"
+                             : std::string(AgentStatusName(e.status)) +
+                                   (e.phase.empty() ? "" : "/" + e.phase));
+  });
+  auto heard_now = [&] {
+    std::lock_guard lock(mu);
+    return heard;
+  };
+  ASSERT_TRUE(Manager().EnsureRunning(user_).ok());
+  fake_clock_->Advance(5min);
+  ASSERT_EQ(*Manager().Reap(), Reaped{});
+  SettleEvents();
+  ASSERT_FALSE(heard_now().empty());
+  EXPECT_EQ(heard_now().back(), "paused");
+
+  auto resumed = Manager().EnsureRunning(user_);
+  ASSERT_TRUE(resumed.ok());
+  SettleEvents();
+  const auto all = heard_now();
+  const auto pause = std::find(all.begin(), all.end(), "paused");
+  ASSERT_NE(pause, all.end());
+  const std::vector<std::string> after(pause + 1, all.end());
+  ASSERT_GE(after.size(), 2u);
+  EXPECT_EQ(after.front(), "starting/resuming");
+  EXPECT_EQ(after.back(), "running");
+  EXPECT_EQ(std::count(after.begin(), after.end(), "paused"), 0);
 }
 
 TEST_F(IdlePauseTest, ZeroNeverPausesAndNeitherDoesAnAgentWithoutAnIdleTimeout) {
