@@ -67,6 +67,9 @@ TEST(ImageChanges, NameUserEntrypointAndLabels) {
   EXPECT_TRUE(has(openclaw, "ENTRYPOINT [\"/usr/local/bin/berth-entrypoint\"]"));
   EXPECT_TRUE(has(openclaw, "LABEL berth.image=openclaw"));
   EXPECT_TRUE(has(openclaw, "ENV CHOKIDAR_USEPOLLING=1"));
+  EXPECT_TRUE(has(openclaw, "ENV NODE_COMPILE_CACHE=/opt/openclaw/.compile-cache"));
+  EXPECT_TRUE(has(openclaw, "ENV NODE_COMPILE_CACHE_PORTABLE=1"));
+  EXPECT_FALSE(has(agent, "ENV NODE_COMPILE_CACHE_PORTABLE=1"));
 }
 
 TEST(ImageKinds, NamesAndDefaultReferences) {
