@@ -164,6 +164,8 @@ lifecycle::LifecycleOptions LifecycleOptionsFrom(const config::Settings& s,
   if (s.runtime == "swarm") o.address_mode = lifecycle::AddressMode::kNodePort;
   o.memory_bytes = s.agent_memory_bytes;
   o.nano_cpus = static_cast<int64_t>(s.agent_cpus * 1e9);
+  o.start_nano_cpus = static_cast<int64_t>(s.agent_start_cpus * 1e9);
+  o.start_burst = std::chrono::seconds(s.agent_start_burst_s);
   o.pids_limit = s.agent_pids;
   o.start_timeout = std::chrono::seconds(s.start_timeout_s);
   o.max_concurrent_starts = s.max_concurrent_starts;

@@ -124,6 +124,8 @@ const std::vector<std::string>& SettingNames() {
                                                   "BERTH_AGENT_ADDRESSING",
                                                   "BERTH_AGENT_MEMORY",
                                                   "BERTH_AGENT_CPUS",
+                                                  "BERTH_AGENT_START_CPUS",
+                                                  "BERTH_AGENT_START_BURST",
                                                   "BERTH_AGENT_PIDS",
                                                   "BERTH_START_TIMEOUT",
                                                   "BERTH_MAX_CONCURRENT_STARTS",
@@ -334,6 +336,15 @@ Result<Settings> LoadSettings(const std::map<std::string, std::string>& flags,
     }
     s.agent_cpus = cpus;
   }
+  if (auto v = get("BERTH_AGENT_START_CPUS")) {
+    char* end = nullptr;
+    double cpus = std::strtod(v->c_str(), &end);
+    if (v->empty() || end != v->c_str() + v->size() || !(cpus >= 0.0) || cpus > 1024.0) {
+      return Bad("BERTH_AGENT_START_CPUS",
+                 "expected a number of CPUs, like 2 (0: start with BERTH_AGENT_CPUS)");
+    }
+    s.agent_start_cpus = cpus;
+  }
   struct CountSetting {
     const char* name;
     int64_t min;
@@ -348,6 +359,7 @@ Result<Settings> LoadSettings(const std::map<std::string, std::string>& flags,
        [&](int64_t n) { s.max_concurrent_starts = int(n); }},
       {"BERTH_REAP_INTERVAL", 1, 86400, [&](int64_t n) { s.reap_interval_s = int(n); }},
       {"BERTH_IDLE_PAUSE", 0, 86400 * 7, [&](int64_t n) { s.idle_pause_s = int(n); }},
+      {"BERTH_AGENT_START_BURST", 0, 3600, [&](int64_t n) { s.agent_start_burst_s = int(n); }},
       {"BERTH_HEALTH_INTERVAL", 1, 86400, [&](int64_t n) { s.health_interval_s = int(n); }},
       {"BERTH_MAX_CONNECTIONS", 1, 1 << 20, [&](int64_t n) { s.max_connections = n; }},
       {"BERTH_CHAT_MAX_PER_USER", 1, 1 << 20, [&](int64_t n) { s.chat_max_per_user = n; }},

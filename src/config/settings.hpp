@@ -50,6 +50,8 @@ struct Settings {
   std::string agent_addressing = "ip";            // BERTH_AGENT_ADDRESSING: ip | name | published
   int64_t agent_memory_bytes = int64_t{2} << 30;  // BERTH_AGENT_MEMORY, e.g. 2g, 1536m
   double agent_cpus = 1.0;                        // BERTH_AGENT_CPUS
+  double agent_start_cpus = 2.0;                  // BERTH_AGENT_START_CPUS (0 = no burst)
+  int agent_start_burst_s = 60;                   // BERTH_AGENT_START_BURST (seconds)
   int64_t agent_pids = 512;                       // BERTH_AGENT_PIDS
   int start_timeout_s = 180;                      // BERTH_START_TIMEOUT (seconds)
   int max_concurrent_starts = 4;                  // BERTH_MAX_CONCURRENT_STARTS

@@ -195,6 +195,15 @@ Status DockerClient::UnpauseContainer(const std::string& id) {
   return AlreadyInEffect(error, "is not paused") ? Status::Ok() : error;
 }
 
+Status DockerClient::UpdateContainerCpus(const std::string& id, int64_t nano_cpus) {
+  const std::string body = "{\"NanoCpus\":" + std::to_string(nano_cpus) + "}";
+  auto response =
+      Call(bhttp::verb::post, "/containers/" + Segment(id) + "/update", body, "application/json");
+  if (!response.ok()) return response.status();
+  if (IsSuccess(response->status)) return Status::Ok();
+  return EngineError(response->status, response->body, "update container " + id);
+}
+
 Status DockerClient::RemoveContainer(const std::string& id, bool force,
                                      bool remove_anonymous_volumes) {
   auto response = Call(bhttp::verb::delete_,

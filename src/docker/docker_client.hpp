@@ -123,6 +123,9 @@ class DockerClient {
   // container that is not running is kAlreadyExists (its 409).
   Status PauseContainer(const std::string& id);
   Status UnpauseContainer(const std::string& id);
+  // POST /containers/{id}/update {"NanoCpus": nano_cpus}: the CPU limit of a container, running
+  // or not, changed in place.
+  Status UpdateContainerCpus(const std::string& id, int64_t nano_cpus);
   // DELETE /containers/{id}?force=&v=. Named volumes always survive; `remove_anonymous_volumes`
   // removes the container's anonymous ones.
   Status RemoveContainer(const std::string& id, bool force, bool remove_anonymous_volumes = false);

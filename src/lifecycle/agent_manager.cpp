@@ -34,6 +34,7 @@ AgentManager::AgentManager(LifecycleOptions options, store::StorePtr store,
       sweeper_(options_, instance_, *runtime_, records_, registry_, reconciler_, *secrets_,
                *probe_),
       reaper_(options_, registry_, records_, stopper_, *runtime_, *clock_),
+      burst_(options_, registry_, *runtime_, *clock_),
       keeper_(options_, records_, registry_, starter_, stopper_, *clock_),
       watcher_(*runtime_, registry_, records_, notifier_, instance_, [this] { Resync(); }),
       scheduler_(*clock_, *leadership_) {
@@ -41,6 +42,10 @@ AgentManager::AgentManager(LifecycleOptions options, store::StorePtr store,
   scheduler_.Add({"activity flush", options_.activity_flush_interval,
                   Scheduler::Scope::kEveryReplica, [this] { activity_.Flush(); },
                   /*run_at_stop=*/true});
+  if (CpuBurst::Enabled(options_)) {
+    scheduler_.Add({"cpu burst end", options_.activity_flush_interval,
+                    Scheduler::Scope::kEveryReplica, [this] { burst_.EndDue(); }});
+  }
   scheduler_.Add({"reap", options_.reap_interval, Scheduler::Scope::kLeaderOnly, [this] {
                     LearnFleetOnNewTerm();
                     auto reaped = Reap();

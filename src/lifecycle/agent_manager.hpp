@@ -19,6 +19,7 @@
 #include "lifecycle/agent_status.hpp"
 #include "lifecycle/agent_views.hpp"
 #include "lifecycle/config_pusher.hpp"
+#include "lifecycle/cpu_burst.hpp"
 #include "lifecycle/event_watcher.hpp"
 #include "lifecycle/gateway_probe.hpp"
 #include "lifecycle/health_sweeper.hpp"
@@ -117,6 +118,8 @@ class AgentManager {
   // The health sweep (with its reconcile), then the system keeper.
   Result<std::vector<HealthResult>> HealthCheck();
   Status Reconcile();
+  // Lowers the start bursts past due (CpuBurst); a pass on every replica. How many it lowered.
+  int EndCpuBursts() { return burst_.EndDue(); }
 
   // Queues a push of the user's current openclaw.json into their running agent (coalesced).
   void ConfigChanged(const std::string& user_id);
@@ -172,6 +175,7 @@ class AgentManager {
   Reconciler reconciler_;
   HealthSweeper sweeper_;
   Reaper reaper_;
+  CpuBurst burst_;
   SystemKeeper keeper_;
   EventWatcher watcher_;
   Scheduler scheduler_;

@@ -45,6 +45,8 @@ struct AgentEntry {
   int open_streams = 0;
   int idle_timeout_min = 30;
   int64_t last_push_mtime = 0;  // seconds; each config push gets a newer mtime
+  // When its container's start burst ends (CpuBurst; Unix ms); unset when it has none.
+  std::optional<int64_t> burst_until_ms;
 
   void SetStatus(AgentStatus new_status, std::string new_phase = "", std::string new_error = "") {
     status = new_status;

@@ -22,6 +22,8 @@ runtime::ContainerSpec BuildContainerSpec(const AgentRecord& record, const std::
   spec.network = options.network;
   spec.memory_bytes = options.memory_bytes;
   spec.nano_cpus = options.nano_cpus;
+  // Not in the hash below: a burst is how it starts, not what it is.
+  spec.start_nano_cpus = options.nano_cpus > 0 ? options.start_nano_cpus : 0;
   spec.pids_limit = options.pids_limit;
   if (options.address_mode == AddressMode::kPublished ||
       options.address_mode == AddressMode::kNodePort) {

@@ -33,6 +33,8 @@ struct StartOp {
   StartFailure failure = StartFailure::kOther;
   // When the engine says the ready container's current run began; start thread only.
   std::optional<std::chrono::system_clock::time_point> container_started_at;
+  // The container was started from cold with the start's CPU burst (CpuBurst); start thread only.
+  bool burst = false;
 
   // Marks the start cancelled and cuts its readiness wait short. Thread-safe; idempotent.
   void Cancel() {

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "lifecycle/agent_labels.hpp"
+#include "lifecycle/cpu_burst.hpp"
 #include "lifecycle/spec_builder.hpp"
 
 namespace berth::lifecycle {
@@ -131,6 +132,9 @@ void AgentStarter::Finish(const AgentKey& key, const std::shared_ptr<StartOp>& o
       locked.BindContainer(result->container_id, key);
       entry.container_id = result->container_id;
       entry.container_started_at = op->container_started_at;
+      if (op->burst) {
+        entry.burst_until_ms = ToUnixMillis(clock_.Now()) + options_.start_burst.count() * 1000;
+      }
       entry.SetStatus(AgentStatus::kRunning);
     } else if (!op->cancelled) {
       entry.verified = false;
@@ -269,6 +273,9 @@ Result<AgentEndpoint> AgentStarter::AttemptClaimed(const AgentKey& key, const Ag
   SetPhase(key, "starting");
   if (!existing || existing->state != runtime::ContainerState::kRunning) {
     BERTH_RETURN_IF_ERROR(lease.Keep());
+    // From cold: with the start's CPU burst (a new container was created with it).
+    op.burst = CpuBurst::Enabled(options_);
+    if (op.burst && existing) CpuBurst::Raise(options_, runtime_, id);
     Status started = runtime_.Start(id);
     if (!started.ok()) {
       return Fail(op, StartFailure::kEngine,

@@ -41,7 +41,10 @@ struct ContainerSpec {
   std::string network;        // the agent network to attach to (see EnsureNetwork)
   int64_t memory_bytes = 0;   // hard limit, swap included; 0 = unlimited
   int64_t nano_cpus = 0;      // 1e9 = one CPU; 0 = unlimited
-  int64_t pids_limit = 0;     // 0 = unlimited
+  // Created with this CPU limit instead, when higher, by runtimes that can change it later
+  // (SetCpuLimit): the start's burst (LifecycleOptions::start_nano_cpus). 0: nano_cpus.
+  int64_t start_nano_cpus = 0;
+  int64_t pids_limit = 0;  // 0 = unlimited
   std::vector<std::string> cap_add;
   // Publish `port`/tcp on 127.0.0.1 at a port the engine chooses (the "published" addressing
   // mode); ContainerInfo::published_port reports it once the container runs.
@@ -167,6 +170,13 @@ class ContainerRuntime {
   virtual Status Unpause(const std::string& id) {
     (void)id;
     return InvalidArgument("this container runtime cannot pause agents");
+  }
+  // Changes the CPU limit of a container in place, running or not (1e9 = one CPU). Runtimes that
+  // cannot (the default) answer kInvalidArgument and create with ContainerSpec::nano_cpus only.
+  virtual Status SetCpuLimit(const std::string& id, int64_t nano_cpus) {
+    (void)id;
+    (void)nano_cpus;
+    return InvalidArgument("this container runtime cannot change CPU limits");
   }
   // Removes the container (force: even when running). Volumes survive.
   virtual Status Remove(const std::string& id, bool force) = 0;

@@ -207,6 +207,10 @@ Status DockerRuntime::Pause(const std::string& id) { return client_->PauseContai
 
 Status DockerRuntime::Unpause(const std::string& id) { return client_->UnpauseContainer(id); }
 
+Status DockerRuntime::SetCpuLimit(const std::string& id, int64_t nano_cpus) {
+  return client_->UpdateContainerCpus(id, nano_cpus);
+}
+
 Status DockerRuntime::Remove(const std::string& id, bool force) {
   return client_->RemoveContainer(id, force, /*remove_anonymous_volumes=*/false);
 }

@@ -68,6 +68,7 @@ class DockerRuntime final : public ContainerRuntime {
   bool SupportsPause() const override { return true; }
   Status Pause(const std::string& id) override;
   Status Unpause(const std::string& id) override;
+  Status SetCpuLimit(const std::string& id, int64_t nano_cpus) override;
   Status Remove(const std::string& id, bool force) override;
   Status RemoveVolume(const std::string& name) override;
   Result<ContainerInfo> Inspect(const std::string& id_or_name) override;

@@ -1,5 +1,6 @@
 #include "runtime/docker_translate.hpp"
 
+#include <algorithm>
 #include <string>
 
 #include "docker/tar.hpp"
@@ -40,7 +41,8 @@ docker::ContainerCreate ToContainerCreate(const ContainerSpec& spec) {
     c.memory = spec.memory_bytes;
     c.memory_swap = spec.memory_bytes;  // no swap on top of the limit
   }
-  c.nano_cpus = spec.nano_cpus;
+  // An unlimited agent (0) has nothing to burst above.
+  c.nano_cpus = spec.nano_cpus > 0 ? std::max(spec.nano_cpus, spec.start_nano_cpus) : 0;
   c.pids_limit = spec.pids_limit;
   c.init = true;
   c.security_opt = {"no-new-privileges"};

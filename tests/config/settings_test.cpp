@@ -62,6 +62,8 @@ TEST(Settings, ParsesLifecycleSettings) {
                          {"BERTH_START_TIMEOUT", "30"},
                          {"BERTH_MAX_CONCURRENT_STARTS", "2"},
                          {"BERTH_IDLE_PAUSE", "0"},
+                         {"BERTH_AGENT_START_CPUS", "1.5"},
+                         {"BERTH_AGENT_START_BURST", "30"},
                          {"BERTH_AGENT_ADDRESSING", "published"},
                          {"BERTH_INTERNAL_LISTEN", "off"},
                          {"DOCKER_TLS_VERIFY", "1"},
@@ -74,6 +76,8 @@ TEST(Settings, ParsesLifecycleSettings) {
   EXPECT_EQ(s->start_timeout_s, 30);
   EXPECT_EQ(s->max_concurrent_starts, 2);
   EXPECT_EQ(s->idle_pause_s, 0);
+  EXPECT_DOUBLE_EQ(s->agent_start_cpus, 1.5);
+  EXPECT_EQ(s->agent_start_burst_s, 30);
   EXPECT_EQ(s->agent_addressing, "published");
   EXPECT_EQ(s->internal_listen, "off");
   EXPECT_TRUE(s->docker_tls_verify);
@@ -146,6 +150,9 @@ TEST(Settings, InvalidValuesNameTheSettingAndHideSecrets) {
                                          {"BERTH_AGENT_MEMORY", "99999999999g"},
                                          {"BERTH_BODY_MEMORY", "1099511627776k"},
                                          {"BERTH_AGENT_CPUS", "0"},
+                                         {"BERTH_AGENT_START_CPUS", "-1"},
+                                         {"BERTH_AGENT_START_CPUS", "two"},
+                                         {"BERTH_AGENT_START_BURST", "3601"},
                                          {"BERTH_AGENT_ADDRESSING", "port-scan"},
                                          {"BERTH_INTERNAL_LISTEN", "nowhere"},
                                          {"BERTH_START_TIMEOUT", "0"},

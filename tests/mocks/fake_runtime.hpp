@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -29,6 +30,7 @@ class FakeRuntime final : public runtime::ContainerRuntime {
     std::optional<std::chrono::system_clock::time_point> started_at;
     std::string ip;
     std::vector<runtime::ContainerRuntime::FileSpec> files;
+    int64_t nano_cpus = 0;  // the CPU limit now: created as Docker would, then SetCpuLimit's
   };
 
   // What Start() does: by default the container runs; a test may make it exit at once.
@@ -38,6 +40,7 @@ class FakeRuntime final : public runtime::ContainerRuntime {
   std::atomic<int> starts{0};
   std::atomic<int> pauses{0};
   std::atomic<int> unpauses{0};
+  std::atomic<int> cpu_updates{0};
   bool image_present = true;
   std::optional<Status> start_error;  // what Start() answers instead, when set
   // Placement, as a runtime of several nodes answers it (unset: one engine, nothing to place).
@@ -77,6 +80,7 @@ class FakeRuntime final : public runtime::ContainerRuntime {
     }
     Container c;
     c.spec = spec;
+    c.nano_cpus = spec.nano_cpus > 0 ? std::max(spec.nano_cpus, spec.start_nano_cpus) : 0;
     c.id = "cid" + std::to_string(next_id_++);
     containers_[c.id] = c;
     Emit(c, Kind::kCreated, std::nullopt);
@@ -135,6 +139,15 @@ class FakeRuntime final : public runtime::ContainerRuntime {
     if (c.state != runtime::ContainerState::kPaused) return Status::Ok();
     c.state = runtime::ContainerState::kRunning;
     Emit(c, Kind::kUnpaused, std::nullopt);
+    return Status::Ok();
+  }
+  Status SetCpuLimit(const std::string& id, int64_t nano_cpus) override {
+    ++calls;
+    ++cpu_updates;
+    std::lock_guard lock(mu_);
+    auto it = containers_.find(id);
+    if (it == containers_.end()) return NotFound("no container " + id);
+    it->second.nano_cpus = nano_cpus;
     return Status::Ok();
   }
   Status Kill(const std::string& id) override {

@@ -347,6 +347,29 @@ TEST_F(DockerRuntimeTest, PauseAndUnpauseAreIdempotentAndAStopThawsAPausedContai
   EXPECT_EQ(runtime_->Pause("berth-no-such-container").code(), ErrorCode::kNotFound);
 }
 
+// The start's CPU burst (lifecycle/cpu_burst.hpp): created with the higher limit, lowered in
+// place while running, raised again while stopped.
+TEST_F(DockerRuntimeTest, ACpuLimitIsCreatedWithTheBurstAndChangedInPlace) {
+  ContainerSpec spec = Spec("cpus", "exec sleep 600");
+  spec.nano_cpus = 1'000'000'000;
+  spec.start_nano_cpus = 2'000'000'000;
+  const std::string id = Create(spec);
+  auto cpus = [&] {
+    auto details = client().InspectContainer(id);
+    EXPECT_TRUE(details.ok()) << details.status().ToString();
+    return details.ok() ? details->nano_cpus : -1;
+  };
+  EXPECT_EQ(cpus(), 2'000'000'000);
+  ASSERT_TRUE(runtime_->Start(id).ok());
+  ASSERT_TRUE(runtime_->SetCpuLimit(id, 1'000'000'000).ok());
+  EXPECT_EQ(cpus(), 1'000'000'000);
+  EXPECT_EQ(runtime_->Inspect(id)->state, ContainerState::kRunning);
+  ASSERT_TRUE(runtime_->Stop(id, seconds(5)).ok());
+  ASSERT_TRUE(runtime_->SetCpuLimit(id, 2'000'000'000).ok());
+  EXPECT_EQ(cpus(), 2'000'000'000);
+  EXPECT_EQ(runtime_->SetCpuLimit("berth-no-such-container", 1).code(), ErrorCode::kNotFound);
+}
+
 TEST_F(DockerRuntimeTest, OutOfMemoryIsReported) {
   ContainerSpec spec = Spec("oom", "x=a; while true; do x=$x$x; done");
   spec.memory_bytes = 16 * 1024 * 1024;
