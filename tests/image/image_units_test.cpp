@@ -67,9 +67,6 @@ TEST(ImageChanges, NameUserEntrypointAndLabels) {
   EXPECT_TRUE(has(openclaw, "ENTRYPOINT [\"/usr/local/bin/berth-entrypoint\"]"));
   EXPECT_TRUE(has(openclaw, "LABEL berth.image=openclaw"));
   EXPECT_TRUE(has(openclaw, "ENV CHOKIDAR_USEPOLLING=1"));
-  EXPECT_TRUE(has(openclaw, "ENV NODE_COMPILE_CACHE=/opt/openclaw/.compile-cache"));
-  EXPECT_TRUE(has(openclaw, "ENV NODE_COMPILE_CACHE_PORTABLE=1"));
-  EXPECT_FALSE(has(agent, "ENV NODE_COMPILE_CACHE_PORTABLE=1"));
 }
 
 TEST(ImageKinds, NamesAndDefaultReferences) {
@@ -130,11 +127,7 @@ TEST(Rootfs, TarOwnsTheHomeByNodeAndEverythingElseByRoot) {
   std::filesystem::permissions(
       host + "/node_modules/pkg/index.js",
       std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
-  ASSERT_TRUE(r.AddTree({host, "node_modules", "/opt/app", {"node_modules/skip"}, ""}).ok());
-  // One under a name of its own in the image (the compile cache, made under a per-build name).
-  std::filesystem::create_directories(host + "/cache-build-7/v1");
-  std::ofstream(host + "/cache-build-7/v1/entry") << "y";
-  ASSERT_TRUE(r.AddTree({host, "cache-build-7", "/opt/app", {}, ".cache"}).ok());
+  ASSERT_TRUE(r.AddTree({host, "node_modules", "/opt/app", {"node_modules/skip"}}).ok());
 
   auto tar = r.WriteTar("/home/node");
   ASSERT_TRUE(tar.ok()) << tar.status().message();
@@ -151,8 +144,6 @@ TEST(Rootfs, TarOwnsTheHomeByNodeAndEverythingElseByRoot) {
   EXPECT_EQ(listing["./opt/app"], "drwxr-xr-x 0/0");
   EXPECT_EQ(listing.count("./opt/app/node_modules/skip"), 0u);
   EXPECT_EQ(listing.count("node_modules/pkg/index.js"), 0u);
-  EXPECT_EQ(listing["./opt/app/.cache/v1/entry"], "-rw-r--r-- 0/0");
-  EXPECT_EQ(listing.count("./opt/app/cache-build-7/v1/entry"), 0u);
 }
 
 TEST(Rootfs, DigestFollowsTheInputs) {

@@ -172,34 +172,6 @@ class OpenClawLifecycle : public LifecycleE2eTest {
   std::string agent_container_;
 };
 
-// The image carries Node's compile cache made at build time (WarmCompileCache), and Node in the
-// container accepts it: its paths are relative, so a cache made on the host fits the image.
-TEST_F(OpenClawLifecycle, TheImagesCompileCacheIsAcceptedByNodeInTheContainer) {
-  docker::ContainerCreate c;
-  c.image = image_;
-  c.entrypoint = std::vector<std::string>{"node"};
-  c.cmd = {"/opt/openclaw/node_modules/openclaw/openclaw.mjs", "--version"};
-  c.env = {"NODE_DEBUG_NATIVE=COMPILE_CACHE"};
-  c.labels = env().Labels();
-  c.network_mode = "none";
-  auto id = client().CreateContainer(c);
-  ASSERT_TRUE(id.ok()) << id.status().ToString();
-  env().TrackContainer(*id);
-  ASSERT_TRUE(client().StartContainer(*id).ok());
-  auto code = client().WaitContainer(*id, std::chrono::seconds(60));
-  ASSERT_TRUE(code.ok()) << code.status().ToString();
-  auto logs = client().ContainerLogs(*id, 5000);
-  ASSERT_TRUE(logs.ok());
-  EXPECT_EQ(*code, 0) << logs->combined;
-  std::size_t accepted = 0;
-  for (std::size_t at = 0; (at = logs->combined.find("was accepted", at)) != std::string::npos;
-       ++at) {
-    ++accepted;
-  }
-  EXPECT_GE(accepted, 3u) << logs->combined;
-  EXPECT_NE(logs->combined.find("/opt/openclaw/.compile-cache"), std::string::npos);
-}
-
 TEST_F(OpenClawLifecycle, AgentFetchesConfigGetsReadyChatsThroughFakeUpstreamAndHotReloads) {
   StartBerth();
   // berth made the agent network at startup; the agents reach this host at its gateway address.
