@@ -24,17 +24,17 @@ import datetime
 import http.client
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
 import threading
 import time
-from http.server import ThreadingHTTPServer
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pause"))
-from berth_serve import BerthServe, remove_instance  # noqa: E402
-from pause_bench import MODEL, FakeLlm, first_token  # noqa: E402
+from berth_serve import BerthServe  # noqa: E402
+from pause_bench import first_token, shut_down, user_with_fake_llm  # noqa: E402
 
 ADMIN = "bench-coldstart-admin-token-0123456789abcdef"
 MARKS = ("engine_started", "entrypoint", "config_fetched", "first_gateway", "gateway_ready",
@@ -112,6 +112,8 @@ def main():
     ap.add_argument("--env", action="append", default=[])
     ap.add_argument("--show-log", action="store_true", help="print the gateway's lines")
     args = ap.parse_args()
+    # A SIGTERM (timeout, kill) still runs the cleanup below.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     network = "berth-bench-cold-%d" % os.getpid()
     berth, instance, llm = None, "", None
@@ -122,17 +124,7 @@ def main():
         env.update(e.split("=", 1) for e in args.env)
         berth = BerthServe(args.berth, "coldstart", env, ADMIN)
         instance = berth.instance_id()
-        gateway = json.loads(subprocess.run(
-            ["docker", "network", "inspect", network], capture_output=True, text=True,
-            check=True).stdout)[0]["IPAM"]["Config"][0]["Gateway"]
-        llm = ThreadingHTTPServer((gateway, 0), FakeLlm)
-        threading.Thread(target=llm.serve_forever, daemon=True).start()
-        _, token = berth.user("coldstart-bench")
-        status, body, _ = berth.request("POST", "/api/providers", json.dumps({
-            "name": "fakellm", "type": "custom", "apiKey": "sk-bench",
-            "baseUrl": "http://%s:%d/v1" % (gateway, llm.server_address[1]),
-            "models": [MODEL]}), token)
-        assert status == 201, (status, body)
+        llm, token = user_with_fake_llm(berth, network, "coldstart-bench")
         berth.start_agent(token)  # the first start makes the container and its state
         print(("%5s" + " %14s" * len(MARKS) + "   (s after t0)") % (("round",) + MARKS),
               flush=True)
@@ -162,11 +154,7 @@ def main():
         for name, before, after in zip(steps, [0.0] + med, med):
             print("  %-30s %7.3f s" % (name, after - before))
     finally:
-        if llm:
-            llm.shutdown()
-        if berth:
-            berth.stop()
-        remove_instance(instance, network)
+        shut_down(llm, berth, instance, network)
 
 
 if __name__ == "__main__":

@@ -98,6 +98,34 @@ def first_token(port, token, timeout=180):
     return first, time.perf_counter() - start
 
 
+def user_with_fake_llm(berth, network, name):
+    """A fake LLM served on the agent network's gateway and a new user whose one provider it is:
+    (the server, to shut down; the user's token)."""
+    gateway = json.loads(subprocess.run(
+        ["docker", "network", "inspect", network], capture_output=True, text=True,
+        check=True).stdout)[0]["IPAM"]["Config"][0]["Gateway"]
+    llm = ThreadingHTTPServer((gateway, 0), FakeLlm)
+    threading.Thread(target=llm.serve_forever, daemon=True).start()
+    _, token = berth.user(name)
+    status, body, _ = berth.request("POST", "/api/providers", json.dumps({
+        "name": "fakellm", "type": "custom", "apiKey": "sk-bench",
+        "baseUrl": "http://%s:%d/v1" % (gateway, llm.server_address[1]),
+        "models": [MODEL]}), token)
+    if status != 201:
+        llm.shutdown()
+        raise RuntimeError("provider: %d %s" % (status, body[:300]))
+    return llm, token
+
+
+def shut_down(llm, berth, instance, network):
+    """The benches' cleanup, pass or fail: the fake LLM, berth, and all that berth made."""
+    if llm:
+        llm.shutdown()
+    if berth:
+        berth.stop()
+    remove_instance(instance, network)
+
+
 def agent_status(berth, token):
     status, body, _ = berth.request("GET", "/api/agent", None, token)
     return json.loads(body).get("status") if status == 200 else "?"
@@ -119,17 +147,7 @@ def main():
             "OPENCLAW_IMAGE": args.image, "OPENCLAW_NETWORK": network, "BERTH_LOG_LEVEL": "info",
             "BERTH_IDLE_PAUSE": str(args.idle_pause), "BERTH_REAP_INTERVAL": "1"}, ADMIN)
         instance = berth.instance_id()
-        gateway = json.loads(subprocess.run(
-            ["docker", "network", "inspect", network], capture_output=True, text=True,
-            check=True).stdout)[0]["IPAM"]["Config"][0]["Gateway"]
-        llm = ThreadingHTTPServer((gateway, 0), FakeLlm)
-        threading.Thread(target=llm.serve_forever, daemon=True).start()
-        _, token = berth.user("pause-bench")
-        status, body, _ = berth.request("POST", "/api/providers", json.dumps({
-            "name": "fakellm", "type": "custom", "apiKey": "sk-bench",
-            "baseUrl": "http://%s:%d/v1" % (gateway, llm.server_address[1]),
-            "models": [MODEL]}), token)
-        assert status == 201, (status, body)
+        llm, token = user_with_fake_llm(berth, network, "pause-bench")
         print("%5s %12s %12s %12s   (first streamed token, s)" % ("round", "cold", "running",
                                                                 "paused"), flush=True)
         for i in range(args.rounds):
@@ -151,11 +169,7 @@ def main():
         print("paused / running: %.2fx; cold / paused: %.1fx" % (
             med["paused"] / med["running"], med["cold"] / med["paused"]))
     finally:
-        if llm:
-            llm.shutdown()
-        if berth:
-            berth.stop()
-        remove_instance(instance, network)
+        shut_down(llm, berth, instance, network)
 
 
 if __name__ == "__main__":
