@@ -67,6 +67,15 @@ std::optional<int64_t> ParseCount(const std::string& v, int64_t min, int64_t max
   return n;
 }
 
+// A number of CPUs up to 1024: above zero, or from zero when `zero_ok`; nullopt when not.
+std::optional<double> ParseCpus(const std::string& v, bool zero_ok) {
+  char* end = nullptr;
+  const double cpus = std::strtod(v.c_str(), &end);
+  const bool low_ok = zero_ok ? cpus >= 0.0 : cpus > 0.0;
+  if (v.empty() || end != v.c_str() + v.size() || !low_ok || cpus > 1024.0) return std::nullopt;
+  return cpus;
+}
+
 // "2g", "1536m", "512k" or plain bytes; at most 1 TiB in all (so the product cannot overflow).
 std::optional<int64_t> ParseBytes(std::string v) {
   int64_t unit = 1;
@@ -329,21 +338,17 @@ Result<Settings> LoadSettings(const std::map<std::string, std::string>& flags,
     s.body_memory_bytes = *bytes;
   }
   if (auto v = get("BERTH_AGENT_CPUS")) {
-    char* end = nullptr;
-    double cpus = std::strtod(v->c_str(), &end);
-    if (v->empty() || end != v->c_str() + v->size() || !(cpus > 0.0) || cpus > 1024.0) {
-      return Bad("BERTH_AGENT_CPUS", "expected a positive number of CPUs, like 1 or 0.5");
-    }
-    s.agent_cpus = cpus;
+    auto cpus = ParseCpus(*v, /*zero_ok=*/false);
+    if (!cpus) return Bad("BERTH_AGENT_CPUS", "expected a positive number of CPUs, like 1 or 0.5");
+    s.agent_cpus = *cpus;
   }
   if (auto v = get("BERTH_AGENT_START_CPUS")) {
-    char* end = nullptr;
-    double cpus = std::strtod(v->c_str(), &end);
-    if (v->empty() || end != v->c_str() + v->size() || !(cpus >= 0.0) || cpus > 1024.0) {
+    auto cpus = ParseCpus(*v, /*zero_ok=*/true);
+    if (!cpus) {
       return Bad("BERTH_AGENT_START_CPUS",
                  "expected a number of CPUs, like 2 (0: start with BERTH_AGENT_CPUS)");
     }
-    s.agent_start_cpus = cpus;
+    s.agent_start_cpus = *cpus;
   }
   struct CountSetting {
     const char* name;
