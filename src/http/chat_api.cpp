@@ -324,7 +324,7 @@ net::awaitable<void> ChatHandlers::ForwardAnswer(proxy::GatewayExchange& exchang
 }
 
 // An agent's state as the event stream carries it; for an AgentEvent and an AgentView alike.
-// `status`: the API's word for it (AgentView::StatusName: "paused" included).
+// `status`: the API's word for it (ApiStatusName: "paused" included).
 json AgentStateJson(std::string_view status, const std::string& phase, const std::string& error) {
   json j = {{"status", status}};
   if (!phase.empty()) j["phase"] = phase;
@@ -379,10 +379,8 @@ net::awaitable<void> ChatHandlers::Events(Request& request, ResponseWriter& writ
       if (now.ok()) out += SseEvent("state", state_json(*now));
     }
     for (const auto& event : events)
-      out += SseEvent(
-          "agent",
-          AgentStateJson(event.paused ? "paused" : lifecycle::AgentStatusName(event.status),
-                         event.phase, event.error));
+      out += SseEvent("agent", AgentStateJson(lifecycle::ApiStatusName(event.status, event.paused),
+                                              event.phase, event.error));
     if (out.empty()) out = ": keep-alive\n\n";
     if (!co_await writer.Write(out)) break;
   }

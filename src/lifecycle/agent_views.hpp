@@ -30,8 +30,8 @@ struct AgentView {
   std::optional<std::string> node;  // the node its state lives on (several nodes only)
   bool paused = false;              // running, frozen while idle (Reaper)
 
-  // The API's word for its state: AgentStatusName's, or "paused".
-  std::string_view StatusName() const { return paused ? "paused" : AgentStatusName(status); }
+  // The API's word for its state (ApiStatusName).
+  std::string_view StatusName() const { return ApiStatusName(status, paused); }
 };
 
 // The record merged with what this process knows: its live status, phase, error, open streams,
