@@ -186,6 +186,13 @@ inline constexpr const char kCountRows[] =
     "(SELECT COUNT(*) FROM llm_providers), (SELECT COUNT(*) FROM user_agent_configs), "
     "(SELECT COUNT(*) FROM user_containers), (SELECT COUNT(*) FROM system_containers)";
 
+// The warm pool's hand-over (postgres_pool_claim.cpp).
+inline constexpr const char kLockUserContainerByUser[] =
+    "SELECT " BERTH_PG_USER_CONTAINER_COLUMNS " FROM user_containers WHERE user_id = $1 FOR UPDATE";
+inline constexpr const char kDeleteUserContainer[] = "DELETE FROM user_containers WHERE id = $1";
+inline constexpr const char kTakeSystemContainer[] =
+    "DELETE FROM system_containers WHERE id = $1 RETURNING " BERTH_PG_SYSTEM_CONTAINER_COLUMNS;
+
 #undef BERTH_PG_USER_COLUMNS
 #undef BERTH_PG_TOKEN_COLUMNS
 #undef BERTH_PG_PROVIDER_COLUMNS

@@ -119,6 +119,8 @@ class PostgresStore final : public SnapshotStore {
                         const AgentStateWrite& write, const LeaseFence& fence) override;
   Status PinAgentNode(ContainerKind kind, const std::string& record_id, const std::string& node_id,
                       const std::string& node_name) override;
+  Result<UserContainer> ClaimPoolAgent(const std::string& pool_id, const std::string& user_id,
+                                       int64_t now_ms, int default_idle_min) override;
   Status PublishChange(const std::string& kind, const std::string& subject) override;
   Result<ChangeBatch> ChangesSince(int64_t since_ms, std::size_t limit) override;
   Status PruneCoordination(int64_t max_age_ms) override;

@@ -133,6 +133,12 @@ inline constexpr const char kUpdateSystemContainer[] =
     "UPDATE system_containers SET name = ?2, primary_model = ?3, container_id = ?4, "
     "container_name = ?5, gateway_port = ?6, gateway_token = ?7, token_hash = ?8, status = ?9, "
     "last_active_at = ?10, config = ?11, updated_at = ?12 WHERE id = ?1";
+// The warm pool's hand-over (sqlite_pool_claim.cpp).
+inline constexpr const char kDeleteUserContainer[] = "DELETE FROM user_containers WHERE id = ?1";
+inline constexpr const char kTakeSystemContainer[] =
+    "DELETE FROM system_containers WHERE id = ?1 RETURNING id, name, primary_model, "
+    "container_id, container_name, gateway_port, gateway_token, token_hash, status, "
+    "last_active_at, config, created_at, updated_at, node_id, node_name";
 inline constexpr const char kDeleteSystemContainer[] =
     "DELETE FROM system_containers WHERE id = ?1";
 

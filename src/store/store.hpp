@@ -144,6 +144,17 @@ class Store {
   // it is pinned to another; kNotFound when the record is gone.
   virtual Status PinAgentNode(ContainerKind kind, const std::string& record_id,
                               const std::string& node_id, const std::string& node_name) = 0;
+  // The warm pool's hand-over (lifecycle/warm_pool.hpp), in one transaction: system container
+  // record `pool_id` (a pooled agent) is deleted and `user_id`'s user record takes its id,
+  // container, name, token and node, with status "running", last_active_at now_ms and config
+  // "{}". A record of the user's that never ran (no container id, no activity, stopped) is
+  // replaced, its idle timeout kept; otherwise the record gets default_idle_min. Returns the
+  // user's new record. kNotFound when the pool record is gone (another replica took it);
+  // kAlreadyExists when the user's record has run before (their state is its own) or appeared
+  // meanwhile. Nothing is written on error.
+  virtual Result<UserContainer> ClaimPoolAgent(const std::string& pool_id,
+                                               const std::string& user_id, int64_t now_ms,
+                                               int default_idle_min) = 0;
   // Appends to the change feed, stamped by the database's clock.
   virtual Status PublishChange(const std::string& kind, const std::string& subject) = 0;
   // Changes stamped at or after since_ms, oldest first, at most `limit`.

@@ -68,6 +68,8 @@ class MockStore : public store::Store {
   MOCK_METHOD(Status, PinAgentNode,
               (store::ContainerKind, const std::string&, const std::string&, const std::string&),
               (override));
+  MOCK_METHOD(Result<store::UserContainer>, ClaimPoolAgent,
+              (const std::string&, const std::string&, int64_t, int), (override));
   MOCK_METHOD(Status, PublishChange, (const std::string&, const std::string&), (override));
   MOCK_METHOD(Result<store::ChangeBatch>, ChangesSince, (int64_t, std::size_t), (override));
   MOCK_METHOD(Status, PruneCoordination, (int64_t), (override));
