@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
-"""Time to the first streamed token through berth, for an agent that is stopped (cold), paused
-(BERTH_IDLE_PAUSE) and running, in one run (issue 15). The agent is the real OpenClaw image by
-default, under berth's default limits; its provider is a fake OpenAI-compatible LLM served here
-on the agent network's gateway, answering at once, so the figures are berth's and the agent's
-own time. Each round: a chat on a stopped agent (cold), one right after (running), then, once
-the reaper has paused it, one more (paused). Prints each round and the medians.
+"""Time to the first streamed token through berth, for an agent that is stopped (cold), taken
+from the warm pool (BERTH_WARM_POOL=1), paused (BERTH_IDLE_PAUSE) and running, in one run
+(issue 15). The agent is the real OpenClaw image by default, under berth's default limits; its
+provider is a fake OpenAI-compatible LLM served here on the agent network's gateway, answering at
+once, so the figures are berth's and the agent's own time. Each round: once the pool has a ready
+agent, a new user's first chat (pool; that agent is then stopped, and the refill awaited, so no
+gateway boots during the rest), then a chat on the returning user's stopped agent (cold), one
+right after (running), and, once the reaper has paused it, one more (paused). Prints each round
+and the medians.
 
   python3 bench/pause/pause_bench.py --berth build/berth [--image berth/openclaw:2026.9.6]
-      [--rounds 3]
+      [--rounds 3] [--no-pool]
 
 Everything berth makes carries its instance label and is removed at the end, pass or fail.
 """
@@ -106,15 +109,35 @@ def user_with_fake_llm(berth, network, name):
         check=True).stdout)[0]["IPAM"]["Config"][0]["Gateway"]
     llm = ThreadingHTTPServer((gateway, 0), FakeLlm)
     threading.Thread(target=llm.serve_forever, daemon=True).start()
+    try:
+        return llm, another_user(berth, llm, name)
+    except Exception:
+        llm.shutdown()
+        raise
+
+
+def another_user(berth, llm, name):
+    """A new user whose one provider is the fake LLM `llm`: their token."""
     _, token = berth.user(name)
     status, body, _ = berth.request("POST", "/api/providers", json.dumps({
         "name": "fakellm", "type": "custom", "apiKey": "sk-bench",
-        "baseUrl": "http://%s:%d/v1" % (gateway, llm.server_address[1]),
-        "models": [MODEL]}), token)
+        "baseUrl": "http://%s:%d/v1" % llm.server_address, "models": [MODEL]}), token)
     if status != 201:
-        llm.shutdown()
         raise RuntimeError("provider: %d %s" % (status, body[:300]))
-    return llm, token
+    return token
+
+
+def pool_ready(berth, timeout=300):
+    """Waits until /metrics counts a ready pooled agent."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        _, body, _ = berth.request("GET", "/metrics")
+        for line in body.splitlines():
+            if line.startswith('berth_warm_pool_agents{state="ready"}') and \
+                    float(line.split()[-1]) >= 1:
+                return
+        time.sleep(0.5)
+    raise RuntimeError("no pooled agent became ready in %d s" % timeout)
 
 
 def shut_down(llm, berth, instance, network):
@@ -137,20 +160,30 @@ def main():
     ap.add_argument("--image", default="berth/openclaw:2026.9.6")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--idle-pause", type=int, default=2)
+    ap.add_argument("--no-pool", action="store_true", help="leave the warm pool out")
     args = ap.parse_args()
 
     network = "berth-bench-pause-%d" % os.getpid()
     berth, instance, llm = None, "", None
-    results = {"cold": [], "running": [], "paused": []}
+    columns = ("cold",) + (() if args.no_pool else ("pool",)) + ("paused", "running")
+    results = {name: [] for name in columns}
     try:
         berth = BerthServe(args.berth, "pause", {
             "OPENCLAW_IMAGE": args.image, "OPENCLAW_NETWORK": network, "BERTH_LOG_LEVEL": "info",
-            "BERTH_IDLE_PAUSE": str(args.idle_pause), "BERTH_REAP_INTERVAL": "1"}, ADMIN)
+            "BERTH_IDLE_PAUSE": str(args.idle_pause), "BERTH_REAP_INTERVAL": "1",
+            "BERTH_WARM_POOL": "0" if args.no_pool else "1"}, ADMIN)
         instance = berth.instance_id()
         llm, token = user_with_fake_llm(berth, network, "pause-bench")
-        print("%5s %12s %12s %12s   (first streamed token, s)" % ("round", "cold", "running",
-                                                                "paused"), flush=True)
+        print("%5s" % "round" + "".join("%12s" % c for c in columns) +
+              "   (first streamed token, s)", flush=True)
         for i in range(args.rounds):
+            measured = {}
+            if not args.no_pool:
+                pool_ready(berth)
+                newcomer = another_user(berth, llm, "pool-bench-%d" % i)
+                measured["pool"] = first_token(berth.port, newcomer)
+                berth.stop_agent(newcomer)
+                pool_ready(berth)  # the refill has booted: nothing else boots from here
             berth.stop_agent(token)
             cold = first_token(berth.port, token)
             running = first_token(berth.port, token)
@@ -160,14 +193,18 @@ def main():
             if agent_status(berth, token) != "paused":
                 raise RuntimeError("the agent was not paused: %s" % agent_status(berth, token))
             paused = first_token(berth.port, token)
-            for name, value in (("cold", cold), ("running", running), ("paused", paused)):
-                results[name].append(value[0])
-            print("%5d %12.3f %12.3f %12.3f" % (i + 1, cold[0], running[0], paused[0]),
+            measured.update(cold=cold, running=running, paused=paused)
+            for name in columns:
+                results[name].append(measured[name][0])
+            print("%5d" % (i + 1) + "".join("%12.3f" % measured[c][0] for c in columns),
                   flush=True)
         med = {k: statistics.median(v) for k, v in results.items()}
-        print("median %11.3f %12.3f %12.3f" % (med["cold"], med["running"], med["paused"]))
+        print("median" + "".join("%12.3f" % med[c] for c in columns))
         print("paused / running: %.2fx; cold / paused: %.1fx" % (
             med["paused"] / med["running"], med["cold"] / med["paused"]))
+        if "pool" in med:
+            print("pool / running: %.2fx; cold / pool: %.1fx" % (
+                med["pool"] / med["running"], med["cold"] / med["pool"]))
     finally:
         shut_down(llm, berth, instance, network)
 

@@ -171,6 +171,7 @@ lifecycle::LifecycleOptions LifecycleOptionsFrom(const config::Settings& s,
   o.max_concurrent_starts = s.max_concurrent_starts;
   o.reap_interval = std::chrono::seconds(s.reap_interval_s);
   o.idle_pause = std::chrono::seconds(s.idle_pause_s);
+  o.warm_pool = s.warm_pool;
   o.health_interval = std::chrono::seconds(s.health_interval_s);
   return o;
 }

@@ -7,6 +7,12 @@ namespace {
 
 constexpr char kConfigRoute[] = "/api/internal/agent-config/:id";
 
+// A counter catching up with a total the manager keeps.
+void CatchUp(CounterFamily& counter, int64_t total, int64_t& seen) {
+  counter.With({}).Inc(static_cast<double>(total - seen));
+  seen = total;
+}
+
 }  // namespace
 
 BerthMetrics::BerthMetrics()
@@ -32,7 +38,12 @@ BerthMetrics::BerthMetrics()
       pauses_(registry_.Counter("berth_agent_pauses_total",
                                 "Idle agents paused by the reaper (BERTH_IDLE_PAUSE).")),
       health_failures_(registry_.Counter("berth_agent_health_failures_total",
-                                         "Failed health probes of running agents.")) {}
+                                         "Failed health probes of running agents.")),
+      pool_hits_(registry_.Counter("berth_warm_pool_hits_total",
+                                   "Agents that never ran, started by taking a pooled agent.")),
+      pool_misses_(registry_.Counter(
+          "berth_warm_pool_misses_total",
+          "Agents that never ran, started from cold because no pooled agent was ready.")) {}
 
 std::function<void(const Request&, unsigned, std::chrono::steady_clock::duration)>
 BerthMetrics::RequestObserver() {
@@ -63,6 +74,7 @@ void BerthMetrics::Watch(std::shared_ptr<lifecycle::AgentManager> agents) {
     std::lock_guard lock(mu_);
     agents_ = agents;
   }
+  WatchPool(agents);
   registry_.GaugeCallback("berth_agents", "Agents (user and system containers) by kind and status.",
                           {"kind", "status"}, [agents]() {
                             GaugeSamples samples;
@@ -82,6 +94,16 @@ void BerthMetrics::Watch(std::shared_ptr<lifecycle::AgentManager> agents) {
                           });
 }
 
+void BerthMetrics::WatchPool(std::shared_ptr<lifecycle::AgentManager> agents) {
+  registry_.GaugeCallback("berth_warm_pool_agents",
+                          "The warm pool: its configured size, and pooled agents ready.", {"state"},
+                          [agents]() -> GaugeSamples {
+                            const lifecycle::WarmPool& pool = agents->warm_pool();
+                            return {{{"configured"}, static_cast<double>(pool.size())},
+                                    {{"ready"}, static_cast<double>(pool.ready())}};
+                          });
+}
+
 void BerthMetrics::Watch(std::shared_ptr<ChatStats> chats) {
   registry_.GaugeCallback("berth_open_streams",
                           "Streams open now: chats in flight and agent event streams.", {},
@@ -95,15 +117,11 @@ std::string BerthMetrics::Render() {
     // The manager keeps totals; the counters catch up with them at each scrape.
     std::lock_guard lock(mu_);
     if (agents_) {
-      const int64_t reaps = agents_->reaps_total();
-      const int64_t failures = agents_->health_failures_total();
-      reaps_.With({}).Inc(static_cast<double>(reaps - reaps_seen_));
-      health_failures_.With({}).Inc(static_cast<double>(failures - health_failures_seen_));
-      reaps_seen_ = reaps;
-      const int64_t pauses = agents_->pauses_total();
-      pauses_.With({}).Inc(static_cast<double>(pauses - pauses_seen_));
-      pauses_seen_ = pauses;
-      health_failures_seen_ = failures;
+      CatchUp(reaps_, agents_->reaps_total(), reaps_seen_);
+      CatchUp(health_failures_, agents_->health_failures_total(), health_failures_seen_);
+      CatchUp(pauses_, agents_->pauses_total(), pauses_seen_);
+      CatchUp(pool_hits_, agents_->warm_pool().hits_total(), pool_hits_seen_);
+      CatchUp(pool_misses_, agents_->warm_pool().misses_total(), pool_misses_seen_);
     }
   }
   return registry_.Render();

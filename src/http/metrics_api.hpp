@@ -35,6 +35,8 @@ class BerthMetrics {
   MetricsRegistry& registry() { return registry_; }
 
  private:
+  void WatchPool(std::shared_ptr<lifecycle::AgentManager> agents);
+
   MetricsRegistry registry_;
   CounterFamily& requests_;
   HistogramFamily& request_seconds_;
@@ -45,12 +47,16 @@ class BerthMetrics {
   CounterFamily& reaps_;
   CounterFamily& pauses_;
   CounterFamily& health_failures_;
+  CounterFamily& pool_hits_;
+  CounterFamily& pool_misses_;
 
   std::mutex mu_;
   std::shared_ptr<lifecycle::AgentManager> agents_;  // guarded by mu_
   int64_t reaps_seen_ = 0;                           // guarded by mu_
   int64_t pauses_seen_ = 0;                          // guarded by mu_
   int64_t health_failures_seen_ = 0;                 // guarded by mu_
+  int64_t pool_hits_seen_ = 0;                       // guarded by mu_
+  int64_t pool_misses_seen_ = 0;                     // guarded by mu_
 };
 
 // GET /metrics. Unauthenticated, like most exporters: it holds counts only. Operators who want

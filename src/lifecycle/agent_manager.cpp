@@ -30,6 +30,7 @@ AgentManager::AgentManager(LifecycleOptions options, store::StorePtr store,
       activity_(registry_, records_, *clock_),
       views_(records_, registry_),
       pusher_(options_.contract, registry_, records_, *providers_, *runtime_, *clock_),
+      pool_(options_, records_, registry_, *containers_, pusher_, *runtime_, *clock_),
       reconciler_(*runtime_, records_, registry_, instance_, *clock_),
       sweeper_(options_, instance_, *runtime_, records_, registry_, reconciler_, *secrets_,
                *probe_),
@@ -39,6 +40,15 @@ AgentManager::AgentManager(LifecycleOptions options, store::StorePtr store,
       watcher_(*runtime_, registry_, records_, notifier_, instance_, [this] { Resync(); }),
       scheduler_(*clock_, *leadership_) {
   reconciler_.SetSharedStore(options_.shared_store);
+  starter_.SetWarmPool(&pool_);
+  pool_.SetStartHook([this](const AgentKey& key) {
+    starter_.EnsureRunning(key, [key](const Result<AgentEndpoint>& r) {
+      if (!r.ok()) {
+        spdlog::warn("lifecycle: pooled agent {} did not start: {}", ToString(key),
+                     r.status().message());
+      }
+    });
+  });
   scheduler_.Add({"activity flush", options_.activity_flush_interval,
                   Scheduler::Scope::kEveryReplica, [this] { activity_.Flush(); },
                   /*run_at_stop=*/true});
@@ -53,6 +63,9 @@ AgentManager::AgentManager(LifecycleOptions options, store::StorePtr store,
                       spdlog::warn("lifecycle: reaper failed: {}", reaped.status().message());
                     }
                   }});
+  // Also with no pool: it then removes pooled agents left from when there was one.
+  scheduler_.Add({"warm pool", options_.pool_interval, Scheduler::Scope::kLeaderOnly,
+                  [this] { KeepWarmPool(); }});
   scheduler_.Add({"health sweep", options_.health_interval, Scheduler::Scope::kLeaderOnly, [this] {
                     auto checked = HealthCheck();
                     if (!checked.ok()) {
@@ -192,6 +205,12 @@ Result<std::vector<HealthResult>> AgentManager::HealthCheck() {
 }
 
 Status AgentManager::Reconcile() { return reconciler_.Reconcile(); }
+
+void AgentManager::KeepWarmPool() {
+  LearnFleetOnNewTerm();
+  pool_.Refill();
+  if (options_.warm_pool > 0) keeper_.Keep();
+}
 
 void AgentManager::ConfigChanged(const std::string& user_id) { pusher_.Changed(user_id); }
 

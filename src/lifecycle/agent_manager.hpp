@@ -31,6 +31,7 @@
 #include "lifecycle/starter.hpp"
 #include "lifecycle/stopper.hpp"
 #include "lifecycle/system_keeper.hpp"
+#include "lifecycle/warm_pool.hpp"
 #include "runtime/container_runtime.hpp"
 #include "service/containers.hpp"
 #include "service/providers.hpp"
@@ -47,7 +48,8 @@ namespace berth::lifecycle {
 //                                  EventWatcher; over AgentRegistry (the warm view) and
 //                                  AgentRecords (the store)
 //   fleet-wide, the leader only    Reconciler, HealthSweeper (persistent probe pool), Reaper,
-//                                  SystemKeeper; run by the Scheduler while Leadership says so
+//                                  SystemKeeper, WarmPool's refill; run by the Scheduler while
+//                                  Leadership says so
 //
 // Threads: the event watcher, the scheduler and the config pusher (one each, Start/Stop); the
 // start pool (max_concurrent_starts) and the probe pool (health_parallelism - 1), made at
@@ -139,6 +141,10 @@ class AgentManager {
   // Totals since this manager was made, for metrics.
   int64_t reaps_total() const { return reaper_.reaps_total(); }
   int64_t pauses_total() const { return reaper_.pauses_total(); }
+  const WarmPool& warm_pool() const { return pool_; }
+  // The warm pool's pass (the leader's, every few seconds): refill, then start what is not
+  // running (the system keeper).
+  void KeepWarmPool();
   int64_t health_failures_total() const { return sweeper_.failures_total(); }
   std::chrono::seconds retry_after() const { return options_.retry_after; }
   const std::string& instance_id() const { return instance_.instance_id; }
@@ -172,6 +178,7 @@ class AgentManager {
   ActivityTracker activity_;
   AgentViews views_;
   ConfigPusher pusher_;
+  WarmPool pool_;
   Reconciler reconciler_;
   HealthSweeper sweeper_;
   Reaper reaper_;

@@ -190,6 +190,14 @@ Status AgentRecords::SaveStartState(const AgentRecord& record, AgentStatus statu
   return store_->SaveAgentState(record.key.kind, record.id, write, fence);
 }
 
+Result<AgentRecord> AgentRecords::ClaimPoolAgent(const std::string& pool_id,
+                                                 const std::string& user_id) {
+  auto claimed = store_->ClaimPoolAgent(pool_id, user_id, ToUnixMillis(clock_->Now()),
+                                        store::UserContainer{}.idle_timeout_min);
+  if (!claimed.ok()) return claimed.status();
+  return AgentRecord::From(*claimed);
+}
+
 Status AgentRecords::CheckUser(const std::string& user_id) const {
   auto user = store_->GetUser(user_id);
   return user.ok() ? Status::Ok() : user.status();

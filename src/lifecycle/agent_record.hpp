@@ -85,6 +85,10 @@ class AgentRecords {
   // node when another replica pinned it elsewhere meanwhile.
   Status PinNode(const AgentRecord& record, const runtime::NodePlacement& node);
 
+  // The warm pool's hand-over (Store::ClaimPoolAgent): pooled record `pool_id` becomes the
+  // user's record, running, stamped now.
+  Result<AgentRecord> ClaimPoolAgent(const std::string& pool_id, const std::string& user_id);
+
   // Ok when the user exists; kNotFound when not; the store's error otherwise.
   Status CheckUser(const std::string& user_id) const;
 

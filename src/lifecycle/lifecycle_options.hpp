@@ -52,6 +52,11 @@ struct LifecycleOptions {
   // its next use; 0 = never. Only agents with an idle timeout are paused (one without is kept
   // running on purpose), and only on runtimes that can (ContainerRuntime::SupportsPause()).
   std::chrono::seconds idle_pause{300};
+  // Agents kept started ahead with no user (WarmPool); a user whose agent never ran takes one.
+  int warm_pool = 0;
+  std::chrono::milliseconds pool_interval{std::chrono::seconds(5)};  // the refill's pass
+  // How long a hand-over waits for the pooled gateway to apply the user's config.
+  std::chrono::milliseconds pool_reload_timeout{std::chrono::seconds(10)};
   std::chrono::milliseconds health_interval{std::chrono::seconds(30)};
   std::chrono::milliseconds activity_flush_interval{std::chrono::seconds(5)};
   std::chrono::milliseconds probe_timeout{2000};

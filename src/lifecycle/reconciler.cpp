@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "lifecycle/agent_labels.hpp"
+#include "service/containers.hpp"
 
 namespace berth::lifecycle {
 namespace {
@@ -48,6 +49,12 @@ void Reconciler::RemoveOrphan(const runtime::ContainerSummary& c) {
   spdlog::info("lifecycle: removing orphan container {} ({}): no record {}", c.name,
                c.id.substr(0, 12), LabelOf(c.labels, kLabelRecord));
   LogFailedRemoval("orphan container", c.name, runtime_.Remove(c.id, /*force=*/true));
+  if (service::IsPoolName(LabelOf(c.labels, kLabelOwner))) {
+    // Made for the warm pool: its state was the pool's, or that of the user it was handed to,
+    // whose record is gone (the user deleted); nobody's volume can name it again.
+    LogFailedRemoval("orphan volume", c.name + "-state", runtime_.RemoveVolume(c.name + "-state"));
+    return;
+  }
   if (LabelOf(c.labels, kLabelKind) != AgentKindName(store::ContainerKind::kUser)) return;
   Status owner = records_.CheckUser(LabelOf(c.labels, kLabelOwner));
   if (owner.code() == ErrorCode::kNotFound) {  // its user is gone too

@@ -34,10 +34,14 @@ runtime::ContainerSpec BuildContainerSpec(const AgentRecord& record, const std::
                  {kLabelKind, std::string(AgentKindName(record.key.kind))},
                  {kLabelOwner, record.key.is_user() ? record.key.owner : record.name},
                  {kLabelRecord, record.id}};
-  // Everything the container was created from, hashed.
+  // Everything the container was created from, hashed; but not whom it was made for: a warm-pool
+  // agent handed to a user (WarmPool) keeps its container, made as a system container's.
+  runtime::Labels made_from = spec.labels;
+  made_from.erase(kLabelKind);
+  made_from.erase(kLabelOwner);
   nlohmann::json canonical = {
       {"image", spec.image},     {"env", spec.env},
-      {"labels", spec.labels},   {"volume", {spec.volume_name, spec.volume_target}},
+      {"labels", made_from},     {"volume", {spec.volume_name, spec.volume_target}},
       {"network", spec.network}, {"limits", {spec.memory_bytes, spec.nano_cpus, spec.pids_limit}},
       {"caps", spec.cap_add},    {"publish", spec.publish_port.value_or(0)}};
   spec.labels[kLabelSpec] = crypto::TokenHash(canonical.dump()).substr(0, 16);

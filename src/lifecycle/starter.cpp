@@ -9,6 +9,7 @@
 #include "lifecycle/agent_labels.hpp"
 #include "lifecycle/cpu_burst.hpp"
 #include "lifecycle/spec_builder.hpp"
+#include "lifecycle/warm_pool.hpp"
 
 namespace berth::lifecycle {
 namespace {
@@ -131,7 +132,8 @@ void AgentStarter::Finish(const AgentKey& key, const std::shared_ptr<StartOp>& o
       entry.MarkActive(ToUnixMillis(clock_.Now()));
       locked.BindContainer(result->container_id, key);
       entry.container_id = result->container_id;
-      entry.container_started_at = op->container_started_at;
+      // A pooled agent handed over keeps what its own start saw (WarmPool).
+      if (op->container_started_at) entry.container_started_at = op->container_started_at;
       if (op->burst) {
         entry.burst_until_ms = ToUnixMillis(clock_.Now()) + options_.start_burst.count() * 1000;
       }
@@ -201,6 +203,14 @@ Result<AgentEndpoint> AgentStarter::AttemptOnce(const AgentKey& key, StartOp& op
       return Fail(op, StartFailure::kOther,
                   Unavailable("the agent failed to start on another berth replica; ask again to "
                               "retry (its status has the error)"));
+    }
+  }
+  if (pool_of_ready_ != nullptr && key.is_user() && !lease->waited()) {
+    // A user whose agent never ran: a ready pooled agent becomes theirs, when there is one.
+    auto adopted = pool_of_ready_->Adopt(key, *record);
+    if (adopted) {
+      lease->Release();
+      return *std::move(adopted);
     }
   }
   auto result = AttemptClaimed(key, *record, *lease, op);

@@ -18,6 +18,8 @@
 
 namespace berth::lifecycle {
 
+class WarmPool;
+
 // Starts agents: the warm path, single flight, the start cap, and the start itself (record,
 // container create or reuse, engine start, readiness). Every replica runs it.
 //
@@ -54,6 +56,10 @@ class AgentStarter {
   void EnsureRunning(const AgentKey& key, StartCallback done);
   // The same, waiting for the outcome. Blocks up to options.start_timeout and more.
   Result<AgentEndpoint> EnsureRunningAndWait(const AgentKey& key);
+
+  // Where a user's agent that never ran is taken from first (WarmPool::Adopt); none: always a
+  // start. REQUIRES: before use.
+  void SetWarmPool(WarmPool* pool) { pool_of_ready_ = pool; }
 
   // Refuses new starts, cancels those in flight and waits for them to finish. Idempotent.
   void Stop();
@@ -99,6 +105,7 @@ class AgentStarter {
   int in_flight_ = 0;
   bool stopping_ = false;
   WorkerPool pool_;
+  WarmPool* pool_of_ready_ = nullptr;
 };
 
 }  // namespace berth::lifecycle

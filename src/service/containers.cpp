@@ -102,7 +102,25 @@ Status ContainerService::ValidateSystemName(const std::string& name) {
 Result<ProvisionedSystemContainer> ContainerService::CreateSystemContainer(
     const std::string& name, const std::optional<std::string>& primary_model) {
   BERTH_RETURN_IF_ERROR(ValidateSystemName(name));
+  if (IsPoolName(name)) {
+    return InvalidArgument("names beginning with " + std::string(kPoolNamePrefix) +
+                           " are the warm pool's");
+  }
   if (primary_model) BERTH_RETURN_IF_ERROR(agentconfig::ValidateModelRef(*primary_model));
+  return NewSystemContainer(name, primary_model);
+}
+
+Result<ProvisionedSystemContainer> ContainerService::CreatePoolContainer() {
+  // Docker's name alphabet in lower case, as admins' names (a clash is refused by the store).
+  std::string suffix = NewId(12);
+  for (char& c : suffix) {
+    c = c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return NewSystemContainer(std::string(kPoolNamePrefix) + suffix, std::nullopt);
+}
+
+Result<ProvisionedSystemContainer> ContainerService::NewSystemContainer(
+    const std::string& name, const std::optional<std::string>& primary_model) {
   std::string token = crypto::NewToken(crypto::kContainerTokenPrefix);
   store::SystemContainer record;
   record.id = NewId();
@@ -117,7 +135,10 @@ Result<ProvisionedSystemContainer> ContainerService::CreateSystemContainer(
 }
 
 Result<std::vector<store::SystemContainer>> ContainerService::ListSystemContainers() const {
-  return store_->ListSystemContainers();
+  auto all = store_->ListSystemContainers();
+  if (!all.ok()) return all.status();
+  std::erase_if(*all, [](const store::SystemContainer& c) { return IsPoolName(c.name); });
+  return all;
 }
 
 Status ContainerService::DeleteSystemContainer(const std::string& id) {

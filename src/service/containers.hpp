@@ -19,6 +19,10 @@ namespace berth::service {
 // Names from the seed, kept so existing agent images and operators' tooling keep working.
 inline constexpr std::string_view kUserContainerPrefix = "mosaic-user-";
 inline constexpr std::string_view kSystemContainerPrefix = "mosaic-system-";
+// The warm pool's agents (lifecycle/warm_pool.hpp) are system containers named so; admins
+// cannot take such a name, and the admin list leaves them out.
+inline constexpr std::string_view kPoolNamePrefix = "berth-pool-";
+inline bool IsPoolName(std::string_view name) { return name.starts_with(kPoolNamePrefix); }
 
 // A user's idle timeout, in minutes: 0 means never reaped; at most one week.
 inline constexpr int kMaxIdleTimeoutMin = 7 * 24 * 60;
@@ -60,8 +64,13 @@ class ContainerService {
   // kInvalidArgument outside [0, kMaxIdleTimeoutMin]; kNotFound for an unknown user.
   Result<store::UserContainer> SetIdleTimeout(const std::string& user_id, int64_t minutes);
 
+  // An admin's system container. kInvalidArgument for a bad name or one of the pool's.
   Result<ProvisionedSystemContainer> CreateSystemContainer(
       const std::string& name, const std::optional<std::string>& primary_model);
+  // A warm-pool agent's record: a system container named kPoolNamePrefix + a random part, with
+  // no model (its config has no provider until a user takes it).
+  Result<ProvisionedSystemContainer> CreatePoolContainer();
+  // The admins' system containers (not the pool's).
   Result<std::vector<store::SystemContainer>> ListSystemContainers() const;
   Status DeleteSystemContainer(const std::string& id);
 
@@ -90,6 +99,9 @@ class ContainerService {
   // A new record of the user's container (name, fresh sealed token), not yet stored.
   store::UserContainer NewUserContainer(const std::string& user_id, const std::string& token,
                                         int64_t now) const;
+
+  Result<ProvisionedSystemContainer> NewSystemContainer(
+      const std::string& name, const std::optional<std::string>& primary_model);
 
   store::StorePtr store_;
   std::shared_ptr<const crypto::SecretBox> secrets_;

@@ -35,7 +35,8 @@ Result<UserContainer> SqliteStore::ClaimPoolAgent(const std::string& pool_id,
       if (!removed.ok()) return removed.status();
     }
     auto pooled = CollectAll(
-        conn, q::kTakeSystemContainer, [&](SqliteStatement& s) { s.Bind(1, pool_id); }, ReadSystemContainer);
+        conn, q::kTakeSystemContainer, [&](SqliteStatement& s) { s.Bind(1, pool_id); },
+        ReadSystemContainer);
     if (!pooled.ok()) return pooled.status();
     if (pooled->empty()) return NotFound("the pooled agent was taken or removed");
     UserContainer adopted = pool_claim::AdoptedRecord(pooled->front(), user_id, now_ms, idle);

@@ -62,6 +62,7 @@ TEST(Settings, ParsesLifecycleSettings) {
                          {"BERTH_START_TIMEOUT", "30"},
                          {"BERTH_MAX_CONCURRENT_STARTS", "2"},
                          {"BERTH_IDLE_PAUSE", "0"},
+                         {"BERTH_WARM_POOL", "3"},
                          {"BERTH_AGENT_START_CPUS", "1.5"},
                          {"BERTH_AGENT_START_BURST", "30"},
                          {"BERTH_AGENT_ADDRESSING", "published"},
@@ -76,6 +77,7 @@ TEST(Settings, ParsesLifecycleSettings) {
   EXPECT_EQ(s->start_timeout_s, 30);
   EXPECT_EQ(s->max_concurrent_starts, 2);
   EXPECT_EQ(s->idle_pause_s, 0);
+  EXPECT_EQ(s->warm_pool, 3);
   EXPECT_DOUBLE_EQ(s->agent_start_cpus, 1.5);
   EXPECT_EQ(s->agent_start_burst_s, 30);
   EXPECT_EQ(s->agent_addressing, "published");
@@ -144,6 +146,8 @@ TEST(Settings, InvalidValuesNameTheSettingAndHideSecrets) {
                                          {"BERTH_THREADS", "-1"},
                                          {"BERTH_IDLE_PAUSE", "-5"},
                                          {"BERTH_IDLE_PAUSE", "604801"},
+                                         {"BERTH_WARM_POOL", "-1"},
+                                         {"BERTH_WARM_POOL", "1025"},
                                          {"BERTH_AGENT_MEMORY", "1k"},
                                          {"BERTH_AGENT_MEMORY", "lots"},
                                          // Found by fuzz/settings_fuzz.cpp: the size overflowed.

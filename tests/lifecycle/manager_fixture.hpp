@@ -30,7 +30,7 @@ class ManagerTest : public ServiceTest {
     options_.ready_poll_interval = std::chrono::milliseconds(5);
     options_.start_timeout = std::chrono::seconds(2);
     options_.reap_interval = options_.health_interval = options_.activity_flush_interval =
-        std::chrono::hours(1);
+        options_.pool_interval = std::chrono::hours(1);
     user_ = NewUser();
   }
   void TearDown() override {

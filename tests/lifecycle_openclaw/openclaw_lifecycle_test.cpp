@@ -16,9 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "lifecycle_e2e/lifecycle_fixture.hpp"
-#include "lifecycle_openclaw/fake_llm.hpp"
-#include "lifecycle_openclaw/http_exchange.hpp"
+#include "lifecycle_openclaw/openclaw_fixture.hpp"
 
 namespace berth::testing {
 namespace {
@@ -26,151 +24,8 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-constexpr unsigned short kGatewayPort = 18789;
 constexpr char kUpstreamKey[] = "sk-fake-upstream-key-0123456789";
 constexpr char kRotatedUpstreamKey[] = "sk-fake-rotated-key-9876543210";
-constexpr char kHotReloaded[] = "config hot reload applied";
-
-// The image under test: BERTH_OPENCLAW_IMAGE (scripts/test.sh builds and exports it), else built
-// once per program with the project's own `berth image build openclaw` under a per-run tag and
-// removed at the end (DockerTestEnv). "" when the build failed (the failure is reported).
-const std::string& OpenClawImage() {
-  static const std::string image = [] {
-    if (const char* given = std::getenv("BERTH_OPENCLAW_IMAGE"); given && *given) {
-      return std::string(given);
-    }
-    DockerTestEnv& docker = DockerTestEnv::Get();
-    const std::string tag = "berth-test-openclaw:" + docker.run_id();
-    std::map<std::string, std::string> env = {{"DOCKER_HOST", docker.docker_host()}};
-    for (const char* pass : {"BERTH_OPENCLAW_HOME", "TMPDIR", "HOME"}) {
-      if (const char* value = std::getenv(pass); value && *value) env[pass] = value;
-    }
-    const auto begin = std::chrono::steady_clock::now();
-    docker.TrackImage(tag);
-    auto result = RunBerth({"image", "build", "openclaw", "--tag", tag}, env, 1500);
-    const auto took =
-        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - begin);
-    std::printf("[openclaw] built %s in %llds\n", tag.c_str(),
-                static_cast<long long>(took.count()));
-    EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
-    return result.exit_code == 0 ? tag : std::string();
-  }();
-  return image;
-}
-
-std::string EnvOf(const docker::ContainerDetails& c, const std::string& name) {
-  for (const auto& e : c.env) {
-    if (e.rfind(name + "=", 0) == 0) return e.substr(name.size() + 1);
-  }
-  return "";
-}
-
-std::size_t Count(const std::string& text, const std::string& what) {
-  std::size_t n = 0;
-  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-  return n;
-}
-
-long long Millis(std::chrono::steady_clock::duration d) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
-}
-
-// What a client got from a streamed chat: the text of the content deltas, how many deltas
-// carried text, the usage chunk, and whether the stream ended with [DONE].
-struct StreamedChat {
-  std::string text;
-  std::size_t content_events = 0;
-  json usage;
-  bool done = false;
-  std::string problem;  // an event that is not JSON, or an error event
-};
-
-StreamedChat ReadChatStream(const std::string& body) {
-  StreamedChat chat;
-  for (const std::string& data : SseData(body)) {
-    if (data == "[DONE]") {
-      chat.done = true;
-      continue;
-    }
-    json event = json::parse(data, nullptr, /*allow_exceptions=*/false);
-    if (!event.is_object() || event.contains("error")) {
-      chat.problem += data + "\n";
-      continue;
-    }
-    if (event.contains("usage") && event["usage"].is_object()) chat.usage = event["usage"];
-    if (!event.contains("choices") || !event["choices"].is_array()) continue;
-    for (const json& choice : event["choices"]) {
-      const json* delta = choice.contains("delta") ? &choice["delta"] : nullptr;
-      if (delta && delta->contains("content") && (*delta)["content"].is_string()) {
-        const std::string piece = (*delta)["content"];
-        if (!piece.empty()) {
-          chat.text += piece;
-          ++chat.content_events;
-        }
-      }
-    }
-  }
-  return chat;
-}
-
-class OpenClawLifecycle : public LifecycleE2eTest {
- protected:
-  void SetUp() override {
-    if (const char* skip = std::getenv("BERTH_SKIP_OPENCLAW"); skip && std::string(skip) == "1") {
-      GTEST_SKIP() << "BERTH_SKIP_OPENCLAW=1";
-    }
-    // Not LifecycleE2eTest::SetUp(): that one names (and would build) the test-agent image.
-    // TearDown is the base's: everything berth made for this database goes, by id.
-    DockerTest::SetUp();
-    if (HasFatalFailure()) return;
-    image_ = OpenClawImage();
-    ASSERT_FALSE(image_.empty()) << "no OpenClaw image to test";
-    network_ = env().Name("openclaw-agents");
-    // Memory, CPU and pids limits are berth's defaults (2 GiB): the gateway needs ~1.05 GiB.
-    env_ = {{"BERTH_DATA_DIR", dir_.path().string()},
-            {"BERTH_ADMIN_TOKEN", kAdminToken},
-            {"DOCKER_HOST", env().docker_host()},
-            {"OPENCLAW_IMAGE", image_},
-            {"OPENCLAW_NETWORK", network_},
-            {"BERTH_INTERNAL_LISTEN", ":0"},
-            {"BERTH_START_TIMEOUT", "180"}};
-  }
-
-  void TearDown() override {
-    if (HasFailure() && !agent_container_.empty()) {
-      auto logs = client().ContainerLogs(agent_container_, 80);
-      if (logs.ok()) std::printf("[openclaw] gateway log tail:\n%s\n", logs->combined.c_str());
-    }
-    LifecycleE2eTest::TearDown();
-  }
-
-  std::string GatewayLog() {
-    auto logs = client().ContainerLogs(agent_container_, 2000);
-    return logs.ok() ? logs->combined : "";
-  }
-
-  // POST /v1/chat/completions to the gateway with its token.
-  ExchangeResult Chat(const std::string& ip, const std::string& gateway_token, bool stream,
-                      const std::string& openclaw_model = "") {
-    json body = {{"model", "openclaw"},
-                 {"stream", stream},
-                 {"messages", {{{"role", "user"}, {"content", "Say hello in one short line."}}}}};
-    if (stream) body["stream_options"] = {{"include_usage", true}};
-    std::map<std::string, std::string> headers = {{"Authorization", "Bearer " + gateway_token}};
-    if (!openclaw_model.empty()) headers["x-openclaw-model"] = openclaw_model;
-    const auto begin = std::chrono::steady_clock::now();
-    ExchangeResult answer =
-        HttpExchange(ip, kGatewayPort, "POST", "/v1/chat/completions", body.dump(), headers);
-    std::printf("[openclaw] chat stream=%d model=%s: %d in %lld ms, %zu body reads over %lld ms\n",
-                stream, openclaw_model.empty() ? "(primary)" : openclaw_model.c_str(),
-                answer.http.status, Millis(std::chrono::steady_clock::now() - begin),
-                answer.body_reads, static_cast<long long>(answer.body_span.count()));
-    return answer;
-  }
-
-  std::string image_;
-  std::string agent_container_;
-};
 
 TEST_F(OpenClawLifecycle, AgentFetchesConfigGetsReadyChatsThroughFakeUpstreamAndHotReloads) {
   StartBerth();

@@ -209,9 +209,18 @@ class FakeRuntime final : public runtime::ContainerRuntime {
     }
     return out;
   }
-  Result<std::string> Logs(const std::string&, int) override {
+  // A fixed line, then one "config hot reload applied" per file put into the container (as the
+  // test agent and OpenClaw log when they take a pushed config).
+  Result<std::string> Logs(const std::string& id, int) override {
     ++calls;
-    return std::string("fake agent: fatal: cannot fetch config\n");
+    std::string logs = "fake agent: fatal: cannot fetch config\n";
+    std::lock_guard lock(mu_);
+    auto it = containers_.find(id);
+    if (it == containers_.end()) return logs;
+    for (std::size_t i = 0; i < it->second.files.size(); ++i) {
+      logs += "config hot reload applied\n";
+    }
+    return logs;
   }
   Status PutFile(const std::string& id, const FileSpec& file) override {
     ++calls;

@@ -27,8 +27,7 @@ SystemContainer Pooled(const std::string& id, const std::string& hash) {
 }
 
 // A record made for the user (an idle timeout set, say) whose agent never ran.
-UserContainer NeverRan(const std::string& id, const std::string& user_id,
-                       const std::string& hash) {
+UserContainer NeverRan(const std::string& id, const std::string& user_id, const std::string& hash) {
   UserContainer c = MakeUserContainer(id, user_id, hash);
   c.container_id.reset();
   c.last_active_at.reset();

@@ -1,0 +1,186 @@
+#include "lifecycle/warm_pool.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <thread>
+#include <utility>
+
+namespace berth::lifecycle {
+namespace {
+
+// What the gateway (OpenClaw's, and the test agent's) logs once a pushed config is in use.
+constexpr std::string_view kApplied = "config hot reload applied";
+constexpr int kLogLines = 200;
+constexpr std::chrono::milliseconds kLogPoll{50};
+
+int CountApplied(const Result<std::string>& logs) {
+  if (!logs.ok()) return -1;
+  int n = 0;
+  for (std::size_t at = logs->find(kApplied); at != std::string::npos;
+       at = logs->find(kApplied, at + kApplied.size())) {
+    ++n;
+  }
+  return n;
+}
+
+}  // namespace
+
+WarmPool::WarmPool(const LifecycleOptions& options, AgentRecords& records, AgentRegistry& registry,
+                   service::ContainerService& containers, ConfigPusher& pusher,
+                   runtime::ContainerRuntime& runtime, const Clock& clock)
+    : options_(options),
+      records_(records),
+      registry_(registry),
+      containers_(containers),
+      pusher_(pusher),
+      runtime_(runtime),
+      clock_(clock) {}
+
+bool WarmPool::NeverRan(const AgentRecord& record) {
+  return !record.container_id && !record.last_active_at && record.status == AgentStatus::kStopped;
+}
+
+void WarmPool::Refill() {
+  auto systems = records_.ListSystem();
+  if (!systems.ok()) {
+    spdlog::warn("lifecycle: cannot list the warm pool: {}", systems.status().message());
+    return;
+  }
+  int pooled = 0;
+  int ready = 0;
+  for (const AgentRecord& record : *systems) {
+    if (!service::IsPoolName(record.name)) continue;
+    if (++pooled > options_.warm_pool) {
+      spdlog::info("lifecycle: the warm pool is over its size {}; removing {}", options_.warm_pool,
+                   record.name);
+      Status deleted = containers_.DeleteSystemContainer(record.id);
+      if (!deleted.ok() && deleted.code() != ErrorCode::kNotFound) {
+        spdlog::warn("lifecycle: cannot remove pooled agent {}: {}", record.name,
+                     deleted.message());
+      }
+      continue;
+    }
+    AgentRegistry::Locked locked = registry_.Lock();
+    const AgentEntry* entry = locked.Find(record.key);
+    if (entry != nullptr && entry->Warm()) ++ready;
+  }
+  ready_ = ready;
+  for (; pooled < options_.warm_pool; ++pooled) {
+    auto made = containers_.CreatePoolContainer();
+    if (!made.ok()) {
+      spdlog::warn("lifecycle: cannot add to the warm pool: {}", made.status().message());
+      return;
+    }
+    spdlog::info("lifecycle: warm pool: added {}", made->record.name);
+  }
+}
+
+Result<std::vector<WarmPool::Candidate>> WarmPool::ReadyAgents() {
+  auto systems = records_.ListSystem();
+  if (!systems.ok()) return systems.status();
+  std::vector<Candidate> ready;
+  {
+    AgentRegistry::Locked locked = registry_.Lock();
+    for (AgentRecord& record : *systems) {
+      if (!service::IsPoolName(record.name)) continue;
+      const AgentEntry* entry = locked.Find(record.key);
+      if (entry == nullptr || !entry->Warm() || entry->start) continue;
+      ready.push_back({std::move(record), *entry->endpoint});
+    }
+  }
+  std::lock_guard lock(mu_);
+  std::erase_if(ready, [this](const Candidate& c) { return claiming_.count(c.record.id) > 0; });
+  return ready;
+}
+
+std::optional<AgentEndpoint> WarmPool::Adopt(const AgentKey& key, const AgentRecord& record) {
+  if (options_.warm_pool <= 0 || !key.is_user() || !NeverRan(record)) return std::nullopt;
+  auto ready = ReadyAgents();
+  if (!ready.ok()) {
+    spdlog::warn("lifecycle: cannot read the warm pool: {}", ready.status().message());
+    return std::nullopt;
+  }
+  ready_ = static_cast<int>(ready->size());
+  for (const Candidate& candidate : *ready) {
+    const std::string& pool_id = candidate.record.id;
+    {
+      std::lock_guard lock(mu_);
+      if (!claiming_.insert(pool_id).second) continue;
+    }
+    auto adopted = records_.ClaimPoolAgent(pool_id, key.owner);
+    {
+      std::lock_guard lock(mu_);
+      claiming_.erase(pool_id);
+    }
+    if (!adopted.ok()) {
+      if (adopted.status().code() == ErrorCode::kNotFound) continue;  // another replica's now
+      if (adopted.status().code() != ErrorCode::kAlreadyExists) {
+        spdlog::warn("lifecycle: cannot hand pooled agent {} to {}: {}", candidate.record.name,
+                     ToString(key), adopted.status().message());
+      }
+      return std::nullopt;  // the user's record is theirs after all: the normal start
+    }
+    spdlog::info("lifecycle: agent {} is pooled agent {} (container {})", ToString(key),
+                 candidate.record.name, candidate.endpoint.container_id.substr(0, 12));
+    Rekey(candidate.record.key, key, *adopted);
+    ApplyUserConfig(key, candidate.endpoint.container_id);
+    ++hits_;
+    ready_ = std::max(0, ready_.load() - 1);
+    Replace();
+    return candidate.endpoint;
+  }
+  ++misses_;
+  return std::nullopt;
+}
+
+void WarmPool::Rekey(const AgentKey& from, const AgentKey& to, const AgentRecord& adopted) {
+  AgentRegistry::Locked locked = registry_.Lock();
+  AgentEntry* pooled = locked.Find(from);
+  std::optional<int64_t> burst_until;
+  std::optional<std::chrono::system_clock::time_point> started_at;
+  if (pooled != nullptr) {
+    burst_until = pooled->burst_until_ms;
+    started_at = pooled->container_started_at;
+    locked.Erase(from);
+  }
+  AgentEntry& entry = locked.Get(to);  // its start is in flight: Finish() makes it running
+  entry.record_id = adopted.id;
+  entry.idle_timeout_min = adopted.idle_timeout_min;
+  entry.burst_until_ms = burst_until;
+  entry.container_started_at = started_at;
+  if (adopted.container_id) {
+    entry.container_id = *adopted.container_id;
+    locked.BindContainer(*adopted.container_id, to);
+  }
+}
+
+void WarmPool::ApplyUserConfig(const AgentKey& key, const std::string& container_id) {
+  const int before = CountApplied(runtime_.Logs(container_id, kLogLines));
+  Status pushed = pusher_.Push(key.owner);
+  if (!pushed.ok()) {
+    // The record is the user's now: a restart fetches their config from berth.
+    spdlog::warn("lifecycle: cannot push the config of {} into its pooled agent: {}", ToString(key),
+                 pushed.message());
+    return;
+  }
+  // Real time, whatever the clock: this waits on a process, not on berth's schedule.
+  const auto deadline = std::chrono::steady_clock::now() + options_.pool_reload_timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const int now = CountApplied(runtime_.Logs(container_id, kLogLines));
+    if (now > before) return;
+    std::this_thread::sleep_for(kLogPoll);
+  }
+  spdlog::warn("lifecycle: the pooled agent of {} did not report its new config within {} ms",
+               ToString(key), options_.pool_reload_timeout.count());
+}
+
+void WarmPool::Replace() {
+  auto made = containers_.CreatePoolContainer();
+  if (!made.ok()) {
+    spdlog::warn("lifecycle: cannot refill the warm pool: {}", made.status().message());
+    return;
+  }
+  if (start_) start_(AgentKey::System(made->record.id));
+}
+
+}  // namespace berth::lifecycle

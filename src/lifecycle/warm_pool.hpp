@@ -1,0 +1,103 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "common/clock.hpp"
+#include "common/result.hpp"
+#include "lifecycle/agent_endpoint.hpp"
+#include "lifecycle/agent_record.hpp"
+#include "lifecycle/agent_registry.hpp"
+#include "lifecycle/config_pusher.hpp"
+#include "lifecycle/lifecycle_options.hpp"
+#include "runtime/container_runtime.hpp"
+#include "service/containers.hpp"
+
+namespace berth::lifecycle {
+
+// The warm pool (BERTH_WARM_POOL = options.warm_pool): agents started ahead with no user, so that
+// a user whose agent has never run gets a ready gateway instead of a cold start.
+//
+// - A pooled agent is a system container record named service::kPoolNamePrefix + a random part,
+//   with no model: its config names no provider and its state volume is its own, empty. The
+//   SystemKeeper starts it and keeps it running (a pooled agent that dies is started again; it
+//   never served anyone); it counts against the start cap and is placed like any agent.
+// - Hand-over (Adopt, from a user's start): Store::ClaimPoolAgent makes the pooled record the
+//   user's in one transaction (id, container, token, volume: the container is unchanged), the
+//   user's config is pushed into it and Adopt waits until the gateway has applied it (its log
+//   says "config hot reload applied"). One replica's claim wins; the others take another.
+// - Only for a user whose agent never ran (no record, or one that never started): a returning
+//   user's state is in their own volume, which a running container cannot take, so they take
+//   the normal start (or resume from pause). A pooled agent serves one user only: the record
+//   stays theirs, so when they are done it is stopped and later started as their agent, never
+//   returned to the pool.
+// - Refill: after each hand-over, the replica that made it provisions a replacement; the
+//   leader's pass (Refill) tops the pool up to its size and removes surplus pooled records.
+//
+// Thread-safe: its own mutex is a leaf; the registry's lock is taken alone.
+class WarmPool {
+ public:
+  using StartHook = std::function<void(const AgentKey&)>;
+
+  WarmPool(const LifecycleOptions& options, AgentRecords& records, AgentRegistry& registry,
+           service::ContainerService& containers, ConfigPusher& pusher,
+           runtime::ContainerRuntime& runtime, const Clock& clock);
+
+  // How a replacement is started (the starter's EnsureRunning). REQUIRES: before use.
+  void SetStartHook(StartHook hook) { start_ = std::move(hook); }
+
+  // The leader's pass, before the system keeper's: creates pooled records up to the pool's size
+  // (the keeper then starts them) and deletes those beyond it (the reconciler then removes
+  // their containers). Counts the ready ones. Blocks on the store.
+  void Refill();
+
+  // For the start of `record` (the user's, under its start lease): a ready pooled agent made the
+  // user's, their config applied; nullopt when the pool is off or empty, the user is returning,
+  // or every claim failed (the normal start then runs). Blocks up to options.pool_reload_timeout.
+  std::optional<AgentEndpoint> Adopt(const AgentKey& key, const AgentRecord& record);
+
+  int size() const { return options_.warm_pool; }
+  // Pooled agents ready at the last look (Refill or Adopt).
+  int ready() const { return ready_.load(); }
+  int64_t hits_total() const { return hits_.load(); }
+  int64_t misses_total() const { return misses_.load(); }
+
+  // Whether `record` never ran, so the pool may serve its user.
+  static bool NeverRan(const AgentRecord& record);
+
+ private:
+  struct Candidate {
+    AgentRecord record;
+    AgentEndpoint endpoint;
+  };
+  // The ready pooled agents (running, verified, not being claimed here), oldest first.
+  Result<std::vector<Candidate>> ReadyAgents();
+  // Moves what this process knows of the pooled agent to the user's entry.
+  void Rekey(const AgentKey& from, const AgentKey& to, const AgentRecord& adopted);
+  // Pushes the user's config and waits until the gateway says it applied it.
+  void ApplyUserConfig(const AgentKey& key, const std::string& container_id);
+  void Replace();
+
+  const LifecycleOptions& options_;
+  AgentRecords& records_;
+  AgentRegistry& registry_;
+  service::ContainerService& containers_;
+  ConfigPusher& pusher_;
+  runtime::ContainerRuntime& runtime_;
+  const Clock& clock_;
+  StartHook start_;
+
+  std::mutex mu_;
+  std::set<std::string> claiming_;  // pooled record ids being handed over here; guarded by mu_
+  std::atomic<int> ready_{0};
+  std::atomic<int64_t> hits_{0};
+  std::atomic<int64_t> misses_{0};
+};
+
+}  // namespace berth::lifecycle

@@ -1,0 +1,169 @@
+// The warm pool (WarmPool, LifecycleOptions::warm_pool) on the in-memory engine: pooled agents are
+// started ahead, a user whose agent never ran takes one (their record, their config pushed), the
+// pool refills, a returning user keeps their own container, and a pool of 0 changes nothing. The
+// same with the real engine and the real OpenClaw gateway: tests/chat_e2e/warm_pool_e2e_test.cpp.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "lifecycle/agent_labels.hpp"
+#include "lifecycle/manager_fixture.hpp"
+
+namespace berth::lifecycle {
+namespace {
+
+using namespace std::chrono_literals;
+using runtime::ContainerState;
+
+class WarmPoolTest : public berth::testing::ManagerTest {
+ protected:
+  std::vector<store::SystemContainer> Pooled() {
+    auto all = store_->ListSystemContainers();
+    EXPECT_TRUE(all.ok());
+    std::vector<store::SystemContainer> pooled;
+    for (auto& c : *all) {
+      if (service::IsPoolName(c.name)) pooled.push_back(c);
+    }
+    return pooled;
+  }
+  // Runs the leader's pool pass until `n` pooled agents are ready (their starts run on the start
+  // pool), or two seconds pass.
+  bool FillTo(int n) {
+    for (int i = 0; i < 200; ++i) {
+      Manager().KeepWarmPool();
+      if (Manager().warm_pool().ready() == n) return true;
+      std::this_thread::sleep_for(10ms);
+    }
+    return false;
+  }
+  // The engine's containers of pooled records and of users, by kind label.
+  int Running() {
+    int n = 0;
+    for (const auto& [id, c] : runtime_->Snapshot()) {
+      if (c.state == ContainerState::kRunning) ++n;
+    }
+    return n;
+  }
+};
+
+TEST_F(WarmPoolTest, ANewUserTakesAReadyPooledAgentWithTheirConfigAndThePoolRefills) {
+  options_.warm_pool = 1;
+  ASSERT_TRUE(FillTo(1));
+  const std::vector<store::SystemContainer> before = Pooled();
+  ASSERT_EQ(before.size(), 1u);
+  ASSERT_TRUE(before[0].container_id.has_value());
+  ASSERT_EQ(runtime_->creates.load(), 1);
+  // An admin does not see the pool among the system containers.
+  EXPECT_TRUE(containers_->ListSystemContainers()->empty());
+
+  auto started = Manager().EnsureRunning(user_);
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  EXPECT_EQ(started->container_id, *before[0].container_id);
+  EXPECT_EQ(started->record_id, before[0].id);
+  EXPECT_EQ(Manager().warm_pool().hits_total(), 1);
+  EXPECT_EQ(Manager().warm_pool().misses_total(), 0);
+
+  // The record, with the container's id and token, is the user's now.
+  auto record = store_->GetUserContainerByUser(user_);
+  ASSERT_TRUE(record.ok());
+  EXPECT_EQ(record->id, before[0].id);
+  EXPECT_EQ(record->token_hash, before[0].token_hash);
+  EXPECT_EQ(record->status, "running");
+  // Their config went into the container, and nothing else did.
+  const auto files = runtime_->Snapshot().at(started->container_id).files;
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_EQ(files[0].name, options_.contract.config_file_name);
+  EXPECT_EQ(files[0].content, providers_->BuildUserConfig(user_)->dump(2));
+  auto view = Manager().GetAgent(user_);
+  ASSERT_TRUE(view.ok());
+  EXPECT_EQ(view->StatusName(), "running");
+
+  // A replacement is made and started in the background.
+  ASSERT_TRUE(FillTo(1));
+  const std::vector<store::SystemContainer> after = Pooled();
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_NE(after[0].id, before[0].id);
+  EXPECT_EQ(runtime_->creates.load(), 2);
+  EXPECT_EQ(Running(), 2);
+
+  // The next use is the warm path on the same container.
+  auto again = Manager().EnsureRunning(user_);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->container_id, started->container_id);
+  EXPECT_EQ(Manager().warm_pool().hits_total(), 1);
+}
+
+TEST_F(WarmPoolTest, AUserWhoseAgentRanKeepsTheirOwnContainer) {
+  options_.warm_pool = 1;
+  auto first = Manager().EnsureRunning(user_);  // the pool is still empty: a miss
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(Manager().warm_pool().misses_total(), 1);
+  ASSERT_TRUE(Manager().StopAgent(user_).ok());
+  ASSERT_TRUE(FillTo(1));
+
+  auto again = Manager().EnsureRunning(user_);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->container_id, first->container_id);  // their state's container
+  EXPECT_EQ(Manager().warm_pool().hits_total(), 0);
+  EXPECT_EQ(Manager().warm_pool().misses_total(), 1);  // a returning user is no miss
+  EXPECT_EQ(Pooled().size(), 1u);
+  EXPECT_EQ(Manager().warm_pool().ready(), 1);
+}
+
+TEST_F(WarmPoolTest, AnEmptyPoolMeansTheNormalStart) {
+  options_.warm_pool = 1;
+  auto started = Manager().EnsureRunning(user_);
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  const auto labels = runtime_->Snapshot().at(started->container_id).spec.labels;
+  EXPECT_EQ(LabelOf(labels, kLabelKind), "user");
+  EXPECT_EQ(LabelOf(labels, kLabelOwner), user_);
+  EXPECT_EQ(Manager().warm_pool().misses_total(), 1);
+}
+
+TEST_F(WarmPoolTest, APoolOfZeroStartsNothingAndRemovesPooledAgentsLeftOver) {
+  ASSERT_TRUE(containers_->CreatePoolContainer().ok());  // from when there was a pool
+  Manager().KeepWarmPool();
+  EXPECT_TRUE(Pooled().empty());
+  EXPECT_EQ(runtime_->creates.load(), 0);
+
+  auto started = Manager().EnsureRunning(user_);
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  EXPECT_EQ(runtime_->creates.load(), 1);
+  EXPECT_EQ(Manager().warm_pool().hits_total(), 0);
+  EXPECT_EQ(Manager().warm_pool().misses_total(), 0);
+}
+
+TEST_F(WarmPoolTest, SurplusPooledRecordsAreRemoved) {
+  options_.warm_pool = 1;
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(containers_->CreatePoolContainer().ok());
+  ASSERT_TRUE(FillTo(1));
+  EXPECT_EQ(Pooled().size(), 1u);
+  EXPECT_EQ(runtime_->creates.load(), 1);
+}
+
+TEST_F(WarmPoolTest, APooledAgentThatDiesIsStartedAgain) {
+  options_.warm_pool = 1;
+  ASSERT_TRUE(FillTo(1));
+  const std::string id = *Pooled().at(0).container_id;
+  runtime_->Crash(id, 137);
+  // The event watcher hears of it; the next pass starts it again (it never served anyone).
+  bool restarted = false;
+  for (int i = 0; i < 200 && !restarted; ++i) {
+    Manager().KeepWarmPool();
+    restarted = runtime_->starts.load() == 2 && Manager().warm_pool().ready() == 1;
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_TRUE(restarted);
+  EXPECT_EQ(runtime_->Snapshot().at(id).state, ContainerState::kRunning);
+}
+
+TEST_F(WarmPoolTest, AdminsCannotNameASystemContainerAsThePoolDoes) {
+  auto made = containers_->CreateSystemContainer("berth-pool-mine", std::nullopt);
+  EXPECT_EQ(made.status().code(), ErrorCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace berth::lifecycle

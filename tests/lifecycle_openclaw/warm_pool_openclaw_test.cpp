@@ -1,0 +1,133 @@
+// The warm pool (BERTH_WARM_POOL) with the REAL OpenClaw gateway on the real engine: a new user's
+// first streamed chat through berth is answered by a pooled gateway with the user's own provider
+// and model; a second new user's pooled agent shows nothing of the first user's config or state;
+// the pool refills; and a returning user, whose agent was stopped, keeps their state. The
+// in-memory version of each rule is tests/lifecycle/warm_pool_test.cpp.
+//
+// Costs three gateway starts (~1.1 GiB each, up to three at once).
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "lifecycle_openclaw/openclaw_fixture.hpp"
+#include "store/store.hpp"
+
+namespace berth::testing {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+constexpr char kAliceKey[] = "sk-fake-key-of-alice-0123456789";
+constexpr char kBobKey[] = "sk-fake-key-of-bob-9876543210";
+constexpr char kStateDir[] = "/home/node/.openclaw";
+
+class OpenClawWarmPool : public OpenClawLifecycle {
+ protected:
+  // The value of a sample line of /metrics ("name{labels} value"), or -1.
+  double Metric(const std::string& sample) {
+    const std::string text = berth_->Get("/metrics").body;
+    const std::size_t at = text.find("\n" + sample + " ");
+    if (at == std::string::npos) return -1;
+    return std::stod(text.substr(at + sample.size() + 2));
+  }
+  bool PoolReady(std::chrono::seconds timeout) {
+    return Eventually([&] { return Metric("berth_warm_pool_agents{state=\"ready\"}") >= 1; },
+                      timeout);
+  }
+  // The engine id of the container the user's record names.
+  std::string ContainerOfUser(const std::string& user_id) {
+    auto store = store::OpenStore("sqlite://" + dir_.File("berth.db"));
+    if (!store.ok()) return "";
+    auto record = (*store)->GetUserContainerByUser(user_id);
+    return record.ok() && record->container_id ? *record->container_id : "";
+  }
+  ExchangeResult ChatThroughBerth(const std::string& token, const char* who) {
+    json body = {{"model", "openclaw"},
+                 {"stream", true},
+                 {"messages", {{{"role", "user"}, {"content", "Say hello."}}}}};
+    const auto begin = std::chrono::steady_clock::now();
+    ExchangeResult answer =
+        HttpExchange("127.0.0.1", berth_->port(), "POST", "/v1/chat/completions", body.dump(),
+                     {{"Authorization", "Bearer " + token}}, 300s);
+    std::printf("[openclaw] %s: streamed chat through berth: %d in %lld ms\n", who,
+                answer.http.status, Millis(std::chrono::steady_clock::now() - begin));
+    return answer;
+  }
+  std::string InState(const std::string& container, const std::string& script) {
+    std::string out;
+    Exec(container, script, &out);
+    return out;
+  }
+};
+
+TEST_F(OpenClawWarmPool, NewUsersTakePooledGatewaysAndAReturningUserKeepsTheirState) {
+  env_["BERTH_WARM_POOL"] = "1";
+  StartBerth();
+  auto network = client().InspectNetwork(network_);
+  ASSERT_TRUE(network.ok()) << network.status().ToString();
+  FakeLlm llm(network->gateway);
+  ASSERT_TRUE(PoolReady(300s)) << berth_->Stderr();
+
+  // Alice, new: her first chat is answered by the pooled gateway, with her provider and key.
+  auto [alice, alice_token] = CreateUser("alice");
+  AddFakeProvider(alice_token, llm.BaseUrl(), kAliceKey, {"fake-model-1"});
+  ExchangeResult first = ChatThroughBerth(alice_token, "alice (warm pool)");
+  const std::string alice_container = ContainerOfUser(alice);
+  agent_container_ = alice_container;
+  ASSERT_EQ(first.http.status, 200) << first.error << first.http.body;
+  EXPECT_EQ(ReadChatStream(first.http.body).text, FakeLlm::Reply("fake-model-1"));
+  ASSERT_FALSE(llm.Calls().empty());
+  EXPECT_EQ(llm.Calls().back().authorization, std::string("Bearer ") + kAliceKey);
+  EXPECT_EQ(Metric("berth_warm_pool_hits_total"), 1);
+  auto details = client().InspectContainer(alice_container);
+  ASSERT_TRUE(details.ok()) << details.status().ToString();
+  EXPECT_EQ(details->labels["berth.owner"].rfind("berth-pool-", 0), 0u)
+      << "not a pooled container: " << details->labels["berth.owner"];
+  const std::string served =
+      InState(alice_container, std::string("cat ") + kStateDir + "/openclaw.json");
+  EXPECT_NE(served.find(kAliceKey), std::string::npos) << served;
+  EXPECT_NE(served.find("fakellm/fake-model-1"), std::string::npos) << served;
+  ASSERT_EQ(
+      Exec(alice_container, std::string("echo alice > ") + kStateDir + "/marker-alice", nullptr),
+      0);
+
+  // Bob, new: the refilled pool's gateway, with nothing of Alice's in its config or state.
+  ASSERT_TRUE(PoolReady(300s)) << berth_->Stderr();
+  auto [bob, bob_token] = CreateUser("bob");
+  AddFakeProvider(bob_token, llm.BaseUrl(), kBobKey, {"fake-model-2"});
+  ExchangeResult bobs = ChatThroughBerth(bob_token, "bob (warm pool)");
+  const std::string bob_container = ContainerOfUser(bob);
+  ASSERT_EQ(bobs.http.status, 200) << bobs.error << bobs.http.body;
+  EXPECT_EQ(ReadChatStream(bobs.http.body).text, FakeLlm::Reply("fake-model-2"));
+  EXPECT_EQ(llm.Calls().back().authorization, std::string("Bearer ") + kBobKey);
+  EXPECT_EQ(Metric("berth_warm_pool_hits_total"), 2);
+  ASSERT_FALSE(bob_container.empty());
+  EXPECT_NE(bob_container, alice_container);
+  const std::string bob_state = InState(bob_container, std::string("ls -A ") + kStateDir);
+  EXPECT_EQ(bob_state.find("marker-alice"), std::string::npos) << bob_state;
+  EXPECT_NE(bob_state.find("openclaw.json"), std::string::npos) << bob_state;
+  const std::string found = InState(
+      bob_container, std::string("grep -rl ") + kAliceKey + " " + kStateDir + " || echo none");
+  EXPECT_EQ(found, "none\n");
+  EXPECT_NE(
+      InState(bob_container, std::string("cat ") + kStateDir + "/openclaw.json").find(kBobKey),
+      std::string::npos);
+
+  // Alice returns after her agent was stopped: her own container and state, not the pool's.
+  ASSERT_EQ(berth_->Post("/api/agent/stop", "", alice_token).status, 200);
+  ExchangeResult again = ChatThroughBerth(alice_token, "alice (returning, stopped)");
+  ASSERT_EQ(again.http.status, 200) << again.error << again.http.body;
+  EXPECT_EQ(ReadChatStream(again.http.body).text, FakeLlm::Reply("fake-model-1"));
+  const std::string alice_now = ContainerOfUser(alice);
+  agent_container_ = alice_now;
+  EXPECT_EQ(InState(alice_now, std::string("cat ") + kStateDir + "/marker-alice"), "alice\n");
+  EXPECT_EQ(Metric("berth_warm_pool_hits_total"), 2);
+}
+
+}  // namespace
+}  // namespace berth::testing
