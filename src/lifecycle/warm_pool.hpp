@@ -25,7 +25,8 @@ namespace berth::lifecycle {
 // a user whose agent has never run gets a ready gateway instead of a cold start.
 //
 // - A pooled agent is a system container record named service::kPoolNamePrefix + a random part,
-//   with no model: its config names no provider and its state volume is its own, empty. The
+//   with model agentconfig::kPoolModel: its config names only a placeholder provider with no key,
+//   and its state volume is its own, empty. The
 //   SystemKeeper starts it and keeps it running (a pooled agent that dies is started again; it
 //   never served anyone); it counts against the start cap and is placed like any agent.
 // - Hand-over (Adopt, from a user's start): Store::ClaimPoolAgent makes the pooled record the

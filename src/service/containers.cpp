@@ -116,7 +116,8 @@ Result<ProvisionedSystemContainer> ContainerService::CreatePoolContainer() {
   for (char& c : suffix) {
     c = c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   }
-  return NewSystemContainer(std::string(kPoolNamePrefix) + suffix, std::nullopt);
+  return NewSystemContainer(std::string(kPoolNamePrefix) + suffix,
+                            std::string(agentconfig::kPoolModel));
 }
 
 Result<ProvisionedSystemContainer> ContainerService::NewSystemContainer(

@@ -68,7 +68,7 @@ class ContainerService {
   Result<ProvisionedSystemContainer> CreateSystemContainer(
       const std::string& name, const std::optional<std::string>& primary_model);
   // A warm-pool agent's record: a system container named kPoolNamePrefix + a random part, with
-  // no model (its config has no provider until a user takes it).
+  // model agentconfig::kPoolModel (a placeholder provider, no key, until a user takes it).
   Result<ProvisionedSystemContainer> CreatePoolContainer();
   // The admins' system containers (not the pool's).
   Result<std::vector<store::SystemContainer>> ListSystemContainers() const;

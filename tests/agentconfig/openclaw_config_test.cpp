@@ -255,6 +255,17 @@ TEST(BuildSystemConfig, UsesTheConfiguredPrimary) {
             Skeleton("anthropic/claude-sonnet-4", Json::object()));
 }
 
+TEST(BuildSystemConfig, APooledAgentGetsAPlaceholderProviderWithoutAKey) {
+  const Json config = BuildSystemConfig(std::string(kPoolModel));
+  EXPECT_EQ(config["agents"]["defaults"]["model"]["primary"], kPoolModel);
+  const Json& provider = config["models"]["providers"]["berth-pool"];
+  EXPECT_EQ(provider["baseUrl"], "http://127.0.0.1:9/v1");
+  EXPECT_EQ(provider["apiKey"], "none");
+  ASSERT_EQ(provider["models"].size(), 1u);
+  EXPECT_EQ(provider["models"][0]["id"], "idle");
+  EXPECT_EQ(config["models"]["providers"].size(), 1u);
+}
+
 // --- Schema facts --------------------------------------------------------------------------------
 
 TEST(OpenClawSchema, KnowsTheBundledProviders) {

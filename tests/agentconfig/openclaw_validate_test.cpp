@@ -188,7 +188,8 @@ TEST_F(OpenClawValidate, AcceptsUserConfigs) {
 
 TEST_F(OpenClawValidate, AcceptsSystemConfigs) {
   ExpectAllValid({{"default primary", BuildSystemConfig(std::nullopt)},
-                  {"configured primary", BuildSystemConfig("anthropic/claude-sonnet-4")}});
+                  {"configured primary", BuildSystemConfig("anthropic/claude-sonnet-4")},
+                  {"warm pool", BuildSystemConfig(std::string(kPoolModel))}});
 }
 
 // kBuiltInProviderIds is what lets ValidateProvider accept a provider without baseUrl.
