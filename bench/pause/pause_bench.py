@@ -5,7 +5,8 @@ from the warm pool (BERTH_WARM_POOL=1), paused (BERTH_IDLE_PAUSE) and running, i
 provider is a fake OpenAI-compatible LLM served here on the agent network's gateway, answering at
 once, so the figures are berth's and the agent's own time. Each round: once the pool has a ready
 agent, a new user's first chat (pool; that agent is then stopped, and the refill awaited, so no
-gateway boots during the rest), then a chat on the returning user's stopped agent (cold), one
+gateway boots during the rest), then a chat on the returning user's stopped agent (cold: their
+first start, before the rounds, may have taken a pooled agent, which is theirs since), one
 right after (running), and, once the reaper has paused it, one more (paused). Prints each round
 and the medians.
 
@@ -132,7 +133,7 @@ def pool_ready(berth, timeout=300):
     deadline = time.time() + timeout
     while time.time() < deadline:
         _, body, _ = berth.request("GET", "/metrics")
-        for line in body.splitlines():
+        for line in body.decode(errors="replace").splitlines():
             if line.startswith('berth_warm_pool_agents{state="ready"}') and \
                     float(line.split()[-1]) >= 1:
                 return
@@ -161,6 +162,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--idle-pause", type=int, default=2)
     ap.add_argument("--no-pool", action="store_true", help="leave the warm pool out")
+    ap.add_argument("--show-log", action="store_true", help="print berth's lifecycle log at the end")
     args = ap.parse_args()
 
     network = "berth-bench-pause-%d" % os.getpid()
@@ -174,6 +176,7 @@ def main():
             "BERTH_WARM_POOL": "0" if args.no_pool else "1"}, ADMIN)
         instance = berth.instance_id()
         llm, token = user_with_fake_llm(berth, network, "pause-bench")
+        first_token(berth.port, token)  # its first start: from here on a returning user
         print("%5s" % "round" + "".join("%12s" % c for c in columns) +
               "   (first streamed token, s)", flush=True)
         for i in range(args.rounds):
@@ -202,6 +205,9 @@ def main():
         print("median" + "".join("%12.3f" % med[c] for c in columns))
         print("paused / running: %.2fx; cold / paused: %.1fx" % (
             med["paused"] / med["running"], med["cold"] / med["paused"]))
+        if args.show_log:
+            print("\n".join(line for line in berth.log(200000).splitlines()
+                            if "lifecycle" in line or "chat" in line))
         if "pool" in med:
             print("pool / running: %.2fx; cold / pool: %.1fx" % (
                 med["pool"] / med["running"], med["cold"] / med["pool"]))

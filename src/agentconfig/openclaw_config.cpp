@@ -142,18 +142,18 @@ nlohmann::json BuildUserConfig(const std::optional<std::string>& primary_model,
 }
 
 nlohmann::json BuildSystemConfig(const std::optional<std::string>& primary_model) {
-  if (primary_model == kPoolModel) {
-    ProviderInput placeholder;
-    placeholder.name = "berth-pool";
-    placeholder.type = "custom";
-    placeholder.base_url = "http://127.0.0.1:9/v1";  // the discard port: nothing answers
-    placeholder.api_key = "none";
-    placeholder.models = {ModelEntry{"idle", std::nullopt}};
-    const std::vector<ProviderInput> inputs = {placeholder};
-    const std::vector<EmittedProvider> providers = EmittedProviders(inputs);
-    return Assemble(kPoolModel, providers);
-  }
   return Assemble(PrimaryModel(primary_model, {}), {});
+}
+
+nlohmann::json BuildPoolConfig(const std::string& llm_base_url) {
+  ProviderInput placeholder;
+  placeholder.name = "berth-pool";
+  placeholder.type = "custom";
+  placeholder.base_url = llm_base_url;
+  placeholder.api_key = "none";
+  placeholder.models = {ModelEntry{"idle", std::nullopt}};
+  const std::vector<ProviderInput> inputs = {placeholder};
+  return Assemble(kPoolModel, EmittedProviders(inputs));
 }
 
 }  // namespace berth::agentconfig

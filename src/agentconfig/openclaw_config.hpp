@@ -70,12 +70,14 @@ nlohmann::json BuildUserConfig(const std::optional<std::string>& primary_model,
 
 // openclaw.json for a system container: no providers; the primary model is `primary_model` when
 // set and non-empty, else kDefaultPrimaryModel.
-// A system container whose primary model is kPoolModel is a warm-pool agent (no user yet): its
-// config names that model on a placeholder custom provider at a closed local port, with no key.
-// The gateway needs a model whose provider the config defines: a built-in provider named without
-// its plugin installed stops it at start (exit 78, "requires state migration"; measured with
-// openclaw 2026.9.6), and the default primary is such a model.
-inline constexpr char kPoolModel[] = "berth-pool/idle";
 nlohmann::json BuildSystemConfig(const std::optional<std::string>& primary_model);
+
+// A system container whose primary model is kPoolModel is a warm-pool agent (no user yet): its
+// config names that model on a placeholder custom provider at `llm_base_url` (berth's stand-in
+// LLM, http/warmup_llm.hpp), with no key. The gateway needs a model whose provider the config
+// defines: a built-in provider named without its plugin installed stops it at start (exit 78,
+// "requires state migration"; measured with openclaw 2026.9.6), and the default primary is one.
+inline constexpr char kPoolModel[] = "berth-pool/idle";
+nlohmann::json BuildPoolConfig(const std::string& llm_base_url);
 
 }  // namespace berth::agentconfig

@@ -5,6 +5,7 @@
 
 #include "http/api_routes.hpp"
 #include "http/offload.hpp"
+#include "http/warmup_llm.hpp"
 
 namespace berth::http {
 namespace {
@@ -94,6 +95,7 @@ std::optional<Response> InternalRefusal(const Request& r, AttemptLimiter& limite
 
 void RegisterInternalRoutes(Router& router, const ApiServices& s) {
   // ---- internal: agent containers fetch their config (seed contract) ---------------------------
+  RegisterWarmupLlm(router);
   auto limiter = s.internal_limiter ? s.internal_limiter : std::make_shared<AttemptLimiter>();
   constexpr const char* kPath = "/api/internal/agent-config/:id";
   if (s.containers == nullptr || !s.containers->batched()) {

@@ -30,7 +30,7 @@ AgentManager::AgentManager(LifecycleOptions options, store::StorePtr store,
       activity_(registry_, records_, *clock_),
       views_(records_, registry_),
       pusher_(options_.contract, registry_, records_, *providers_, *runtime_, *clock_),
-      pool_(options_, records_, registry_, *containers_, pusher_, *runtime_, *clock_),
+      pool_(options_, records_, registry_, *containers_, pusher_, *runtime_, *probe_, *clock_),
       reconciler_(*runtime_, records_, registry_, instance_, *clock_),
       sweeper_(options_, instance_, *runtime_, records_, registry_, reconciler_, *secrets_,
                *probe_),
@@ -99,6 +99,8 @@ Status AgentManager::Initialize() {
       return InvalidArgument("MOSAIC_API_URL: not set and cannot be derived");
     }
   }
+  // Warm-pool agents' placeholder provider: berth's stand-in LLM (http/warmup_llm.hpp).
+  containers_->SetPoolLlmUrl(instance_.api_url + "/internal/warmup/v1");
   // A replica that does not lead leaves the fleet to the leader; its warm view fills as it
   // starts agents.
   if (leadership_->IsLeader()) {
@@ -120,6 +122,7 @@ void AgentManager::Stop() {
   watcher_.Stop();
   scheduler_.Stop();  // flushes activity once more
   pusher_.Stop();
+  pool_.Stop();
   starter_.Stop();
   sweeper_.Stop();
 }

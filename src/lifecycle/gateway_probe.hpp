@@ -17,6 +17,11 @@ class GatewayProbe {
   // `timeout` (connection refused, reset, deadline).
   virtual Result<int> Get(const std::string& host, int port, const std::string& path,
                           std::chrono::milliseconds timeout) = 0;
+  // The status code of `POST http://host:port/path` with a JSON body and a bearer token, its
+  // answer read to the end (a warm-pool agent's first turn: WarmPool); errors as Get's.
+  virtual Result<int> Post(const std::string& host, int port, const std::string& path,
+                           const std::string& bearer, const std::string& json_body,
+                           std::chrono::milliseconds timeout) = 0;
 };
 using GatewayProbePtr = std::shared_ptr<GatewayProbe>;
 
@@ -25,10 +30,15 @@ class HttpGatewayProbe final : public GatewayProbe {
  public:
   Result<int> Get(const std::string& host, int port, const std::string& path,
                   std::chrono::milliseconds timeout) override;
+  Result<int> Post(const std::string& host, int port, const std::string& path,
+                   const std::string& bearer, const std::string& json_body,
+                   std::chrono::milliseconds timeout) override;
 
  private:
-  Result<int> GetOnce(const std::string& host, int port, const std::string& path,
-                      std::chrono::milliseconds timeout);
+  // One GET, or a POST with `bearer` and `json_body`.
+  Result<int> Exchange(bool post, const std::string& host, int port,
+                       const std::string& path, const std::string& bearer,
+                       const std::string& json_body, std::chrono::milliseconds timeout);
 };
 
 }  // namespace berth::lifecycle

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <nlohmann/json.hpp>
+
 #include <thread>
 #include <utility>
 
@@ -12,6 +14,8 @@ namespace {
 constexpr std::string_view kApplied = "config hot reload applied";
 constexpr int kLogLines = 200;
 constexpr std::chrono::milliseconds kLogPoll{50};
+// A fresh gateway's first turn took 5.8-14 s here (bench/README.md); under load, more.
+constexpr std::chrono::milliseconds kWarmUpTimeout{120'000};
 
 int CountApplied(const Result<std::string>& logs) {
   if (!logs.ok()) return -1;
@@ -27,14 +31,64 @@ int CountApplied(const Result<std::string>& logs) {
 
 WarmPool::WarmPool(const LifecycleOptions& options, AgentRecords& records, AgentRegistry& registry,
                    service::ContainerService& containers, ConfigPusher& pusher,
-                   runtime::ContainerRuntime& runtime, const Clock& clock)
+                   runtime::ContainerRuntime& runtime, GatewayProbe& probe, const Clock& clock)
     : options_(options),
       records_(records),
       registry_(registry),
       containers_(containers),
       pusher_(pusher),
       runtime_(runtime),
-      clock_(clock) {}
+      probe_(probe),
+      clock_(clock),
+      warmer_("berth-warmup", 1, 1024) {}
+
+WarmPool::~WarmPool() { Stop(); }
+
+bool WarmPool::WarmedUp(const AgentRecord& record) {
+  const auto config = nlohmann::json::parse(record.config_json, nullptr, false);
+  return config.is_object() && config.value("warmedUp", false);
+}
+
+void WarmPool::QueueWarmUp(const AgentRecord& record, const AgentEndpoint& endpoint) {
+  {
+    std::lock_guard lock(mu_);
+    if (!warming_.insert(record.id).second) return;
+  }
+  if (!warmer_.TrySubmit([this, record, endpoint] { WarmUp(record, endpoint); })) {
+    std::lock_guard lock(mu_);
+    warming_.erase(record.id);
+  }
+}
+
+void WarmPool::Stop() {
+  stopping_ = true;
+  warmer_.Shutdown();
+}
+
+void WarmPool::WarmUp(const AgentRecord& record, const AgentEndpoint& endpoint) {
+  if (stopping_) return;
+  const nlohmann::json turn = {
+      {"model", "openclaw"},
+      {"stream", true},
+      {"messages", {{{"role", "user"}, {"content", "Reply with: ok"}}}}};
+  const auto begin = std::chrono::steady_clock::now();
+  auto answered = probe_.Post(endpoint.host, endpoint.port, "/v1/chat/completions",
+                              endpoint.token, turn.dump(), kWarmUpTimeout);
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - begin);
+  if (answered.ok() && *answered == 200) {
+    Status saved = records_.SaveConfigJson(record.key, nlohmann::json{{"warmedUp", true}}.dump());
+    if (saved.ok()) {
+      spdlog::info("lifecycle: warm pool: {} warmed up in {} ms", record.name, took.count());
+    }
+  } else {
+    spdlog::warn("lifecycle: warm pool: the warm-up turn of {} failed ({}); trying again later",
+                 record.name,
+                 answered.ok() ? "status " + std::to_string(*answered) : answered.status().message());
+  }
+  std::lock_guard lock(mu_);
+  warming_.erase(record.id);
+}
 
 bool WarmPool::NeverRan(const AgentRecord& record) {
   return !record.container_id && !record.last_active_at && record.status == AgentStatus::kStopped;
@@ -60,9 +114,25 @@ void WarmPool::Refill() {
       }
       continue;
     }
-    AgentRegistry::Locked locked = registry_.Lock();
-    const AgentEntry* entry = locked.Find(record.key);
-    if (entry != nullptr && entry->Warm()) ++ready;
+    std::optional<AgentEndpoint> endpoint;
+    bool down = true;
+    {
+      AgentRegistry::Locked locked = registry_.Lock();
+      const AgentEntry* entry = locked.Find(record.key);
+      if (entry != nullptr && entry->Warm() && !entry->start) endpoint = entry->endpoint;
+      down = entry == nullptr || (entry->status != AgentStatus::kRunning && !entry->start);
+    }
+    if (down && WarmedUp(record)) {
+      // It died: the process that had its warm-up is gone; the next one gets its own.
+      (void)records_.SaveConfigJson(record.key, "{}");
+      continue;
+    }
+    if (!endpoint) continue;
+    if (WarmedUp(record)) {
+      ++ready;
+    } else {
+      QueueWarmUp(record, *endpoint);
+    }
   }
   ready_ = ready;
   for (; pooled < options_.warm_pool; ++pooled) {
@@ -82,7 +152,7 @@ Result<std::vector<WarmPool::Candidate>> WarmPool::ReadyAgents() {
   {
     AgentRegistry::Locked locked = registry_.Lock();
     for (AgentRecord& record : *systems) {
-      if (!service::IsPoolName(record.name)) continue;
+      if (!service::IsPoolName(record.name) || !WarmedUp(record)) continue;
       const AgentEntry* entry = locked.Find(record.key);
       if (entry == nullptr || !entry->Warm() || entry->start) continue;
       ready.push_back({std::move(record), *entry->endpoint});

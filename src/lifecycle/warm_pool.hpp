@@ -15,7 +15,9 @@
 #include "lifecycle/agent_record.hpp"
 #include "lifecycle/agent_registry.hpp"
 #include "lifecycle/config_pusher.hpp"
+#include "lifecycle/gateway_probe.hpp"
 #include "lifecycle/lifecycle_options.hpp"
+#include "lifecycle/worker_pool.hpp"
 #include "runtime/container_runtime.hpp"
 #include "service/containers.hpp"
 
@@ -29,6 +31,12 @@ namespace berth::lifecycle {
 //   and its state volume is its own, empty. The
 //   SystemKeeper starts it and keeps it running (a pooled agent that dies is started again; it
 //   never served anyone); it counts against the start cap and is placed like any agent.
+// - Warm-up: a ready pooled agent gets one chat turn from berth (its placeholder provider is
+//   berth's stand-in LLM), so that the gateway's costly first turn (seconds of loading and
+//   setting up: bench/README.md) is done before a user comes; only then is it handed out. The
+//   turn runs on a thread of the pool's own; the record says it was done ({"warmedUp":true} in
+//   its config_json), so every replica knows. Its session stays in the agent's state: a chat
+//   with no user in it ("Reply with: ok" / "ok").
 // - Hand-over (Adopt, from a user's start): Store::ClaimPoolAgent makes the pooled record the
 //   user's in one transaction (id, container, token, volume: the container is unchanged), the
 //   user's config is pushed into it and Adopt waits until the gateway has applied it (its log
@@ -48,7 +56,10 @@ class WarmPool {
 
   WarmPool(const LifecycleOptions& options, AgentRecords& records, AgentRegistry& registry,
            service::ContainerService& containers, ConfigPusher& pusher,
-           runtime::ContainerRuntime& runtime, const Clock& clock);
+           runtime::ContainerRuntime& runtime, GatewayProbe& probe, const Clock& clock);
+  ~WarmPool();  // Stop()
+  // Drops queued warm-ups and waits for the one in flight. Idempotent.
+  void Stop();
 
   // How a replacement is started (the starter's EnsureRunning). REQUIRES: before use.
   void SetStartHook(StartHook hook) { start_ = std::move(hook); }
@@ -64,13 +75,15 @@ class WarmPool {
   std::optional<AgentEndpoint> Adopt(const AgentKey& key, const AgentRecord& record);
 
   int size() const { return options_.warm_pool; }
-  // Pooled agents ready at the last look (Refill or Adopt).
+  // Pooled agents ready (and warmed up) at the last look (Refill or Adopt).
   int ready() const { return ready_.load(); }
   int64_t hits_total() const { return hits_.load(); }
   int64_t misses_total() const { return misses_.load(); }
 
   // Whether `record` never ran, so the pool may serve its user.
   static bool NeverRan(const AgentRecord& record);
+  // Whether the pooled agent of `record` has had its warm-up turn.
+  static bool WarmedUp(const AgentRecord& record);
 
  private:
   struct Candidate {
@@ -84,6 +97,9 @@ class WarmPool {
   // Pushes the user's config and waits until the gateway says it applied it.
   void ApplyUserConfig(const AgentKey& key, const std::string& container_id);
   void Replace();
+  // Queues the warm-up turn of a ready pooled agent (once at a time per agent).
+  void QueueWarmUp(const AgentRecord& record, const AgentEndpoint& endpoint);
+  void WarmUp(const AgentRecord& record, const AgentEndpoint& endpoint);
 
   const LifecycleOptions& options_;
   AgentRecords& records_;
@@ -91,11 +107,15 @@ class WarmPool {
   service::ContainerService& containers_;
   ConfigPusher& pusher_;
   runtime::ContainerRuntime& runtime_;
+  GatewayProbe& probe_;
   const Clock& clock_;
   StartHook start_;
 
   std::mutex mu_;
   std::set<std::string> claiming_;  // pooled record ids being handed over here; guarded by mu_
+  std::set<std::string> warming_;   // pooled record ids queued for warm-up; guarded by mu_
+  std::atomic<bool> stopping_{false};
+  WorkerPool warmer_;               // last member: its thread goes first
   std::atomic<int> ready_{0};
   std::atomic<int64_t> hits_{0};
   std::atomic<int64_t> misses_{0};

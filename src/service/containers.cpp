@@ -110,6 +110,11 @@ Result<ProvisionedSystemContainer> ContainerService::CreateSystemContainer(
   return NewSystemContainer(name, primary_model);
 }
 
+void ContainerService::SetPoolLlmUrl(std::string url) {
+  std::lock_guard lock(pool_llm_mu_);
+  pool_llm_url_ = std::move(url);
+}
+
 Result<ProvisionedSystemContainer> ContainerService::CreatePoolContainer() {
   // Docker's name alphabet in lower case, as admins' names (a clash is refused by the store).
   std::string suffix = NewId(12);
@@ -195,6 +200,10 @@ Result<nlohmann::json> ContainerService::ConfigFor(const Result<store::AgentConf
     return PermissionDenied("Token is not authorized for the requested container");
   }
   if (source->container.kind == store::ContainerKind::kSystem) {
+    if (source->primary_model == agentconfig::kPoolModel) {
+      std::lock_guard lock(pool_llm_mu_);
+      return agentconfig::BuildPoolConfig(pool_llm_url_);
+    }
     return agentconfig::BuildSystemConfig(source->primary_model);
   }
   return providers_->AssembleUserConfig(source->primary_model, source->active_providers);

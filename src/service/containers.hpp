@@ -1,6 +1,7 @@
 #pragma once
 
 #include <functional>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -51,6 +52,9 @@ class ContainerService {
   // berth on PostgreSQL). REQUIRES: before the service is used concurrently.
   void SetConfigBatcher(std::shared_ptr<ConfigBatcher> batcher) { batcher_ = std::move(batcher); }
   bool batched() const { return batcher_ != nullptr; }
+  // Where warm-pool agents' placeholder provider points (berth's stand-in LLM under the API URL
+  // agents use); set when the lifecycle knows that URL. Thread-safe.
+  void SetPoolLlmUrl(std::string url);
 
   // Creates the user's container record with a fresh token. kAlreadyExists when one exists,
   // unless rotate is set: then the record keeps its id and gets a new token, which invalidates
@@ -109,6 +113,8 @@ class ContainerService {
   ClockPtr clock_;
   AgentHooksPtr hooks_;
   std::shared_ptr<ConfigBatcher> batcher_;
+  mutable std::mutex pool_llm_mu_;
+  std::string pool_llm_url_ = "http://127.0.0.1:9/v1";  // guarded; until set: nothing answers
 };
 
 }  // namespace berth::service

@@ -255,11 +255,11 @@ TEST(BuildSystemConfig, UsesTheConfiguredPrimary) {
             Skeleton("anthropic/claude-sonnet-4", Json::object()));
 }
 
-TEST(BuildSystemConfig, APooledAgentGetsAPlaceholderProviderWithoutAKey) {
-  const Json config = BuildSystemConfig(std::string(kPoolModel));
+TEST(BuildPoolConfig, APooledAgentGetsAPlaceholderProviderWithoutAKey) {
+  const Json config = BuildPoolConfig("http://172.30.0.1:3001/api/internal/warmup/v1");
   EXPECT_EQ(config["agents"]["defaults"]["model"]["primary"], kPoolModel);
   const Json& provider = config["models"]["providers"]["berth-pool"];
-  EXPECT_EQ(provider["baseUrl"], "http://127.0.0.1:9/v1");
+  EXPECT_EQ(provider["baseUrl"], "http://172.30.0.1:3001/api/internal/warmup/v1");
   EXPECT_EQ(provider["apiKey"], "none");
   ASSERT_EQ(provider["models"].size(), 1u);
   EXPECT_EQ(provider["models"][0]["id"], "idle");

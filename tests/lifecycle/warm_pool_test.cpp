@@ -56,6 +56,7 @@ TEST_F(WarmPoolTest, ANewUserTakesAReadyPooledAgentWithTheirConfigAndThePoolRefi
   ASSERT_EQ(before.size(), 1u);
   ASSERT_TRUE(before[0].container_id.has_value());
   ASSERT_EQ(runtime_->creates.load(), 1);
+  EXPECT_EQ(probe_->posts.load(), 1);  // its warm-up turn
   // An admin does not see the pool among the system containers.
   EXPECT_TRUE(containers_->ListSystemContainers()->empty());
 
@@ -158,6 +159,25 @@ TEST_F(WarmPoolTest, APooledAgentThatDiesIsStartedAgain) {
   }
   EXPECT_TRUE(restarted);
   EXPECT_EQ(runtime_->Snapshot().at(id).state, ContainerState::kRunning);
+  EXPECT_EQ(probe_->posts.load(), 2);  // the new process had a warm-up turn of its own
+}
+
+TEST_F(WarmPoolTest, APooledAgentIsHandedOutOnlyAfterItsWarmUpTurn) {
+  options_.warm_pool = 1;
+  probe_->post_status = 500;
+  for (int i = 0; i < 20; ++i) {
+    Manager().KeepWarmPool();
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_GE(probe_->posts.load(), 1);
+  EXPECT_EQ(Manager().warm_pool().ready(), 0);
+  auto started = Manager().EnsureRunning(user_);  // a normal start: a new container
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  EXPECT_EQ(runtime_->creates.load(), 2);
+  EXPECT_EQ(Manager().warm_pool().misses_total(), 1);
+
+  probe_->post_status = 200;
+  EXPECT_TRUE(FillTo(1));
 }
 
 TEST_F(WarmPoolTest, AdminsCannotNameASystemContainerAsThePoolDoes) {

@@ -333,6 +333,16 @@ class FakeProbe final : public lifecycle::GatewayProbe {
     if (s == 0) return Unavailable("connection refused");
     return s;
   }
+  // Warm-up turns (WarmPool): answered `post_status` (0: refused).
+  std::atomic<int> post_status{200};
+  std::atomic<int> posts{0};
+  Result<int> Post(const std::string&, int, const std::string&, const std::string&,
+                   const std::string&, std::chrono::milliseconds) override {
+    ++posts;
+    int s = post_status;
+    if (s == 0) return Unavailable("connection refused");
+    return s;
+  }
 };
 
 }  // namespace berth::testing

@@ -1,0 +1,52 @@
+#include "http/warmup_llm.hpp"
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace berth::http {
+namespace {
+
+nlohmann::json Chunk(const nlohmann::json& delta, const nlohmann::json& finish) {
+  return {{"id", "berth-warmup"},
+          {"object", "chat.completion.chunk"},
+          {"created", 0},
+          {"model", "idle"},
+          {"choices", {{{"index", 0}, {"delta", delta}, {"finish_reason", finish}}}}};
+}
+
+}  // namespace
+
+void RegisterWarmupLlm(Router& router) {
+  router.Add(bhttp::verb::post, std::string("/api") + kWarmupLlmPath + "/chat/completions",
+             [](Request& r) {
+               const auto body = nlohmann::json::parse(r.raw.body(), nullptr, false);
+               const bool stream = body.is_object() && body.value("stream", false);
+               const nlohmann::json usage = {
+                   {"prompt_tokens", 1}, {"completion_tokens", 1}, {"total_tokens", 2}};
+               Response res{bhttp::status::ok, 11};
+               if (!stream) {
+                 res.set(bhttp::field::content_type, "application/json");
+                 res.body() =
+                     nlohmann::json{
+                         {"id", "berth-warmup"},
+                         {"object", "chat.completion"},
+                         {"created", 0},
+                         {"model", "idle"},
+                         {"choices",
+                          {{{"index", 0},
+                            {"message", {{"role", "assistant"}, {"content", "ok"}}},
+                            {"finish_reason", "stop"}}}},
+                         {"usage", usage}}
+                         .dump();
+                 return res;
+               }
+               nlohmann::json last = Chunk(nlohmann::json::object(), "stop");
+               last["usage"] = usage;
+               res.set(bhttp::field::content_type, "text/event-stream");
+               res.body() = "data: " + Chunk({{"role", "assistant"}, {"content", "ok"}}, nullptr).dump() +
+                            "\n\ndata: " + last.dump() + "\n\ndata: [DONE]\n\n";
+               return res;
+             });
+}
+
+}  // namespace berth::http

@@ -1,0 +1,14 @@
+#pragma once
+
+#include "http/router.hpp"
+
+namespace berth::http {
+
+// The stand-in LLM a warm-pool agent's placeholder provider names (agentconfig::BuildPoolConfig):
+// `POST /api/internal/warmup/v1/chat/completions` answers "ok" at once, streamed (SSE) or not,
+// so that berth's warm-up turn (lifecycle/warm_pool.hpp) runs the gateway's whole first-turn path
+// before a user arrives. It holds nothing and costs nothing: a constant answer, no credential.
+inline constexpr char kWarmupLlmPath[] = "/internal/warmup/v1";  // under berth's API URL
+void RegisterWarmupLlm(Router& router);
+
+}  // namespace berth::http
