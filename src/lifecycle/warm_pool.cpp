@@ -1,5 +1,7 @@
 #include "lifecycle/warm_pool.hpp"
 
+#include "lifecycle/cpu_burst.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <nlohmann/json.hpp>
@@ -193,6 +195,13 @@ std::optional<AgentEndpoint> WarmPool::Adopt(const AgentKey& key, const AgentRec
     spdlog::info("lifecycle: agent {} is pooled agent {} (container {})", ToString(key),
                  candidate.record.name, candidate.endpoint.container_id.substr(0, 12));
     Rekey(candidate.record.key, key, *adopted);
+    if (CpuBurst::Enabled(options_)) {
+      // The reload and the user's first turn run with the start's burst, lowered as any.
+      CpuBurst::Raise(options_, runtime_, candidate.endpoint.container_id);
+      AgentRegistry::Locked locked = registry_.Lock();
+      locked.Get(key).burst_until_ms =
+          ToUnixMillis(clock_.Now()) + options_.start_burst.count() * 1000;
+    }
     ApplyUserConfig(key, candidate.endpoint.container_id);
     ++hits_;
     ready_ = std::max(0, ready_.load() - 1);
@@ -209,7 +218,7 @@ void WarmPool::Rekey(const AgentKey& from, const AgentKey& to, const AgentRecord
   std::optional<int64_t> burst_until;
   std::optional<std::chrono::system_clock::time_point> started_at;
   if (pooled != nullptr) {
-    burst_until = pooled->burst_until_ms;
+    burst_until = pooled->burst_until_ms;  // if its own is still on
     started_at = pooled->container_started_at;
     locked.Erase(from);
   }

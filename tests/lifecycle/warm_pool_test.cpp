@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "lifecycle/agent_labels.hpp"
+#include "lifecycle/cpu_burst.hpp"
 #include "lifecycle/manager_fixture.hpp"
 
 namespace berth::lifecycle {
@@ -81,6 +82,9 @@ TEST_F(WarmPoolTest, ANewUserTakesAReadyPooledAgentWithTheirConfigAndThePoolRefi
   auto view = Manager().GetAgent(user_);
   ASSERT_TRUE(view.ok());
   EXPECT_EQ(view->StatusName(), "running");
+  // Its reload and first turn run with the start's CPU burst.
+  ASSERT_TRUE(CpuBurst::Enabled(options_));
+  EXPECT_EQ(runtime_->Snapshot().at(started->container_id).nano_cpus, options_.start_nano_cpus);
 
   // A replacement is made and started in the background.
   ASSERT_TRUE(FillTo(1));
