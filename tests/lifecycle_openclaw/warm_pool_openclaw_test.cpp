@@ -1,10 +1,11 @@
 // The warm pool (BERTH_WARM_POOL) with the REAL OpenClaw gateway on the real engine: a new user's
 // first streamed chat through berth is answered by a pooled gateway with the user's own provider
 // and model; a second new user's pooled agent shows nothing of the first user's config or state;
-// the pool refills; and a returning user, whose agent was stopped, keeps their state. The
-// in-memory version of each rule is tests/lifecycle/warm_pool_test.cpp.
+// the pool refills; a returning user, whose agent was stopped, keeps their state; and a pooled
+// agent that dies is started again. The in-memory version of each rule is
+// tests/lifecycle/warm_pool_test.cpp.
 //
-// Costs three gateway starts (~1.1 GiB each, up to three at once).
+// Costs five gateway starts (~1.1 GiB each, up to three at once).
 
 #include <gtest/gtest.h>
 
@@ -127,6 +128,22 @@ TEST_F(OpenClawWarmPool, NewUsersTakePooledGatewaysAndAReturningUserKeepsTheirSt
   agent_container_ = alice_now;
   EXPECT_EQ(InState(alice_now, std::string("cat ") + kStateDir + "/marker-alice"), "alice\n");
   EXPECT_EQ(Metric("berth_warm_pool_hits_total"), 2);
+
+  // The pooled agent waiting now dies behind berth's back: it is started and warmed again.
+  ASSERT_TRUE(PoolReady(300s)) << berth_->Stderr();
+  std::string pooled;
+  for (const auto& c : client().ListContainers({{"berth.instance", InstanceId()}}).value()) {
+    const std::string id = c.id;
+    if (id != alice_now && id != bob_container) pooled = id;
+  }
+  ASSERT_FALSE(pooled.empty());
+  ASSERT_TRUE(client().KillContainer(pooled).ok());
+  ASSERT_TRUE(Eventually([&] { return Metric("berth_warm_pool_agents{state=\"ready\"}") == 0; },
+                         30s));
+  ASSERT_TRUE(PoolReady(300s)) << berth_->Stderr();
+  auto revived = client().InspectContainer(pooled);
+  ASSERT_TRUE(revived.ok());
+  EXPECT_TRUE(revived->running);
 }
 
 }  // namespace
