@@ -132,9 +132,10 @@ TEST_F(OpenClawWarmPool, NewUsersTakePooledGatewaysAndAReturningUserKeepsTheirSt
   // The pooled agent waiting now dies behind berth's back: it is started and warmed again.
   ASSERT_TRUE(PoolReady(300s)) << berth_->Stderr();
   std::string pooled;
-  for (const auto& c : client().ListContainers({{"berth.instance", InstanceId()}}).value()) {
-    const std::string id = c.id;
-    if (id != alice_now && id != bob_container) pooled = id;
+  auto listed = client().ListContainers({{"berth.instance", InstanceId()}});
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  for (const auto& c : *listed) {
+    if (c.id != alice_now && c.id != bob_container) pooled = c.id;
   }
   ASSERT_FALSE(pooled.empty());
   ASSERT_TRUE(client().KillContainer(pooled).ok());
