@@ -3,6 +3,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "common/json_parse.hpp"
+
 namespace berth::http {
 namespace {
 
@@ -19,32 +21,38 @@ nlohmann::json Chunk(const nlohmann::json& delta, const nlohmann::json& finish) 
 void RegisterWarmupLlm(Router& router) {
   router.Add(bhttp::verb::post, std::string("/api") + kWarmupLlmPath + "/chat/completions",
              [](Request& r) {
-               const auto body = nlohmann::json::parse(r.raw.body(), nullptr, false);
-               const bool stream = body.is_object() && body.value("stream", false);
+               auto body = ParseJson(r.raw.body(), "request body");
+               if (!body.ok()) return ErrorResponse(body.status());
+               if (!body->is_object()) {
+                 return ErrorResponse(InvalidArgument("request body must be a JSON object"));
+               }
+               const auto stream_field = body->find("stream");
+               const bool stream = stream_field != body->end() && stream_field->is_boolean() &&
+                                   stream_field->get<bool>();
                const nlohmann::json usage = {
                    {"prompt_tokens", 1}, {"completion_tokens", 1}, {"total_tokens", 2}};
                Response res{bhttp::status::ok, 11};
                if (!stream) {
                  res.set(bhttp::field::content_type, "application/json");
-                 res.body() =
-                     nlohmann::json{
-                         {"id", "berth-warmup"},
-                         {"object", "chat.completion"},
-                         {"created", 0},
-                         {"model", "idle"},
-                         {"choices",
-                          {{{"index", 0},
-                            {"message", {{"role", "assistant"}, {"content", "ok"}}},
-                            {"finish_reason", "stop"}}}},
-                         {"usage", usage}}
-                         .dump();
+                 res.body() = nlohmann::json{
+                     {"id", "berth-warmup"},
+                     {"object", "chat.completion"},
+                     {"created", 0},
+                     {"model", "idle"},
+                     {"choices",
+                      {{{"index", 0},
+                        {"message", {{"role", "assistant"}, {"content", "ok"}}},
+                        {"finish_reason", "stop"}}}},
+                     {"usage",
+                      usage}}.dump();
                  return res;
                }
                nlohmann::json last = Chunk(nlohmann::json::object(), "stop");
                last["usage"] = usage;
                res.set(bhttp::field::content_type, "text/event-stream");
-               res.body() = "data: " + Chunk({{"role", "assistant"}, {"content", "ok"}}, nullptr).dump() +
-                            "\n\ndata: " + last.dump() + "\n\ndata: [DONE]\n\n";
+               res.body() =
+                   "data: " + Chunk({{"role", "assistant"}, {"content", "ok"}}, nullptr).dump() +
+                   "\n\ndata: " + last.dump() + "\n\ndata: [DONE]\n\n";
                return res;
              });
 }

@@ -22,8 +22,8 @@ Result<int> HttpGatewayProbe::Exchange(bool post, const std::string& host, int p
                                        const std::string& json_body,
                                        std::chrono::milliseconds timeout) {
   const bhttp::verb verb = post ? bhttp::verb::post : bhttp::verb::get;
-  const std::string what = std::string(bhttp::to_string(verb)) + " " + path + " on " + host +
-                           ":" + std::to_string(port);
+  const std::string what =
+      std::string(bhttp::to_string(verb)) + " " + path + " on " + host + ":" + std::to_string(port);
   // Out of descriptors (EMFILE), the io_context's constructor throws: a failed probe.
   try {
     net::io_context ioc;

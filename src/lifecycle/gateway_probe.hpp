@@ -36,9 +36,9 @@ class HttpGatewayProbe final : public GatewayProbe {
 
  private:
   // One GET, or a POST with `bearer` and `json_body`.
-  Result<int> Exchange(bool post, const std::string& host, int port,
-                       const std::string& path, const std::string& bearer,
-                       const std::string& json_body, std::chrono::milliseconds timeout);
+  Result<int> Exchange(bool post, const std::string& host, int port, const std::string& path,
+                       const std::string& bearer, const std::string& json_body,
+                       std::chrono::milliseconds timeout);
 };
 
 }  // namespace berth::lifecycle

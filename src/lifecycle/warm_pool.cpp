@@ -1,13 +1,12 @@
 #include "lifecycle/warm_pool.hpp"
 
-#include "lifecycle/cpu_burst.hpp"
-
 #include <spdlog/spdlog.h>
 
 #include <nlohmann/json.hpp>
-
 #include <thread>
 #include <utility>
+
+#include "lifecycle/cpu_burst.hpp"
 
 namespace berth::lifecycle {
 namespace {
@@ -69,13 +68,12 @@ void WarmPool::Stop() {
 
 void WarmPool::WarmUp(const AgentRecord& record, const AgentEndpoint& endpoint) {
   if (stopping_) return;
-  const nlohmann::json turn = {
-      {"model", "openclaw"},
-      {"stream", true},
-      {"messages", {{{"role", "user"}, {"content", "Reply with: ok"}}}}};
+  const nlohmann::json turn = {{"model", "openclaw"},
+                               {"stream", true},
+                               {"messages", {{{"role", "user"}, {"content", "Reply with: ok"}}}}};
   const auto begin = std::chrono::steady_clock::now();
-  auto answered = probe_.Post(endpoint.host, endpoint.port, "/v1/chat/completions",
-                              endpoint.token, turn.dump(), kWarmUpTimeout);
+  auto answered = probe_.Post(endpoint.host, endpoint.port, "/v1/chat/completions", endpoint.token,
+                              turn.dump(), kWarmUpTimeout);
   const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - begin);
   if (answered.ok() && *answered == 200) {
@@ -84,9 +82,9 @@ void WarmPool::WarmUp(const AgentRecord& record, const AgentEndpoint& endpoint) 
       spdlog::info("lifecycle: warm pool: {} warmed up in {} ms", record.name, took.count());
     }
   } else {
-    spdlog::warn("lifecycle: warm pool: the warm-up turn of {} failed ({}); trying again later",
-                 record.name,
-                 answered.ok() ? "status " + std::to_string(*answered) : answered.status().message());
+    spdlog::warn(
+        "lifecycle: warm pool: the warm-up turn of {} failed ({}); trying again later", record.name,
+        answered.ok() ? "status " + std::to_string(*answered) : answered.status().message());
   }
   std::lock_guard lock(mu_);
   warming_.erase(record.id);

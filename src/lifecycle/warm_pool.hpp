@@ -115,7 +115,7 @@ class WarmPool {
   std::set<std::string> claiming_;  // pooled record ids being handed over here; guarded by mu_
   std::set<std::string> warming_;   // pooled record ids queued for warm-up; guarded by mu_
   std::atomic<bool> stopping_{false};
-  WorkerPool warmer_;               // last member: its thread goes first
+  WorkerPool warmer_;  // last member: its thread goes first
   std::atomic<int> ready_{0};
   std::atomic<int64_t> hits_{0};
   std::atomic<int64_t> misses_{0};

@@ -32,13 +32,20 @@ TEST(WarmupLlm, StreamsOkThenDone) {
   EXPECT_EQ(body.substr(body.size() - 14), "data: [DONE]\n\n");
 }
 
-TEST(WarmupLlm, AnswersOneCompletionWithoutStreamingOrABody) {
-  for (const char* body : {R"({"model":"idle"})", "not json"}) {
+TEST(WarmupLlm, AnswersOneCompletionWithoutStreaming) {
+  const Response res = Ask(R"({"model":"idle","stream":"yes"})");
+  ASSERT_EQ(res.result_int(), 200u);
+  const auto completion = nlohmann::json::parse(res.body());
+  EXPECT_EQ(completion["object"], "chat.completion");
+  EXPECT_EQ(completion["choices"][0]["message"]["content"], "ok");
+}
+
+TEST(WarmupLlm, RefusesABodyThatIsNotAJsonObject) {
+  for (const std::string& body : {std::string("not json"), std::string("[1]"),
+                                  std::string(100, '[') + std::string(100, ']')}) {
     const Response res = Ask(body);
-    ASSERT_EQ(res.result_int(), 200u);
-    const auto completion = nlohmann::json::parse(res.body());
-    EXPECT_EQ(completion["object"], "chat.completion");
-    EXPECT_EQ(completion["choices"][0]["message"]["content"], "ok");
+    EXPECT_EQ(res.result_int(), 400u) << body;
+    EXPECT_TRUE(nlohmann::json::parse(res.body()).contains("error"));
   }
 }
 

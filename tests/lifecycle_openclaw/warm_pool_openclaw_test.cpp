@@ -139,8 +139,8 @@ TEST_F(OpenClawWarmPool, NewUsersTakePooledGatewaysAndAReturningUserKeepsTheirSt
   }
   ASSERT_FALSE(pooled.empty());
   ASSERT_TRUE(client().KillContainer(pooled).ok());
-  ASSERT_TRUE(Eventually([&] { return Metric("berth_warm_pool_agents{state=\"ready\"}") == 0; },
-                         30s));
+  ASSERT_TRUE(
+      Eventually([&] { return Metric("berth_warm_pool_agents{state=\"ready\"}") == 0; }, 30s));
   ASSERT_TRUE(PoolReady(300s)) << berth_->Stderr();
   auto revived = client().InspectContainer(pooled);
   ASSERT_TRUE(revived.ok());
