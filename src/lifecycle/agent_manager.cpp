@@ -41,14 +41,6 @@ AgentManager::AgentManager(LifecycleOptions options, store::StorePtr store,
       scheduler_(*clock_, *leadership_) {
   reconciler_.SetSharedStore(options_.shared_store);
   starter_.SetWarmPool(&pool_);
-  pool_.SetStartHook([this](const AgentKey& key) {
-    starter_.EnsureRunning(key, [key](const Result<AgentEndpoint>& r) {
-      if (!r.ok()) {
-        spdlog::warn("lifecycle: pooled agent {} did not start: {}", ToString(key),
-                     r.status().message());
-      }
-    });
-  });
   scheduler_.Add({"activity flush", options_.activity_flush_interval,
                   Scheduler::Scope::kEveryReplica, [this] { activity_.Flush(); },
                   /*run_at_stop=*/true});

@@ -54,7 +54,8 @@ struct LifecycleOptions {
   std::chrono::seconds idle_pause{300};
   // Agents kept started ahead with no user (WarmPool); a user whose agent never ran takes one.
   int warm_pool = 0;
-  std::chrono::milliseconds pool_interval{std::chrono::seconds(5)};  // the refill's pass
+  std::chrono::milliseconds pool_interval{std::chrono::seconds(5)};       // the refill's pass
+  std::chrono::milliseconds pool_refill_delay{std::chrono::seconds(10)};  // after a hand-over
   // How long a hand-over waits for the pooled gateway to apply the user's config.
   std::chrono::milliseconds pool_reload_timeout{std::chrono::seconds(10)};
   std::chrono::milliseconds health_interval{std::chrono::seconds(30)};

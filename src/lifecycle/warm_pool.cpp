@@ -135,6 +135,9 @@ void WarmPool::Refill() {
     }
   }
   ready_ = ready;
+  if (std::chrono::steady_clock::now() - last_hand_over_.load() < options_.pool_refill_delay) {
+    return;  // a booting gateway would take the CPU the user's first turn needs (bench/README.md)
+  }
   for (; pooled < options_.warm_pool; ++pooled) {
     auto made = containers_.CreatePoolContainer();
     if (!made.ok()) {
@@ -203,7 +206,7 @@ std::optional<AgentEndpoint> WarmPool::Adopt(const AgentKey& key, const AgentRec
     ApplyUserConfig(key, candidate.endpoint.container_id);
     ++hits_;
     ready_ = std::max(0, ready_.load() - 1);
-    Replace();
+    last_hand_over_ = std::chrono::steady_clock::now();
     return candidate.endpoint;
   }
   ++misses_;
@@ -249,15 +252,6 @@ void WarmPool::ApplyUserConfig(const AgentKey& key, const std::string& container
   }
   spdlog::warn("lifecycle: the pooled agent of {} did not report its new config within {} ms",
                ToString(key), options_.pool_reload_timeout.count());
-}
-
-void WarmPool::Replace() {
-  auto made = containers_.CreatePoolContainer();
-  if (!made.ok()) {
-    spdlog::warn("lifecycle: cannot refill the warm pool: {}", made.status().message());
-    return;
-  }
-  if (start_) start_(AgentKey::System(made->record.id));
 }
 
 }  // namespace berth::lifecycle

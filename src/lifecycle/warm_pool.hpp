@@ -46,23 +46,19 @@ namespace berth::lifecycle {
 //   the normal start (or resume from pause). A pooled agent serves one user only: the record
 //   stays theirs, so when they are done it is stopped and later started as their agent, never
 //   returned to the pool.
-// - Refill: after each hand-over, the replica that made it provisions a replacement; the
-//   leader's pass (Refill) tops the pool up to its size and removes surplus pooled records.
+// - Refill: the leader's pass (Refill, every options.pool_interval) tops the pool up to its size
+//   and removes surplus pooled records; not within options.pool_refill_delay of a hand-over here,
+//   since a booting gateway would take the CPU of the user's first turn.
 //
 // Thread-safe: its own mutex is a leaf; the registry's lock is taken alone.
 class WarmPool {
  public:
-  using StartHook = std::function<void(const AgentKey&)>;
-
   WarmPool(const LifecycleOptions& options, AgentRecords& records, AgentRegistry& registry,
            service::ContainerService& containers, ConfigPusher& pusher,
            runtime::ContainerRuntime& runtime, GatewayProbe& probe, const Clock& clock);
   ~WarmPool();  // Stop()
   // Drops queued warm-ups and waits for the one in flight. Idempotent.
   void Stop();
-
-  // How a replacement is started (the starter's EnsureRunning). REQUIRES: before use.
-  void SetStartHook(StartHook hook) { start_ = std::move(hook); }
 
   // The leader's pass, before the system keeper's: creates pooled records up to the pool's size
   // (the keeper then starts them) and deletes those beyond it (the reconciler then removes
@@ -96,7 +92,6 @@ class WarmPool {
   void Rekey(const AgentKey& from, const AgentKey& to, const AgentRecord& adopted);
   // Pushes the user's config and waits until the gateway says it applied it.
   void ApplyUserConfig(const AgentKey& key, const std::string& container_id);
-  void Replace();
   // Queues the warm-up turn of a ready pooled agent (once at a time per agent).
   void QueueWarmUp(const AgentRecord& record, const AgentEndpoint& endpoint);
   void WarmUp(const AgentRecord& record, const AgentEndpoint& endpoint);
@@ -109,12 +104,13 @@ class WarmPool {
   runtime::ContainerRuntime& runtime_;
   GatewayProbe& probe_;
   const Clock& clock_;
-  StartHook start_;
 
   std::mutex mu_;
   std::set<std::string> claiming_;  // pooled record ids being handed over here; guarded by mu_
   std::set<std::string> warming_;   // pooled record ids queued for warm-up; guarded by mu_
   std::atomic<bool> stopping_{false};
+  // This replica's last hand-over (real time): refills wait options.pool_refill_delay after it.
+  std::atomic<std::chrono::steady_clock::time_point> last_hand_over_{};
   WorkerPool warmer_;  // last member: its thread goes first
   std::atomic<int> ready_{0};
   std::atomic<int64_t> hits_{0};

@@ -21,6 +21,10 @@ using runtime::ContainerState;
 
 class WarmPoolTest : public berth::testing::ManagerTest {
  protected:
+  void SetUp() override {
+    ManagerTest::SetUp();
+    options_.pool_refill_delay = 0ms;
+  }
   std::vector<store::SystemContainer> Pooled() {
     auto all = store_->ListSystemContainers();
     EXPECT_TRUE(all.ok());
@@ -86,7 +90,7 @@ TEST_F(WarmPoolTest, ANewUserTakesAReadyPooledAgentWithTheirConfigAndThePoolRefi
   ASSERT_TRUE(CpuBurst::Enabled(options_));
   EXPECT_EQ(runtime_->Snapshot().at(started->container_id).nano_cpus, options_.start_nano_cpus);
 
-  // A replacement is made and started in the background.
+  // A replacement is made and started by the next passes.
   ASSERT_TRUE(FillTo(1));
   const std::vector<store::SystemContainer> after = Pooled();
   ASSERT_EQ(after.size(), 1u);
@@ -99,6 +103,17 @@ TEST_F(WarmPoolTest, ANewUserTakesAReadyPooledAgentWithTheirConfigAndThePoolRefi
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->container_id, started->container_id);
   EXPECT_EQ(Manager().warm_pool().hits_total(), 1);
+}
+
+TEST_F(WarmPoolTest, TheRefillWaitsAfterAHandOver) {
+  options_.warm_pool = 1;
+  options_.pool_refill_delay = 1h;
+  ASSERT_TRUE(FillTo(1));  // no hand-over yet: no wait
+  ASSERT_TRUE(Manager().EnsureRunning(user_).ok());
+  ASSERT_EQ(Manager().warm_pool().hits_total(), 1);
+  Manager().KeepWarmPool();
+  EXPECT_TRUE(Pooled().empty());  // the user's first turn keeps the CPU
+  EXPECT_EQ(runtime_->creates.load(), 1);
 }
 
 TEST_F(WarmPoolTest, AUserWhoseAgentRanKeepsTheirOwnContainer) {
