@@ -19,7 +19,7 @@ nlohmann::json Chunk(const nlohmann::json& delta, const nlohmann::json& finish) 
 }  // namespace
 
 void RegisterWarmupLlm(Router& router) {
-  router.Add(bhttp::verb::post, std::string("/api") + kWarmupLlmPath + "/chat/completions",
+  router.Add(bhttp::verb::post, std::string("/api") + lifecycle::kPoolLlmPath + "/chat/completions",
              [](Request& r) {
                auto body = ParseJson(r.raw.body(), "request body");
                if (!body.ok()) return ErrorResponse(body.status());

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "http/router.hpp"
+#include "lifecycle/pool_llm.hpp"
 
 namespace berth::http {
 
@@ -9,7 +10,6 @@ namespace berth::http {
 // (a body that is not a JSON object within berth's bounds is a 400, as on every route),
 // so that berth's warm-up turn (lifecycle/warm_pool.hpp) runs the gateway's whole first-turn path
 // before a user arrives. It holds nothing and costs nothing: a constant answer, no credential.
-inline constexpr char kWarmupLlmPath[] = "/internal/warmup/v1";  // under berth's API URL
 void RegisterWarmupLlm(Router& router);
 
 }  // namespace berth::http

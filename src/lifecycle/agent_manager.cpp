@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "lifecycle/lease_leadership.hpp"
+#include "lifecycle/pool_llm.hpp"
 
 namespace berth::lifecycle {
 
@@ -92,7 +93,7 @@ Status AgentManager::Initialize() {
     }
   }
   // Warm-pool agents' placeholder provider: berth's stand-in LLM (http/warmup_llm.hpp).
-  containers_->SetPoolLlmUrl(instance_.api_url + "/internal/warmup/v1");
+  containers_->SetPoolLlmUrl(instance_.api_url + kPoolLlmPath);
   // A replica that does not lead leaves the fleet to the leader; its warm view fills as it
   // starts agents.
   if (leadership_->IsLeader()) {
