@@ -106,6 +106,9 @@ nlohmann::json Assemble(const std::string& primary_model,
   gateway["controlUi"]["enabled"] = false;
 
   nlohmann::json config = nlohmann::json::object();
+  // What the gateway stamps on its own writes; a config without it, after one with it, is taken
+  // for a clobbered file and replaced by the backup (lifecycle/config_pusher.hpp).
+  config["meta"]["lastTouchedVersion"] = kOpenClawVersion;
   config["gateway"] = std::move(gateway);
   config["agents"]["defaults"]["model"]["primary"] = primary_model;
   config["agents"]["defaults"]["heartbeat"]["every"] = "0m";  // an interval of 0 disables it
@@ -113,6 +116,10 @@ nlohmann::json Assemble(const std::string& primary_model,
   config["models"]["catalogRefresh"]["enabled"] = false;
   config["cron"]["enabled"] = false;
   config["update"]["checkOnStart"] = false;
+  // The gateway's config API on its own listener, behind the gateway token (which only berth and
+  // the agent hold; the agent can rewrite its config file anyway): berth applies a config through
+  // it in 0.6 s instead of the file watcher's 1.2 s (lifecycle/gateway_config_rpc.hpp).
+  config["plugins"]["entries"]["admin-http-rpc"]["enabled"] = true;
   EscapeStrings(config);
   return config;
 }

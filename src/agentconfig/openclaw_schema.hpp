@@ -22,6 +22,9 @@
 //   (durations use ms|s|m|h; an interval of 0 disables the heartbeat; "abc" is rejected),
 //   update.checkOnStart:false, models.catalogRefresh.enabled:false, and per model
 //   compat.supportsUsageInStreaming:true.
+// - plugins.entries.admin-http-rpc.enabled:true turns on the bundled plugin that serves the
+//   gateway's control methods (config.get, config.apply, ...) as POST /api/v1/admin/rpc on its
+//   own listener, behind gateway auth; off, the route is not registered (404).
 // - agents.defaults.model.primary is any string: the validator does not check that it names a
 //   configured provider or model (even "" and "nope/x" pass). At runtime a ref is split at its
 //   first '/' and both halves are trimmed, so model ids may contain '/' but not edge whitespace.

@@ -34,6 +34,7 @@ Json ModelJson(const std::string& id, const std::string& name) {
 // The parts of every config that do not depend on the user.
 Json Skeleton(const std::string& primary, Json providers) {
   return {
+      {"meta", {{"lastTouchedVersion", "2026.9.6"}}},
       {"gateway",
        {{"mode", "local"},
         {"port", 18789},
@@ -46,6 +47,7 @@ Json Skeleton(const std::string& primary, Json providers) {
       {"models", {{"providers", std::move(providers)}, {"catalogRefresh", {{"enabled", false}}}}},
       {"cron", {{"enabled", false}}},
       {"update", {{"checkOnStart", false}}},
+      {"plugins", {{"entries", {{"admin-http-rpc", {{"enabled", true}}}}}}},
   };
 }
 
