@@ -188,9 +188,9 @@ class CountingProbe final : public lifecycle::GatewayProbe {
                      std::memory_order_relaxed);
     return result;
   }
-  Result<int> Post(const std::string& host, int port, const std::string& path,
-                   const std::string& bearer, const std::string& body,
-                   std::chrono::milliseconds timeout) override {
+  Result<lifecycle::GatewayAnswer> Post(const std::string& host, int port, const std::string& path,
+                                        const std::string& bearer, const std::string& body,
+                                        std::chrono::milliseconds timeout) override {
     return inner_->Post(host, port, path, bearer, body, timeout);
   }
   int64_t probes() const { return probes_.load(); }

@@ -30,7 +30,7 @@ std::string_view FetchConfigScript() {
   return R"JS(// Fetches this agent's openclaw.json from berth (ARCHITECTURE.md, "Container contract"), with
 // the same rules as berth-test-agent: retry connection errors, timeouts and 5xx (0.5 s doubling
 // to 5 s, for up to 120 s), give up at once on any other status. Exit 78 when giving up.
-import { chmodSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 
 const EX_CONFIG = 78;
 const BUDGET_MS = 120000;
@@ -53,13 +53,19 @@ function errorText(body) {
   }
 }
 
+// A backup the gateway left gets the same content: OpenClaw restores a config it finds suspicious
+// from it, and an older one (a deleted provider's key) must never come back. None is made where
+// there was none: the gateway's first write would rotate it into openclaw.json.bak.1.
 function write(config) {
   const dir = `${home}/.openclaw`;
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const temp = `${dir}/openclaw.json.tmp-${process.pid}`;
-  writeFileSync(temp, JSON.stringify(config, null, 2), { mode: 0o600 });
-  chmodSync(temp, 0o600);
-  renameSync(temp, `${dir}/openclaw.json`);
+  const names = existsSync(`${dir}/openclaw.json.bak`) ? ["openclaw.json.bak"] : [];
+  for (const name of [...names, "openclaw.json"]) {
+    const temp = `${dir}/${name}.tmp-${process.pid}`;
+    writeFileSync(temp, JSON.stringify(config, null, 2), { mode: 0o600 });
+    chmodSync(temp, 0o600);
+    renameSync(temp, `${dir}/${name}`);
+  }
   return `${dir}/openclaw.json`;
 }
 

@@ -51,21 +51,37 @@ Status ConfigPusher::Push(const std::string& user_id) {
   }
   auto config = providers_.BuildUserConfig(user_id);
   if (!config.ok()) return config.status();
-  runtime::ContainerRuntime::FileSpec file;
-  file.dir = contract_.state_dir;
-  file.name = contract_.config_file_name;
-  file.content = config->dump(2);
-  file.uid = contract_.uid;
-  file.gid = contract_.gid;
-  file.mode = 0600;
-  file.mtime = FromUnixMillis(mtime * 1000);
-  Status pushed = runtime_.PutFile(container_id, file);
+  const std::string content = config->dump(2);
+  const auto at = FromUnixMillis(mtime * 1000);
+  // The backup first: the gateway watches only the config itself.
+  Status pushed = WriteFile(container_id, BackupName(), content, at);
+  if (pushed.ok()) pushed = WriteFile(container_id, contract_.config_file_name, content, at);
   if (pushed.code() == ErrorCode::kNotFound) return Status::Ok();  // it went meanwhile
   if (pushed.ok()) {
     spdlog::info("lifecycle: pushed a new {} to agent {}", contract_.config_file_name,
                  ToString(key));
   }
   return pushed;
+}
+
+Status ConfigPusher::WriteBackup(const std::string& container_id, const nlohmann::json& config) {
+  return WriteFile(container_id, BackupName(), config.dump(2), clock_.Now());
+}
+
+std::string ConfigPusher::BackupName() const { return contract_.config_file_name + ".bak"; }
+
+Status ConfigPusher::WriteFile(const std::string& container_id, const std::string& name,
+                               const std::string& content,
+                               std::chrono::system_clock::time_point mtime) {
+  runtime::ContainerRuntime::FileSpec file;
+  file.dir = contract_.state_dir;
+  file.name = name;
+  file.content = content;
+  file.uid = contract_.uid;
+  file.gid = contract_.gid;
+  file.mode = 0600;
+  file.mtime = mtime;
+  return runtime_.PutFile(container_id, file);
 }
 
 void ConfigPusher::Start() {

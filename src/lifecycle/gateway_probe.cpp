@@ -8,19 +8,22 @@ using tcp = net::ip::tcp;
 
 Result<int> HttpGatewayProbe::Get(const std::string& host, int port, const std::string& path,
                                   std::chrono::milliseconds timeout) {
-  return Exchange(/*post=*/false, host, port, path, "", "", timeout);
+  auto answer = Exchange(/*post=*/false, host, port, path, "", "", timeout);
+  if (!answer.ok()) return answer.status();
+  return answer->status;
 }
 
-Result<int> HttpGatewayProbe::Post(const std::string& host, int port, const std::string& path,
-                                   const std::string& bearer, const std::string& json_body,
-                                   std::chrono::milliseconds timeout) {
+Result<GatewayAnswer> HttpGatewayProbe::Post(const std::string& host, int port,
+                                             const std::string& path, const std::string& bearer,
+                                             const std::string& json_body,
+                                             std::chrono::milliseconds timeout) {
   return Exchange(/*post=*/true, host, port, path, bearer, json_body, timeout);
 }
 
-Result<int> HttpGatewayProbe::Exchange(bool post, const std::string& host, int port,
-                                       const std::string& path, const std::string& bearer,
-                                       const std::string& json_body,
-                                       std::chrono::milliseconds timeout) {
+Result<GatewayAnswer> HttpGatewayProbe::Exchange(bool post, const std::string& host, int port,
+                                                 const std::string& path, const std::string& bearer,
+                                                 const std::string& json_body,
+                                                 std::chrono::milliseconds timeout) {
   const bhttp::verb verb = post ? bhttp::verb::post : bhttp::verb::get;
   const std::string what =
       std::string(bhttp::to_string(verb)) + " " + path + " on " + host + ":" + std::to_string(port);
@@ -40,7 +43,7 @@ Result<int> HttpGatewayProbe::Exchange(bool post, const std::string& host, int p
     }
     beast::flat_buffer buffer;
     bhttp::response_parser<bhttp::string_body> parser;
-    parser.body_limit(64 * 1024);
+    parser.body_limit(256 * 1024);
     beast::error_code result;
 
     stream.expires_after(timeout);
@@ -72,7 +75,8 @@ Result<int> HttpGatewayProbe::Exchange(bool post, const std::string& host, int p
                          std::to_string(timeout.count()) + " ms");
     }
     if (result) return Unavailable(what + ": " + result.message());
-    return static_cast<int>(parser.get().result_int());
+    return GatewayAnswer{static_cast<int>(parser.get().result_int()),
+                         std::move(parser.get().body())};
   } catch (const boost::system::system_error& e) {
     return Unavailable(what + ": " + e.code().message());
   }

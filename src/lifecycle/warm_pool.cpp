@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "lifecycle/cpu_burst.hpp"
+#include "lifecycle/gateway_config_rpc.hpp"
 
 namespace berth::lifecycle {
 namespace {
@@ -76,7 +77,9 @@ void WarmPool::WarmUp(const AgentRecord& record, const AgentEndpoint& endpoint) 
                               turn.dump(), kWarmUpTimeout);
   const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - begin);
-  if (answered.ok() && *answered == 200) {
+  if (answered.ok() && answered->status == 200) {
+    // The config API's route loads on its first call (1.7 s measured): not in the hand-over.
+    (void)GatewayConfigRpc(probe_, endpoint).Hash(kWarmUpTimeout);
     Status saved = records_.SaveConfigJson(record.key, nlohmann::json{{"warmedUp", true}}.dump());
     if (saved.ok()) {
       spdlog::info("lifecycle: warm pool: {} warmed up in {} ms", record.name, took.count());
@@ -84,7 +87,7 @@ void WarmPool::WarmUp(const AgentRecord& record, const AgentEndpoint& endpoint) 
   } else {
     spdlog::warn(
         "lifecycle: warm pool: the warm-up turn of {} failed ({}); trying again later", record.name,
-        answered.ok() ? "status " + std::to_string(*answered) : answered.status().message());
+        answered.ok() ? "status " + std::to_string(answered->status) : answered.status().message());
   }
   std::lock_guard lock(mu_);
   warming_.erase(record.id);
@@ -203,7 +206,7 @@ std::optional<AgentEndpoint> WarmPool::Adopt(const AgentKey& key, const AgentRec
       locked.Get(key).burst_until_ms =
           ToUnixMillis(clock_.Now()) + options_.start_burst.count() * 1000;
     }
-    ApplyUserConfig(key, candidate.endpoint.container_id);
+    ApplyUserConfig(key, candidate.endpoint);
     ++hits_;
     ready_ = std::max(0, ready_.load() - 1);
     last_hand_over_ = std::chrono::steady_clock::now();
@@ -234,7 +237,32 @@ void WarmPool::Rekey(const AgentKey& from, const AgentKey& to, const AgentRecord
   }
 }
 
-void WarmPool::ApplyUserConfig(const AgentKey& key, const std::string& container_id) {
+void WarmPool::ApplyUserConfig(const AgentKey& key, const AgentEndpoint& endpoint) {
+  // Real time, whatever the clock: this waits on a process, not on berth's schedule.
+  const auto begin = std::chrono::steady_clock::now();
+  auto config = pusher_.UserConfig(key.owner);
+  if (config.ok()) {
+    Status applied =
+        GatewayConfigRpc(probe_, endpoint).Apply(*config, options_.pool_reload_timeout);
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - begin);
+    if (applied.ok()) {
+      spdlog::info("lifecycle: the pooled agent of {} applied its config in {} ms", ToString(key),
+                   took.count());
+      // The gateway kept the pool's config as its backup (ConfigPusher says why that must go).
+      Status backed_up = pusher_.WriteBackup(endpoint.container_id, *config);
+      if (!backed_up.ok()) {
+        spdlog::warn("lifecycle: cannot write the config backup of {}: {}", ToString(key),
+                     backed_up.message());
+      }
+      return;
+    }
+    if (applied.code() != ErrorCode::kNotFound) {
+      spdlog::warn("lifecycle: cannot apply the config of {} through its gateway ({}); pushing it",
+                   ToString(key), applied.message());
+    }
+  }
+  const std::string& container_id = endpoint.container_id;
   const int before = CountApplied(runtime_.Logs(container_id, kLogLines));
   Status pushed = pusher_.Push(key.owner);
   if (!pushed.ok()) {
@@ -243,7 +271,6 @@ void WarmPool::ApplyUserConfig(const AgentKey& key, const std::string& container
                  pushed.message());
     return;
   }
-  // Real time, whatever the clock: this waits on a process, not on berth's schedule.
   const auto deadline = std::chrono::steady_clock::now() + options_.pool_reload_timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     const int now = CountApplied(runtime_.Logs(container_id, kLogLines));

@@ -34,13 +34,16 @@ namespace berth::lifecycle {
 // - Warm-up: a ready pooled agent gets one chat turn from berth (its placeholder provider is
 //   berth's stand-in LLM), so that the gateway's costly first turn (seconds of loading and
 //   setting up: bench/README.md) is done before a user comes; only then is it handed out. The
-//   turn runs on a thread of the pool's own; the record says it was done ({"warmedUp":true} in
+//   turn (and a first call of the config API, whose route loads on use) runs on a thread of the
+//   pool's own; the record says it was done ({"warmedUp":true} in
 //   its config_json), so every replica knows. Its session stays in the agent's state: a chat
 //   with no user in it ("Reply with: ok" / "ok").
 // - Hand-over (Adopt, from a user's start): Store::ClaimPoolAgent makes the pooled record the
-//   user's in one transaction (id, container, token, volume: the container is unchanged), the
-//   user's config is pushed into it and Adopt waits until the gateway has applied it (its log
-//   says "config hot reload applied"). One replica's claim wins; the others take another.
+//   user's in one transaction (id, container, token, volume: the container is unchanged), and
+//   the gateway applies the user's config before Adopt returns: through its config API
+//   (GatewayConfigRpc, which answers once applied), or, on a gateway without one, by the pushed
+//   file and its log's "config hot reload applied". One replica's claim wins; the others take
+//   another.
 // - Only for a user whose agent never ran (no record, or one that never started): a returning
 //   user's state is in their own volume, which a running container cannot take, so they take
 //   the normal start (or resume from pause). A pooled agent serves one user only: the record
@@ -90,8 +93,9 @@ class WarmPool {
   Result<std::vector<Candidate>> ReadyAgents();
   // Moves what this process knows of the pooled agent to the user's entry.
   void Rekey(const AgentKey& from, const AgentKey& to, const AgentRecord& adopted);
-  // Pushes the user's config and waits until the gateway says it applied it.
-  void ApplyUserConfig(const AgentKey& key, const std::string& container_id);
+  // Applies the user's config through the gateway's config API; where it has none, pushes the
+  // file and waits until the gateway's log says it applied it.
+  void ApplyUserConfig(const AgentKey& key, const AgentEndpoint& endpoint);
   // Queues the warm-up turn of a ready pooled agent (once at a time per agent).
   void QueueWarmUp(const AgentRecord& record, const AgentEndpoint& endpoint);
   void WarmUp(const AgentRecord& record, const AgentEndpoint& endpoint);

@@ -350,18 +350,17 @@ TEST_F(AgentManagerTest, ConfigPushWritesOpenclawJsonOwnedByTheNodeUser) {
   ASSERT_TRUE(endpoint.ok());
   ASSERT_TRUE(Manager().PushConfig(user_).ok());
   ASSERT_TRUE(Manager().PushConfig(user_).ok());
-  auto c = runtime_->Snapshot().at(endpoint->container_id);
-  ASSERT_EQ(c.files.size(), 2u);
-  EXPECT_EQ(c.files[0].dir, "/home/node/.openclaw");
-  EXPECT_EQ(c.files[0].name, "openclaw.json");
-  EXPECT_EQ(c.files[0].uid, 1000);
-  EXPECT_EQ(c.files[0].mode, 0600);
-  EXPECT_GT(c.files[1].mtime, c.files[0].mtime);  // the watcher needs a newer mtime each time
-  EXPECT_NE(c.files[0].content.find("\"gateway\""), std::string::npos);
+  const auto files = runtime_->Snapshot().at(endpoint->container_id).Written("openclaw.json");
+  ASSERT_EQ(files.size(), 2u);
+  EXPECT_EQ(files[0].dir, "/home/node/.openclaw");
+  EXPECT_EQ(files[0].uid, 1000);
+  EXPECT_EQ(files[0].mode, 0600);
+  EXPECT_GT(files[1].mtime, files[0].mtime);  // the watcher needs a newer mtime each time
+  EXPECT_NE(files[0].content.find("\"gateway\""), std::string::npos);
   // A stopped agent gets nothing: it fetches its config when it starts.
   ASSERT_TRUE(Manager().StopAgent(user_).ok());
   ASSERT_TRUE(Manager().PushConfig(user_).ok());
-  EXPECT_EQ(runtime_->Snapshot().at(endpoint->container_id).files.size(), 2u);
+  EXPECT_EQ(runtime_->Snapshot().at(endpoint->container_id).Written("openclaw.json").size(), 2u);
 }
 
 TEST_F(AgentManagerTest, UnknownUserIsNotFound) {

@@ -20,8 +20,18 @@ class ConfigPusherTest : public berth::testing::LifecyclePartsTest {
     pusher_ = std::make_unique<ConfigPusher>(options_.contract, registry_, *records_, *providers_,
                                              *runtime_, *fake_clock_);
   }
+  // The config's writes; each push writes the backup before it, with the same content.
   std::vector<runtime::ContainerRuntime::FileSpec> Files() {
-    return runtime_->Snapshot().at(container_id_).files;
+    const auto container = runtime_->Snapshot().at(container_id_);
+    const auto configs = container.Written(options_.contract.config_file_name);
+    const auto backups = container.Written(options_.contract.config_file_name + ".bak");
+    EXPECT_EQ(container.files.size(), configs.size() + backups.size());
+    EXPECT_EQ(backups.size(), configs.size());
+    for (std::size_t i = 0; i < std::min(configs.size(), backups.size()); ++i) {
+      EXPECT_EQ(backups[i].content, configs[i].content);
+      EXPECT_EQ(backups[i].dir, configs[i].dir);
+    }
+    return configs;
   }
 
   std::unique_ptr<ConfigPusher> pusher_;

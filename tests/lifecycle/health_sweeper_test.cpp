@@ -22,9 +22,9 @@ class ThreadRecordingProbe final : public GatewayProbe {
     paths.insert(path);
     return status;
   }
-  Result<int> Post(const std::string&, int, const std::string&, const std::string&,
-                   const std::string&, std::chrono::milliseconds) override {
-    return 200;
+  Result<GatewayAnswer> Post(const std::string&, int, const std::string&, const std::string&,
+                             const std::string&, std::chrono::milliseconds) override {
+    return GatewayAnswer{200, ""};
   }
   std::mutex mu;
   std::set<std::thread::id> threads;  // guarded by mu

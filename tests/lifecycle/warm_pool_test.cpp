@@ -78,11 +78,13 @@ TEST_F(WarmPoolTest, ANewUserTakesAReadyPooledAgentWithTheirConfigAndThePoolRefi
   EXPECT_EQ(record->id, before[0].id);
   EXPECT_EQ(record->token_hash, before[0].token_hash);
   EXPECT_EQ(record->status, "running");
-  // Their config went into the container, and nothing else did.
+  // Their config went into the container (and its backup), and nothing else did.
   const auto files = runtime_->Snapshot().at(started->container_id).files;
-  ASSERT_EQ(files.size(), 1u);
-  EXPECT_EQ(files[0].name, options_.contract.config_file_name);
-  EXPECT_EQ(files[0].content, providers_->BuildUserConfig(user_)->dump(2));
+  ASSERT_EQ(files.size(), 2u);
+  EXPECT_EQ(files[0].name, options_.contract.config_file_name + ".bak");
+  EXPECT_EQ(files[1].name, options_.contract.config_file_name);
+  EXPECT_EQ(files[1].content, providers_->BuildUserConfig(user_)->dump(2));
+  EXPECT_EQ(files[0].content, files[1].content);
   auto view = Manager().GetAgent(user_);
   ASSERT_TRUE(view.ok());
   EXPECT_EQ(view->StatusName(), "running");
@@ -103,6 +105,42 @@ TEST_F(WarmPoolTest, ANewUserTakesAReadyPooledAgentWithTheirConfigAndThePoolRefi
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->container_id, started->container_id);
   EXPECT_EQ(Manager().warm_pool().hits_total(), 1);
+}
+
+TEST_F(WarmPoolTest, AGatewayWithAConfigApiAppliesTheUserConfigThroughIt) {
+  options_.warm_pool = 1;
+  probe_->rpc_status = 200;
+  ASSERT_TRUE(FillTo(1));
+  EXPECT_EQ(probe_->rpc_calls.load(), 1);  // the warm-up's first call loads the route
+
+  auto started = Manager().EnsureRunning(user_);
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  EXPECT_EQ(Manager().warm_pool().hits_total(), 1);
+  EXPECT_EQ(probe_->rpc_calls.load(), 3);  // config.get, config.apply
+  std::lock_guard lock(probe_->rpc_mu);
+  ASSERT_EQ(probe_->applied.size(), 1u);
+  EXPECT_EQ(probe_->applied[0].at("baseHash"), "h1");
+  EXPECT_EQ(nlohmann::json::parse(probe_->applied[0].at("raw").get<std::string>()),
+            *providers_->BuildUserConfig(user_));
+  // Applied by the gateway itself: only the backup is written, so that the gateway can never
+  // restore the pool's config from it.
+  const auto files = runtime_->Snapshot().at(started->container_id).files;
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_EQ(files[0].name, options_.contract.config_file_name + ".bak");
+  EXPECT_EQ(files[0].content, providers_->BuildUserConfig(user_)->dump(2));
+}
+
+TEST_F(WarmPoolTest, AFailedConfigApiCallFallsBackToThePushedFile) {
+  options_.warm_pool = 1;
+  probe_->rpc_status = 503;
+  ASSERT_TRUE(FillTo(1));
+  auto started = Manager().EnsureRunning(user_);
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  EXPECT_EQ(Manager().warm_pool().hits_total(), 1);
+  const auto files =
+      runtime_->Snapshot().at(started->container_id).Written(options_.contract.config_file_name);
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_EQ(files[0].content, providers_->BuildUserConfig(user_)->dump(2));
 }
 
 TEST_F(WarmPoolTest, TheRefillWaitsAfterAHandOver) {

@@ -93,6 +93,12 @@ TEST_F(OpenClawWarmPool, NewUsersTakePooledGatewaysAndAReturningUserKeepsTheirSt
       InState(alice_container, std::string("cat ") + kStateDir + "/openclaw.json");
   EXPECT_NE(served.find(kAliceKey), std::string::npos) << served;
   EXPECT_NE(served.find("fakellm/fake-model-1"), std::string::npos) << served;
+  // Applied through the gateway's config API, and no config file (nor the backup the gateway
+  // restores from) still holds the pool's placeholder provider.
+  EXPECT_NE(berth_->Stderr().find("applied its config in"), std::string::npos);
+  EXPECT_EQ(InState(alice_container, std::string("grep -l berth-pool ") + kStateDir +
+                                         "/openclaw.json* || echo none"),
+            "none\n");
   ASSERT_EQ(
       Exec(alice_container, std::string("echo alice > ") + kStateDir + "/marker-alice", nullptr),
       0);

@@ -7,8 +7,10 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "lifecycle/gateway_probe.hpp"
 #include "runtime/container_runtime.hpp"
@@ -30,6 +32,14 @@ class FakeRuntime final : public runtime::ContainerRuntime {
     std::optional<std::chrono::system_clock::time_point> started_at;
     std::string ip;
     std::vector<runtime::ContainerRuntime::FileSpec> files;
+    // The writes of the file called `name`, oldest first.
+    std::vector<runtime::ContainerRuntime::FileSpec> Written(const std::string& name) const {
+      std::vector<runtime::ContainerRuntime::FileSpec> out;
+      for (const auto& f : files) {
+        if (f.name == name) out.push_back(f);
+      }
+      return out;
+    }
     int64_t nano_cpus = 0;  // the CPU limit now: created as Docker would, then SetCpuLimit's
   };
 
@@ -336,12 +346,31 @@ class FakeProbe final : public lifecycle::GatewayProbe {
   // Warm-up turns (WarmPool): answered `post_status` (0: refused).
   std::atomic<int> post_status{200};
   std::atomic<int> posts{0};
-  Result<int> Post(const std::string&, int, const std::string&, const std::string&,
-                   const std::string&, std::chrono::milliseconds) override {
+  // The gateway's config API (WarmPool): answered `rpc_status`, 404 like the test agent's; at 200
+  // config.get answers a hash, config.apply ok (its params kept in `applied`); others are errors.
+  std::atomic<int> rpc_status{404};
+  std::atomic<int> rpc_calls{0};
+  std::mutex rpc_mu;
+  std::vector<nlohmann::json> applied;
+  Result<lifecycle::GatewayAnswer> Post(const std::string&, int, const std::string& path,
+                                        const std::string&, const std::string& body,
+                                        std::chrono::milliseconds) override {
+    if (path == "/api/v1/admin/rpc") {
+      ++rpc_calls;
+      const int s = rpc_status;
+      if (s != 200) return lifecycle::GatewayAnswer{s, R"({"ok":false,"error":{"code":"E"}})"};
+      const auto call = nlohmann::json::parse(body);
+      if (call.at("method") == "config.get") {
+        return lifecycle::GatewayAnswer{200, R"({"ok":true,"payload":{"hash":"h1"}})"};
+      }
+      std::lock_guard lock(rpc_mu);
+      applied.push_back(call.at("params"));
+      return lifecycle::GatewayAnswer{200, R"({"ok":true,"payload":{"ok":true}})"};
+    }
     ++posts;
     int s = post_status;
     if (s == 0) return Unavailable("connection refused");
-    return s;
+    return lifecycle::GatewayAnswer{s, ""};
   }
 };
 
