@@ -154,6 +154,18 @@ TEST_F(WarmPoolTest, TheRefillWaitsAfterAHandOver) {
   EXPECT_EQ(runtime_->creates.load(), 1);
 }
 
+TEST_F(WarmPoolTest, ARefillPassDuringTheConfigsApplyWaitsToo) {
+  options_.warm_pool = 1;
+  options_.pool_refill_delay = 1h;
+  probe_->rpc_status = 200;
+  ASSERT_TRUE(FillTo(1));
+  probe_->on_apply = [this] { Manager().KeepWarmPool(); };  // the leader's pass, mid-hand-over
+  ASSERT_TRUE(Manager().EnsureRunning(user_).ok());
+  ASSERT_EQ(Manager().warm_pool().hits_total(), 1);
+  EXPECT_TRUE(Pooled().empty());
+  EXPECT_EQ(runtime_->creates.load(), 1);
+}
+
 TEST_F(WarmPoolTest, AUserWhoseAgentRanKeepsTheirOwnContainer) {
   options_.warm_pool = 1;
   auto first = Manager().EnsureRunning(user_);  // the pool is still empty: a miss

@@ -352,6 +352,7 @@ class FakeProbe final : public lifecycle::GatewayProbe {
   std::atomic<int> rpc_calls{0};
   std::mutex rpc_mu;
   std::vector<nlohmann::json> applied;
+  std::function<void()> on_apply;  // runs in config.apply; set before use
   Result<lifecycle::GatewayAnswer> Post(const std::string&, int, const std::string& path,
                                         const std::string&, const std::string& body,
                                         std::chrono::milliseconds) override {
@@ -363,6 +364,7 @@ class FakeProbe final : public lifecycle::GatewayProbe {
       if (call.at("method") == "config.get") {
         return lifecycle::GatewayAnswer{200, R"({"ok":true,"payload":{"hash":"h1"}})"};
       }
+      if (on_apply) on_apply();
       std::lock_guard lock(rpc_mu);
       applied.push_back(call.at("params"));
       return lifecycle::GatewayAnswer{200, R"({"ok":true,"payload":{"ok":true}})"};
