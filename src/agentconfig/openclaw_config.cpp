@@ -152,15 +152,27 @@ nlohmann::json BuildSystemConfig(const std::optional<std::string>& primary_model
   return Assemble(PrimaryModel(primary_model, {}), {});
 }
 
-nlohmann::json BuildPoolConfig(const std::string& llm_base_url) {
+namespace {
+
+nlohmann::json PlaceholderConfig(const std::string& provider, const std::string& llm_base_url) {
   ProviderInput placeholder;
-  placeholder.name = "berth-pool";
+  placeholder.name = provider;
   placeholder.type = "custom";
   placeholder.base_url = llm_base_url;
   placeholder.api_key = "none";
   placeholder.models = {ModelEntry{"idle", std::nullopt}};
   const std::vector<ProviderInput> inputs = {placeholder};
-  return Assemble(kPoolModel, EmittedProviders(inputs));
+  return Assemble(provider + "/idle", EmittedProviders(inputs));
+}
+
+}  // namespace
+
+nlohmann::json BuildPoolConfig(const std::string& llm_base_url) {
+  return PlaceholderConfig("berth-pool", llm_base_url);  // primary: kPoolModel
+}
+
+nlohmann::json BuildPoolRehearsalConfig(const std::string& llm_base_url) {
+  return PlaceholderConfig("berth-pool-rehearsal", llm_base_url);
 }
 
 }  // namespace berth::agentconfig

@@ -79,5 +79,9 @@ nlohmann::json BuildSystemConfig(const std::optional<std::string>& primary_model
 // "requires state migration"; measured with openclaw 2026.9.6), and the default primary is one.
 inline constexpr char kPoolModel[] = "berth-pool/idle";
 nlohmann::json BuildPoolConfig(const std::string& llm_base_url);
+// The same with the placeholder under another name: what a pooled agent's warm-up applies, so
+// that its gateway has been through one config change before a user's (a first change took
+// 1.0-1.2 s to apply, later ones 0.5 s; bench/README.md).
+nlohmann::json BuildPoolRehearsalConfig(const std::string& llm_base_url);
 
 }  // namespace berth::agentconfig

@@ -34,10 +34,11 @@ namespace berth::lifecycle {
 // - Warm-up: a ready pooled agent gets one chat turn from berth (its placeholder provider is
 //   berth's stand-in LLM), so that the gateway's costly first turn (seconds of loading and
 //   setting up: bench/README.md) is done before a user comes; only then is it handed out. The
-//   turn (and a first call of the config API, whose route loads on use) runs on a thread of the
-//   pool's own; the record says it was done ({"warmedUp":true} in
-//   its config_json), so every replica knows. Its session stays in the agent's state: a chat
-//   with no user in it ("Reply with: ok" / "ok").
+//   turn, then two rehearsals of a hand-over (a config change through the config API, to the
+//   same placeholder under another name and back, each with a turn), runs on a thread of the
+//   pool's own; the
+//   record says it was done ({"warmedUp":true} in its config_json), so every replica knows. Its
+//   session stays in the agent's state: a chat with no user in it ("Reply with: ok" / "ok").
 // - Hand-over (Adopt, from a user's start): Store::ClaimPoolAgent makes the pooled record the
 //   user's in one transaction (id, container, token, volume: the container is unchanged), and
 //   the gateway applies the user's config before Adopt returns: through its config API
@@ -99,6 +100,11 @@ class WarmPool {
   // Queues the warm-up turn of a ready pooled agent (once at a time per agent).
   void QueueWarmUp(const AgentRecord& record, const AgentEndpoint& endpoint);
   void WarmUp(const AgentRecord& record, const AgentEndpoint& endpoint);
+  // One chat turn on the pooled gateway's current config; false (logged) when it failed.
+  bool Turn(const AgentRecord& record, const AgentEndpoint& endpoint);
+  // Applies the rehearsal config through the config API and makes a turn on it, then the same
+  // back to the pool's config; true when the gateway has no config API.
+  bool Rehearse(const AgentRecord& record, const AgentEndpoint& endpoint);
 
   const LifecycleOptions& options_;
   AgentRecords& records_;

@@ -110,6 +110,12 @@ Result<ProvisionedSystemContainer> ContainerService::CreateSystemContainer(
   return NewSystemContainer(name, primary_model);
 }
 
+nlohmann::json ContainerService::PoolConfig(bool rehearsal) const {
+  std::lock_guard lock(pool_llm_mu_);
+  return rehearsal ? agentconfig::BuildPoolRehearsalConfig(pool_llm_url_)
+                   : agentconfig::BuildPoolConfig(pool_llm_url_);
+}
+
 void ContainerService::SetPoolLlmUrl(std::string url) {
   std::lock_guard lock(pool_llm_mu_);
   pool_llm_url_ = std::move(url);
@@ -200,10 +206,7 @@ Result<nlohmann::json> ContainerService::ConfigFor(const Result<store::AgentConf
     return PermissionDenied("Token is not authorized for the requested container");
   }
   if (source->container.kind == store::ContainerKind::kSystem) {
-    if (source->primary_model == agentconfig::kPoolModel) {
-      std::lock_guard lock(pool_llm_mu_);
-      return agentconfig::BuildPoolConfig(pool_llm_url_);
-    }
+    if (source->primary_model == agentconfig::kPoolModel) return PoolConfig();
     return agentconfig::BuildSystemConfig(source->primary_model);
   }
   return providers_->AssembleUserConfig(source->primary_model, source->active_providers);

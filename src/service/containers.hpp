@@ -55,6 +55,9 @@ class ContainerService {
   // Where warm-pool agents' placeholder provider points (berth's stand-in LLM under the API URL
   // agents use); set when the lifecycle knows that URL. Thread-safe.
   void SetPoolLlmUrl(std::string url);
+  // A pooled agent's config on that URL, or its warm-up's rehearsal config
+  // (agentconfig::BuildPoolConfig, BuildPoolRehearsalConfig). Thread-safe.
+  nlohmann::json PoolConfig(bool rehearsal = false) const;
 
   // Creates the user's container record with a fresh token. kAlreadyExists when one exists,
   // unless rotate is set: then the record keeps its id and gets a new token, which invalidates

@@ -266,6 +266,11 @@ TEST(BuildPoolConfig, APooledAgentGetsAPlaceholderProviderWithoutAKey) {
   ASSERT_EQ(provider["models"].size(), 1u);
   EXPECT_EQ(provider["models"][0]["id"], "idle");
   EXPECT_EQ(config["models"]["providers"].size(), 1u);
+  // The warm-up's rehearsal: the same placeholder under another name.
+  const Json rehearsal = BuildPoolRehearsalConfig("http://172.30.0.1:3001/api/internal/warmup/v1");
+  EXPECT_EQ(rehearsal["agents"]["defaults"]["model"]["primary"], "berth-pool-rehearsal/idle");
+  EXPECT_EQ(rehearsal["models"]["providers"]["berth-pool-rehearsal"], provider);
+  EXPECT_EQ(rehearsal["models"]["providers"].size(), 1u);
 }
 
 // --- Schema facts --------------------------------------------------------------------------------

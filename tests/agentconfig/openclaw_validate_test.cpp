@@ -189,7 +189,9 @@ TEST_F(OpenClawValidate, AcceptsUserConfigs) {
 TEST_F(OpenClawValidate, AcceptsSystemConfigs) {
   ExpectAllValid({{"default primary", BuildSystemConfig(std::nullopt)},
                   {"configured primary", BuildSystemConfig("anthropic/claude-sonnet-4")},
-                  {"warm pool", BuildPoolConfig("http://172.30.0.1:3001/api/internal/warmup/v1")}});
+                  {"warm pool", BuildPoolConfig("http://172.30.0.1:3001/api/internal/warmup/v1")},
+                  {"warm-up rehearsal",
+                   BuildPoolRehearsalConfig("http://172.30.0.1:3001/api/internal/warmup/v1")}});
 }
 
 // kBuiltInProviderIds is what lets ValidateProvider accept a provider without baseUrl.

@@ -111,16 +111,27 @@ TEST_F(WarmPoolTest, AGatewayWithAConfigApiAppliesTheUserConfigThroughIt) {
   options_.warm_pool = 1;
   probe_->rpc_status = 200;
   ASSERT_TRUE(FillTo(1));
-  EXPECT_EQ(probe_->rpc_calls.load(), 1);  // the warm-up's first call loads the route
+  // The warm-up: a turn, then two rehearsals of a config change (config.get, config.apply) each
+  // with a turn: to another placeholder name and back.
+  EXPECT_EQ(probe_->posts.load(), 3);
+  EXPECT_EQ(probe_->rpc_calls.load(), 4);
+  {
+    std::lock_guard lock(probe_->rpc_mu);
+    ASSERT_EQ(probe_->applied.size(), 2u);
+    EXPECT_EQ(nlohmann::json::parse(probe_->applied[0].at("raw").get<std::string>()),
+              containers_->PoolConfig(/*rehearsal=*/true));
+    EXPECT_EQ(nlohmann::json::parse(probe_->applied[1].at("raw").get<std::string>()),
+              containers_->PoolConfig());
+  }
 
   auto started = Manager().EnsureRunning(user_);
   ASSERT_TRUE(started.ok()) << started.status().ToString();
   EXPECT_EQ(Manager().warm_pool().hits_total(), 1);
-  EXPECT_EQ(probe_->rpc_calls.load(), 3);  // config.get, config.apply
+  EXPECT_EQ(probe_->rpc_calls.load(), 6);
   std::lock_guard lock(probe_->rpc_mu);
-  ASSERT_EQ(probe_->applied.size(), 1u);
-  EXPECT_EQ(probe_->applied[0].at("baseHash"), "h1");
-  EXPECT_EQ(nlohmann::json::parse(probe_->applied[0].at("raw").get<std::string>()),
+  ASSERT_EQ(probe_->applied.size(), 3u);
+  EXPECT_EQ(probe_->applied[2].at("baseHash"), "h1");
+  EXPECT_EQ(nlohmann::json::parse(probe_->applied[2].at("raw").get<std::string>()),
             *providers_->BuildUserConfig(user_));
   // Applied by the gateway itself: only the backup is written, so that the gateway can never
   // restore the pool's config from it.
@@ -133,7 +144,10 @@ TEST_F(WarmPoolTest, AGatewayWithAConfigApiAppliesTheUserConfigThroughIt) {
 TEST_F(WarmPoolTest, AFailedConfigApiCallFallsBackToThePushedFile) {
   options_.warm_pool = 1;
   probe_->rpc_status = 503;
+  EXPECT_FALSE(FillTo(1));  // a failed rehearsal is a failed warm-up: not handed out
+  probe_->rpc_status = 200;
   ASSERT_TRUE(FillTo(1));
+  probe_->rpc_status = 503;  // and now the hand-over's call fails
   auto started = Manager().EnsureRunning(user_);
   ASSERT_TRUE(started.ok()) << started.status().ToString();
   EXPECT_EQ(Manager().warm_pool().hits_total(), 1);
