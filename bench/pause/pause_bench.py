@@ -3,12 +3,12 @@
 from the warm pool (BERTH_WARM_POOL=1), paused (BERTH_IDLE_PAUSE) and running, in one run
 (issue 15). The agent is the real OpenClaw image by default, under berth's default limits; its
 provider is a fake OpenAI-compatible LLM served here on the agent network's gateway, answering at
-once, so the figures are berth's and the agent's own time. Each round: once the pool has a ready
-agent, a new user's first chat (pool; that agent is then stopped, and the refill awaited, so no
-gateway boots during the rest), then a chat on the returning user's stopped agent (cold: their
-first start, before the rounds, may have taken a pooled agent, which is theirs since), one
-right after (running), and, once the reaper has paused it, one more (paused). Prints each round
-and the medians.
+once, so the figures are berth's and the agent's own time. Each round: a chat on the returning
+user's stopped agent (cold: their first start, before the rounds, may have taken a pooled agent,
+which is theirs since), one right after (running), and, once the reaper has paused it, one more
+(paused); then, with that agent stopped and once the pool has a ready agent, a new user's first
+chat (pool; that agent is then stopped, and the refill awaited, so no gateway boots during the
+next round). Prints each round and the medians.
 
   python3 bench/pause/pause_bench.py --berth build/berth [--image berth/openclaw:2026.9.6]
       [--rounds 3] [--no-pool]
@@ -181,12 +181,6 @@ def main():
               "   (first streamed token, s)", flush=True)
         for i in range(args.rounds):
             measured = {}
-            if not args.no_pool:
-                pool_ready(berth)
-                newcomer = another_user(berth, llm, "pool-bench-%d" % i)
-                measured["pool"] = first_token(berth.port, newcomer)
-                berth.stop_agent(newcomer)
-                pool_ready(berth)  # the refill has booted: nothing else boots from here
             berth.stop_agent(token)
             cold = first_token(berth.port, token)
             running = first_token(berth.port, token)
@@ -197,6 +191,15 @@ def main():
                 raise RuntimeError("the agent was not paused: %s" % agent_status(berth, token))
             paused = first_token(berth.port, token)
             measured.update(cold=cold, running=running, paused=paused)
+            if not args.no_pool:
+                # Alone on the machine: the returning user's gateway, just cold-started, does
+                # seconds of background work (its first minute also has the start's CPU burst).
+                berth.stop_agent(token)
+                pool_ready(berth)
+                newcomer = another_user(berth, llm, "pool-bench-%d" % i)
+                measured["pool"] = first_token(berth.port, newcomer)
+                berth.stop_agent(newcomer)
+                pool_ready(berth)  # the refill has booted: nothing else boots from here
             for name in columns:
                 results[name].append(measured[name][0])
             print("%5d" % (i + 1) + "".join("%12.3f" % measured[c][0] for c in columns),
