@@ -13,7 +13,7 @@ namespace berth::lifecycle {
 // A running OpenClaw gateway's config, set through its control API instead of its file watcher:
 // the bundled admin-http-rpc plugin's `POST /api/v1/admin/rpc` (every config berth emits enables
 // it: agentconfig), authenticated with the gateway token that only berth and the agent itself
-// hold. `config.apply` answers once the gateway has applied the config: 0.6-0.7 s here, against
+// hold. `config.apply` answers once the gateway has applied the config: 0.5-1.0 s here, against
 // 1.2-1.4 s for a pushed file (the watcher's fixed poll, settle and debounce; bench/README.md).
 //
 // kNotFound when the gateway has no such route (the test agent; a gateway whose config has the
@@ -26,13 +26,13 @@ class GatewayConfigRpc {
   GatewayConfigRpc(GatewayProbe& probe, const AgentEndpoint& endpoint)
       : probe_(probe), endpoint_(endpoint) {}
 
-  // `config.get`: the hash of the gateway's current config, which config.apply must name. The
-  // first call also loads the plugin's route (seconds on a fresh gateway: the warm-up makes it).
-  Result<std::string> Hash(std::chrono::milliseconds timeout);
-  // config.get, then `config.apply` of the whole `config`, each within `timeout`.
+  // config.get, then `config.apply` of the whole `config`, each within `timeout`. The first call
+  // also loads the plugin's route (1.7 s on a fresh gateway: the warm-up's rehearsal makes it).
   Status Apply(const nlohmann::json& config, std::chrono::milliseconds timeout);
 
  private:
+  // `config.get`: the hash of the gateway's current config, which config.apply must name.
+  Result<std::string> Hash(std::chrono::milliseconds timeout);
   // One call: its payload on {"ok":true}.
   Result<nlohmann::json> Call(const std::string& method, nlohmann::json params,
                               std::chrono::milliseconds timeout);
