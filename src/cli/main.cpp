@@ -143,6 +143,10 @@ void FollowChanges(const Replication& r, const std::shared_ptr<service::AccountS
   r.feed->On(ChangeFeed::kAgentSettings, [weak](const std::string& user_id) {
     if (auto a = weak.lock()) a->RefreshAgent(user_id);
   });
+  // The first poll before anything is served, so the cursor predates every token cached here.
+  if (Status polled = r.feed->Poll(); !polled.ok()) {
+    spdlog::warn("changes: cannot read the change feed yet (retrying): {}", polled.message());
+  }
   r.feed->Start();
 }
 
@@ -200,7 +204,6 @@ int Serve(const std::map<std::string, std::string>& flags,
   services.store = o.store;
   services.accounts = std::make_shared<service::AccountService>(
       o.store, clock, o.settings.admin_token, std::chrono::milliseconds(o.settings.token_cache_ms));
-  services.accounts->SetChangeFeed(replication.feed);
   services.providers = std::make_shared<service::ProviderService>(
       o.store, o.secrets, clock,
       service::ProviderLimits{static_cast<std::size_t>(o.settings.max_providers_per_user),

@@ -80,11 +80,6 @@ void AccountService::ForgetTokensOf(const std::string& user_id) {
                 [&](const auto& entry) { return entry.second.principal.user_id == user_id; });
 }
 
-void AccountService::Revoked(const std::string& token_id) {
-  ForgetToken(token_id);
-  if (feed_) feed_->Publish(ChangeFeed::kTokenRevoked, token_id);
-}
-
 void AccountService::ForgetToken(const std::string& token_id) {
   std::lock_guard lock(cache_mu_);
   ++deletions_;
@@ -135,7 +130,7 @@ Status AccountService::RevokeUserToken(const std::string& user_id, const std::st
     return NotFound("api token not found");
   }
   Status deleted = store_->DeleteApiToken(token_id);
-  Revoked(token_id);  // even on failure: the deletion may have committed
+  ForgetToken(token_id);  // even on failure: the deletion may have committed
   return deleted;
 }
 
@@ -153,7 +148,7 @@ Status AccountService::RevokeAdminToken(const std::string& token_id) {
     }
   }
   Status deleted = store_->DeleteApiToken(token_id);
-  Revoked(token_id);
+  ForgetToken(token_id);
   return deleted;
 }
 
@@ -273,7 +268,6 @@ Status AccountService::DeleteUser(const std::string& id) {
   }
   Status deleted = store_->DeleteUser(id);
   ForgetTokensOf(id);  // even on failure: the deletion may have committed
-  if (feed_) feed_->Publish(ChangeFeed::kUserDeleted, id);
   return deleted;
 }
 

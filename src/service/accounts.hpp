@@ -13,7 +13,6 @@
 #include "common/clock.hpp"
 #include "common/result.hpp"
 #include "service/agent_hooks.hpp"
-#include "service/change_feed.hpp"
 #include "service/principal.hpp"
 #include "store/store.hpp"
 
@@ -59,11 +58,9 @@ class AccountService {
   // Whom to ask before a user is deleted (AgentHooks::RemovingUser). REQUIRES: before the
   // service is used concurrently.
   void SetAgentHooks(AgentHooksPtr hooks) { hooks_ = std::move(hooks); }
-  // Where deletions are announced to other replicas (change_feed.hpp); none on SQLite.
-  // REQUIRES: before the service is used concurrently.
-  void SetChangeFeed(std::shared_ptr<ChangeFeed> feed) { feed_ = std::move(feed); }
   // Drops cached resolutions of a user's tokens, or of one token: what another replica's
-  // deletion (heard through the change feed) means here. Thread-safe.
+  // deletion (heard through the change feed, where the store entered it with the deletion)
+  // means here. Thread-safe.
   void ForgetTokensOf(const std::string& user_id);
   void ForgetToken(const std::string& token_id);
 
@@ -100,8 +97,6 @@ class AccountService {
 
  private:
   Result<std::string> IssueToken(store::TokenRole role, const std::optional<std::string>& user_id);
-  // Forgets here and tells the other replicas.
-  void Revoked(const std::string& token_id);
   // REQUIRES: cache_mu_ held. Notes a use of the token for the next flush.
   void NoteUse(const std::string& token_id, int64_t now_ms) const;
   // Stored last_used_at, or a newer use not yet flushed.
@@ -114,7 +109,6 @@ class AccountService {
 
   store::StorePtr store_;
   ClockPtr clock_;
-  std::shared_ptr<ChangeFeed> feed_;
   AgentHooksPtr hooks_;
   std::optional<std::string> admin_token_hash_;
   const std::chrono::milliseconds token_cache_ttl_;

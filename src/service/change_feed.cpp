@@ -32,15 +32,11 @@ void ChangeFeed::On(const std::string& kind, Handler handler) {
 Status ChangeFeed::Poll() {
   std::lock_guard lock(poll_mu_);
   if (cursor_ms_ < 0) {
-    // The first poll learns the database's clock only: nothing was cached before it.
-    // What the overlap would read again next time counts as seen.
+    // The first poll learns the database's clock, and handles what the overlap holds: a change
+    // made while an earlier first poll failed may concern a token this replica already cached.
     auto now = store_->ChangesSince(std::numeric_limits<int64_t>::max(), 1);
     if (!now.ok()) return now.status();
-    auto recent = store_->ChangesSince(now->db_now_ms - kOverlapMs, kPageLimit);
-    if (!recent.ok()) return recent.status();
-    for (const store::Change& change : recent->changes) seen_.emplace(change.seq, change.at_ms);
     cursor_ms_ = now->db_now_ms;
-    return Status::Ok();
   }
   auto batch = store_->ChangesSince(cursor_ms_ - kOverlapMs, kPageLimit);
   if (!batch.ok()) return batch.status();

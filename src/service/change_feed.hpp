@@ -16,17 +16,19 @@
 namespace berth::service {
 
 // How a change made on one replica reaches the others (ARCHITECTURE.md, "Several replicas"):
-// the store's change feed, polled. A replica publishes what others may hold in memory (a deleted
-// user, a revoked token, an agent whose token or settings changed); every replica follows the
+// the store's change feed, polled. What others may hold in memory enters the feed: a deleted
+// user or a revoked token by the store itself, in the deletion's own transaction (so it cannot
+// be lost); an agent whose token or settings changed by Publish(). Every replica follows the
 // feed and runs the handlers registered for each kind, so the change takes effect everywhere
 // within one poll interval (250 ms by default) plus a store round trip.
 //
 // Reading: every poll reads the changes stamped in the last few seconds by the database's clock
 // (an overlap, since a change can commit a little after a later-numbered one) and handles each
-// change once (seen sequence numbers are remembered for the overlap). Changes from before this
-// replica's first poll are not handled (it had nothing cached then). This replica's own changes
-// come back too: handlers must be idempotent and cheap (forget a cache entry, mark an agent
-// stale). Old changes are pruned every few minutes by whichever replica gets there.
+// change once (seen sequence numbers are remembered for the overlap). The first poll (which the
+// wiring makes before serving) handles the overlap's changes too; older ones are not handled,
+// since nothing was cached here before them. This replica's own changes come back too:
+// handlers must be idempotent and cheap (forget a cache entry, mark an agent stale). Old
+// changes are pruned every few minutes by whichever replica gets there.
 //
 // On SQLite (one berth) nobody needs the feed: the wiring makes none.
 //
@@ -38,8 +40,9 @@ class ChangeFeed {
   using Handler = std::function<void(const std::string& subject)>;
 
   // Kinds published today.
-  static constexpr const char* kUserDeleted = "user_deleted";      // subject: user id
-  static constexpr const char* kTokenRevoked = "token_revoked";    // subject: API token id
+  // These two the store enters itself, with the deletion (coordination.hpp).
+  static constexpr const char* kUserDeleted = store::kChangeUserDeleted;
+  static constexpr const char* kTokenRevoked = store::kChangeTokenRevoked;
   static constexpr const char* kAgentChanged = "agent_changed";    // its token: user id
   static constexpr const char* kAgentSettings = "agent_settings";  // idle timeout: user id
 
@@ -59,7 +62,7 @@ class ChangeFeed {
 
   static constexpr std::chrono::milliseconds kDefaultInterval{250};
   static constexpr int64_t kOverlapMs = 5'000;
-  static constexpr int64_t kKeepMs = 10 * 60'000;  // how long changes stay in the store
+  static constexpr int64_t kKeepMs = store::kChangeKeepMs;
 
  private:
   const store::StorePtr store_;

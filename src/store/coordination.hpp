@@ -41,6 +41,14 @@ struct Change {
   int64_t at_ms = 0;  // the database's clock
 };
 
+// The kinds of change the store itself enters in the feed, in the same transaction as the
+// deletion they report (DeleteUser, DeleteApiToken): a replica that caches a token must never
+// miss one, and a separate publish could fail after the deletion committed.
+inline constexpr const char kChangeUserDeleted[] = "user_deleted";    // subject: user id
+inline constexpr const char kChangeTokenRevoked[] = "token_revoked";  // subject: API token id
+// How long changes stay in the feed; older ones are pruned.
+inline constexpr int64_t kChangeKeepMs = 10 * 60'000;
+
 // Changes read from the feed, with the database's clock at the time of the read.
 struct ChangeBatch {
   std::vector<Change> changes;

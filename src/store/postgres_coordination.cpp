@@ -1,6 +1,7 @@
 // PostgresStore's coordination of replicas (store.hpp, coordination.hpp): leases judged by the
 // server's clock, fenced writes of starts, and the change feed.
 
+#include "store/postgres_queries.hpp"
 #include "store/postgres_store.hpp"
 #include "store/postgres_store_helpers.hpp"
 #include "store/store_errors.hpp"
@@ -9,10 +10,6 @@ namespace berth::store {
 namespace {
 
 using namespace postgres_helpers;  // NOLINT: this file's vocabulary
-
-// The server's clock in Unix milliseconds (clock_timestamp: the time of the statement itself,
-// not of its transaction's start).
-#define BERTH_PG_NOW "(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::bigint"
 
 constexpr const char kAcquireLease[] =
     "INSERT INTO leases (name, holder, epoch, until_ms) VALUES ($1, $2, 1, " BERTH_PG_NOW

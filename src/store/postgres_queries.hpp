@@ -8,6 +8,16 @@ namespace berth::store::postgres_queries {
 
 inline constexpr const char kPing[] = "SELECT 1";
 
+// The server's clock in Unix milliseconds (clock_timestamp: the time of the statement itself,
+// not of its transaction's start).
+#define BERTH_PG_NOW "(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::bigint"
+// Deletes with `delete_sql` (a DELETE ... RETURNING the subject, $1 its key) and enters each
+// deleted row in the change feed as a change of kind $2, in one statement: both or neither.
+#define BERTH_PG_DELETE_NOTING(delete_sql)                         \
+  "WITH gone AS (" delete_sql                                      \
+  ") INSERT INTO changes (kind, subject, at_ms) SELECT $2::text, " \
+  "subject, " BERTH_PG_NOW " FROM gone"
+
 #define BERTH_PG_USER_COLUMNS "id, name, email, created_at, updated_at"
 #define BERTH_PG_TOKEN_COLUMNS "id, role, user_id, token_hash, created_at, prefix, last_used_at"
 #define BERTH_PG_PROVIDER_COLUMNS                                                           \
@@ -29,7 +39,8 @@ inline constexpr const char kGetUser[] =
     "SELECT " BERTH_PG_USER_COLUMNS " FROM users WHERE id = $1";
 inline constexpr const char kListUsers[] =
     "SELECT " BERTH_PG_USER_COLUMNS " FROM users ORDER BY created_at, seq";
-inline constexpr const char kDeleteUser[] = "DELETE FROM users WHERE id = $1";
+inline constexpr const char kDeleteUser[] =
+    BERTH_PG_DELETE_NOTING("DELETE FROM users WHERE id = $1 RETURNING id AS subject");
 
 // api_tokens
 inline constexpr const char kInsertApiToken[] =
@@ -44,7 +55,8 @@ inline constexpr const char kListUserApiTokens[] =
 inline constexpr const char kListAdminApiTokens[] =
     "SELECT " BERTH_PG_TOKEN_COLUMNS
     " FROM api_tokens WHERE user_id IS NULL AND role = 'admin' ORDER BY created_at, seq";
-inline constexpr const char kDeleteApiToken[] = "DELETE FROM api_tokens WHERE id = $1";
+inline constexpr const char kDeleteApiToken[] =
+    BERTH_PG_DELETE_NOTING("DELETE FROM api_tokens WHERE id = $1 RETURNING id AS subject");
 inline constexpr const char kRecordTokenUse[] =
     "UPDATE api_tokens SET last_used_at = GREATEST(COALESCE(last_used_at, 0), $2::bigint) "
     "WHERE id = $1";

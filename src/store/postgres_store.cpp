@@ -135,7 +135,11 @@ Result<std::vector<User>> PostgresStore::ListUsers() {
 }
 
 Status PostgresStore::DeleteUser(const std::string& id) {
-  return ExpectOneRow(Run(*pool_, Deadline(), q::kDeleteUser, [&](PgParams& p) { p.Bind(1, id); }),
+  return ExpectOneRow(Run(*pool_, Deadline(), q::kDeleteUser,
+                          [&](PgParams& p) {
+                            p.Bind(1, id);
+                            p.Bind(2, kChangeUserDeleted);
+                          }),
                       "user not found");
 }
 
@@ -175,9 +179,12 @@ Result<std::vector<ApiToken>> PostgresStore::ListApiTokens(
 }
 
 Status PostgresStore::DeleteApiToken(const std::string& id) {
-  return ExpectOneRow(
-      Run(*pool_, Deadline(), q::kDeleteApiToken, [&](PgParams& p) { p.Bind(1, id); }),
-      "api token not found");
+  return ExpectOneRow(Run(*pool_, Deadline(), q::kDeleteApiToken,
+                          [&](PgParams& p) {
+                            p.Bind(1, id);
+                            p.Bind(2, kChangeTokenRevoked);
+                          }),
+                      "api token not found");
 }
 
 Result<bool> PostgresStore::HasAdminToken() {

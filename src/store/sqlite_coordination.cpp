@@ -3,6 +3,7 @@
 
 #include "store/sqlite_store.hpp"
 #include "store/sqlite_store_helpers.hpp"
+#include "store/sqlite_transaction.hpp"
 #include "store/store_errors.hpp"
 
 namespace berth::store {
@@ -142,6 +143,30 @@ Status SqliteStore::PinAgentNode(ContainerKind kind, const std::string& record_i
       "container record not found");
   if (!pinned.ok()) return pinned.status();
   return errors::PinOutcome(record_id, node_id, pinned->first, pinned->second);
+}
+
+Status SqliteStore::DeleteNoting(const char* delete_sql, const std::string& id, const char* kind,
+                                 const char* not_found) {
+  return WithConnection(*pool_, [&](SqliteConnection& conn) -> Status {
+    auto txn = SqliteTransaction::Begin(conn);
+    if (!txn.ok()) return txn.status();
+    auto deleted = conn.Prepare(delete_sql);
+    if (!deleted.ok()) return deleted.status();
+    deleted->Bind(1, id);
+    BERTH_RETURN_IF_ERROR(deleted->Run());
+    if (conn.Changes() == 0) return NotFound(not_found);
+    auto noted = conn.Prepare(kPublishChange);
+    if (!noted.ok()) return noted.status();
+    noted->Bind(1, kind);
+    noted->Bind(2, id);
+    BERTH_RETURN_IF_ERROR(noted->Run());
+    // Nobody follows the feed of a SQLite file (one berth runs on it): keep it from growing.
+    auto pruned = conn.Prepare(kPruneChanges);
+    if (!pruned.ok()) return pruned.status();
+    pruned->Bind(1, kChangeKeepMs);
+    BERTH_RETURN_IF_ERROR(pruned->Run());
+    return txn->Commit();
+  });
 }
 
 Status SqliteStore::PublishChange(const std::string& kind, const std::string& subject) {

@@ -135,10 +135,9 @@ Result<std::vector<User>> SqliteStore::ListUsers() {
 }
 
 Status SqliteStore::DeleteUser(const std::string& id) {
-  // One statement: ON DELETE CASCADE removes tokens, providers, agent config and container
-  // record in the same implicit transaction.
-  return ExpectOneRow(Write(*pool_, q::kDeleteUser, [&](SqliteStatement& s) { s.Bind(1, id); }),
-                      "user not found");
+  // ON DELETE CASCADE removes tokens, providers, agent config and container record in the
+  // same transaction.
+  return DeleteNoting(q::kDeleteUser, id, kChangeUserDeleted, "user not found");
 }
 
 // ---- api tokens ----------------------------------------------------------------------------
@@ -176,8 +175,7 @@ Result<std::vector<ApiToken>> SqliteStore::ListApiTokens(
 }
 
 Status SqliteStore::DeleteApiToken(const std::string& id) {
-  return ExpectOneRow(Write(*pool_, q::kDeleteApiToken, [&](SqliteStatement& s) { s.Bind(1, id); }),
-                      "api token not found");
+  return DeleteNoting(q::kDeleteApiToken, id, kChangeTokenRevoked, "api token not found");
 }
 
 Status SqliteStore::RecordTokenUse(const std::vector<std::pair<std::string, int64_t>>& stamps) {

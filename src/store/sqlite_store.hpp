@@ -128,6 +128,10 @@ class SqliteStore final : public SnapshotStore {
   explicit SqliteStore(std::unique_ptr<SqlitePool> pool);
   Status InsertProvider(const char* sql, const LlmProvider& provider,
                         std::optional<std::size_t> cap);
+  // Runs `delete_sql` (?1 = id) and, when it deleted a row, enters a change of `kind` about
+  // `id` in the change feed, in one transaction (sqlite_coordination.cpp).
+  Status DeleteNoting(const char* delete_sql, const std::string& id, const char* kind,
+                      const char* not_found);
   // Runs `sql` (?1 = id, ?2 = stamp) once per stamp, in one transaction.
   Status ApplyStamps(const char* sql, const std::vector<std::pair<std::string, int64_t>>& stamps);
 

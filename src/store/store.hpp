@@ -32,13 +32,15 @@ class Store {
   // The database's random instance id (fixed at creation): what berth labels its containers with.
   virtual Result<std::string> InstanceId() = 0;
 
-  // Users. DeleteUser removes the user's tokens, providers, agent config and container record.
+  // Users. DeleteUser removes the user's tokens, providers, agent config and container record,
+  // and enters kChangeUserDeleted in the change feed in the same transaction (coordination.hpp).
   virtual Status CreateUser(const User& user) = 0;
   virtual Result<User> GetUser(const std::string& id) = 0;
   virtual Result<std::vector<User>> ListUsers() = 0;
   virtual Status DeleteUser(const std::string& id) = 0;
 
-  // API tokens (hashed).
+  // API tokens (hashed). DeleteApiToken enters kChangeTokenRevoked in the change feed in the
+  // same transaction.
   virtual Status CreateApiToken(const ApiToken& token) = 0;
   virtual Result<ApiToken> FindApiTokenByHash(const std::string& token_hash) = 0;
   virtual Result<bool> HasAdminToken() = 0;

@@ -24,8 +24,9 @@ TEST_F(ChangeFeedTest, AChangePublishedByOneReplicaIsHandledOnceByAnother) {
   theirs.On(ChangeFeed::kUserDeleted, [this](const std::string& s) { heard_.push_back(s); });
   theirs.On(ChangeFeed::kTokenRevoked,
             [this](const std::string& s) { heard_.push_back("token " + s); });
-  ASSERT_TRUE(theirs.Poll().ok());  // the first poll only learns the clock
-  EXPECT_TRUE(heard_.empty());
+  ASSERT_TRUE(theirs.Poll().ok());  // the first poll handles the overlap's changes too
+  EXPECT_EQ(heard_, (std::vector<std::string>{"before-start"}));
+  heard_.clear();
 
   mine.Publish(ChangeFeed::kUserDeleted, "u1");
   mine.Publish(ChangeFeed::kTokenRevoked, "t1");
@@ -39,8 +40,6 @@ TEST_F(ChangeFeedTest, AChangePublishedByOneReplicaIsHandledOnceByAnother) {
 TEST_F(ChangeFeedTest, AUserDeletedOnOneReplicaLeavesTheOthersTokenCache) {
   // Replica B caches tokens for a minute; replica A deletes the user.
   auto b = std::make_shared<AccountService>(store_, clock_, std::nullopt, std::chrono::minutes(1));
-  auto feed_a = std::make_shared<ChangeFeed>(store_);
-  accounts_->SetChangeFeed(feed_a);
   ChangeFeed feed_b(store_);
   feed_b.On(ChangeFeed::kUserDeleted, [b](const std::string& id) { b->ForgetTokensOf(id); });
   ASSERT_TRUE(feed_b.Poll().ok());
@@ -52,6 +51,27 @@ TEST_F(ChangeFeedTest, AUserDeletedOnOneReplicaLeavesTheOthersTokenCache) {
   EXPECT_TRUE(b->Authenticate(created->token).ok());  // B's cache, until B hears of it
   ASSERT_TRUE(feed_b.Poll().ok());
   EXPECT_EQ(b->Authenticate(created->token).status().code(), ErrorCode::kUnauthenticated);
+}
+
+TEST_F(ChangeFeedTest, ATokenRevokedOnOneReplicaLeavesTheOthersTokenCache) {
+  auto b = std::make_shared<AccountService>(store_, clock_, std::nullopt, std::chrono::minutes(1));
+  ChangeFeed feed_b(store_);
+  feed_b.On(ChangeFeed::kTokenRevoked, [b](const std::string& id) { b->ForgetToken(id); });
+  ASSERT_TRUE(feed_b.Poll().ok());
+
+  auto created = accounts_->CreateUser({"carol", std::nullopt, std::nullopt});
+  ASSERT_TRUE(created.ok());
+  auto second = accounts_->IssueUserToken(created->user.id);
+  ASSERT_TRUE(second.ok());
+  ASSERT_TRUE(b->Authenticate(*second).ok());  // cached on B
+  auto tokens = accounts_->ListUserTokens(created->user.id);
+  ASSERT_TRUE(tokens.ok());
+  ASSERT_EQ(tokens->size(), 2u);
+  ASSERT_TRUE(accounts_->RevokeUserToken(created->user.id, tokens->back().id).ok());
+  EXPECT_TRUE(b->Authenticate(*second).ok());  // B's cache, until B hears of it
+  ASSERT_TRUE(feed_b.Poll().ok());
+  EXPECT_EQ(b->Authenticate(*second).status().code(), ErrorCode::kUnauthenticated);
+  EXPECT_TRUE(b->Authenticate(created->token).ok());  // the other token still serves
 }
 
 }  // namespace

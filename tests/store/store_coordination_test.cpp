@@ -14,6 +14,7 @@
 namespace berth::store {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::Field;
 using ::testing::IsEmpty;
@@ -216,6 +217,24 @@ TEST_P(StoreCoordinationTest, TheChangeFeedListsChangesInOrderSinceAStamp) {
   batch = store_->ChangesSince(0, 100);
   ASSERT_OK(batch);
   EXPECT_THAT(batch->changes, IsEmpty());
+}
+
+// A replica that cached a token must hear of its deletion: the store enters it in the feed in
+// the deletion's own transaction, so no separate publish can be lost after it committed.
+TEST_P(StoreCoordinationTest, DeletingATokenOrAUserEntersTheChangeInTheFeed) {
+  ASSERT_OK(store_->CreateUser(MakeUser("u1")));
+  ASSERT_OK(store_->CreateApiToken(MakeUserToken("t1", "u1", "hash-1")));
+  ASSERT_OK(store_->CreateApiToken(MakeUserToken("t2", "u1", "hash-2")));
+  ASSERT_OK(store_->DeleteApiToken("t1"));
+  EXPECT_CODE(store_->DeleteApiToken("t1"), kNotFound);  // nothing deleted, nothing entered
+  ASSERT_OK(store_->DeleteUser("u1"));
+  EXPECT_CODE(store_->DeleteUser("u1"), kNotFound);
+  auto batch = store_->ChangesSince(0, 100);
+  ASSERT_OK(batch);
+  EXPECT_THAT(
+      batch->changes,
+      ElementsAre(AllOf(Field(&Change::kind, kChangeTokenRevoked), Field(&Change::subject, "t1")),
+                  AllOf(Field(&Change::kind, kChangeUserDeleted), Field(&Change::subject, "u1"))));
 }
 
 BERTH_ON_EVERY_BACKEND(StoreCoordinationTest);
