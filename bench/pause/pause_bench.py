@@ -11,7 +11,7 @@ chat (pool; that agent is then stopped, and the refill awaited, so no gateway bo
 next round). Prints each round and the medians.
 
   python3 bench/pause/pause_bench.py --berth build/berth [--image berth/openclaw:2026.9.6]
-      [--rounds 3] [--no-pool]
+      [--rounds 3] [--no-pool] [--keep-warm SECONDS]
 
 Everything berth makes carries its instance label and is removed at the end, pass or fail.
 """
@@ -162,6 +162,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--idle-pause", type=int, default=2)
     ap.add_argument("--no-pool", action="store_true", help="leave the warm pool out")
+    ap.add_argument("--keep-warm", type=int, default=None,
+                    help="BERTH_POOL_KEEP_WARM (seconds; 0 = never); berth's default if absent")
     ap.add_argument("--show-log", action="store_true", help="print berth's lifecycle log at the end")
     args = ap.parse_args()
 
@@ -173,7 +175,9 @@ def main():
         berth = BerthServe(args.berth, "pause", {
             "OPENCLAW_IMAGE": args.image, "OPENCLAW_NETWORK": network, "BERTH_LOG_LEVEL": "info",
             "BERTH_IDLE_PAUSE": str(args.idle_pause), "BERTH_REAP_INTERVAL": "1",
-            "BERTH_WARM_POOL": "0" if args.no_pool else "1"}, ADMIN)
+            "BERTH_WARM_POOL": "0" if args.no_pool else "1",
+            **({} if args.keep_warm is None else {"BERTH_POOL_KEEP_WARM": str(args.keep_warm)})},
+            ADMIN)
         instance = berth.instance_id()
         llm, token = user_with_fake_llm(berth, network, "pause-bench")
         first_token(berth.port, token)  # its first start: from here on a returning user

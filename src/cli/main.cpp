@@ -176,6 +176,7 @@ lifecycle::LifecycleOptions LifecycleOptionsFrom(const config::Settings& s,
   o.reap_interval = std::chrono::seconds(s.reap_interval_s);
   o.idle_pause = std::chrono::seconds(s.idle_pause_s);
   o.warm_pool = s.warm_pool;
+  o.pool_keep_warm = std::chrono::seconds(s.pool_keep_warm_s);
   o.health_interval = std::chrono::seconds(s.health_interval_s);
   return o;
 }

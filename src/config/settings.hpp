@@ -58,6 +58,7 @@ struct Settings {
   int reap_interval_s = 60;                       // BERTH_REAP_INTERVAL (seconds)
   int idle_pause_s = 300;                         // BERTH_IDLE_PAUSE (seconds; 0 = never)
   int warm_pool = 0;                              // BERTH_WARM_POOL (agents started ahead)
+  int pool_keep_warm_s = 20;                      // BERTH_POOL_KEEP_WARM (seconds; 0 = never)
   int health_interval_s = 30;                     // BERTH_HEALTH_INTERVAL (seconds)
   int64_t max_connections = 30000;                // BERTH_MAX_CONNECTIONS (public listener)
   int64_t chat_max_per_user = 32;                 // BERTH_CHAT_MAX_PER_USER (chats in flight)

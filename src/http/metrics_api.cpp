@@ -43,7 +43,10 @@ BerthMetrics::BerthMetrics()
                                    "Agents that never ran, started by taking a pooled agent.")),
       pool_misses_(registry_.Counter(
           "berth_warm_pool_misses_total",
-          "Agents that never ran, started from cold because no pooled agent was ready.")) {}
+          "Agents that never ran, started from cold because no pooled agent was ready.")),
+      pool_keep_warms_(registry_.Counter(
+          "berth_warm_pool_keep_warms_total",
+          "Keep-warm rehearsals of idle pooled agents that completed (BERTH_POOL_KEEP_WARM).")) {}
 
 std::function<void(const Request&, unsigned, std::chrono::steady_clock::duration)>
 BerthMetrics::RequestObserver() {
@@ -122,6 +125,7 @@ std::string BerthMetrics::Render() {
       CatchUp(pauses_, agents_->pauses_total(), pauses_seen_);
       CatchUp(pool_hits_, agents_->warm_pool().hits_total(), pool_hits_seen_);
       CatchUp(pool_misses_, agents_->warm_pool().misses_total(), pool_misses_seen_);
+      CatchUp(pool_keep_warms_, agents_->warm_pool().keep_warms_total(), pool_keep_warms_seen_);
     }
   }
   return registry_.Render();

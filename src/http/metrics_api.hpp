@@ -49,6 +49,7 @@ class BerthMetrics {
   CounterFamily& health_failures_;
   CounterFamily& pool_hits_;
   CounterFamily& pool_misses_;
+  CounterFamily& pool_keep_warms_;
 
   std::mutex mu_;
   std::shared_ptr<lifecycle::AgentManager> agents_;  // guarded by mu_
@@ -57,6 +58,7 @@ class BerthMetrics {
   int64_t health_failures_seen_ = 0;                 // guarded by mu_
   int64_t pool_hits_seen_ = 0;                       // guarded by mu_
   int64_t pool_misses_seen_ = 0;                     // guarded by mu_
+  int64_t pool_keep_warms_seen_ = 0;                 // guarded by mu_
 };
 
 // GET /metrics. Unauthenticated, like most exporters: it holds counts only. Operators who want

@@ -22,26 +22,38 @@ Result<nlohmann::json> GatewayConfigRpc::Call(const std::string& method, nlohman
     const auto& error = body["error"];
     if (error.contains("code") && error["code"].is_string()) code = error["code"];
   }
-  return Unavailable("the gateway's " + method + " answered " + std::to_string(answer->status) +
-                     " (" + code + ")");
+  return Aborted("the gateway's " + method + " answered " + std::to_string(answer->status) + " (" +
+                 code + ")");
 }
 
-Result<std::string> GatewayConfigRpc::Hash(std::chrono::milliseconds timeout) {
+Result<GatewayConfigRpc::Current> GatewayConfigRpc::Get(std::chrono::milliseconds timeout) {
   auto payload = Call("config.get", nlohmann::json::object(), timeout);
   if (!payload.ok()) return payload.status();
   auto hash = payload->find("hash");
   if (hash == payload->end() || !hash->is_string() || hash->get_ref<const std::string&>().empty()) {
     return Unavailable("the gateway's config.get answered no hash");
   }
-  return hash->get<std::string>();
+  auto parsed = payload->find("parsed");
+  return Current{hash->get<std::string>(),
+                 parsed != payload->end() ? *parsed : nlohmann::json::object()};
 }
 
-Status GatewayConfigRpc::Apply(const nlohmann::json& config, std::chrono::milliseconds timeout) {
-  auto hash = Hash(timeout);
-  if (!hash.ok()) return hash.status();
-  auto applied =
-      Call("config.apply", {{"raw", config.dump()}, {"baseHash", std::move(*hash)}}, timeout);
-  return applied.ok() ? Status::Ok() : applied.status();
+Status GatewayConfigRpc::Apply(const nlohmann::json& config, std::chrono::milliseconds timeout,
+                               const Guard& guard) {
+  Status applied = Status::Ok();
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto current = Get(timeout);
+    if (!current.ok()) return current.status();
+    if (guard && !guard(current->parsed)) {
+      return Aborted("the gateway's config is not one this change may replace");
+    }
+    auto answer =
+        Call("config.apply", {{"raw", config.dump()}, {"baseHash", current->hash}}, timeout);
+    if (answer.ok()) return Status::Ok();
+    applied = answer.status();
+    if (applied.code() != ErrorCode::kAborted) break;  // no answer: not tried again
+  }
+  return applied;
 }
 
 }  // namespace berth::lifecycle

@@ -56,6 +56,9 @@ struct LifecycleOptions {
   int warm_pool = 0;
   std::chrono::milliseconds pool_interval{std::chrono::seconds(5)};       // the refill's pass
   std::chrono::milliseconds pool_refill_delay{std::chrono::seconds(10)};  // after a hand-over
+  // How often a ready pooled agent is kept warm (a config change and a turn: an idle gateway's
+  // next change is slow again, WarmPool); 0 = never.
+  std::chrono::milliseconds pool_keep_warm{std::chrono::seconds(20)};
   // How long a hand-over waits for the pooled gateway to apply the user's config.
   std::chrono::milliseconds pool_reload_timeout{std::chrono::seconds(10)};
   std::chrono::milliseconds health_interval{std::chrono::seconds(30)};

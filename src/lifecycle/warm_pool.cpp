@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <thread>
 #include <utility>
@@ -56,7 +57,10 @@ void WarmPool::QueueWarmUp(const AgentRecord& record, const AgentEndpoint& endpo
     std::lock_guard lock(mu_);
     if (!warming_.insert(record.id).second) return;
   }
-  if (!warmer_.TrySubmit([this, record, endpoint] { WarmUp(record, endpoint); })) {
+  const bool warmed = WarmedUp(record);
+  if (!warmer_.TrySubmit([this, record, endpoint, warmed] {
+        warmed ? KeepWarm(record, endpoint) : WarmUp(record, endpoint);
+      })) {
     std::lock_guard lock(mu_);
     warming_.erase(record.id);
   }
@@ -80,14 +84,59 @@ bool WarmPool::Turn(const AgentRecord& record, const AgentEndpoint& endpoint) {
   return false;
 }
 
-bool WarmPool::Rehearse(const AgentRecord& record, const AgentEndpoint& endpoint) {
+bool WarmPool::IsPlaceholder(const nlohmann::json& current) const {
+  static const nlohmann::json::json_pointer kProviders("/models/providers");
+  // The providers, but for where they point (berth's stand-in LLM may have moved since the
+  // gateway took its config: a restart of berth on another address) and their keys (config.get
+  // shows each as "__OPENCLAW_REDACTED__").
+  const auto providers_of = [](const nlohmann::json& config) {
+    if (!config.is_object() || !config.contains(kProviders)) return nlohmann::json();
+    nlohmann::json providers = config.at(kProviders);
+    if (!providers.is_object()) return nlohmann::json();
+    for (auto& provider : providers) {
+      if (!provider.is_object()) continue;
+      provider.erase("baseUrl");
+      provider.erase("apiKey");
+    }
+    return providers;
+  };
+  const nlohmann::json providers = providers_of(current);
+  if (providers.empty()) return false;
+  for (const bool rehearsal : {false, true}) {
+    if (providers == providers_of(containers_.PoolConfig(rehearsal))) return true;
+  }
+  return false;
+}
+
+bool WarmPool::StepBegins(const std::string& pool_id) {
+  std::lock_guard lock(mu_);
+  if (stopping_ || claiming_.count(pool_id) > 0) return false;
+  stepping_.insert(pool_id);
+  return true;
+}
+
+void WarmPool::Stepped(const std::string& pool_id) {
+  {
+    std::lock_guard lock(mu_);
+    stepping_.erase(pool_id);
+  }
+  stepped_.notify_all();
+}
+
+bool WarmPool::Rehearse(const AgentRecord& record, const AgentEndpoint& endpoint, bool turns) {
   // Twice, to the rehearsal config and back to the pool's: a first change applied in 1.0-1.3 s
   // and its turn took 0.7 s, a second one 0.8-1.0 s and 0.7 s, later ones 0.5 s and 0.4 s
   // (measured, each after 20-40 s idle).
   for (const bool rehearsal : {true, false}) {
-    if (stopping_) return false;
-    Status applied =
-        GatewayConfigRpc(probe_, endpoint).Apply(containers_.PoolConfig(rehearsal), kWarmUpTimeout);
+    if (!StepBegins(record.id)) return false;
+    const nlohmann::json config = containers_.PoolConfig(rehearsal);
+    Status applied = GatewayConfigRpc(probe_, endpoint)
+                         .Apply(config, kWarmUpTimeout,
+                                [this](const nlohmann::json& now) { return IsPlaceholder(now); });
+    // Right after the change this process made: a hand-over on another replica applies the
+    // user's config only after it (the hash), and that takes 0.5 s, by when this turn began.
+    const bool turned = applied.ok() && (!turns || Turn(record, endpoint));
+    Stepped(record.id);
     if (applied.code() == ErrorCode::kNotFound) return true;  // no config API: nothing to rehearse
     if (!applied.ok()) {
       spdlog::warn(
@@ -95,7 +144,7 @@ bool WarmPool::Rehearse(const AgentRecord& record, const AgentEndpoint& endpoint
           record.name, applied.message());
       return false;
     }
-    if (!Turn(record, endpoint)) return false;
+    if (!turned) return false;
   }
   return true;
 }
@@ -105,16 +154,44 @@ void WarmPool::WarmUp(const AgentRecord& record, const AgentEndpoint& endpoint) 
   const auto begin = std::chrono::steady_clock::now();
   // A fresh gateway's first turn, and its first config change and the turn after it, are the
   // slow ones (seconds, then 1.0-1.2 s and 0.6 s; bench/README.md): made here, off a user's path.
-  if (Turn(record, endpoint) && !stopping_ && Rehearse(record, endpoint)) {
+  if (Turn(record, endpoint) && !stopping_ && Rehearse(record, endpoint, /*turns=*/true)) {
     const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - begin);
     Status saved = records_.SaveConfigJson(record.key, nlohmann::json{{"warmedUp", true}}.dump());
     if (saved.ok()) {
       spdlog::info("lifecycle: warm pool: {} warmed up in {} ms", record.name, took.count());
+      std::lock_guard lock(mu_);
+      warmed_at_[record.id] = clock_.SteadyNow();
     }
   }
   std::lock_guard lock(mu_);
   warming_.erase(record.id);
+}
+
+bool WarmPool::KeepWarmDue(const AgentRecord& record) {
+  if (options_.pool_keep_warm.count() <= 0) return false;
+  std::lock_guard lock(mu_);
+  auto at = warmed_at_.find(record.id);
+  return at == warmed_at_.end() || clock_.SteadyNow() - at->second >= options_.pool_keep_warm;
+}
+
+void WarmPool::KeepWarm(const AgentRecord& record, const AgentEndpoint& endpoint) {
+  const auto begin = std::chrono::steady_clock::now();
+  // The changes alone: they kept the next one as fast as changes with turns did (an idle
+  // gateway's apply plus first token: 1.2 s kept so, 1.2-1.3 s with turns, 2.3-5.3 s left idle
+  // 40 s), and no turn can then ever reach a provider.
+  const bool kept = Rehearse(record, endpoint, /*turns=*/false);
+  std::lock_guard lock(mu_);
+  warming_.erase(record.id);
+  // Even when it failed or was dropped: the next try waits its turn.
+  warmed_at_[record.id] = clock_.SteadyNow();
+  if (kept) {
+    ++keep_warms_;
+    spdlog::debug("lifecycle: warm pool: {} kept warm in {} ms", record.name,
+                  std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - begin)
+                      .count());
+  }
 }
 
 bool WarmPool::NeverRan(const AgentRecord& record) {
@@ -157,11 +234,19 @@ void WarmPool::Refill() {
     if (!endpoint) continue;
     if (WarmedUp(record)) {
       ++ready;
+      if (KeepWarmDue(record)) QueueWarmUp(record, *endpoint);
     } else {
       QueueWarmUp(record, *endpoint);
     }
   }
   ready_ = ready;
+  {
+    std::lock_guard lock(mu_);
+    std::erase_if(warmed_at_, [&](const auto& at) {
+      return std::none_of(systems->begin(), systems->end(),
+                          [&](const AgentRecord& r) { return r.id == at.first; });
+    });
+  }
   if (std::chrono::steady_clock::now() - last_hand_over_.load() < options_.pool_refill_delay) {
     return;  // a booting gateway would take the CPU the user's first turn needs (bench/README.md)
   }
@@ -190,6 +275,9 @@ Result<std::vector<WarmPool::Candidate>> WarmPool::ReadyAgents() {
   }
   std::lock_guard lock(mu_);
   std::erase_if(ready, [this](const Candidate& c) { return claiming_.count(c.record.id) > 0; });
+  // One without a keep-warm step in flight first: it needs no wait.
+  std::stable_partition(ready.begin(), ready.end(),
+                        [this](const Candidate& c) { return stepping_.count(c.record.id) == 0; });
   return ready;
 }
 
@@ -204,8 +292,12 @@ std::optional<AgentEndpoint> WarmPool::Adopt(const AgentKey& key, const AgentRec
   for (const Candidate& candidate : *ready) {
     const std::string& pool_id = candidate.record.id;
     {
-      std::lock_guard lock(mu_);
+      std::unique_lock lock(mu_);
       if (!claiming_.insert(pool_id).second) continue;
+      // A keep-warm step in flight on it ends first (a change or a turn: under a second); no
+      // other begins while it is claimed.
+      stepped_.wait_for(lock, options_.pool_reload_timeout,
+                        [&] { return stepping_.count(pool_id) == 0; });
     }
     auto adopted = records_.ClaimPoolAgent(pool_id, key.owner);
     {

@@ -1,10 +1,13 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
@@ -39,6 +42,16 @@ namespace berth::lifecycle {
 //   pool's own; the
 //   record says it was done ({"warmedUp":true} in its config_json), so every replica knows. Its
 //   session stays in the agent's state: a chat with no user in it ("Reply with: ok" / "ok").
+// - Keep-warm: an idle gateway's next config change is slow again (after 40 s idle, apply plus
+//   first token 2.3-3.4 s against 0.9 s kept warm; bench/README.md), so every
+//   options.pool_keep_warm the leader's pass has each ready pooled agent make the rehearsal's two
+//   config changes again (no turns: the changes alone kept it as fast). Each change is a
+//   compare-and-set on the gateway's config hash that only replaces a placeholder config
+//   (IsPlaceholder), so a keep-warm racing a hand-over on another replica cannot undo the
+//   user's config. A hand-over here waits for a keep-warm step in flight on its agent (one
+//   change: under a second) and the rest of that keep-warm is dropped. The cost: a gateway's
+//   config change takes about a CPU-second, so each pooled agent uses a tenth of a CPU or so at
+//   the default 20 s (bench/README.md).
 // - Hand-over (Adopt, from a user's start): Store::ClaimPoolAgent makes the pooled record the
 //   user's in one transaction (id, container, token, volume: the container is unchanged), and
 //   the gateway applies the user's config before Adopt returns: through its config API
@@ -79,6 +92,7 @@ class WarmPool {
   int ready() const { return ready_.load(); }
   int64_t hits_total() const { return hits_.load(); }
   int64_t misses_total() const { return misses_.load(); }
+  int64_t keep_warms_total() const { return keep_warms_.load(); }  // completed keep-warms
 
   // Whether `record` never ran, so the pool may serve its user.
   static bool NeverRan(const AgentRecord& record);
@@ -97,14 +111,26 @@ class WarmPool {
   // Applies the user's config through the gateway's config API; where it has none, pushes the
   // file and waits until the gateway's log says it applied it.
   void ApplyUserConfig(const AgentKey& key, const AgentEndpoint& endpoint);
-  // Queues the warm-up turn of a ready pooled agent (once at a time per agent).
+  // Queues the warm-up (or, once warmed up, a keep-warm) of a ready pooled agent (once at a time
+  // per agent).
   void QueueWarmUp(const AgentRecord& record, const AgentEndpoint& endpoint);
   void WarmUp(const AgentRecord& record, const AgentEndpoint& endpoint);
+  void KeepWarm(const AgentRecord& record, const AgentEndpoint& endpoint);
+  // Whether a keep-warm of `record` is due (never kept warm here, or options.pool_keep_warm ago).
+  bool KeepWarmDue(const AgentRecord& record);
   // One chat turn on the pooled gateway's current config; false (logged) when it failed.
   bool Turn(const AgentRecord& record, const AgentEndpoint& endpoint);
-  // Applies the rehearsal config through the config API and makes a turn on it, then the same
-  // back to the pool's config; true when the gateway has no config API.
-  bool Rehearse(const AgentRecord& record, const AgentEndpoint& endpoint);
+  // Applies the rehearsal config through the config API (and makes a turn on it if `turns`),
+  // then the same back to the pool's config; true when the gateway has no config API. Stops,
+  // false, when a hand-over of the agent begins here.
+  bool Rehearse(const AgentRecord& record, const AgentEndpoint& endpoint, bool turns);
+  // Whether a hand-over of `pool_id` has begun here; a keep-warm step of it starts only if not,
+  // and is then in flight (Stepped() ends it).
+  bool StepBegins(const std::string& pool_id);
+  void Stepped(const std::string& pool_id);
+  // Whether the gateway's current config is a placeholder one (the pool's or the rehearsal's):
+  // the only config a warm-up or keep-warm may replace.
+  bool IsPlaceholder(const nlohmann::json& current) const;
 
   const LifecycleOptions& options_;
   AgentRecords& records_;
@@ -116,8 +142,12 @@ class WarmPool {
   const Clock& clock_;
 
   std::mutex mu_;
-  std::set<std::string> claiming_;  // pooled record ids being handed over here; guarded by mu_
-  std::set<std::string> warming_;   // pooled record ids queued for warm-up; guarded by mu_
+  std::set<std::string> claiming_;   // pooled record ids being handed over here; guarded by mu_
+  std::set<std::string> warming_;    // pooled record ids queued for warm-up; guarded by mu_
+  std::set<std::string> stepping_;   // ids with a keep-warm step in flight; guarded by mu_
+  std::condition_variable stepped_;  // a step ended (mu_)
+  // When each pooled agent was last warmed here (steady clock); guarded by mu_.
+  std::map<std::string, std::chrono::steady_clock::time_point> warmed_at_;
   std::atomic<bool> stopping_{false};
   // This replica's last hand-over (real time): refills wait options.pool_refill_delay after it.
   std::atomic<std::chrono::steady_clock::time_point> last_hand_over_{};
@@ -125,6 +155,7 @@ class WarmPool {
   std::atomic<int> ready_{0};
   std::atomic<int64_t> hits_{0};
   std::atomic<int64_t> misses_{0};
+  std::atomic<int64_t> keep_warms_{0};
 };
 
 }  // namespace berth::lifecycle

@@ -32,6 +32,7 @@ TEST(Settings, DefaultsMatchTheIssueAndSeed) {
   EXPECT_EQ(s->max_concurrent_starts, 4);
   EXPECT_EQ(s->reap_interval_s, 60);
   EXPECT_EQ(s->idle_pause_s, 300);
+  EXPECT_EQ(s->pool_keep_warm_s, 20);
   EXPECT_EQ(s->health_interval_s, 30);
   EXPECT_EQ(s->log_level, "info");
   EXPECT_EQ(s->log_format, "json");
@@ -63,6 +64,7 @@ TEST(Settings, ParsesLifecycleSettings) {
                          {"BERTH_MAX_CONCURRENT_STARTS", "2"},
                          {"BERTH_IDLE_PAUSE", "0"},
                          {"BERTH_WARM_POOL", "3"},
+                         {"BERTH_POOL_KEEP_WARM", "0"},
                          {"BERTH_AGENT_START_CPUS", "1.5"},
                          {"BERTH_AGENT_START_BURST", "30"},
                          {"BERTH_AGENT_ADDRESSING", "published"},
@@ -78,6 +80,7 @@ TEST(Settings, ParsesLifecycleSettings) {
   EXPECT_EQ(s->max_concurrent_starts, 2);
   EXPECT_EQ(s->idle_pause_s, 0);
   EXPECT_EQ(s->warm_pool, 3);
+  EXPECT_EQ(s->pool_keep_warm_s, 0);
   EXPECT_DOUBLE_EQ(s->agent_start_cpus, 1.5);
   EXPECT_EQ(s->agent_start_burst_s, 30);
   EXPECT_EQ(s->agent_addressing, "published");
@@ -148,6 +151,7 @@ TEST(Settings, InvalidValuesNameTheSettingAndHideSecrets) {
                                          {"BERTH_IDLE_PAUSE", "604801"},
                                          {"BERTH_WARM_POOL", "-1"},
                                          {"BERTH_WARM_POOL", "1025"},
+                                         {"BERTH_POOL_KEEP_WARM", "3601"},
                                          {"BERTH_AGENT_MEMORY", "1k"},
                                          {"BERTH_AGENT_MEMORY", "lots"},
                                          // Found by fuzz/settings_fuzz.cpp: the size overflowed.

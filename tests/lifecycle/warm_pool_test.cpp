@@ -4,6 +4,7 @@
 // same with the real engine and the real OpenClaw gateway: tests/chat_e2e/warm_pool_e2e_test.cpp.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <string>
 #include <thread>
@@ -24,6 +25,21 @@ class WarmPoolTest : public berth::testing::ManagerTest {
   void SetUp() override {
     ManagerTest::SetUp();
     options_.pool_refill_delay = 0ms;
+    probe_->config = containers_->PoolConfig();  // what a pooled gateway fetched at its start
+  }
+  // The configs the gateway applied, in order.
+  std::vector<nlohmann::json> Applied() {
+    std::lock_guard lock(probe_->rpc_mu);
+    std::vector<nlohmann::json> configs;
+    for (const auto& params : probe_->applied) {
+      configs.push_back(nlohmann::json::parse(params.at("raw").get<std::string>()));
+    }
+    return configs;
+  }
+  // Waits up to two seconds for the gateway to have applied `n` configs.
+  bool AppliedReaches(std::size_t n) {
+    for (int i = 0; i < 200 && Applied().size() < n; ++i) std::this_thread::sleep_for(10ms);
+    return Applied().size() >= n;
   }
   std::vector<store::SystemContainer> Pooled() {
     auto all = store_->ListSystemContainers();
@@ -130,7 +146,7 @@ TEST_F(WarmPoolTest, AGatewayWithAConfigApiAppliesTheUserConfigThroughIt) {
   EXPECT_EQ(probe_->rpc_calls.load(), 6);
   std::lock_guard lock(probe_->rpc_mu);
   ASSERT_EQ(probe_->applied.size(), 3u);
-  EXPECT_EQ(probe_->applied[2].at("baseHash"), "h1");
+  EXPECT_EQ(probe_->applied[2].at("baseHash"), "h3");
   EXPECT_EQ(nlohmann::json::parse(probe_->applied[2].at("raw").get<std::string>()),
             *providers_->BuildUserConfig(user_));
   // Applied by the gateway itself: only the backup is written, so that the gateway can never
@@ -139,6 +155,115 @@ TEST_F(WarmPoolTest, AGatewayWithAConfigApiAppliesTheUserConfigThroughIt) {
   ASSERT_EQ(files.size(), 1u);
   EXPECT_EQ(files[0].name, options_.contract.config_file_name + ".bak");
   EXPECT_EQ(files[0].content, providers_->BuildUserConfig(user_)->dump(2));
+}
+
+TEST_F(WarmPoolTest, AnIdleReadyPooledAgentIsKeptWarmByTheRehearsalsChanges) {
+  options_.warm_pool = 1;
+  options_.pool_keep_warm = 20s;
+  probe_->rpc_status = 200;
+  ASSERT_TRUE(FillTo(1));
+  ASSERT_EQ(Applied().size(), 2u);  // the warm-up's rehearsal
+  const int posts = probe_->posts.load();
+  Manager().KeepWarmPool();
+  fake_clock_->Advance(19s);
+  Manager().KeepWarmPool();
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(Applied().size(), 2u);  // not due yet
+  fake_clock_->Advance(1s);
+  Manager().KeepWarmPool();
+  ASSERT_TRUE(AppliedReaches(4));
+  const auto applied = Applied();
+  EXPECT_EQ(applied[2], containers_->PoolConfig(/*rehearsal=*/true));
+  EXPECT_EQ(applied[3], containers_->PoolConfig());
+  for (int i = 0; i < 200 && Manager().warm_pool().keep_warms_total() < 1; ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(Manager().warm_pool().keep_warms_total(), 1);
+  EXPECT_EQ(probe_->posts.load(), posts);  // the changes alone: no turn reaches any provider
+  EXPECT_EQ(Manager().warm_pool().ready(), 1);
+}
+
+TEST_F(WarmPoolTest, AKeepWarmOfZeroLeavesAWarmedUpAgentAlone) {
+  options_.warm_pool = 1;
+  options_.pool_keep_warm = 0s;
+  probe_->rpc_status = 200;
+  ASSERT_TRUE(FillTo(1));
+  fake_clock_->Advance(1h);
+  Manager().KeepWarmPool();
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(Applied().size(), 2u);  // the warm-up's only
+}
+
+TEST_F(WarmPoolTest, AKeepWarmNeverReplacesAConfigThatIsNotAPlaceholder) {
+  options_.warm_pool = 1;
+  options_.pool_keep_warm = 20s;
+  probe_->rpc_status = 200;
+  ASSERT_TRUE(FillTo(1));
+  {
+    // Another replica handed the agent to a user, and this one has not seen it yet.
+    std::lock_guard lock(probe_->rpc_mu);
+    probe_->config = *providers_->BuildUserConfig(user_);
+  }
+  const int posts = probe_->posts.load();
+  fake_clock_->Advance(20s);
+  Manager().KeepWarmPool();
+  for (int i = 0; i < 50; ++i) {
+    std::this_thread::sleep_for(10ms);
+    Manager().KeepWarmPool();
+  }
+  EXPECT_EQ(Applied().size(), 2u);         // the warm-up's only
+  EXPECT_EQ(probe_->posts.load(), posts);  // no turn either
+  EXPECT_EQ(Manager().warm_pool().keep_warms_total(), 0);
+  std::lock_guard lock(probe_->rpc_mu);
+  EXPECT_EQ(probe_->config, *providers_->BuildUserConfig(user_));
+}
+
+TEST_F(WarmPoolTest, AHandOverWaitsForAKeepWarmStepInFlightAndEndsTheKeepWarm) {
+  options_.warm_pool = 1;
+  options_.pool_keep_warm = 20s;
+  probe_->rpc_status = 200;
+  ASSERT_TRUE(FillTo(1));
+  std::thread user;
+  Result<AgentEndpoint> started = Unavailable("not started");
+  std::atomic<bool> launched{false};
+  probe_->on_apply = [&] {
+    if (launched.exchange(true)) return;
+    // The user comes while the keep-warm's first change is in flight.
+    user = std::thread([&] { started = Manager().EnsureRunning(user_); });
+    std::this_thread::sleep_for(500ms);
+  };
+  fake_clock_->Advance(20s);
+  Manager().KeepWarmPool();
+  for (int i = 0; i < 300 && !launched; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_TRUE(launched);
+  user.join();
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  EXPECT_EQ(Manager().warm_pool().hits_total(), 1);
+  std::this_thread::sleep_for(100ms);  // a keep-warm that went on would have applied by now
+  const auto applied = Applied();
+  ASSERT_EQ(applied.size(), 4u);  // warm-up's two, the keep-warm's first, the user's
+  EXPECT_EQ(applied[2], containers_->PoolConfig(/*rehearsal=*/true));
+  EXPECT_EQ(applied[3], *providers_->BuildUserConfig(user_));
+}
+
+TEST_F(WarmPoolTest, AHandOverWhoseConfigChangedUnderItReadsItAgain) {
+  options_.warm_pool = 1;
+  probe_->rpc_status = 200;
+  ASSERT_TRUE(FillTo(1));
+  std::atomic<bool> once{false};
+  probe_->on_apply = [&] {
+    if (once.exchange(true)) return;
+    std::lock_guard lock(probe_->rpc_mu);  // another replica's keep-warm, between get and apply
+    ++probe_->changed_elsewhere;
+  };
+  const int calls = probe_->rpc_calls.load();
+  auto started = Manager().EnsureRunning(user_);
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  EXPECT_EQ(probe_->rpc_calls.load(), calls + 4);  // get, a refused apply, get, apply
+  ASSERT_EQ(Applied().size(), 3u);
+  EXPECT_EQ(Applied().back(), *providers_->BuildUserConfig(user_));
+  const auto files = runtime_->Snapshot().at(started->container_id).files;
+  ASSERT_EQ(files.size(), 1u);  // through the API: no file pushed, the backup only
 }
 
 TEST_F(WarmPoolTest, AFailedConfigApiCallFallsBackToThePushedFile) {

@@ -68,11 +68,16 @@ class OpenClawWarmPool : public OpenClawLifecycle {
 
 TEST_F(OpenClawWarmPool, NewUsersTakePooledGatewaysAndAReturningUserKeepsTheirState) {
   env_["BERTH_WARM_POOL"] = "1";
+  // Kept warm at every pass of the pool (5 s): the hand-overs below race keep-warms.
+  env_["BERTH_POOL_KEEP_WARM"] = "1";
   StartBerth();
   auto network = client().InspectNetwork(network_);
   ASSERT_TRUE(network.ok()) << network.status().ToString();
   FakeLlm llm(network->gateway);
   ASSERT_TRUE(PoolReady(300s)) << berth_->Stderr();
+  // The real gateway's config passes the keep-warm's check that it is a placeholder's.
+  EXPECT_TRUE(Eventually([&] { return Metric("berth_warm_pool_keep_warms_total") >= 1; }, 60s))
+      << berth_->Stderr();
 
   // Alice, new: her first chat is answered by the pooled gateway, with her provider and key.
   auto [alice, alice_token] = CreateUser("alice");

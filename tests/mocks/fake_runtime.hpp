@@ -347,12 +347,19 @@ class FakeProbe final : public lifecycle::GatewayProbe {
   std::atomic<int> post_status{200};
   std::atomic<int> posts{0};
   // The gateway's config API (WarmPool): answered `rpc_status`, 404 like the test agent's; at 200
-  // config.get answers a hash, config.apply ok (its params kept in `applied`); others are errors.
+  // config.get answers `config` as "parsed" (keys redacted) and the hash "h<applies + 1>", and
+  // config.apply takes a config (its params kept in `applied`, and it becomes `config`) only when
+  // it names the current hash (409 otherwise, as OpenClaw refuses a stale one); others are errors.
   std::atomic<int> rpc_status{404};
   std::atomic<int> rpc_calls{0};
   std::mutex rpc_mu;
   std::vector<nlohmann::json> applied;
-  std::function<void()> on_apply;  // runs in config.apply; set before use
+  nlohmann::json config;           // the gateway's current config; guarded by rpc_mu
+  int changed_elsewhere = 0;       // changes made by others (they move the hash); rpc_mu
+  std::function<void()> on_apply;  // runs in config.apply, before the hash check; set before use
+  std::string Hash() const {       // rpc_mu held
+    return "h" + std::to_string(applied.size() + changed_elsewhere + 1);
+  }
   Result<lifecycle::GatewayAnswer> Post(const std::string&, int, const std::string& path,
                                         const std::string&, const std::string& body,
                                         std::chrono::milliseconds) override {
@@ -362,11 +369,24 @@ class FakeProbe final : public lifecycle::GatewayProbe {
       if (s != 200) return lifecycle::GatewayAnswer{s, R"({"ok":false,"error":{"code":"E"}})"};
       const auto call = nlohmann::json::parse(body);
       if (call.at("method") == "config.get") {
-        return lifecycle::GatewayAnswer{200, R"({"ok":true,"payload":{"hash":"h1"}})"};
+        std::lock_guard lock(rpc_mu);
+        nlohmann::json parsed = config;  // keys redacted, as OpenClaw shows them
+        if (parsed.contains("models") && parsed["models"].contains("providers")) {
+          for (auto& provider : parsed["models"]["providers"]) {
+            if (provider.contains("apiKey")) provider["apiKey"] = "__OPENCLAW_REDACTED__";
+          }
+        }
+        const nlohmann::json payload = {{"hash", Hash()}, {"parsed", parsed}};
+        return lifecycle::GatewayAnswer{200,
+                                        nlohmann::json{{"ok", true}, {"payload", payload}}.dump()};
       }
       if (on_apply) on_apply();
       std::lock_guard lock(rpc_mu);
+      if (call.at("params").at("baseHash") != Hash()) {
+        return lifecycle::GatewayAnswer{409, R"({"ok":false,"error":{"code":"STALE"}})"};
+      }
       applied.push_back(call.at("params"));
+      config = nlohmann::json::parse(call.at("params").at("raw").get<std::string>());
       return lifecycle::GatewayAnswer{200, R"({"ok":true,"payload":{"ok":true}})"};
     }
     ++posts;
