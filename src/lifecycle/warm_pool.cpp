@@ -133,8 +133,8 @@ bool WarmPool::Rehearse(const AgentRecord& record, const AgentEndpoint& endpoint
     Status applied = GatewayConfigRpc(probe_, endpoint)
                          .Apply(config, kWarmUpTimeout,
                                 [this](const nlohmann::json& now) { return IsPlaceholder(now); });
-    // Right after the change this process made: a hand-over on another replica applies the
-    // user's config only after it (the hash), and that takes 0.5 s, by when this turn began.
+    // Turns only in the warm-up, before the agent can be handed out: no user's config can be in
+    // place by then. The keep-warm makes none.
     const bool turned = applied.ok() && (!turns || Turn(record, endpoint));
     Stepped(record.id);
     if (applied.code() == ErrorCode::kNotFound) return true;  // no config API: nothing to rehearse
