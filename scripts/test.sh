@@ -10,9 +10,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # Each step's wall time, so that a slow CI run says where its time went.
 step() {
-  local t0=${SECONDS}
-  "$@"
+  local t0=${SECONDS} rc=0
+  "$@" || rc=$?
   echo "test.sh: ${1##*/} took $((SECONDS - t0)) s" >&2
+  return "${rc}"
 }
 step scripts/install-deps.sh --test
 # The house style is checked, not argued about (STYLE.md): a source clang-format would change fails.
@@ -40,4 +41,8 @@ echo "test.sh: the images took $((SECONDS - images_t0)) s" >&2
 echo "test.sh: BERTH_TEST_AGENT_IMAGE=${BERTH_TEST_AGENT_IMAGE} BERTH_OPENCLAW_IMAGE=${BERTH_OPENCLAW_IMAGE}"
 
 cd build
-step ctest --output-on-failure -j"$(nproc)" "$@"
+rc=0
+step ctest --output-on-failure -j"$(nproc)" "$@" || rc=$?
+# CI keeps a log's tail: the reasons of the failures go after ctest's summary.
+[[ ${rc} -eq 0 ]] || ../scripts/failure-digest.sh .
+exit "${rc}"

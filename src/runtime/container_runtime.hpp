@@ -155,7 +155,8 @@ class ContainerRuntime {
   virtual Result<std::string> Create(const ContainerSpec& spec) = 0;
   // Starting a running container is ok.
   virtual Status Start(const std::string& id) = 0;
-  // Graceful stop: SIGTERM, then SIGKILL after `grace`. Stopping a stopped container is ok.
+  // Graceful stop: SIGTERM, then SIGKILL after `grace`. Stopping a stopped container is ok; a
+  // paused one is thawed first, so that the signal reaches its processes.
   virtual Status Stop(const std::string& id, std::chrono::seconds grace) = 0;
   virtual Status Kill(const std::string& id) = 0;
   // The engine's pause: every process of the container frozen (no CPU, memory kept), thawed in
