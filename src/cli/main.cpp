@@ -14,6 +14,7 @@
 #include "cli/engine_choice.hpp"
 #include "cli/image_push_cli.hpp"
 #include "cli/memory_policy.hpp"
+#include "cli/provider_policy.hpp"
 #include "cli/signals.hpp"
 #include "common/logging.hpp"
 #include "config/settings.hpp"
@@ -32,6 +33,8 @@
 #include "lifecycle/agent_manager.hpp"
 #include "lifecycle/engine_waiter.hpp"
 #include "lifecycle/lease_leadership.hpp"
+#include "lifecycle/pool_llm.hpp"
+#include "llm/provider_client.hpp"
 #include "service/accounts.hpp"
 #include "service/change_feed.hpp"
 #include "service/containers.hpp"
@@ -211,6 +214,11 @@ int Serve(const std::map<std::string, std::string>& flags,
                               static_cast<std::size_t>(o.settings.max_models_per_provider)});
   services.containers =
       std::make_shared<service::ContainerService>(o.store, o.secrets, services.providers, clock);
+  // Agents that reach berth at a configured URL find its LLM gateway there from the start; else
+  // the lifecycle tells once the internal listener is open.
+  if (o.settings.mosaic_api_url) {
+    services.providers->SetLlmGatewayUrl(*o.settings.mosaic_api_url + lifecycle::kLlmGatewayPath);
+  }
   // On PostgreSQL agent-config lookups that arrive together share one round trip.
   std::shared_ptr<service::ConfigBatcher> config_batcher;
   if (replication.feed) {
@@ -253,14 +261,36 @@ int Serve(const std::map<std::string, std::string>& flags,
   auto work = std::make_shared<http::WorkPool>(
       http::WorkPool::Options{.threads = std::max(4, 2 * server_threads)});
 
+  // berth's LLM gateway: agents' provider calls go out from here, never from the agent. Its
+  // policy learns berth's own listeners as they open.
+  auto provider_tls = llm::ProviderClient::SystemTlsContext();
+  if (!provider_tls.ok()) return Fail(provider_tls.status());
+  auto provider_policy = cli::ProviderPolicy(o.settings, {});
+  if (!provider_policy.ok()) return Fail(provider_policy.status());
+  services.llm_client =
+      std::make_shared<llm::ProviderClient>(std::move(*provider_policy), *provider_tls);
+  std::mutex own_mu;
+  std::vector<net::ip::tcp::endpoint> own_listeners;
+  const auto add_own_listener = [&](const net::ip::tcp::endpoint& listener) {
+    std::lock_guard lock(own_mu);
+    own_listeners.push_back(listener);
+    auto policy = cli::ProviderPolicy(o.settings, own_listeners);
+    if (policy.ok()) services.llm_client->SetPolicy(std::move(*policy));
+  };
+
   http::Router internal_router;
   http::RegisterInternalRoutes(internal_router, services);
   auto metrics = std::make_shared<http::BerthMetrics>();
   metrics->Watch(agents);
   http::InternalListener internal(o.settings.internal_listen, internal_router,
                                   metrics->RequestObserver());
-  agents->SetApiUrlResolver(
-      [&internal](const runtime::NetworkInfo& network) { return internal.Open(network.gateway); });
+  agents->SetApiUrlResolver([&](const runtime::NetworkInfo& network) {
+    auto url = internal.Open(network.gateway);
+    if (url.ok()) {
+      if (auto listener = cli::EndpointOfUrl(*url)) add_own_listener(*listener);
+    }
+    return url;
+  });
 
   http::ChatServices chat;
   chat.providers = services.providers;
@@ -302,6 +332,11 @@ int Serve(const std::map<std::string, std::string>& flags,
     cli::ReleaseSignalWaiter();
     signals.join();
     return Fail(Status(st.code(), "BERTH_LISTEN: " + st.message()));
+  }
+  {
+    beast::error_code ec;
+    const auto host = net::ip::make_address(o.settings.listen_host, ec);
+    add_own_listener(net::ip::tcp::endpoint(ec ? net::ip::address_v4::any() : host, server.port()));
   }
   spdlog::info("berth listening on {}:{} (data dir {}, store {})", o.settings.listen_host,
                server.port(), o.settings.data_dir,

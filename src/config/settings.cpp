@@ -130,6 +130,7 @@ const std::vector<std::string>& SettingNames() {
                                                   "BERTH_LOG_FORMAT",
                                                   "BERTH_THREADS",
                                                   "BERTH_INTERNAL_LISTEN",
+                                                  "BERTH_PROVIDER_ALLOW",
                                                   "BERTH_AGENT_ADDRESSING",
                                                   "BERTH_AGENT_MEMORY",
                                                   "BERTH_AGENT_CPUS",
@@ -317,6 +318,8 @@ Result<Settings> LoadSettings(const std::map<std::string, std::string>& flags,
     }
     s.internal_listen = *v;
   }
+  // Checked where the LLM gateway's destination policy is made (llm/destination.hpp).
+  if (auto v = get("BERTH_PROVIDER_ALLOW")) s.provider_allow = *v;
   if (auto v = get("BERTH_AGENT_ADDRESSING")) {
     if (*v != "ip" && *v != "name" && *v != "published") {
       return Bad("BERTH_AGENT_ADDRESSING", "expected ip, name or published");

@@ -47,6 +47,9 @@ struct Settings {
   // "[host]:port"; an empty host means the agent network's gateway address. "off" disables it
   // (agents then use MOSAIC_API_URL, which must be set). Used when MOSAIC_API_URL is not set.
   std::string internal_listen = ":3001";
+  // BERTH_PROVIDER_ALLOW: CIDRs or addresses, comma or space separated, of private networks
+  // berth's LLM gateway may reach providers on (llm/destination.hpp); none by default.
+  std::string provider_allow;
   std::string agent_addressing = "ip";            // BERTH_AGENT_ADDRESSING: ip | name | published
   int64_t agent_memory_bytes = int64_t{2} << 30;  // BERTH_AGENT_MEMORY, e.g. 2g, 1536m
   double agent_cpus = 1.0;                        // BERTH_AGENT_CPUS

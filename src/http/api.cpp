@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "http/api_routes.hpp"
+#include "http/llm_gateway_api.hpp"
 #include "http/offload.hpp"
 #include "http/warmup_llm.hpp"
 
@@ -97,6 +98,7 @@ void RegisterInternalRoutes(Router& router, const ApiServices& s) {
   // ---- internal: agent containers fetch their config (seed contract) ---------------------------
   RegisterWarmupLlm(router);
   auto limiter = s.internal_limiter ? s.internal_limiter : std::make_shared<AttemptLimiter>();
+  RegisterLlmGateway(router, {s.containers, s.providers, s.llm_client, limiter});
   constexpr const char* kPath = "/api/internal/agent-config/:id";
   if (s.containers == nullptr || !s.containers->batched()) {
     router.Add(V::get, kPath, [c = s.containers, limiter](Request& r) {
@@ -124,7 +126,8 @@ void RegisterInternalRoutes(Router& router, const ApiServices& s) {
         };
         net::awaitable<std::shared_ptr<Found>> pending = AwaitCallback<Found>(std::move(lookup));
         std::shared_ptr<Found> found = co_await std::move(pending);
-        co_return InternalAnswer(c->ConfigFor(*found, r.Param("id")), *limiter, peer, now);
+        co_return InternalAnswer(c->ConfigFor(*found, r.Param("id"), *r.BearerToken()), *limiter,
+                                 peer, now);
       });
 }
 

@@ -5,6 +5,7 @@
 #include "http/attempt_limiter.hpp"
 #include "http/router.hpp"
 #include "lifecycle/agent_manager.hpp"
+#include "llm/provider_client.hpp"
 #include "service/accounts.hpp"
 #include "service/containers.hpp"
 #include "service/providers.hpp"
@@ -27,6 +28,8 @@ struct ApiServices {
   // (MOSAIC_API_URL names it, or BERTH_INTERNAL_LISTEN is off); with the internal listener on,
   // the public one answers 404 there (ARCHITECTURE.md, "Trust boundaries").
   bool internal_on_public = true;
+  // Where agents' LLM calls go out (http/llm_gateway_api.hpp). Null: the gateway answers 503.
+  std::shared_ptr<llm::ProviderClient> llm_client;
 };
 
 // Registers the REST API (health, admin, user, and the internal agent-config endpoint when

@@ -12,7 +12,7 @@ namespace berth::lifecycle {
 AgentManager::AgentManager(LifecycleOptions options, store::StorePtr store,
                            runtime::ContainerRuntimePtr runtime,
                            std::shared_ptr<service::ContainerService> containers,
-                           std::shared_ptr<const service::ProviderService> providers,
+                           std::shared_ptr<service::ProviderService> providers,
                            std::shared_ptr<const crypto::SecretBox> secrets, GatewayProbePtr probe,
                            ClockPtr clock, LeadershipPtr leadership)
     : options_(std::move(options)),
@@ -94,6 +94,7 @@ Status AgentManager::Initialize() {
   }
   // Warm-pool agents' placeholder provider: berth's stand-in LLM (http/warmup_llm.hpp).
   containers_->SetPoolLlmUrl(instance_.api_url + kPoolLlmPath);
+  providers_->SetLlmGatewayUrl(instance_.api_url + kLlmGatewayPath);
   // A replica that does not lead leaves the fleet to the leader; its warm view fills as it
   // starts agents.
   if (leadership_->IsLeader()) {

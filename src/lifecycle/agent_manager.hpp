@@ -66,7 +66,7 @@ class AgentManager {
   AgentManager(LifecycleOptions options, store::StorePtr store,
                runtime::ContainerRuntimePtr runtime,
                std::shared_ptr<service::ContainerService> containers,
-               std::shared_ptr<const service::ProviderService> providers,
+               std::shared_ptr<service::ProviderService> providers,
                std::shared_ptr<const crypto::SecretBox> secrets, GatewayProbePtr probe,
                ClockPtr clock, LeadershipPtr leadership = std::make_shared<AlwaysLeader>());
   ~AgentManager();
@@ -159,7 +159,7 @@ class AgentManager {
   const store::StorePtr store_;
   const runtime::ContainerRuntimePtr runtime_;
   const std::shared_ptr<service::ContainerService> containers_;
-  const std::shared_ptr<const service::ProviderService> providers_;
+  const std::shared_ptr<service::ProviderService> providers_;
   const std::shared_ptr<const crypto::SecretBox> secrets_;
   const GatewayProbePtr probe_;
   const ClockPtr clock_;

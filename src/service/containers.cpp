@@ -194,13 +194,38 @@ void ContainerService::AuthenticateContainerAsync(
   });
 }
 
+void ContainerService::AuthenticateLlmKeyAsync(
+    std::string_view key, std::function<void(Result<store::AgentConfigSource>)> done) const {
+  std::string hash = crypto::TokenHashOfLlmKey(key);
+  if (hash.empty()) return done(Unauthenticated("Invalid API key"));
+  auto verify = [this, key = std::string(key), done](Result<store::AgentConfigSource> source) {
+    if (!source.ok()) {
+      if (source.status().code() == ErrorCode::kNotFound) {
+        return done(Unauthenticated("Invalid API key"));
+      }
+      return done(source.status());
+    }
+    auto token = secrets_->Open(source->container.gateway_token);
+    if (!token.ok()) return done(token.status());
+    if (!crypto::IsAgentLlmKey(key, *token)) return done(Unauthenticated("Invalid API key"));
+    done(std::move(source));
+  };
+  if (!batcher_) return verify(store_->LoadAgentConfigSource(hash));
+  batcher_->Lookup(hash, [verify = std::move(verify)](ConfigBatcher::Found found) {
+    if (!found.ok()) return verify(found.status());
+    if (!found->has_value()) return verify(NotFound("no container"));
+    verify(std::move(**found));
+  });
+}
+
 Result<nlohmann::json> ContainerService::ConfigForToken(std::string_view token,
                                                         const std::string& id) const {
-  return ConfigFor(AuthenticateContainer(token), id);
+  return ConfigFor(AuthenticateContainer(token), id, token);
 }
 
 Result<nlohmann::json> ContainerService::ConfigFor(const Result<store::AgentConfigSource>& source,
-                                                   const std::string& id) const {
+                                                   const std::string& id,
+                                                   std::string_view token) const {
   if (!source.ok()) return source.status();
   if (source->container.id != id) {
     return PermissionDenied("Token is not authorized for the requested container");
@@ -209,7 +234,7 @@ Result<nlohmann::json> ContainerService::ConfigFor(const Result<store::AgentConf
     if (source->primary_model == agentconfig::kPoolModel) return PoolConfig();
     return agentconfig::BuildSystemConfig(source->primary_model);
   }
-  return providers_->AssembleUserConfig(source->primary_model, source->active_providers);
+  return providers_->AssembleUserConfig(source->primary_model, source->active_providers, token);
 }
 
 }  // namespace berth::service

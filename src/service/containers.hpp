@@ -89,16 +89,21 @@ class ContainerService {
   // once, on a batcher thread or the caller's.
   void AuthenticateContainerAsync(std::string_view token,
                                   std::function<void(Result<store::AgentConfigSource>)> done) const;
+  // The same for an agent's LLM key (crypto::AgentLlmKey), for berth's LLM gateway: found by the
+  // token hash it names, proven with the record's token. kUnauthenticated "Invalid API key" when
+  // it is malformed, names no container or is not that container's.
+  void AuthenticateLlmKeyAsync(std::string_view key,
+                               std::function<void(Result<store::AgentConfigSource>)> done) const;
 
   // The internal endpoint: openclaw.json for container `id`, for the holder of `token`.
   // kUnauthenticated "Invalid container token" when the token matches no container;
   // kPermissionDenied when it is another container's. Token, settings and providers are read in
   // one snapshot, so a record deleted meanwhile shows as an invalid token, never half a config.
   Result<nlohmann::json> ConfigForToken(std::string_view token, const std::string& id) const;
-  // The second half of ConfigForToken: openclaw.json for container `id` from an authentication's
-  // result (its errors passed on).
+  // The second half of ConfigForToken: openclaw.json for container `id` from the authentication
+  // of `token` (its errors passed on).
   Result<nlohmann::json> ConfigFor(const Result<store::AgentConfigSource>& source,
-                                   const std::string& id) const;
+                                   const std::string& id, std::string_view token) const;
 
   static Status ValidateSystemName(const std::string& name);
 

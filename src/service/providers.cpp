@@ -1,8 +1,11 @@
 #include "service/providers.hpp"
 
+#include "agentconfig/llm_routing.hpp"
 #include "agentconfig/openclaw_config.hpp"
+#include "agentconfig/openclaw_schema.hpp"
 #include "agentconfig/text_checks.hpp"
 #include "common/ids.hpp"
+#include "crypto/tokens.hpp"
 
 namespace berth::service {
 namespace {
@@ -40,6 +43,8 @@ Result<agentconfig::ProviderInput> ToInput(const store::LlmProvider& p,
   return in;
 }
 
+// The providers an agent is given: those berth's LLM gateway can forward to (the others would
+// need their real key inside the agent).
 Result<std::vector<agentconfig::ProviderInput>> ToInputs(
     const std::vector<store::LlmProvider>& providers, const crypto::SecretBox* secrets) {
   std::vector<agentconfig::ProviderInput> inputs;
@@ -47,7 +52,7 @@ Result<std::vector<agentconfig::ProviderInput>> ToInputs(
   for (const auto& p : providers) {
     auto in = ToInput(p, secrets);
     if (!in.ok()) return in.status();
-    inputs.push_back(std::move(*in));
+    if (agentconfig::UpstreamBaseUrl(*in)) inputs.push_back(std::move(*in));
   }
   return inputs;
 }
@@ -235,20 +240,58 @@ Result<AgentSettings> ProviderService::SetPrimaryModel(
   return GetAgentSettings(user_id);
 }
 
+void ProviderService::SetLlmGatewayUrl(std::string url) {
+  std::lock_guard lock(gateway_mu_);
+  gateway_url_ = std::move(url);
+}
+
 Result<nlohmann::json> ProviderService::BuildUserConfig(const std::string& user_id) const {
   auto primary = PrimaryModelSetting(*store_, user_id);
   if (!primary.ok()) return primary.status();
   auto providers = store_->ListProviders(user_id, /*active_only=*/true);
   if (!providers.ok()) return providers.status();
-  return AssembleUserConfig(*primary, *providers);
+  auto record = store_->GetUserContainerByUser(user_id);
+  if (!record.ok()) return record.status();
+  auto token = secrets_->Open(record->gateway_token);
+  if (!token.ok()) return token.status();
+  return AssembleUserConfig(*primary, *providers, *token);
 }
 
 Result<nlohmann::json> ProviderService::AssembleUserConfig(
     const std::optional<std::string>& primary_model,
-    const std::vector<store::LlmProvider>& active_providers) const {
-  auto inputs = ToInputs(active_providers, secrets_.get());
+    const std::vector<store::LlmProvider>& active_providers,
+    std::string_view container_token) const {
+  std::string gateway;
+  {
+    std::lock_guard lock(gateway_mu_);
+    gateway = gateway_url_;
+  }
+  if (gateway.empty()) return Unavailable("the LLM gateway's address is not known yet");
+  const std::string agent_key = crypto::AgentLlmKey(container_token);
+  if (agent_key.empty()) return Internal("the agent's container token has an unexpected form");
+  auto inputs = ToInputs(active_providers, nullptr);  // no key is opened for an agent's config
   if (!inputs.ok()) return inputs.status();
-  return agentconfig::BuildUserConfig(primary_model, *inputs);
+  return agentconfig::BuildUserConfig(
+      primary_model, agentconfig::RouteThroughGateway(*inputs, gateway, agent_key));
+}
+
+Result<ProviderService::LlmRoute> ProviderService::RouteFor(const store::AgentConfigSource& source,
+                                                            std::string_view provider) const {
+  for (const store::LlmProvider& p : source.active_providers) {
+    if (p.name != provider) continue;
+    auto input = ToInput(p, secrets_.get());
+    if (!input.ok()) return input.status();
+    auto upstream = agentconfig::UpstreamBaseUrl(*input);
+    if (!upstream) break;
+    LlmRoute route;
+    route.user_id = source.user_id;
+    route.provider = p.name;
+    route.upstream_base = std::move(*upstream);
+    route.api_type = input->api_type.value_or(std::string(agentconfig::kDefaultModelApi));
+    route.api_key = std::move(input->api_key);
+    return route;
+  }
+  return NotFound("no provider named '" + std::string(provider) + "' for this agent");
 }
 
 }  // namespace berth::service

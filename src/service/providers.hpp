@@ -1,8 +1,10 @@
 #pragma once
 
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/clock.hpp"
@@ -71,12 +73,32 @@ class ProviderService {
   // is opened.
   Result<std::vector<std::string>> UsableModels(const std::string& user_id) const;
 
-  // The user's openclaw.json: active providers oldest first, keys opened here and only here.
+  // Where agents reach berth's LLM gateway ("<api url>/internal/llm"), once the lifecycle knows
+  // its API URL. Until then no user config can be built (kUnavailable).
+  void SetLlmGatewayUrl(std::string url);
+
+  // The user's openclaw.json: active providers oldest first, each routed through berth's LLM
+  // gateway with the agent's key (agentconfig/llm_routing.hpp): no provider key is opened.
+  // Needs the user's container record (its token makes the agent's key).
   Result<nlohmann::json> BuildUserConfig(const std::string& user_id) const;
-  // The same from inputs already read (primary model setting, active providers oldest first).
-  Result<nlohmann::json> AssembleUserConfig(
-      const std::optional<std::string>& primary_model,
-      const std::vector<store::LlmProvider>& active_providers) const;
+  // The same from inputs already read (primary model setting, active providers oldest first)
+  // and the agent's container token.
+  Result<nlohmann::json> AssembleUserConfig(const std::optional<std::string>& primary_model,
+                                            const std::vector<store::LlmProvider>& active_providers,
+                                            std::string_view container_token) const;
+
+  // Where an agent's call to its provider `provider` goes, for the gateway: from the agent's
+  // config source (authenticated by the caller). The key is opened here. kNotFound when the
+  // owner has no such active provider, or none the gateway can forward to.
+  struct LlmRoute {
+    std::string user_id;
+    std::string provider;
+    std::string upstream_base;           // agentconfig::UpstreamBaseUrl
+    std::string api_type;                // explicit, or the default for custom providers
+    std::optional<std::string> api_key;  // opened
+  };
+  Result<LlmRoute> RouteFor(const store::AgentConfigSource& source,
+                            std::string_view provider) const;
 
  private:
   Status ApplyAndValidate(const ProviderChange& change, store::LlmProvider* provider) const;
@@ -87,6 +109,8 @@ class ProviderService {
   ClockPtr clock_;
   const ProviderLimits limits_;
   AgentHooksPtr hooks_;
+  mutable std::mutex gateway_mu_;
+  std::string gateway_url_;  // guarded by gateway_mu_
 };
 
 }  // namespace berth::service

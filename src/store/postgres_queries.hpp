@@ -149,13 +149,14 @@ inline constexpr const char kDeleteSystemContainer[] =
 inline constexpr const char kLoadAgentConfigSources[] =
     "WITH c AS ("
     "SELECT 0 AS kind, c.id, c.token_hash, c.user_id, (SELECT primary_model FROM "
-    "user_agent_configs a WHERE a.user_id = c.user_id) FROM user_containers c "
+    "user_agent_configs a WHERE a.user_id = c.user_id), c.gateway_token FROM user_containers c "
     "WHERE c.token_hash = ANY($1::text[]) "
-    "UNION ALL SELECT 1, id, token_hash, NULL, primary_model FROM system_containers "
+    "UNION ALL SELECT 1, id, token_hash, NULL, primary_model, gateway_token FROM system_containers "
     "WHERE token_hash = ANY($1::text[])) "
     "SELECT c.kind, c.id, c.token_hash, c.user_id, c.primary_model, p.id, p.user_id, p.name, "
     "p.display_name, p.type, p.base_url, p.api_key, p.api_type, p.models, p.is_active, "
-    "p.created_at, p.updated_at FROM c LEFT JOIN LATERAL (SELECT * FROM llm_providers "
+    "p.created_at, p.updated_at, c.gateway_token FROM c LEFT JOIN LATERAL (SELECT * FROM "
+    "llm_providers "
     "WHERE c.kind = 0 AND user_id = c.user_id AND is_active ORDER BY created_at, seq) p ON true "
     "ORDER BY c.token_hash, p.created_at, p.seq";
 

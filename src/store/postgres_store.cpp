@@ -53,6 +53,7 @@ AgentConfigSource ReadConfigSourceHead(const PgRow& first) {
   source.container.id = first.Text(1);
   source.container.token_hash = first.Text(2);
   source.primary_model = first.OptionalText(4);
+  source.container.gateway_token = first.Text(17);
   if (source.container.kind == ContainerKind::kUser) source.user_id = first.Text(3);
   return source;
 }

@@ -112,8 +112,9 @@ enum class ContainerKind { kUser, kSystem };
 // What a container token resolves to.
 struct ContainerRef {
   ContainerKind kind = ContainerKind::kUser;
-  std::string id;          // user_containers.id or system_containers.id
-  std::string token_hash;  // as stored, for the caller's constant-time comparison
+  std::string id;             // user_containers.id or system_containers.id
+  std::string token_hash;     // as stored, for the caller's constant-time comparison
+  std::string gateway_token;  // sealed, as stored: the agent's LLM key derives from it
 };
 
 // Everything the internal agent-config endpoint needs, read in one snapshot.

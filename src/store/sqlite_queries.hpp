@@ -148,9 +148,10 @@ inline constexpr const char kDeleteSystemContainer[] =
 // The internal endpoint's lookup: container by token hash with its primary model (the owner's
 // agent setting for user containers).
 inline constexpr const char kFindAgentConfigSource[] =
-    "SELECT 0, c.id, c.token_hash, c.user_id, a.primary_model FROM user_containers c "
+    "SELECT 0, c.id, c.token_hash, c.user_id, a.primary_model, c.gateway_token "
+    "FROM user_containers c "
     "LEFT JOIN user_agent_configs a ON a.user_id = c.user_id WHERE c.token_hash = ?1 "
-    "UNION ALL SELECT 1, id, token_hash, NULL, primary_model FROM system_containers "
+    "UNION ALL SELECT 1, id, token_hash, NULL, primary_model, gateway_token FROM system_containers "
     "WHERE token_hash = ?1 LIMIT 1";
 inline constexpr const char kBeginRead[] = "BEGIN DEFERRED";
 inline constexpr const char kCommit[] = "COMMIT";

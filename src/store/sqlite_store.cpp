@@ -392,6 +392,7 @@ Result<AgentConfigSource> SqliteStore::LoadAgentConfigSource(const std::string& 
       source.container.id = stmt->Text(1);
       source.container.token_hash = stmt->Text(2);
       source.primary_model = stmt->OptionalText(4);
+      source.container.gateway_token = stmt->Text(5);
       if (source.container.kind == ContainerKind::kSystem) return source;
       source.user_id = stmt->Text(3);
       auto providers = CollectAll(

@@ -69,6 +69,7 @@ TEST(Settings, ParsesLifecycleSettings) {
                          {"BERTH_AGENT_START_BURST", "30"},
                          {"BERTH_AGENT_ADDRESSING", "published"},
                          {"BERTH_INTERNAL_LISTEN", "off"},
+                         {"BERTH_PROVIDER_ALLOW", "10.0.0.0/8, 172.17.0.1"},
                          {"DOCKER_TLS_VERIFY", "1"},
                          {"DOCKER_CERT_PATH", "/etc/docker-certs"}},
                         std::nullopt);
@@ -85,6 +86,7 @@ TEST(Settings, ParsesLifecycleSettings) {
   EXPECT_EQ(s->agent_start_burst_s, 30);
   EXPECT_EQ(s->agent_addressing, "published");
   EXPECT_EQ(s->internal_listen, "off");
+  EXPECT_EQ(s->provider_allow, "10.0.0.0/8, 172.17.0.1");
   EXPECT_TRUE(s->docker_tls_verify);
   EXPECT_EQ(s->docker_cert_path, "/etc/docker-certs");
 }

@@ -7,6 +7,7 @@
 #include <sstream>
 #include <string>
 
+#include "crypto/tokens.hpp"
 #include "e2e/e2e_fixture.hpp"
 
 namespace berth::testing {
@@ -261,8 +262,12 @@ TEST_P(ApiE2e, InternalEndpointServesEachContainerItsOwnConfig) {
   EXPECT_EQ(c["gateway"]["port"], 18789);
   EXPECT_EQ(c["gateway"]["mode"], "local");
   EXPECT_EQ(c["agents"]["defaults"]["model"]["primary"], "my-zai/glm-5");
-  EXPECT_EQ(c["models"]["providers"]["my-zai"]["apiKey"], "sk-zai-secret");
-  EXPECT_EQ(c["models"]["providers"]["my-zai"]["baseUrl"], "https://api.z.ai/v1");
+  // The provider through berth's LLM gateway with the agent's own key; its key stays in berth.
+  EXPECT_EQ(c["models"]["providers"]["my-zai"]["apiKey"], crypto::AgentLlmKey(ctoken));
+  EXPECT_EQ(c["models"]["providers"]["my-zai"]["baseUrl"],
+            "http://berth.test:3000/api/internal/llm/my-zai");
+  EXPECT_EQ(config.body.find("sk-zai-secret"), std::string::npos);
+  EXPECT_EQ(config.body.find("api.z.ai"), std::string::npos);
   ASSERT_TRUE(c["models"]["providers"]["my-zai"]["models"].is_array());
   EXPECT_EQ(c["models"]["providers"]["my-zai"]["models"][0]["id"], "glm-5");
   // The gateway token never goes into the file (it reaches the gateway through env).

@@ -111,7 +111,14 @@ TEST_F(OpenClawE2e, EveryEmittedConfigIsValid) {
   EXPECT_EQ(configs[1].second["models"]["providers"].size(), 4u);
   EXPECT_FALSE(configs[1].second["models"]["providers"].contains("off"));
   EXPECT_EQ(configs[1].second["agents"]["defaults"]["model"]["primary"], "local-llm/qwen3");
-  EXPECT_FALSE(configs[3].second["models"]["providers"]["openai"].contains("apiKey"));
+  // Every provider goes through berth's LLM gateway with the agent's own key, even one without
+  // a key of its own; no provider key reaches any config.
+  EXPECT_EQ(configs[3].second["models"]["providers"]["openai"]["apiKey"].get<std::string>().rfind(
+                "bk_", 0),
+            0u);
+  for (const auto& [what, config] : configs) {
+    EXPECT_EQ(config.dump().find("\"sk-"), std::string::npos) << what;
+  }
 
   std::vector<json> plain;
   for (const auto& c : configs) plain.push_back(c.second);

@@ -7,8 +7,11 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "crypto/tokens.hpp"
 #include "e2e/e2e_fixture.hpp"
+#include "support/local_address.hpp"
 #include "support/postgres_test_cluster.hpp"
+#include "testagent/fake_http_server.hpp"
 
 namespace berth::testing {
 namespace {
@@ -18,6 +21,12 @@ using nlohmann::json;
 class PostgresE2e : public BerthE2eTest {
  protected:
   void SetUp() override {}  // each test starts its own berth
+
+  // A provider's stand-in, on an address of this machine's own (berth's LLM gateway never
+  // connects to loopback).
+  FakeHttpServer provider_{
+      [](const FakeRequest&, FakeExchange& x) { x.Respond(200, R"({"object":"list","data":[]})"); },
+      LocalAddress()};
 
   std::map<std::string, std::string> EnvOn(const std::string& database_url) const {
     auto env = BaseEnv();
@@ -73,7 +82,7 @@ TEST_F(PostgresE2e, DbCopyMovesASqliteInstallationToPostgres) {
   const std::string token = user["token"];
   json provider = {{"name", "work"},
                    {"type", "openai"},
-                   {"baseUrl", "http://x/v1"},
+                   {"baseUrl", provider_.Url() + "/v1"},
                    {"apiKey", "sk-canary-copied-4242"},
                    {"models", {"m1"}}};
   ASSERT_EQ(sqlite_berth->Post("/api/providers", provider.dump(), token).status, 201);
@@ -105,7 +114,13 @@ TEST_F(PostgresE2e, DbCopyMovesASqliteInstallationToPostgres) {
       pg_berth->Get("/api/internal/agent-config/" + container.Json()["id"].get<std::string>(),
                     container.Json()["token"]);
   ASSERT_EQ(config.status, 200) << config.body;
-  EXPECT_EQ(config.Json()["models"]["providers"]["work"]["apiKey"], "sk-canary-copied-4242");
+  const std::string agent_key = crypto::AgentLlmKey(container.Json()["token"].get<std::string>());
+  EXPECT_EQ(config.Json()["models"]["providers"]["work"]["apiKey"], agent_key);
+  // The provider gets the real key through berth's LLM gateway.
+  auto called = pg_berth->Get("/api/internal/llm/work/models", agent_key);
+  EXPECT_EQ(called.status, 200) << called.body;
+  ASSERT_EQ(provider_.RequestCount(), 1u);
+  EXPECT_EQ(provider_.Requests()[0].Header("authorization"), "Bearer sk-canary-copied-4242");
 
   // The copy back into a fresh SQLite file works too, and a non-empty target needs --force.
   const std::string back = "sqlite://" + dir_.File("back.db");

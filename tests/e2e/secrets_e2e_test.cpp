@@ -8,7 +8,10 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "crypto/tokens.hpp"
 #include "e2e/e2e_fixture.hpp"
+#include "support/local_address.hpp"
+#include "testagent/fake_http_server.hpp"
 
 namespace berth::testing {
 namespace {
@@ -27,7 +30,7 @@ class SecretsE2e : public BerthE2eTest {
     std::string user_id, user_token, container_id, container_token;
   };
 
-  // A user with two keyed providers and a container record.
+  // A user with two keyed providers (at the fake provider) and a container record.
   Fixture Populate(BerthProcess& b) {
     Fixture f;
     auto r = b.Post("/api/admin/users", R"({"name":"alice"})", kAdminToken);
@@ -38,7 +41,7 @@ class SecretsE2e : public BerthE2eTest {
          {std::pair{"alpha", "sk-canary-alpha-4242"}, std::pair{"beta", "sk-canary-beta-4343"}}) {
       json p = {{"name", name},
                 {"type", "openai"},
-                {"baseUrl", "http://127.0.0.1:9/v1"},
+                {"baseUrl", provider_.Url() + "/v1"},
                 {"apiKey", key},
                 {"models", {"m1"}}};
       EXPECT_EQ(b.Post("/api/providers", p.dump(), f.user_token).status, 201);
@@ -50,17 +53,36 @@ class SecretsE2e : public BerthE2eTest {
     return f;
   }
 
-  // Keys as the agent sees them in its config.
-  static std::map<std::string, std::string> ServedKeys(BerthProcess& b, const Fixture& f) {
+  // One call of the agent's through berth's LLM gateway to its provider `name`.
+  static HttpResult CallProvider(BerthProcess& b, const Fixture& f, const std::string& name) {
+    return b.Get("/api/internal/llm/" + name + "/models", crypto::AgentLlmKey(f.container_token));
+  }
+
+  // The keys the providers receive from berth's gateway, by provider: the agent's config holds
+  // only its own key (checked here too), so this is where berth's secrets are read.
+  std::map<std::string, std::string> KeysSentUpstream(BerthProcess& b, const Fixture& f) {
     auto r = b.Get("/api/internal/agent-config/" + f.container_id, f.container_token);
     EXPECT_EQ(r.status, 200) << r.body;
     std::map<std::string, std::string> keys;
     const json config = r.Json();
+    if (!config.is_object()) return keys;
     for (const auto& [name, p] : config["models"]["providers"].items()) {
-      keys[name] = p.value("apiKey", "");
+      EXPECT_EQ(p.value("apiKey", ""), crypto::AgentLlmKey(f.container_token)) << name;
+      const std::size_t before = provider_.RequestCount();
+      auto answered = CallProvider(b, f, name);
+      EXPECT_EQ(answered.status, 200) << name << ": " << answered.body;
+      if (provider_.RequestCount() != before + 1) continue;
+      const std::string sent = provider_.Requests().back().Header("authorization");
+      keys[name] = sent.rfind("Bearer ", 0) == 0 ? sent.substr(7) : sent;
     }
     return keys;
   }
+
+  // The providers' stand-in, on an address of this machine's own (the gateway never connects to
+  // loopback; BerthProcess allows the private ranges).
+  FakeHttpServer provider_{
+      [](const FakeRequest&, FakeExchange& x) { x.Respond(200, R"({"object":"list","data":[]})"); },
+      LocalAddress()};
 
   std::string DbPath() const { return dir_.File("berth.db"); }
 
@@ -107,7 +129,7 @@ TEST_F(SecretsE2e, SameDataDirAfterRestartKeepsSecretsAndTokens) {
   auto first = StartBerth(BaseEnv());
   ASSERT_NE(first, nullptr);
   Fixture f = Populate(*first);
-  auto before = ServedKeys(*first, f);
+  auto before = KeysSentUpstream(*first, f);
   ASSERT_EQ(before["alpha"], "sk-canary-alpha-4242");
   ASSERT_EQ(first->Stop(SIGTERM), 0);
 
@@ -120,7 +142,7 @@ TEST_F(SecretsE2e, SameDataDirAfterRestartKeepsSecretsAndTokens) {
   ASSERT_NE(second, nullptr);
   EXPECT_EQ(ReadFile(dir_.File("encryption.key")), key_file);
   EXPECT_EQ(second->Get("/api/me", f.user_token).status, 200);
-  EXPECT_EQ(ServedKeys(*second, f), before);
+  EXPECT_EQ(KeysSentUpstream(*second, f), before);
 }
 
 TEST_F(SecretsE2e, FirstAdminTokenIsPrintedOnceStoredHashedAndKeepsWorking) {
@@ -149,7 +171,7 @@ TEST_F(SecretsE2e, NoPlaintextKeyOrTokenInDatabaseOrLogs) {
   auto b = StartBerth(env);
   ASSERT_NE(b, nullptr);
   Fixture f = Populate(*b);
-  ASSERT_EQ(ServedKeys(*b, f)["beta"], "sk-canary-beta-4343");
+  ASSERT_EQ(KeysSentUpstream(*b, f)["beta"], "sk-canary-beta-4343");
   // Also exercise failing requests, which log too.
   b->Get("/api/internal/agent-config/" + f.container_id, f.container_token + "x");
   b->Get("/api/me?token=" + f.user_token);
@@ -175,7 +197,7 @@ TEST_F(SecretsE2e, RotateKeyReencryptsEverythingAndIsSafeToRerun) {
   auto b = StartBerth(EnvWithKey(kKeyA));
   ASSERT_NE(b, nullptr);
   Fixture f = Populate(*b);
-  auto before = ServedKeys(*b, f);
+  auto before = KeysSentUpstream(*b, f);
   ASSERT_EQ(b->Stop(SIGTERM), 0);
   std::string sealed_before = QueryOne(DbPath(), "SELECT api_key FROM llm_providers LIMIT 1");
 
@@ -198,7 +220,7 @@ TEST_F(SecretsE2e, RotateKeyReencryptsEverythingAndIsSafeToRerun) {
   // The new key alone now reads everything; the old key alone no longer starts.
   auto after = StartBerth(EnvWithKey(kKeyB));
   ASSERT_NE(after, nullptr);
-  EXPECT_EQ(ServedKeys(*after, f), before);
+  EXPECT_EQ(KeysSentUpstream(*after, f), before);
   EXPECT_EQ(after->Get("/api/me", f.user_token).status, 200);
   ASSERT_EQ(after->Stop(SIGTERM), 0);
   EXPECT_NE(RunBerth({"serve", "--listen", "127.0.0.1:0"}, EnvWithKey(kKeyA)).exit_code, 0);
@@ -208,7 +230,7 @@ TEST_F(SecretsE2e, RotateKeyFinishesAnInterruptedRun) {
   auto b = StartBerth(EnvWithKey(kKeyA));
   ASSERT_NE(b, nullptr);
   Fixture f = Populate(*b);
-  auto before = ServedKeys(*b, f);
+  auto before = KeysSentUpstream(*b, f);
   ASSERT_EQ(b->Stop(SIGTERM), 0);
 
   // Simulate a crash part-way: re-seal one value under B by running a full rotation on a copy,
@@ -229,14 +251,14 @@ TEST_F(SecretsE2e, RotateKeyFinishesAnInterruptedRun) {
   EXPECT_NE(finish.out.find("rotated 2 of 3"), std::string::npos) << finish.out;
   auto after = StartBerth(EnvWithKey(kKeyB));
   ASSERT_NE(after, nullptr);
-  EXPECT_EQ(ServedKeys(*after, f), before);
+  EXPECT_EQ(KeysSentUpstream(*after, f), before);
 }
 
 TEST_F(SecretsE2e, GeneratedKeyFileRotation) {
   auto b = StartBerth(BaseEnv());
   ASSERT_NE(b, nullptr);
   Fixture f = Populate(*b);
-  auto before = ServedKeys(*b, f);
+  auto before = KeysSentUpstream(*b, f);
   ASSERT_EQ(b->Stop(SIGTERM), 0);
   std::string old_key = ReadFile(dir_.File("encryption.key"));
 
@@ -248,7 +270,7 @@ TEST_F(SecretsE2e, GeneratedKeyFileRotation) {
 
   auto after = StartBerth(BaseEnv());
   ASSERT_NE(after, nullptr);
-  EXPECT_EQ(ServedKeys(*after, f), before);
+  EXPECT_EQ(KeysSentUpstream(*after, f), before);
 }
 
 TEST_F(SecretsE2e, TamperedSecretIsAClearErrorNotACrash) {
@@ -266,7 +288,12 @@ TEST_F(SecretsE2e, TamperedSecretIsAClearErrorNotACrash) {
 
   auto after = StartBerth(EnvWithKey(kKeyA));
   ASSERT_NE(after, nullptr);
-  auto r = after->Get("/api/internal/agent-config/" + f.container_id, f.container_token);
+  // The agent's config opens no provider key: it is served. The gateway's call with the
+  // tampered key fails, naming the provider; the other provider still works.
+  EXPECT_EQ(after->Get("/api/internal/agent-config/" + f.container_id, f.container_token).status,
+            200);
+  EXPECT_EQ(CallProvider(*after, f, "alpha").status, 200);
+  auto r = CallProvider(*after, f, "beta");
   EXPECT_EQ(r.status, 500);
   EXPECT_EQ(ErrorCode(r), "data_loss");
   EXPECT_NE(ErrorMessage(r).find("beta"), std::string::npos) << r.body;
@@ -285,7 +312,7 @@ TEST_F(SecretsE2e, UnsealedImportedValuesAreStillRead) {
   ExecSql(DbPath(), "UPDATE llm_providers SET api_key='sk-imported-plain' WHERE name='alpha'");
   auto after = StartBerth(EnvWithKey(kKeyA));
   ASSERT_NE(after, nullptr);
-  EXPECT_EQ(ServedKeys(*after, f)["alpha"], "sk-imported-plain");
+  EXPECT_EQ(KeysSentUpstream(*after, f)["alpha"], "sk-imported-plain");
   ASSERT_EQ(after->Stop(SIGTERM), 0);
   // rotate-key seals it.
   auto rotated = RunBerth({"rotate-key"}, EnvWithKey(kKeyA));

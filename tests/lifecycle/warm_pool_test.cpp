@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "agentconfig/openclaw_config.hpp"
 #include "lifecycle/agent_labels.hpp"
 #include "lifecycle/cpu_burst.hpp"
 #include "lifecycle/manager_fixture.hpp"
@@ -201,8 +202,12 @@ TEST_F(WarmPoolTest, AKeepWarmNeverReplacesAConfigThatIsNotAPlaceholder) {
   ASSERT_TRUE(FillTo(1));
   {
     // Another replica handed the agent to a user, and this one has not seen it yet.
+    agentconfig::ProviderInput theirs;
+    theirs.name = "fakellm";
+    theirs.base_url = "http://172.17.0.1:3001/api/internal/llm/fakellm";
+    theirs.models = {agentconfig::ModelEntry{"fake-model-1", std::nullopt}};
     std::lock_guard lock(probe_->rpc_mu);
-    probe_->config = *providers_->BuildUserConfig(user_);
+    probe_->config = agentconfig::BuildUserConfig(std::nullopt, {theirs});
   }
   const int posts = probe_->posts.load();
   fake_clock_->Advance(20s);
@@ -215,7 +220,7 @@ TEST_F(WarmPoolTest, AKeepWarmNeverReplacesAConfigThatIsNotAPlaceholder) {
   EXPECT_EQ(probe_->posts.load(), posts);  // no turn either
   EXPECT_EQ(Manager().warm_pool().keep_warms_total(), 0);
   std::lock_guard lock(probe_->rpc_mu);
-  EXPECT_EQ(probe_->config, *providers_->BuildUserConfig(user_));
+  EXPECT_EQ(probe_->config["models"]["providers"].begin().key(), "fakellm");
 }
 
 TEST_F(WarmPoolTest, AHandOverWaitsForAKeepWarmStepInFlightAndEndsTheKeepWarm) {

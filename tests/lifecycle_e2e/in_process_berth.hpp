@@ -15,8 +15,10 @@
 #include "lifecycle/agent_hooks_impl.hpp"
 #include "lifecycle/agent_manager.hpp"
 #include "lifecycle/gateway_probe.hpp"
+#include "llm/provider_client.hpp"
 #include "service/accounts.hpp"
 #include "store/store.hpp"
+#include "support/berth_process.hpp"
 
 namespace berth::testing {
 
@@ -36,6 +38,14 @@ class InProcessBerth {
     accounts_ = std::make_shared<service::AccountService>(store_, clock_, std::nullopt);
     providers_ = std::make_shared<service::ProviderService>(store_, secrets_, clock_);
     containers_ = std::make_shared<service::ContainerService>(store_, secrets_, providers_, clock_);
+    // The LLM gateway, as `berth serve` has it, reaching the tests' fake providers.
+    auto policy =
+        llm::DestinationPolicy::Create({.allow = llm::SplitAllowList(kTestProviderAllow)});
+    auto tls = llm::ProviderClient::SystemTlsContext();
+    EXPECT_TRUE(policy.ok() && tls.ok());
+    if (policy.ok() && tls.ok()) {
+      llm_client_ = std::make_shared<llm::ProviderClient>(std::move(*policy), *tls);
+    }
   }
   ~InProcessBerth() { Stop(); }
 
@@ -90,6 +100,7 @@ class InProcessBerth {
     s.providers = providers_;
     s.containers = containers_;
     s.agents = manager_;
+    s.llm_client = llm_client_;
     return s;
   }
   const store::StorePtr& store() const { return store_; }
@@ -105,6 +116,7 @@ class InProcessBerth {
   std::shared_ptr<service::ContainerService> containers_;
   std::shared_ptr<lifecycle::AgentManager> manager_;
   std::shared_ptr<lifecycle::AgentHooksImpl> hooks_;
+  std::shared_ptr<llm::ProviderClient> llm_client_;
   http::Router internal_router_;
   std::unique_ptr<http::Server> internal_;
   std::thread internal_thread_;

@@ -86,10 +86,14 @@ TEST_F(OpenClawLifecycle, AgentFetchesConfigGetsReadyChatsThroughFakeUpstreamAnd
   EXPECT_NE(berth_log.find("http GET /api/internal/agent-config/" + agent_id + " 200"),
             std::string::npos)
       << berth_log;
-  // ... wrote it where the gateway reads it, naming the fake upstream ...
+  // ... wrote it where the gateway reads it, naming berth's LLM gateway and the agent's own key
+  // for the provider, never the provider's address or key ...
   std::string served;
   EXPECT_EQ(Exec(agent_container_, "cat /home/node/.openclaw/openclaw.json", &served), 0) << served;
-  EXPECT_NE(served.find(llm.BaseUrl()), std::string::npos) << served;
+  EXPECT_NE(served.find("/api/internal/llm/fakellm\""), std::string::npos) << served;
+  EXPECT_NE(served.find("\"bk_"), std::string::npos) << served;
+  EXPECT_EQ(served.find(llm.BaseUrl()), std::string::npos) << served;
+  EXPECT_EQ(served.find(kUpstreamKey), std::string::npos) << served;
   EXPECT_NE(served.find("fakellm/fake-model-1"), std::string::npos) << served;
   // ... and the gateway is ready, as berth saw it.
   auto readyz = HttpExchange(ip, kGatewayPort, "GET", "/readyz", "", {}, 10s);
@@ -121,6 +125,19 @@ TEST_F(OpenClawLifecycle, AgentFetchesConfigGetsReadyChatsThroughFakeUpstreamAnd
     EXPECT_TRUE(calls[i].stream) << "the gateway streams every upstream request";
   }
 
+  // No real key anywhere in the agent: not in its state volume's files, its env or its labels
+  // (berth's gateway added it on the way out, above).
+  std::string found;
+  Exec(agent_container_, std::string("grep -rl ") + kUpstreamKey + " /home/node || echo none",
+       &found);
+  EXPECT_EQ(found, "none\n");
+  for (const std::string& variable : details->env) {
+    EXPECT_EQ(variable.find(kUpstreamKey), std::string::npos) << variable;
+  }
+  for (const auto& [name, value] : details->labels) {
+    EXPECT_EQ(value.find(kUpstreamKey), std::string::npos) << name;
+  }
+
   // The same without streaming: one JSON completion.
   calls_before = calls.size();
   auto plain = Chat(ip, gateway_token, /*stream=*/false);
@@ -138,9 +155,7 @@ TEST_F(OpenClawLifecycle, AgentFetchesConfigGetsReadyChatsThroughFakeUpstreamAnd
 
   // Config push: the provider gains a second model and a new key. The running gateway gets the
   // new openclaw.json, hot-reloads it (its own log says so) and uses it without a restart. The
-  // key is what proves the reload: this gateway forwards any model id of a custom provider
-  // (measured: x-openclaw-model fakellm/fake-model-2 reached the upstream before the push too),
-  // but it sends the key from its current config.
+  // new key never reaches the agent: berth's gateway sends it upstream.
   const std::size_t reloads_before = Count(GatewayLog(), kHotReloaded);
   const auto push_begin = std::chrono::steady_clock::now();
   auto patched = berth_->Send(
@@ -164,6 +179,7 @@ TEST_F(OpenClawLifecycle, AgentFetchesConfigGetsReadyChatsThroughFakeUpstreamAnd
   std::string pushed;
   EXPECT_EQ(Exec(agent_container_, "cat /home/node/.openclaw/openclaw.json", &pushed), 0) << pushed;
   EXPECT_NE(pushed.find("fake-model-2"), std::string::npos) << pushed;
+  EXPECT_EQ(pushed.find(kRotatedUpstreamKey), std::string::npos) << pushed;
 
   calls_before = llm.Calls().size();
   auto second = Chat(ip, gateway_token, /*stream=*/true, "fakellm/fake-model-2");

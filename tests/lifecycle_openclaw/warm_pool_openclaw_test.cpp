@@ -89,18 +89,21 @@ TEST_F(OpenClawWarmPool, NewUsersTakePooledGatewaysAndAReturningUserKeepsTheirSt
   EXPECT_EQ(ReadChatStream(first.http.body).text, FakeLlm::Reply("fake-model-1"));
   ASSERT_FALSE(llm.Calls().empty());
   EXPECT_EQ(llm.Calls().back().authorization, std::string("Bearer ") + kAliceKey);
-  EXPECT_EQ(Metric("berth_warm_pool_hits_total"), 1);
+  EXPECT_EQ(Metric("berth_warm_pool_hits_total"), 1) << berth_->Stderr();
   auto details = client().InspectContainer(alice_container);
   ASSERT_TRUE(details.ok()) << details.status().ToString();
   EXPECT_EQ(details->labels["berth.owner"].rfind("berth-pool-", 0), 0u)
       << "not a pooled container: " << details->labels["berth.owner"];
   const std::string served =
       InState(alice_container, std::string("cat ") + kStateDir + "/openclaw.json");
-  EXPECT_NE(served.find(kAliceKey), std::string::npos) << served;
+  // Her provider through berth's LLM gateway, with her agent's key, never her provider's.
+  EXPECT_EQ(served.find(kAliceKey), std::string::npos) << served;
+  EXPECT_NE(served.find("/api/internal/llm/fakellm\""), std::string::npos) << served;
+  EXPECT_NE(served.find("\"bk_"), std::string::npos) << served;
   EXPECT_NE(served.find("fakellm/fake-model-1"), std::string::npos) << served;
   // Applied through the gateway's config API, and neither the config nor the backup the gateway
   // restores from still names the pool's placeholder provider (the rotated backups may).
-  EXPECT_NE(berth_->Stderr().find("applied its config in"), std::string::npos);
+  EXPECT_NE(berth_->Stderr().find("applied its config in"), std::string::npos) << berth_->Stderr();
   const std::string dir = std::string(kStateDir) + "/";
   EXPECT_EQ(InState(alice_container,
                     "test -f " + dir + "openclaw.json.bak && { grep -l berth-pool " + dir +
@@ -119,7 +122,7 @@ TEST_F(OpenClawWarmPool, NewUsersTakePooledGatewaysAndAReturningUserKeepsTheirSt
   ASSERT_EQ(bobs.http.status, 200) << bobs.error << bobs.http.body;
   EXPECT_EQ(ReadChatStream(bobs.http.body).text, FakeLlm::Reply("fake-model-2"));
   EXPECT_EQ(llm.Calls().back().authorization, std::string("Bearer ") + kBobKey);
-  EXPECT_EQ(Metric("berth_warm_pool_hits_total"), 2);
+  EXPECT_EQ(Metric("berth_warm_pool_hits_total"), 2) << berth_->Stderr();
   ASSERT_FALSE(bob_container.empty());
   EXPECT_NE(bob_container, alice_container);
   const std::string bob_state = InState(bob_container, std::string("ls -A ") + kStateDir);
@@ -128,9 +131,10 @@ TEST_F(OpenClawWarmPool, NewUsersTakePooledGatewaysAndAReturningUserKeepsTheirSt
   const std::string found = InState(
       bob_container, std::string("grep -rl ") + kAliceKey + " " + kStateDir + " || echo none");
   EXPECT_EQ(found, "none\n");
-  EXPECT_NE(
-      InState(bob_container, std::string("cat ") + kStateDir + "/openclaw.json").find(kBobKey),
-      std::string::npos);
+  const std::string bobs_config =
+      InState(bob_container, std::string("cat ") + kStateDir + "/openclaw.json");
+  EXPECT_EQ(bobs_config.find(kBobKey), std::string::npos) << bobs_config;
+  EXPECT_NE(bobs_config.find("fakellm/fake-model-2"), std::string::npos) << bobs_config;
 
   // Alice returns after her agent was stopped: her own container and state, not the pool's.
   ASSERT_EQ(berth_->Post("/api/agent/stop", "", alice_token).status, 200);

@@ -211,7 +211,7 @@ TEST_F(BatchedContainersTest, ManyAgentsAskingAtOnceGetWhatTheDirectPathGives) {
         batched.AuthenticateContainerAsync(token, [&promise](Result<store::AgentConfigSource> s) {
           promise.set_value(std::move(s));
         });
-        auto via_batch = batched.ConfigFor(promise.get_future().get(), a.record.id);
+        auto via_batch = batched.ConfigFor(promise.get_future().get(), a.record.id, token);
         auto direct = containers_->ConfigForToken(token, a.record.id);
         const bool same =
             via_batch.ok() == direct.ok() &&

@@ -36,10 +36,35 @@ TEST_F(ProviderServiceTest, KeysAreSealedAtRestAndOpenedOnlyForTheConfig) {
   ASSERT_TRUE(stored.ok());
   EXPECT_EQ(*stored->api_key, *p->api_key);
 
+  // The agent's config names berth's gateway and the agent's own key; the real key is opened
+  // only for the gateway's call.
+  const std::string agent_key = crypto::AgentLlmKey(AgentToken(uid));
   auto config = providers_->BuildUserConfig(uid);
   ASSERT_TRUE(config.ok()) << config.status().ToString();
-  EXPECT_EQ((*config)["models"]["providers"]["work"]["apiKey"], "sk-secret-1");
+  EXPECT_EQ((*config)["models"]["providers"]["work"]["apiKey"], agent_key);
+  EXPECT_EQ((*config)["models"]["providers"]["work"]["baseUrl"],
+            std::string(kGatewayUrl) + "/work");
+  EXPECT_EQ(config->dump().find("sk-secret-1"), std::string::npos);
   EXPECT_EQ((*config)["agents"]["defaults"]["model"]["primary"], "work/m1");
+  auto route = Route(uid, "work");
+  ASSERT_TRUE(route.ok()) << route.status().ToString();
+  EXPECT_EQ(route->api_key, "sk-secret-1");
+  EXPECT_EQ(route->upstream_base, "http://127.0.0.1:9/v1");
+  EXPECT_EQ(route->api_type, "openai-completions");
+  EXPECT_EQ(route->user_id, uid);
+  EXPECT_EQ(Route(uid, "other").status().code(), ErrorCode::kNotFound);
+}
+
+TEST_F(ProviderServiceTest, AUserConfigNeedsTheGatewaysAddressAndTheAgentsRecord) {
+  std::string uid = NewUser();
+  ASSERT_TRUE(providers_->Create(uid, Provider("work", "sk-secret-1")).ok());
+  EXPECT_EQ(providers_->BuildUserConfig(uid).status().code(), ErrorCode::kNotFound)
+      << "no container record yet";
+  service::ProviderService fresh(store_, secrets_, clock_);
+  AgentToken(uid);
+  EXPECT_EQ(fresh.BuildUserConfig(uid).status().code(), ErrorCode::kUnavailable)
+      << "the lifecycle has not told it where the gateway is";
+  EXPECT_TRUE(providers_->BuildUserConfig(uid).ok());
 }
 
 TEST_F(ProviderServiceTest, ModelsAreStoredNormalised) {
@@ -52,6 +77,7 @@ TEST_F(ProviderServiceTest, ModelsAreStoredNormalised) {
 
 TEST_F(ProviderServiceTest, PatchKeepsClearsAndReplaces) {
   std::string uid = NewUser();
+  AgentToken(uid);
   auto p = providers_->Create(uid, Provider("work", "sk-1"));
   ASSERT_TRUE(p.ok());
   ProviderChange rename;
@@ -65,15 +91,17 @@ TEST_F(ProviderServiceTest, PatchKeepsClearsAndReplaces) {
   new_key.api_key = Set<std::string>("sk-2");
   auto rekeyed = providers_->Update(uid, p->id, new_key);
   ASSERT_TRUE(rekeyed.ok());
-  EXPECT_EQ((*providers_->BuildUserConfig(uid))["models"]["providers"]["home"]["apiKey"], "sk-2");
+  EXPECT_EQ(Route(uid, "home")->api_key, "sk-2");
 
   ProviderChange clear;
   clear.api_key = std::optional<std::string>();
   auto cleared = providers_->Update(uid, p->id, clear);
   ASSERT_TRUE(cleared.ok());
   EXPECT_FALSE(cleared->api_key.has_value());
-  EXPECT_FALSE(
-      (*providers_->BuildUserConfig(uid))["models"]["providers"]["home"].contains("apiKey"));
+  EXPECT_FALSE(Route(uid, "home")->api_key.has_value());
+  // The agent still sends its own key; the gateway sends the provider none.
+  EXPECT_EQ((*providers_->BuildUserConfig(uid))["models"]["providers"]["home"]["apiKey"],
+            crypto::AgentLlmKey(AgentToken(uid)));
 
   ProviderChange bad;
   bad.name = std::optional<std::string>();
@@ -83,6 +111,7 @@ TEST_F(ProviderServiceTest, PatchKeepsClearsAndReplaces) {
 
 TEST_F(ProviderServiceTest, InactiveProvidersAreLeftOutOldestFirstKept) {
   std::string uid = NewUser();
+  AgentToken(uid);
   ASSERT_TRUE(providers_->Create(uid, Provider("first")).ok());
   auto second = providers_->Create(uid, Provider("second"));
   ASSERT_TRUE(second.ok());
@@ -105,6 +134,7 @@ TEST_F(ProviderServiceTest, InactiveProvidersAreLeftOutOldestFirstKept) {
 
 TEST_F(ProviderServiceTest, PrimaryModelSettingAndChain) {
   std::string uid = NewUser();
+  AgentToken(uid);
   auto initial = providers_->GetAgentSettings(uid);
   ASSERT_TRUE(initial.ok());
   EXPECT_FALSE(initial->primary_model);

@@ -40,8 +40,15 @@ TEST_F(SecretRotationTest, ReencryptsUnderTheNewKeyKeepingEveryValue) {
   auto only_new = std::make_shared<crypto::SecretBox>(
       std::make_shared<crypto::StaticKeyProvider>(std::string(32, 'n')));
   service::ProviderService reader(store_, only_new, clock_);
-  EXPECT_EQ((*reader.BuildUserConfig(uid))["models"]["providers"]["work"]["apiKey"],
-            "sk-rotate-me");
+  service::ContainerService containers(store_, only_new, providers_, clock_);
+  auto source = containers.AuthenticateContainer(container->token);
+  ASSERT_TRUE(source.ok()) << source.status().ToString();
+  EXPECT_EQ(reader.RouteFor(*source, "work")->api_key, "sk-rotate-me");
+  reader.SetLlmGatewayUrl(kGatewayUrl);
+  auto config = reader.BuildUserConfig(uid);  // opens the container's token
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ((*config)["models"]["providers"]["work"]["apiKey"],
+            crypto::AgentLlmKey(container->token));
   auto again = service::RotateSecrets(*store_, rotated);
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->resealed, 0u);

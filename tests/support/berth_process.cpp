@@ -37,6 +37,11 @@ pid_t Spawn(const std::vector<std::string>& args, const std::map<std::string, st
   // Tests that do not manage agents never touch the developer's engine: without a DOCKER_HOST
   // of their own, berth gets one where nothing listens.
   if (!env.count("DOCKER_HOST")) env_s.push_back("DOCKER_HOST=unix:///nonexistent/berth-test.sock");
+  // The tests' fake providers listen on the agent networks' gateways (Docker's private bridge
+  // ranges), which berth's LLM gateway reaches only where allowed (llm/destination.hpp).
+  if (!env.count("BERTH_PROVIDER_ALLOW")) {
+    env_s.push_back("BERTH_PROVIDER_ALLOW=" + std::string(kTestProviderAllow));
+  }
   std::vector<char*> envp;
   for (auto& e : env_s) envp.push_back(e.data());
   envp.push_back(nullptr);

@@ -18,6 +18,10 @@ struct CommandResult {
   std::string err;
 };
 
+// Docker's private bridge ranges, where the tests' fake providers listen: a berth started here
+// gets them as BERTH_PROVIDER_ALLOW unless `env` names its own.
+inline constexpr char kTestProviderAllow[] = "172.16.0.0/12,192.168.0.0/16,10.0.0.0/8";
+
 // Without DOCKER_HOST in `env`, berth is pointed at a socket where nothing listens, so tests that
 // do not manage agents never touch the machine's container engine.
 //

@@ -41,6 +41,8 @@ class FakeExchange {
   void StartChunked(int status, const std::string& content_type);
   bool Chunk(std::string_view data);
   void EndChunked();
+  // Bytes as given, for answers no well-behaved server sends. false once the peer is gone.
+  bool Raw(std::string_view data) { return WriteAll(data); }
   // Waits until the peer closes its side (true) or `timeout` passes (false).
   bool WaitForPeerClose(std::chrono::milliseconds timeout);
 

@@ -1,0 +1,197 @@
+#include "http/llm_gateway_api.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <optional>
+
+#include "agentconfig/llm_routing.hpp"
+#include "crypto/tokens.hpp"
+#include "http/offload.hpp"
+#include "lifecycle/pool_llm.hpp"
+
+namespace berth::http {
+namespace {
+
+using Found = Result<store::AgentConfigSource>;
+
+constexpr std::string_view kAnthropicVersion = "2023-06-01";
+
+// The agent's key, from whichever header its client uses (OpenAI, Anthropic, Google styles).
+std::optional<std::string> PresentedKey(const Request& r) {
+  if (auto bearer = r.BearerToken()) return bearer;
+  for (std::string_view name : {"x-api-key", "x-goog-api-key"}) {
+    if (std::string_view value = r.Header(name); !value.empty()) return std::string(value);
+  }
+  if (auto key = r.query.find("key"); key != r.query.end()) return key->second;
+  return std::nullopt;
+}
+
+// The request's query string without `key` (a Google-style credential): it never goes upstream.
+std::string QueryWithoutKey(std::string_view target) {
+  const std::size_t mark = target.find('?');
+  if (mark == std::string_view::npos) return {};
+  std::string out;
+  std::string_view rest = target.substr(mark + 1);
+  while (!rest.empty()) {
+    const std::size_t amp = rest.find('&');
+    const std::string_view pair = rest.substr(0, amp);
+    if (!pair.empty() && pair.substr(0, 4) != "key=" && pair != "key") {
+      out += out.empty() ? "?" : "&";
+      out += pair;
+    }
+    if (amp == std::string_view::npos) break;
+    rest.remove_prefix(amp + 1);
+  }
+  return out;
+}
+
+// What of the agent's headers goes upstream: content negotiation and the API's own version and
+// feature headers. No credential, no cookie, nothing else.
+constexpr std::array<std::string_view, 5> kForwardedHeaders = {
+    "content-type", "accept", "anthropic-version", "anthropic-beta", "openai-beta"};
+
+bool PassedBack(beast::string_view name) {
+  const auto starts = [&](beast::string_view prefix) {
+    return name.size() >= prefix.size() && beast::iequals(name.substr(0, prefix.size()), prefix);
+  };
+  return beast::iequals(name, "content-type") || beast::iequals(name, "retry-after") ||
+         starts("x-ratelimit-") || starts("anthropic-ratelimit-");
+}
+
+// The provider's answer onto the agent's connection.
+class WriterSink final : public llm::AnswerSink {
+ public:
+  explicit WriterSink(ResponseWriter& writer) : writer_(writer) {}
+
+  net::awaitable<bool> Head(unsigned status, const bhttp::fields& headers) override {
+    ResponseHead head;
+    head.result(status);
+    for (const auto& field : headers) {
+      if (PassedBack(field.name_string())) head.insert(field.name_string(), field.value());
+    }
+    if (!co_await writer_.Begin(head)) co_return false;
+    co_return co_await writer_.Flush();  // the agent sees the answer begin before a long think
+  }
+  net::awaitable<bool> Body(std::string_view piece) override { return writer_.Write(piece); }
+  void OnGone(std::function<void()> cancel) override { writer_.WatchClient(std::move(cancel)); }
+
+ private:
+  ResponseWriter& writer_;
+};
+
+Response GatewayError(const Status& error) {
+  switch (error.code()) {
+    case ErrorCode::kUnavailable:
+      return OpenAiErrorResponse(bhttp::status::bad_gateway, "bad_gateway", error.message());
+    default:
+      return OpenAiErrorResponse(error);
+  }
+}
+
+llm::UpstreamCall CallFor(const Request& r, const service::ProviderService::LlmRoute& route,
+                          std::string_view path, std::chrono::milliseconds idle_timeout) {
+  llm::UpstreamCall call;
+  call.idle_timeout = idle_timeout;
+  call.method = r.method();
+  call.url = agentconfig::UpstreamUrl(route.upstream_base, path) +
+             QueryWithoutKey(std::string_view(r.raw.target().data(), r.raw.target().size()));
+  for (std::string_view name : kForwardedHeaders) {
+    if (std::string_view value = r.Header(name); !value.empty()) {
+      call.headers.emplace_back(name, value);
+    }
+  }
+  const bool anthropic = route.api_type == "anthropic-messages" || path.substr(0, 4) == "/v1/";
+  if (anthropic) {
+    if (r.Header("anthropic-version").empty()) {
+      call.headers.emplace_back("anthropic-version", kAnthropicVersion);
+    }
+    if (route.api_key) call.headers.emplace_back("x-api-key", *route.api_key);
+  } else if (route.api_key) {
+    call.headers.emplace_back("authorization", "Bearer " + *route.api_key);
+  }
+  call.body = r.raw.body();
+  return call;
+}
+
+StreamHandler Forwarder(LlmGatewayServices s, std::string path) {
+  return [s, path](Request& r, ResponseWriter& writer) -> net::awaitable<void> {
+    const auto now = std::chrono::steady_clock::now();
+    const std::string peer = r.peer.substr(0, r.peer.rfind(':'));
+    Response refused;
+    bool refuse = true;
+    std::string key;
+    if (!s.client || !s.containers || !s.providers) {
+      refused = OpenAiErrorResponse(Unavailable("berth's LLM gateway is not set up"));
+    } else if (long wait = s.limiter->BlockedFor(peer, now); wait > 0) {
+      refused = OpenAiErrorResponse(ResourceExhausted("too many failed key attempts"));
+      refused.set(bhttp::field::retry_after, std::to_string(wait));
+    } else if (!r.Header("upgrade").empty()) {
+      refused = OpenAiErrorResponse(InvalidArgument("berth's LLM gateway speaks HTTP only"));
+    } else if (auto presented = PresentedKey(r); !presented) {
+      refused = OpenAiErrorResponse(Unauthenticated("Missing API key"));
+    } else {
+      key = std::move(*presented);
+      refuse = false;
+    }
+    if (refuse) {
+      co_await writer.Send(refused);
+      co_return;
+    }
+    // Named, not temporaries of the co_await: g++ 12 destroys those twice (http/offload.hpp).
+    auto lookup = [c = s.containers, key](std::function<void(Found)> done) {
+      c->AuthenticateLlmKeyAsync(key, std::move(done));
+    };
+    net::awaitable<std::shared_ptr<Found>> pending = AwaitCallback<Found>(std::move(lookup));
+    std::shared_ptr<Found> found = co_await std::move(pending);
+    const auto route = [&]() -> Result<service::ProviderService::LlmRoute> {
+      if (found->ok()) return s.providers->RouteFor(**found, r.Param("provider"));
+      if (found->status().code() != ErrorCode::kUnauthenticated) return found->status();
+      s.limiter->RecordFailure(peer, now);
+      return Unauthenticated("Invalid API key");
+    }();
+    if (!route.ok()) {
+      Response res = OpenAiErrorResponse(route.status());
+      co_await writer.Send(res);
+      co_return;
+    }
+    const llm::UpstreamCall call = CallFor(r, *route, path, s.idle_timeout);
+    WriterSink sink(writer);
+    net::awaitable<Status> forwarded = s.client->Call(call, sink);
+    const Status status = co_await std::move(forwarded);
+    if (!writer.started()) {
+      spdlog::info("llm gateway: {} {} for user {}: {}", route->provider, path, route->user_id,
+                   status.message());
+      Response res = GatewayError(status);
+      co_await writer.Send(res);
+      co_return;
+    }
+    if (status.ok()) {
+      co_await writer.End();
+    } else if (status.code() != ErrorCode::kAborted) {
+      // Returning without End closes the connection: the agent sees a cut, never a whole answer.
+      spdlog::info("llm gateway: {} {} for user {}: {}", route->provider, path, route->user_id,
+                   status.message());
+    }
+  };
+}
+
+}  // namespace
+
+void RegisterLlmGateway(Router& router, const LlmGatewayServices& services) {
+  const std::string base = std::string("/api") + lifecycle::kLlmGatewayPath + "/:provider";
+  RouteOptions options;
+  options.errors = ErrorStyle::kOpenAi;
+  struct Served {
+    bhttp::verb method;
+    const char* path;
+  };
+  for (const Served& served :
+       {Served{bhttp::verb::post, "/chat/completions"}, Served{bhttp::verb::post, "/responses"},
+        Served{bhttp::verb::post, "/v1/messages"}, Served{bhttp::verb::get, "/models"},
+        Served{bhttp::verb::get, "/v1/models"}}) {
+    router.AddStream(served.method, base + served.path, Forwarder(services, served.path), options);
+  }
+}
+
+}  // namespace berth::http

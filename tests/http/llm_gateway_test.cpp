@@ -1,0 +1,260 @@
+// berth's LLM gateway (http/llm_gateway_api.hpp) in process: berth's router on loopback, the
+// services over a real SQLite file, and a fake provider on one of this machine's own non-loopback
+// addresses (loopback is never a provider destination), allowed as an admin would allow it.
+#include <gtest/gtest.h>
+
+#include <future>
+
+#include "crypto/tokens.hpp"
+#include "http/llm_gateway_api.hpp"
+#include "service/service_fixture.hpp"
+#include "support/http_client.hpp"
+#include "support/local_address.hpp"
+#include "support/loopback_server.hpp"
+#include "testagent/fake_http_server.hpp"
+
+namespace berth::testing {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+constexpr char kRealKey[] = "sk-real-provider-key-1";
+
+class LlmGatewayTest : public ServiceTest {
+ protected:
+  void SetUp() override {
+    ServiceTest::SetUp();
+    address_ = LocalAddress();
+    if (address_.empty()) GTEST_SKIP() << "this machine has no non-loopback IPv4 address";
+    provider_ = std::make_unique<FakeHttpServer>(
+        [this](const FakeRequest& r, FakeExchange& x) { Answer(r, x); }, address_);
+    StartGateway(address_ + "/32");
+  }
+
+  void StartGateway(const std::string& allow) {
+    auto policy = llm::DestinationPolicy::Create({.allow = {allow}});
+    ASSERT_TRUE(policy.ok()) << policy.status().ToString();
+    auto tls = llm::ProviderClient::SystemTlsContext();
+    ASSERT_TRUE(tls.ok()) << tls.status().ToString();
+    client_ = std::make_shared<llm::ProviderClient>(std::move(*policy), *tls);
+    http::RegisterLlmGateway(
+        router_, {containers_, providers_, client_, std::make_shared<http::AttemptLimiter>()});
+    ASSERT_TRUE(server_.Start(router_).ok());
+  }
+
+  // The fake provider: answers by path; records every request (FakeHttpServer does).
+  void Answer(const FakeRequest& r, FakeExchange& x) {
+    if (r.target.find("/hang") != std::string::npos) {
+      x.WaitForPeerClose(10s);
+      return;
+    }
+    if (r.target.find("/garbage") != std::string::npos) {
+      x.Raw("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: 5\r\n\r\nda");
+      return;  // two of five bytes, then the connection closes
+    }
+    if (r.target.find("/models") != std::string::npos) {
+      x.Respond(200, R"({"object":"list","data":[{"id":"m1"}]})");
+      return;
+    }
+    if (r.target.find("/limited") != std::string::npos) {
+      x.Respond(429, R"({"error":{"message":"slow down"}})");
+      return;
+    }
+    x.StartChunked(200, "text/event-stream");
+    x.Chunk("data: {\"piece\":\"one\"}\n\n");
+    // The rest only once the agent's side has seen the first piece: a gateway that buffered
+    // the answer would never let it.
+    if (first_seen_.wait_for(10s) != std::future_status::ready) return;
+    x.Chunk("data: {\"piece\":\"two\"}\n\n");
+    x.Chunk("data: [DONE]\n\n");
+    x.EndChunked();
+  }
+
+  std::string AddProvider(const std::string& uid, const std::string& name,
+                          const std::string& base_url, const std::string& api_type = "") {
+    service::ProviderChange c;
+    c.name = std::optional<std::string>(name);
+    c.type = std::optional<std::string>("custom");
+    c.base_url = std::optional<std::string>(base_url);
+    c.api_key = std::optional<std::string>(std::string(kRealKey));
+    if (!api_type.empty()) c.api_type = std::optional<std::string>(api_type);
+    c.models = std::optional<json>(json::array({"m1"}));
+    auto made = providers_->Create(uid, c);
+    EXPECT_TRUE(made.ok()) << made.status().ToString();
+    return crypto::AgentLlmKey(AgentToken(uid));
+  }
+
+  HttpResult Call(const std::string& method, const std::string& path, const std::string& body,
+                  std::map<std::string, std::string> headers) {
+    return HttpRequest(method, "127.0.0.1", server_.port(), "/api/internal/llm" + path, body,
+                       headers);
+  }
+
+  std::string ProviderUrl(const std::string& path = "/v1") const { return provider_->Url() + path; }
+
+  std::string address_;
+  std::unique_ptr<FakeHttpServer> provider_;
+  std::promise<void> first_promise_;
+  std::shared_future<void> first_seen_ = first_promise_.get_future().share();
+  std::shared_ptr<llm::ProviderClient> client_;
+  http::Router router_;
+  LoopbackServer server_;
+};
+
+TEST_F(LlmGatewayTest, AStreamArrivesInPiecesWithTheRealKeyAndNoneOfTheAgents) {
+  const std::string uid = NewUser();
+  const std::string key = AddProvider(uid, "mine", ProviderUrl());
+  // By hand, to see the first piece before the provider sends the second.
+  net::io_context io;
+  net::ip::tcp::socket socket(io);
+  socket.connect({net::ip::make_address("127.0.0.1"), server_.port()});
+  const std::string body = R"({"model":"m1","stream":true})";
+  const std::string request = "POST /api/internal/llm/mine/chat/completions?key=" + key +
+                              " HTTP/1.1\r\nHost: berth\r\nAuthorization: Bearer " + key +
+                              "\r\nx-api-key: " + key +
+                              "\r\nCookie: c=1\r\nContent-Type: application/json\r\n"
+                              "Content-Length: " +
+                              std::to_string(body.size()) + "\r\n\r\n" + body;
+  net::write(socket, net::buffer(request));
+  std::string seen;
+  std::array<char, 4096> buffer;
+  beast::error_code ec;
+  while (seen.find("\"one\"") == std::string::npos && !ec) {
+    seen.append(buffer.data(), socket.read_some(net::buffer(buffer), ec));
+  }
+  ASSERT_NE(seen.find("\"one\""), std::string::npos) << seen;
+  EXPECT_EQ(seen.find("\"two\""), std::string::npos) << "the second piece is not sent yet";
+  first_promise_.set_value();
+  while (seen.find("[DONE]") == std::string::npos && !ec) {
+    seen.append(buffer.data(), socket.read_some(net::buffer(buffer), ec));
+  }
+  EXPECT_NE(seen.find("HTTP/1.1 200"), std::string::npos) << seen;
+  EXPECT_NE(seen.find("text/event-stream"), std::string::npos) << seen;
+  EXPECT_NE(seen.find("\"two\""), std::string::npos) << seen;
+
+  const auto requests = provider_->Requests();
+  ASSERT_EQ(requests.size(), 1u);
+  const FakeRequest& sent = requests[0];
+  EXPECT_EQ(sent.method, "POST");
+  EXPECT_EQ(sent.target, "/v1/chat/completions") << "the agent's ?key= stays behind";
+  EXPECT_EQ(sent.Header("authorization"), std::string("Bearer ") + kRealKey);
+  EXPECT_EQ(sent.Header("x-api-key"), "");
+  EXPECT_EQ(sent.Header("cookie"), "");
+  EXPECT_EQ(sent.body, body);
+  for (const auto& [name, value] : sent.headers) {
+    EXPECT_EQ(value.find(key.substr(3)), std::string::npos) << name << " carries the agent's key";
+  }
+}
+
+TEST_F(LlmGatewayTest, EachApiTypeGetsItsPathAndCredentialStyle) {
+  const std::string uid = NewUser();
+  AddProvider(uid, "claude", ProviderUrl(""), "anthropic-messages");
+  AddProvider(uid, "resp", ProviderUrl(), "openai-responses");
+  const std::string key = crypto::AgentLlmKey(AgentToken(uid));
+  first_promise_.set_value();
+
+  auto messages = Call("POST", "/claude/v1/messages", R"({"model":"m1"})", {{"x-api-key", key}});
+  EXPECT_EQ(messages.status, 200) << messages.body;
+  auto responses =
+      Call("POST", "/resp/responses", R"({"model":"m1"})", {{"Authorization", "Bearer " + key}});
+  EXPECT_EQ(responses.status, 200) << responses.body;
+  auto models = Call("GET", "/resp/models", "", {{"Authorization", "Bearer " + key}});
+  EXPECT_EQ(models.status, 200) << models.body;
+  EXPECT_EQ(models.Json()["data"][0]["id"], "m1");
+
+  const auto requests = provider_->Requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(requests[0].target, "/v1/messages");
+  EXPECT_EQ(requests[0].Header("x-api-key"), kRealKey);
+  EXPECT_EQ(requests[0].Header("anthropic-version"), "2023-06-01");
+  EXPECT_EQ(requests[0].Header("authorization"), "");
+  EXPECT_EQ(requests[1].target, "/v1/responses");
+  EXPECT_EQ(requests[1].Header("authorization"), std::string("Bearer ") + kRealKey);
+  EXPECT_EQ(requests[2].method, "GET");
+  EXPECT_EQ(requests[2].target, "/v1/models");
+}
+
+TEST_F(LlmGatewayTest, AKeyOpensOnlyItsOwnAgentsProvidersAndDiesWithTheUser) {
+  const std::string alice = NewUser("alice");
+  const std::string bob = NewUser("bob");
+  const std::string alice_key = AddProvider(alice, "mine", ProviderUrl());
+  AddProvider(bob, "bobs", ProviderUrl());
+  const std::map<std::string, std::string> as_alice = {{"Authorization", "Bearer " + alice_key}};
+
+  EXPECT_EQ(Call("GET", "/bobs/models", "", as_alice).status, 404);
+  EXPECT_EQ(Call("GET", "/mine/models", "", {}).status, 401);
+  EXPECT_EQ(Call("GET", "/mine/models", "", {{"Authorization", "Bearer " + std::string(kRealKey)}})
+                .status,
+            401);
+  EXPECT_EQ(Call("GET", "/mine/models", "", {{"Authorization", "Bearer bk_forged"}}).status, 401);
+  // The container token itself is not an LLM key.
+  EXPECT_EQ(
+      Call("GET", "/mine/models", "", {{"Authorization", "Bearer " + AgentToken(alice)}}).status,
+      401);
+  EXPECT_EQ(Call("GET", "/mine/models", "", as_alice).status, 200);
+
+  ASSERT_TRUE(accounts_->DeleteUser(alice).ok());
+  auto after = Call("GET", "/mine/models", "", as_alice);
+  EXPECT_EQ(after.status, 401) << after.body;
+  EXPECT_EQ(after.Json()["error"]["type"], "authentication_error") << after.body;
+  EXPECT_EQ(provider_->RequestCount(), 1u) << "nothing refused reached the provider";
+}
+
+TEST_F(LlmGatewayTest, ProviderAddressesBerthMustNotReachAreRefused) {
+  const std::string uid = NewUser();
+  const std::string key = AddProvider(uid, "local", "http://127.0.0.1:9/v1");
+  AddProvider(uid, "metadata", "http://169.254.169.254/v1");
+  AddProvider(uid, "lan", "http://10.255.255.1:9/v1");
+  const std::map<std::string, std::string> auth = {{"Authorization", "Bearer " + key}};
+  for (const char* provider : {"local", "metadata", "lan"}) {
+    auto refused = Call("GET", std::string("/") + provider + "/models", "", auth);
+    EXPECT_EQ(refused.status, 403) << provider << ": " << refused.body;
+    EXPECT_NE(refused.Json()["error"]["message"].get<std::string>().find("provider address"),
+              std::string::npos)
+        << refused.body;
+  }
+}
+
+TEST_F(LlmGatewayTest, BadCallsGetClearErrorsAndTheProvidersOwnPassesThrough) {
+  const std::string uid = NewUser();
+  const std::string key = AddProvider(uid, "mine", ProviderUrl());
+  AddProvider(uid, "limited", ProviderUrl("/limited"));
+  AddProvider(uid, "garbage", ProviderUrl("/garbage"));
+  const std::map<std::string, std::string> auth = {{"Authorization", "Bearer " + key}};
+
+  EXPECT_EQ(Call("POST", "/mine/embeddings", "{}", auth).status, 404);
+  EXPECT_EQ(Call("DELETE", "/mine/models", "", auth).status, 405);
+  auto upgrade = Call("GET", "/mine/models", "",
+                      {{"Authorization", "Bearer " + key}, {"Upgrade", "websocket"}});
+  EXPECT_EQ(upgrade.status, 400) << upgrade.body;
+  EXPECT_EQ(Call("GET", "/nosuch/models", "", auth).status, 404);
+
+  auto limited = Call("POST", "/limited/chat/completions", "{}", auth);
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_EQ(limited.Json()["error"]["message"], "slow down");
+
+  // A provider that cuts its answer short: the agent sees a cut connection, never a whole body.
+  auto cut = Call("POST", "/garbage/chat/completions", "{}", auth);
+  EXPECT_FALSE(cut.status == 200 && cut.body == "da") << cut.status << " " << cut.body;
+}
+
+TEST_F(LlmGatewayTest, AProviderThatNeverAnswersEndsIn502AtTheIdleTimeout) {
+  const std::string uid = NewUser();
+  const std::string key = AddProvider(uid, "hang", ProviderUrl("/hang"));
+  http::Router router;
+  http::RegisterLlmGateway(
+      router, {containers_, providers_, client_, std::make_shared<http::AttemptLimiter>(), 300ms});
+  LoopbackServer quick;
+  ASSERT_TRUE(quick.Start(router).ok());
+  const auto begin = std::chrono::steady_clock::now();
+  auto hung =
+      HttpRequest("POST", "127.0.0.1", quick.port(), "/api/internal/llm/hang/chat/completions",
+                  "{}", {{"Authorization", "Bearer " + key}});
+  EXPECT_EQ(hung.status, 502) << hung.body;
+  EXPECT_EQ(hung.Json()["error"]["code"], "bad_gateway") << hung.body;
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, 5s);
+}
+
+}  // namespace
+}  // namespace berth::testing
