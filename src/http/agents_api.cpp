@@ -9,8 +9,8 @@ namespace berth::http::api {
 namespace {
 
 using V = bhttp::verb;
-constexpr RouteOptions kAdmin{Access::kAdmin};
-constexpr RouteOptions kUser{Access::kUser};
+const RouteOptions kAdmin{Access::kAdmin};
+const RouteOptions kUser{Access::kUser};
 using AgentsPtr = std::shared_ptr<lifecycle::AgentManager>;
 
 // Errors of agent operations; 429 tells the client when to come back.

@@ -2,26 +2,26 @@
 
 #include <spdlog/spdlog.h>
 
+#include <any>
 #include <array>
 #include <optional>
 
 #include "agentconfig/llm_routing.hpp"
 #include "crypto/tokens.hpp"
-#include "http/offload.hpp"
 #include "lifecycle/pool_llm.hpp"
 
 namespace berth::http {
 namespace {
 
-using Found = Result<store::AgentConfigSource>;
-
 constexpr std::string_view kAnthropicVersion = "2023-06-01";
 
 // The agent's key, from whichever header its client uses (OpenAI, Anthropic, Google styles).
-std::optional<std::string> PresentedKey(const Request& r) {
-  if (auto bearer = r.BearerToken()) return bearer;
-  for (std::string_view name : {"x-api-key", "x-goog-api-key"}) {
-    if (std::string_view value = r.Header(name); !value.empty()) return std::string(value);
+std::optional<std::string> PresentedKey(const BeastRequest& head, const Request& r) {
+  if (auto bearer = BearerTokenOf(head)) return bearer;
+  for (const char* name : {"x-api-key", "x-goog-api-key"}) {
+    if (auto value = head.find(name); value != head.end() && !value->value().empty()) {
+      return std::string(value->value());
+    }
   }
   if (auto key = r.query.find("key"); key != r.query.end()) return key->second;
   return std::nullopt;
@@ -114,42 +114,40 @@ llm::UpstreamCall CallFor(const Request& r, const service::ProviderService::LlmR
   return call;
 }
 
-StreamHandler Forwarder(LlmGatewayServices s, std::string path) {
-  return [s, path](Request& r, ResponseWriter& writer) -> net::awaitable<void> {
+// Who calls, decided on the request's head before its body is read (STYLE.md, rule 16): the
+// agent's key, authenticated; its config source is left in Request::admitted for the handler.
+std::function<Status(Request&, const BeastRequest&)> Admit(LlmGatewayServices s) {
+  return [s](Request& r, const BeastRequest& head) -> Status {
+    if (!s.client || !s.containers || !s.providers) {
+      return Unavailable("berth's LLM gateway is not set up");
+    }
     const auto now = std::chrono::steady_clock::now();
     const std::string peer = r.peer.substr(0, r.peer.rfind(':'));
-    Response refused;
-    bool refuse = true;
-    std::string key;
-    if (!s.client || !s.containers || !s.providers) {
-      refused = OpenAiErrorResponse(Unavailable("berth's LLM gateway is not set up"));
-    } else if (long wait = s.limiter->BlockedFor(peer, now); wait > 0) {
-      refused = OpenAiErrorResponse(ResourceExhausted("too many failed key attempts"));
-      refused.set(bhttp::field::retry_after, std::to_string(wait));
-    } else if (!r.Header("upgrade").empty()) {
-      refused = OpenAiErrorResponse(InvalidArgument("berth's LLM gateway speaks HTTP only"));
-    } else if (auto presented = PresentedKey(r); !presented) {
-      refused = OpenAiErrorResponse(Unauthenticated("Missing API key"));
-    } else {
-      key = std::move(*presented);
-      refuse = false;
+    if (s.limiter->BlockedFor(peer, now) > 0) {
+      return ResourceExhausted("too many failed key attempts from this address");
     }
-    if (refuse) {
-      co_await writer.Send(refused);
-      co_return;
+    if (head.find(bhttp::field::upgrade) != head.end()) {
+      return InvalidArgument("berth's LLM gateway speaks HTTP only");
     }
-    // Named, not temporaries of the co_await: g++ 12 destroys those twice (http/offload.hpp).
-    auto lookup = [c = s.containers, key](std::function<void(Found)> done) {
-      c->AuthenticateLlmKeyAsync(key, std::move(done));
-    };
-    net::awaitable<std::shared_ptr<Found>> pending = AwaitCallback<Found>(std::move(lookup));
-    std::shared_ptr<Found> found = co_await std::move(pending);
-    const auto route = [&]() -> Result<service::ProviderService::LlmRoute> {
-      if (found->ok()) return s.providers->RouteFor(**found, r.Param("provider"));
-      if (found->status().code() != ErrorCode::kUnauthenticated) return found->status();
-      s.limiter->RecordFailure(peer, now);
-      return Unauthenticated("Invalid API key");
-    }();
+    auto key = PresentedKey(head, r);
+    if (!key) return Unauthenticated("Missing API key");
+    auto source = s.containers->AuthenticateLlmKey(*key);
+    if (!source.ok()) {
+      if (source.status().code() == ErrorCode::kUnauthenticated)
+        s.limiter->RecordFailure(peer, now);
+      return source.status();
+    }
+    r.admitted = std::move(*source);
+    return Status::Ok();
+  };
+}
+
+StreamHandler Forwarder(LlmGatewayServices s, std::string path) {
+  return [s, path](Request& r, ResponseWriter& writer) -> net::awaitable<void> {
+    const auto* source = std::any_cast<store::AgentConfigSource>(&r.admitted);
+    auto route = source != nullptr ? s.providers->RouteFor(*source, r.Param("provider"))
+                                   : Result<service::ProviderService::LlmRoute>(
+                                         Internal("the LLM gateway's call was not admitted"));
     if (!route.ok()) {
       Response res = OpenAiErrorResponse(route.status());
       co_await writer.Send(res);
@@ -182,6 +180,7 @@ void RegisterLlmGateway(Router& router, const LlmGatewayServices& services) {
   const std::string base = std::string("/api") + lifecycle::kLlmGatewayPath + "/:provider";
   RouteOptions options;
   options.errors = ErrorStyle::kOpenAi;
+  options.admit = Admit(services);
   struct Served {
     bhttp::verb method;
     const char* path;

@@ -5,7 +5,7 @@ namespace berth::http::api {
 namespace {
 
 using V = bhttp::verb;
-constexpr RouteOptions kUser{Access::kUser};
+const RouteOptions kUser{Access::kUser};
 
 Result<service::ProviderChange> ReadProvider(const Request& r) {
   auto body = ParseObject(

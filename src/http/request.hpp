@@ -1,5 +1,6 @@
 #pragma once
 
+#include <any>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -28,6 +29,8 @@ struct Request {
   std::string route;  // the matched route's pattern ("/api/providers/:id"), for metrics and logs
   // The authenticated caller of a route with an Access (router.hpp); nullopt on public routes.
   std::optional<service::Principal> principal;
+  // What a route's own admission check found (RouteOptions::admit), for its handler.
+  std::any admitted;
 
   bhttp::verb method() const { return raw.method(); }
   // Header value, or empty when absent.

@@ -256,8 +256,13 @@ Response Router::Error(ErrorStyle style, const Status& error) {
 
 std::optional<Response> Router::Authenticate(const Route& route, Request& request,
                                              const BeastRequest& head) const {
-  if (route.options.access == Access::kPublic) return std::nullopt;
   const ErrorStyle style = route.options.errors;
+  if (route.options.admit) {
+    if (Status admitted = route.options.admit(request, head); !admitted.ok()) {
+      return Error(style, admitted);
+    }
+  }
+  if (route.options.access == Access::kPublic) return std::nullopt;
   auto token = BearerTokenOf(head);
   if (!token) return Error(style, Unauthenticated("Missing Bearer token"));
   if (!authenticator_) return Error(style, Internal("no authenticator for " + route.pattern));

@@ -37,6 +37,11 @@ struct RouteOptions {
   // loop that serves other sockets, unless it is inline: cheap answers that touch neither the
   // store nor a JSON tree of the request's (health, the OpenAPI document).
   bool inline_handler = false;
+  // For a public route that authenticates callers its own way (berth's LLM gateway: an agent's
+  // key in whichever header its client uses): runs on the request's head, after matching and
+  // before any byte of the body is read, and may leave what it found in Request::admitted for
+  // the handler. An error is answered at once (in the route's ErrorStyle), the body unread.
+  std::function<Status(Request&, const BeastRequest& head)> admit = {};
 };
 
 // Resolves a bearer token; the one authentication adapter of every route with an Access.

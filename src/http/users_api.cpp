@@ -7,8 +7,8 @@ namespace berth::http::api {
 namespace {
 
 using V = bhttp::verb;
-constexpr RouteOptions kAdmin{Access::kAdmin};
-constexpr RouteOptions kUser{Access::kUser};
+const RouteOptions kAdmin{Access::kAdmin};
+const RouteOptions kUser{Access::kUser};
 
 // The user's agent as the admin's fleet list shows it: the lifecycle's view (the record merged
 // with what this replica knows) when there is a lifecycle, else the record's.

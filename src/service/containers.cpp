@@ -194,28 +194,18 @@ void ContainerService::AuthenticateContainerAsync(
   });
 }
 
-void ContainerService::AuthenticateLlmKeyAsync(
-    std::string_view key, std::function<void(Result<store::AgentConfigSource>)> done) const {
-  std::string hash = crypto::TokenHashOfLlmKey(key);
-  if (hash.empty()) return done(Unauthenticated("Invalid API key"));
-  auto verify = [this, key = std::string(key), done](Result<store::AgentConfigSource> source) {
-    if (!source.ok()) {
-      if (source.status().code() == ErrorCode::kNotFound) {
-        return done(Unauthenticated("Invalid API key"));
-      }
-      return done(source.status());
-    }
-    auto token = secrets_->Open(source->container.gateway_token);
-    if (!token.ok()) return done(token.status());
-    if (!crypto::IsAgentLlmKey(key, *token)) return done(Unauthenticated("Invalid API key"));
-    done(std::move(source));
-  };
-  if (!batcher_) return verify(store_->LoadAgentConfigSource(hash));
-  batcher_->Lookup(hash, [verify = std::move(verify)](ConfigBatcher::Found found) {
-    if (!found.ok()) return verify(found.status());
-    if (!found->has_value()) return verify(NotFound("no container"));
-    verify(std::move(**found));
-  });
+Result<store::AgentConfigSource> ContainerService::AuthenticateLlmKey(std::string_view key) const {
+  const std::string hash = crypto::TokenHashOfLlmKey(key);
+  if (hash.empty()) return Unauthenticated("Invalid API key");
+  auto source = store_->LoadAgentConfigSource(hash);
+  if (!source.ok()) {
+    if (source.status().code() == ErrorCode::kNotFound) return Unauthenticated("Invalid API key");
+    return source.status();
+  }
+  auto token = secrets_->Open(source->container.gateway_token);
+  if (!token.ok()) return token.status();
+  if (!crypto::IsAgentLlmKey(key, *token)) return Unauthenticated("Invalid API key");
+  return source;
 }
 
 Result<nlohmann::json> ContainerService::ConfigForToken(std::string_view token,

@@ -92,8 +92,7 @@ class ContainerService {
   // The same for an agent's LLM key (crypto::AgentLlmKey), for berth's LLM gateway: found by the
   // token hash it names, proven with the record's token. kUnauthenticated "Invalid API key" when
   // it is malformed, names no container or is not that container's.
-  void AuthenticateLlmKeyAsync(std::string_view key,
-                               std::function<void(Result<store::AgentConfigSource>)> done) const;
+  Result<store::AgentConfigSource> AuthenticateLlmKey(std::string_view key) const;
 
   // The internal endpoint: openclaw.json for container `id`, for the holder of `token`.
   // kUnauthenticated "Invalid container token" when the token matches no container;

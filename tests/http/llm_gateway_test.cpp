@@ -230,6 +230,25 @@ TEST_F(LlmGatewayTest, BadCallsGetClearErrorsAndTheProvidersOwnPassesThrough) {
   EXPECT_EQ(upgrade.status, 400) << upgrade.body;
   EXPECT_EQ(Call("GET", "/nosuch/models", "", auth).status, 404);
 
+  // A caller without a valid key never makes berth read (or hold) its body: the answer comes on
+  // the head, before the 900 kB it announces (within the body limit, so the key decides).
+  const std::string head_only =
+      "POST /api/internal/llm/mine/chat/completions HTTP/1.1\r\nHost: berth\r\n"
+      "x-api-key: bk_" +
+      std::string(64, 'a') +
+      ".forged\r\nContent-Type: application/json\r\n"
+      "Content-Length: 900000\r\n\r\n{";
+  const std::string refused = RawExchange("127.0.0.1", server_.port(), head_only);
+  EXPECT_EQ(refused.rfind("HTTP/1.1 401", 0), 0u) << refused;
+  EXPECT_NE(refused.find("Invalid API key"), std::string::npos) << refused;
+  // With the right key, a body over the server's limit is a 413.
+  const std::string too_big =
+      "POST /api/internal/llm/mine/chat/completions HTTP/1.1\r\nHost: berth\r\n"
+      "Authorization: Bearer " +
+      key + "\r\nContent-Length: 100000000\r\n\r\n{";
+  EXPECT_EQ(RawExchange("127.0.0.1", server_.port(), too_big).rfind("HTTP/1.1 413", 0), 0u);
+  EXPECT_EQ(provider_->RequestCount(), 0u);
+
   auto limited = Call("POST", "/limited/chat/completions", "{}", auth);
   EXPECT_EQ(limited.status, 429);
   EXPECT_EQ(limited.Json()["error"]["message"], "slow down");
