@@ -143,6 +143,9 @@ TEST_F(ProbeE2e, DeepJsonToEveryRouteThatTakesABodyIsA400AndBerthStaysUp) {
   for (const auto& [path, methods] : doc["paths"].items()) {
     for (const auto& [method, operation] : methods.items()) {
       if (!operation.contains("requestBody")) continue;
+      // berth's LLM gateway forwards an agent's body to its provider as it is, never parsing it
+      // (llm_gateway_test probes it: a wrong key is refused on the head, a huge body is a 413).
+      if (path.rfind("/api/internal/llm/", 0) == 0) continue;
       std::string target = path;
       auto fill = [&target](const std::string& name, const std::string& value) {
         auto at = target.find("{" + name + "}");
