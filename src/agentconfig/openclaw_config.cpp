@@ -34,7 +34,7 @@ std::vector<EmittedProvider> EmittedProviders(const std::vector<ProviderInput>& 
     std::set<std::string_view> ids;
     for (const ModelEntry& model : provider.models) {
       if (!ValidateModelId(model.id).ok() || !ids.insert(model.id).second) continue;
-      ModelEntry kept{model.id, std::nullopt};
+      ModelEntry kept{model.id, std::nullopt, std::nullopt};
       if (model.name && ValidateModelName(*model.name).ok()) kept.name = model.name;
       out.models.push_back(std::move(kept));
     }
@@ -160,7 +160,7 @@ nlohmann::json PlaceholderConfig(const std::string& provider, const std::string&
   placeholder.type = "custom";
   placeholder.base_url = llm_base_url;
   placeholder.api_key = "none";
-  placeholder.models = {ModelEntry{"idle", std::nullopt}};
+  placeholder.models = {ModelEntry{"idle", std::nullopt, std::nullopt}};
   const std::vector<ProviderInput> inputs = {placeholder};
   return Assemble(provider + "/idle", EmittedProviders(inputs));
 }

@@ -6,11 +6,23 @@
 
 namespace berth::agentconfig {
 
+// What a model costs, in USD per million tokens: OpenClaw's own models[].cost (input, output,
+// cacheRead, cacheWrite). berth charges usage by it.
+struct ModelCost {
+  double input = 0;
+  double output = 0;
+  double cache_read = 0;
+  double cache_write = 0;
+
+  friend bool operator==(const ModelCost&, const ModelCost&) = default;
+};
+
 // One model a provider offers. `id` is what the upstream API calls it; `name` is the display name
 // (openclaw.json requires one; BuildUserConfig uses `id` when it is absent).
 struct ModelEntry {
   std::string id;
   std::optional<std::string> name;
+  std::optional<ModelCost> cost;  // absent: berth's built-in price list, if it knows the model
 
   friend bool operator==(const ModelEntry&, const ModelEntry&) = default;
 };

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cmath>
 #include <set>
 #include <system_error>
 #include <unordered_map>
@@ -123,6 +124,31 @@ Status CheckPort(std::string_view port) {
   return Status::Ok();
 }
 
+// models[i].cost: OpenClaw's shape, USD per million tokens; every part optional (0).
+Result<ModelCost> ParseCost(const nlohmann::json& cost, std::size_t i) {
+  const std::string field = IndexedField(i, "cost");
+  if (!cost.is_object()) return Invalid(field, "must be an object");
+  ModelCost out;
+  for (const auto& [key, value] : cost.items()) {
+    double* part = key == "input"        ? &out.input
+                   : key == "output"     ? &out.output
+                   : key == "cacheRead"  ? &out.cache_read
+                   : key == "cacheWrite" ? &out.cache_write
+                                         : nullptr;
+    if (part == nullptr) {
+      return Invalid(
+          field, "unknown key " + Quoted(key) + " (allowed: input, output, cacheRead, cacheWrite)");
+    }
+    if (!value.is_number() || !std::isfinite(value.get<double>()) || value.get<double>() < 0 ||
+        value.get<double>() > kMaxModelPrice) {
+      return Invalid(field + "." + key, "must be a number of USD per million tokens, 0 to " +
+                                            std::to_string(static_cast<int>(kMaxModelPrice)));
+    }
+    *part = value.get<double>();
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<std::vector<ModelEntry>> ParseModelsStrict(const nlohmann::json& models) {
@@ -136,7 +162,7 @@ Result<std::vector<ModelEntry>> ParseModelsStrict(const nlohmann::json& models) 
   for (std::size_t i = 0; i < models.size(); ++i) {
     const nlohmann::json& entry = models[i];
     if (entry.is_string()) {
-      parsed.push_back(ModelEntry{entry.get<std::string>(), std::nullopt});
+      parsed.push_back(ModelEntry{entry.get<std::string>(), std::nullopt, std::nullopt});
       continue;
     }
     if (!entry.is_object()) {
@@ -144,18 +170,24 @@ Result<std::vector<ModelEntry>> ParseModelsStrict(const nlohmann::json& models) 
                      "must be a model id string or an object with \"id\" and optional \"name\"");
     }
     for (const auto& [key, value] : entry.items()) {
-      if (key != "id" && key != "name") {
-        return Invalid(IndexedField(i, ""), "unknown key " + Quoted(key) + " (allowed: id, name)");
+      if (key != "id" && key != "name" && key != "cost") {
+        return Invalid(IndexedField(i, ""),
+                       "unknown key " + Quoted(key) + " (allowed: id, name, cost)");
       }
     }
     const auto id = entry.find("id");
     if (id == entry.end()) return Invalid(IndexedField(i, "id"), "is required");
     if (!id->is_string()) return Invalid(IndexedField(i, "id"), "must be a string");
-    ModelEntry model{id->get<std::string>(), std::nullopt};
+    ModelEntry model{id->get<std::string>(), std::nullopt, std::nullopt};
     const auto name = entry.find("name");
     if (name != entry.end() && !name->is_null()) {
       if (!name->is_string()) return Invalid(IndexedField(i, "name"), "must be a string");
       model.name = name->get<std::string>();
+    }
+    if (const auto cost = entry.find("cost"); cost != entry.end() && !cost->is_null()) {
+      auto parsed_cost = ParseCost(*cost, i);
+      if (!parsed_cost.ok()) return parsed_cost.status();
+      model.cost = *parsed_cost;
     }
     parsed.push_back(std::move(model));
   }
@@ -181,6 +213,9 @@ std::vector<ModelEntry> ParseModelsLenient(const std::string& stored_json) {
       if (name != entry.end() && name->is_string() &&
           CheckModelName(name->get_ref<const std::string&>(), "name").ok()) {
         model.name = name->get<std::string>();
+      }
+      if (const auto cost = entry.find("cost"); cost != entry.end()) {
+        if (auto parsed_cost = ParseCost(*cost, 0); parsed_cost.ok()) model.cost = *parsed_cost;
       }
     } else {
       continue;

@@ -27,20 +27,24 @@ inline constexpr std::size_t kMaxProviderNameLength = 63;
 inline constexpr std::size_t kMaxModelIdLength = 256;    // bytes
 inline constexpr std::size_t kMaxModelNameLength = 256;  // bytes
 inline constexpr std::size_t kMaxModelsPerProvider = 1024;
+inline constexpr double kMaxModelPrice = 100000;  // USD per million tokens
 inline constexpr std::size_t kMaxBaseUrlLength = 2048;
 inline constexpr std::size_t kMaxApiKeyLength = 4096;
 
 // Parses the `models` of an API request: an array whose entries are model id strings or objects
-// {"id": string, "name"?: string|null} (no other keys). Fails on anything else, on an id or name
-// breaking ValidateModelId/ValidateModelName, on a duplicate id and on more than
-// kMaxModelsPerProvider entries; the message names the bad index ("models[3].id: ...").
+// {"id": string, "name"?: string|null, "cost"?: {input, output, cacheRead, cacheWrite}} (no
+// other keys; each cost part a number of USD per million tokens, 0..kMaxModelPrice). Fails on
+// anything else, on an id or name breaking ValidateModelId/ValidateModelName, on a duplicate id and
+// on more than kMaxModelsPerProvider entries; the message names the bad index ("models[3].id:
+// ...").
 Result<std::vector<ModelEntry>> ParseModelsStrict(const nlohmann::json& models);
 
 // Reads `models` as stored by the seed or by berth (JSON text), never failing: like the seed's
 // extractModels it keeps string entries and objects with a string "id", in order, and skips
 // everything else. It also skips ids that ValidateModelId rejects (the gateway would reject or
 // never select them) and repeated ids (the seed's map kept the first position), drops names that
-// ValidateModelName rejects, and stops after kMaxModelsPerProvider models. Garbage yields {}.
+// ValidateModelName rejects and costs ParseModelsStrict would refuse, and stops after
+// kMaxModelsPerProvider models. Garbage yields {}.
 std::vector<ModelEntry> ParseModelsLenient(const std::string& stored_json);
 
 // 1..63 of [a-z0-9._-], and not "__proto__" (OpenClaw's loader silently drops that key). The

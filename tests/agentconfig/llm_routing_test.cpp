@@ -13,7 +13,7 @@ ProviderInput Provider(std::string name, std::optional<std::string> base_url,
   p.base_url = std::move(base_url);
   p.api_key = "sk-real-key";
   p.api_type = std::move(api_type);
-  p.models = {ModelEntry{"m1", std::nullopt}};
+  p.models = {ModelEntry{"m1", std::nullopt, std::nullopt}};
   return p;
 }
 

@@ -24,7 +24,7 @@ ProviderInput Provider(std::string name, std::optional<std::string> base_url,
 }
 
 ModelEntry Model(std::string id, std::optional<std::string> name = std::nullopt) {
-  return ModelEntry{std::move(id), std::move(name)};
+  return ModelEntry{std::move(id), std::move(name), std::nullopt};
 }
 
 Json ModelJson(const std::string& id, const std::string& name) {
@@ -369,6 +369,27 @@ TEST(ParseModelsStrict, RejectsTooManyModels) {
   EXPECT_THAT(parsed.status().message(), StartsWith("models: must have at most 1024"));
   models.erase(models.size() - 1);
   EXPECT_TRUE(ParseModelsStrict(models).ok());
+}
+
+TEST(ParseModelsStrict, ReadsOpenClawsCostShape) {
+  const Result<std::vector<ModelEntry>> models = ParseModelsStrict(Json::parse(
+      R"([{"id": "a", "cost": {"input": 3, "output": 15, "cacheRead": 0.3, "cacheWrite": 3.75}},
+          {"id": "b", "cost": {"output": 2}}, {"id": "c", "cost": null}])"));
+  ASSERT_TRUE(models.ok()) << models.status().ToString();
+  EXPECT_EQ((*models)[0].cost, (ModelCost{3, 15, 0.3, 3.75}));
+  EXPECT_EQ((*models)[1].cost, (ModelCost{0, 2, 0, 0}));
+  EXPECT_EQ((*models)[2].cost, std::nullopt);
+  ExpectStrictRejects(R"([{"id": "a", "cost": 3}])", "models[0].cost: must be an object");
+  ExpectStrictRejects(R"([{"id": "a", "cost": {"input": -1}}])", "models[0].cost.input: must be");
+  ExpectStrictRejects(R"([{"id": "a", "cost": {"input": "3"}}])", "models[0].cost.input: must be");
+  ExpectStrictRejects(R"([{"id": "a", "cost": {"output": 1e9}}])", "models[0].cost.output: must");
+  ExpectStrictRejects(R"([{"id": "a", "cost": {"in": 1}}])", "models[0].cost: unknown key \"in\"");
+  // Stored costs a strict parse would refuse are dropped on reading, the model kept.
+  const auto lenient = ParseModelsLenient(R"([{"id": "a", "cost": {"input": -1}},
+                                              {"id": "b", "cost": {"input": 1}}])");
+  ASSERT_EQ(lenient.size(), 2u);
+  EXPECT_EQ(lenient[0].cost, std::nullopt);
+  EXPECT_EQ(lenient[1].cost, (ModelCost{1, 0, 0, 0}));
 }
 
 // --- ParseModelsLenient --------------------------------------------------------------------------

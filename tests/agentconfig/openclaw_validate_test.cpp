@@ -139,9 +139,9 @@ TEST_F(OpenClawValidate, AcceptsUserConfigs) {
 
   std::vector<ProviderInput> every_api;
   for (std::size_t i = 0; i < kModelApis.size(); ++i) {
-    every_api.push_back(Provider("api-" + std::to_string(i),
-                                 "https://api" + std::to_string(i) + ".example/v1",
-                                 {ModelEntry{"m", std::nullopt}}, "k", std::string(kModelApis[i])));
+    every_api.push_back(
+        Provider("api-" + std::to_string(i), "https://api" + std::to_string(i) + ".example/v1",
+                 {ModelEntry{"m", std::nullopt, std::nullopt}}, "k", std::string(kModelApis[i])));
   }
   configs.emplace_back("every accepted api type",
                        BuildUserConfig("api-0/m", Validated(std::move(every_api))));

@@ -205,7 +205,7 @@ TEST_F(WarmPoolTest, AKeepWarmNeverReplacesAConfigThatIsNotAPlaceholder) {
     agentconfig::ProviderInput theirs;
     theirs.name = "fakellm";
     theirs.base_url = "http://172.17.0.1:3001/api/internal/llm/fakellm";
-    theirs.models = {agentconfig::ModelEntry{"fake-model-1", std::nullopt}};
+    theirs.models = {agentconfig::ModelEntry{"fake-model-1", std::nullopt, std::nullopt}};
     std::lock_guard lock(probe_->rpc_mu);
     probe_->config = agentconfig::BuildUserConfig(std::nullopt, {theirs});
   }
