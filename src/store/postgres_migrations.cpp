@@ -193,11 +193,32 @@ ALTER TABLE user_containers ADD COLUMN node_id TEXT, ADD COLUMN node_name TEXT;
 ALTER TABLE system_containers ADD COLUMN node_id TEXT, ADD COLUMN node_name TEXT;
 )sql";
 
+// What agents used through berth's LLM gateway, per user, provider, model and UTC day.
+constexpr const char* kLlmUsage = R"sql(
+CREATE TABLE llm_usage (
+  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  day TEXT NOT NULL,
+  provider TEXT NOT NULL,
+  model TEXT NOT NULL,
+  requests BIGINT NOT NULL,
+  input_tokens BIGINT NOT NULL,
+  output_tokens BIGINT NOT NULL,
+  cache_read_tokens BIGINT NOT NULL,
+  cache_write_tokens BIGINT NOT NULL,
+  reasoning_tokens BIGINT NOT NULL,
+  cost_nano_usd BIGINT NOT NULL,
+  unpriced_requests BIGINT NOT NULL,
+  PRIMARY KEY (user_id, day, provider, model)
+);
+CREATE INDEX llm_usage_day ON llm_usage(day);
+)sql";
+
 constexpr std::array kMigrations = {
     PostgresMigration{3, "initial schema (sqlite versions 1-3)", kInitialSchema},
     PostgresMigration{4, "leases and change feed", kReplicas},
     PostgresMigration{5, "bulk copy without a lock per container", kBulkTokenHashCheck},
     PostgresMigration{6, "agent nodes", kAgentNodes},
+    PostgresMigration{7, "llm usage", kLlmUsage},
 };
 
 // Any fixed key: every berth on one database takes the same one.

@@ -109,6 +109,10 @@ class PostgresStore final : public SnapshotStore {
   // Does not touch updated_at: rotation re-seals the same plaintext.
   Result<bool> ReplaceSecret(const StoredSecret& secret, const std::string& new_value) override;
 
+  // LLM usage (sqlite_usage.cpp / postgres_usage.cpp).
+  Status AddUsage(const std::vector<UsageRow>& rows) override;
+  Result<std::vector<UsageRow>> ListUsage(const UsageQuery& query) override;
+
   // Coordination of replicas (sqlite_coordination.cpp / postgres_coordination.cpp).
   Result<std::optional<int64_t>> AcquireLease(const std::string& name, const std::string& holder,
                                               int64_t ttl_ms) override;

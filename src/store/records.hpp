@@ -125,6 +125,34 @@ struct AgentConfigSource {
   std::vector<LlmProvider> active_providers;  // the owner's, oldest first (user containers only)
 };
 
+// What one user's agent used through berth's LLM gateway of one provider's model on one UTC day.
+// Counts only ever add up (Store::AddUsage). Tokens as in llm::TokenUsage: input excludes cache
+// reads and writes, reasoning is part of output. Cost in nano-USD (1e-9 USD) at the price known
+// when each call ended; calls of a model without a price count in unpriced_requests, cost 0.
+struct UsageRow {
+  std::string user_id;
+  std::string provider;
+  std::string model;
+  std::string day;  // "YYYY-MM-DD", UTC
+  int64_t requests = 0;
+  int64_t input_tokens = 0;
+  int64_t output_tokens = 0;
+  int64_t cache_read_tokens = 0;
+  int64_t cache_write_tokens = 0;
+  int64_t reasoning_tokens = 0;
+  int64_t cost_nano_usd = 0;
+  int64_t unpriced_requests = 0;
+
+  friend bool operator==(const UsageRow&, const UsageRow&) = default;
+};
+
+// Which usage rows to list: days from_day..to_day inclusive ("YYYY-MM-DD"), one user or all.
+struct UsageQuery {
+  std::optional<std::string> user_id;
+  std::string from_day;
+  std::string to_day;
+};
+
 // One sealed value and where it lives, for key rotation.
 enum class SecretColumn { kProviderApiKey, kUserContainerToken, kSystemContainerToken };
 struct StoredSecret {

@@ -163,6 +163,26 @@ ALTER TABLE system_containers ADD COLUMN node_id TEXT;
 ALTER TABLE system_containers ADD COLUMN node_name TEXT;
 )sql";
 
+// What agents used through berth's LLM gateway, per user, provider, model and UTC day.
+constexpr const char* kLlmUsage = R"sql(
+CREATE TABLE llm_usage (
+  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  day TEXT NOT NULL,
+  provider TEXT NOT NULL,
+  model TEXT NOT NULL,
+  requests INTEGER NOT NULL,
+  input_tokens INTEGER NOT NULL,
+  output_tokens INTEGER NOT NULL,
+  cache_read_tokens INTEGER NOT NULL,
+  cache_write_tokens INTEGER NOT NULL,
+  reasoning_tokens INTEGER NOT NULL,
+  cost_nano_usd INTEGER NOT NULL,
+  unpriced_requests INTEGER NOT NULL,
+  PRIMARY KEY (user_id, day, provider, model)
+);
+CREATE INDEX llm_usage_day ON llm_usage(day);
+)sql";
+
 constexpr std::array kMigrations = {
     SqliteMigration{1, "initial schema", kInitialSchema},
     SqliteMigration{2, "instance id", kInstanceId},
@@ -170,6 +190,7 @@ constexpr std::array kMigrations = {
     SqliteMigration{4, "leases and change feed", kReplicas},
     SqliteMigration{5, "bulk copy without a lock per container", kBulkCopy},
     SqliteMigration{6, "agent nodes", kAgentNodes},
+    SqliteMigration{7, "llm usage", kLlmUsage},
 };
 
 constexpr const char* kCreateMigrationsTable =

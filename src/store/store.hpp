@@ -164,6 +164,14 @@ class Store {
   // Drops changes, and released or expired leases, older than max_age_ms.
   virtual Status PruneCoordination(int64_t max_age_ms) = 0;
 
+  // LLM usage. AddUsage adds each row's counts to the stored row of its (user, provider, model,
+  // day), creating it, all in one transaction; a row of a user that no longer exists is dropped.
+  // Deleting a user deletes their usage. ListUsage: ordered by day, user, provider, model; at
+  // most kMaxUsageRows.
+  static constexpr std::size_t kMaxUsageRows = 100000;
+  virtual Status AddUsage(const std::vector<UsageRow>& rows) = 0;
+  virtual Result<std::vector<UsageRow>> ListUsage(const UsageQuery& query) = 0;
+
   // Key rotation support. ListSecrets returns every non-null sealed value. ReplaceSecret is a
   // compare-and-swap: it writes new_value only while the column still holds secret.value, and
   // returns false (not an error) when the row changed or vanished meanwhile.

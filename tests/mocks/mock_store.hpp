@@ -54,6 +54,9 @@ class MockStore : public store::Store {
   MOCK_METHOD(Result<std::vector<std::optional<store::AgentConfigSource>>>, LoadAgentConfigSources,
               (const std::vector<std::string>&), (override));
   MOCK_METHOD(Result<std::vector<store::StoredSecret>>, ListSecrets, (), (override));
+  MOCK_METHOD(Status, AddUsage, (const std::vector<store::UsageRow>&), (override));
+  MOCK_METHOD(Result<std::vector<store::UsageRow>>, ListUsage, (const store::UsageQuery&),
+              (override));
   MOCK_METHOD(Result<bool>, ReplaceSecret, (const store::StoredSecret&, const std::string&),
               (override));
   MOCK_METHOD(Result<std::optional<int64_t>>, AcquireLease,

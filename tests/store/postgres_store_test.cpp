@@ -70,7 +70,8 @@ TEST_F(PostgresStoreTest, MigratesAnEmptyDatabaseOnceAndRecordsTheVersion) {
             (std::vector<std::vector<std::string>>{{"3", "initial schema (sqlite versions 1-3)"},
                                                    {"4", "leases and change feed"},
                                                    {"5", "bulk copy without a lock per container"},
-                                                   {"6", "agent nodes"}}));
+                                                   {"6", "agent nodes"},
+                                                   {"7", "llm usage"}}));
 }
 
 TEST_F(PostgresStoreTest, ReplicasStartingTogetherOnAnEmptyDatabaseAllSucceed) {
@@ -90,7 +91,7 @@ TEST_F(PostgresStoreTest, ReplicasStartingTogetherOnAnEmptyDatabaseAllSucceed) {
     EXPECT_EQ(*id, instance);  // one database, one fleet
   }
   EXPECT_EQ(Sql("SELECT COUNT(*) FROM schema_migrations"),
-            (std::vector<std::vector<std::string>>{{"4"}}));  // each migration once
+            (std::vector<std::vector<std::string>>{{"5"}}));  // each migration once
 }
 
 TEST_F(PostgresStoreTest, ADatabaseFromANewerBerthIsRefused) {

@@ -71,6 +71,7 @@ TEST(SqliteStoreMigrations, CreatesEveryTableWithWalJournal) {
                                                    {"changes"},
                                                    {"leases"},
                                                    {"llm_providers"},
+                                                   {"llm_usage"},
                                                    {"schema_migrations"},
                                                    {"sqlite_sequence"},
                                                    {"system_containers"},

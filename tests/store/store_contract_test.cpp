@@ -371,6 +371,36 @@ TEST_P(StoreContractTest, AgentConfigForMissingUserIsNotFound) {
   EXPECT_EQ(upserted.message(), "user not found");
 }
 
+// ---- llm usage -----------------------------------------------------------------------------
+
+UsageRow Usage(std::string user, std::string day, std::string model, int64_t n) {
+  return UsageRow{std::move(user), "p",    std::move(model), std::move(day), n,        10 * n,
+                  20 * n,          30 * n, 40 * n,           5 * n,          1000 * n, n};
+}
+
+TEST_P(StoreContractTest, UsageAddsUpPerUserProviderModelAndDay) {
+  CreateTwoUsers();
+  ASSERT_OK(store_->AddUsage({Usage("u1", "2026-12-01", "m", 1), Usage("u2", "2026-12-01", "m", 2),
+                              Usage("u1", "2026-12-02", "m", 4)}));
+  // A second batch (another replica's) adds to the same rows; a deleted user's row is dropped.
+  ASSERT_OK(
+      store_->AddUsage({Usage("u1", "2026-12-01", "m", 3), Usage("ghost", "2026-12-01", "m", 1),
+                        Usage("u1", "2026-12-01", "n", 1)}));
+  auto all = store_->ListUsage({std::nullopt, "2026-12-01", "2026-12-31"});
+  ASSERT_OK(all);
+  EXPECT_THAT(*all,
+              ElementsAre(Usage("u1", "2026-12-01", "m", 4), Usage("u1", "2026-12-01", "n", 1),
+                          Usage("u2", "2026-12-01", "m", 2), Usage("u1", "2026-12-02", "m", 4)));
+  auto one_day = store_->ListUsage({std::string("u1"), "2026-12-02", "2026-12-02"});
+  ASSERT_OK(one_day);
+  EXPECT_THAT(*one_day, ElementsAre(Usage("u1", "2026-12-02", "m", 4)));
+  // Deleting a user deletes their usage.
+  ASSERT_OK(store_->DeleteUser("u1"));
+  auto left = store_->ListUsage({std::nullopt, "2026-01-01", "2026-12-31"});
+  ASSERT_OK(left);
+  EXPECT_THAT(*left, ElementsAre(Usage("u2", "2026-12-01", "m", 2)));
+}
+
 BERTH_ON_EVERY_BACKEND(StoreContractTest);
 
 }  // namespace
