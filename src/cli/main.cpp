@@ -278,9 +278,12 @@ int Serve(const std::map<std::string, std::string>& flags,
     if (policy.ok()) services.llm_client->SetPolicy(std::move(*policy));
   };
 
+  // Usage through the gateway, written in batches (every replica its own; the store adds up).
+  services.usage = std::make_shared<service::UsageLedger>(o.store, clock);
+  auto metrics = std::make_shared<http::BerthMetrics>();
+  services.metrics = &metrics->registry();
   http::Router internal_router;
   http::RegisterInternalRoutes(internal_router, services);
-  auto metrics = std::make_shared<http::BerthMetrics>();
   metrics->Watch(agents);
   http::InternalListener internal(o.settings.internal_listen, internal_router,
                                   metrics->RequestObserver());
@@ -326,6 +329,7 @@ int Serve(const std::map<std::string, std::string>& flags,
   http::Server server(options, router);
 
   services.accounts->Start();
+  services.usage->Start(std::chrono::seconds(2));
   FollowChanges(replication, services.accounts, agents);
   std::thread signals = cli::StartSignalWaiter([&server] { server.Stop(); });
   if (Status st = server.Listen(); !st.ok()) {
@@ -355,6 +359,7 @@ int Serve(const std::map<std::string, std::string>& flags,
   if (replication.lease) replication.lease->Stop();  // after the last pass; another leads next
   internal.Stop();
   services.accounts->Stop();
+  services.usage->Stop();  // the last batch is written
   spdlog::info("berth stopped");
   return 0;
 }

@@ -58,6 +58,7 @@ void RegisterApiRoutes(Router& router, const ApiServices& services) {
   api::RegisterUserRoutes(router, s);
   api::RegisterProviderRoutes(router, s);
   api::RegisterAgentRoutes(router, s);
+  api::RegisterUsageRoutes(router, s);
   if (s.internal_on_public) RegisterInternalRoutes(router, s);
 }
 
@@ -98,7 +99,14 @@ void RegisterInternalRoutes(Router& router, const ApiServices& s) {
   // ---- internal: agent containers fetch their config (seed contract) ---------------------------
   RegisterWarmupLlm(router);
   auto limiter = s.internal_limiter ? s.internal_limiter : std::make_shared<AttemptLimiter>();
-  RegisterLlmGateway(router, {s.containers, s.providers, s.llm_client, limiter});
+  LlmGatewayServices gateway;
+  gateway.containers = s.containers;
+  gateway.providers = s.providers;
+  gateway.client = s.llm_client;
+  gateway.limiter = limiter;
+  gateway.usage = s.usage;
+  gateway.metrics = s.metrics;
+  RegisterLlmGateway(router, gateway);
   constexpr const char* kPath = "/api/internal/agent-config/:id";
   if (s.containers == nullptr || !s.containers->batched()) {
     router.Add(V::get, kPath, [c = s.containers, limiter](Request& r) {

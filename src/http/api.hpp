@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "common/metrics.hpp"
 #include "http/attempt_limiter.hpp"
 #include "http/router.hpp"
 #include "lifecycle/agent_manager.hpp"
@@ -9,6 +10,7 @@
 #include "service/accounts.hpp"
 #include "service/containers.hpp"
 #include "service/providers.hpp"
+#include "service/usage_ledger.hpp"
 #include "store/store.hpp"
 
 namespace berth::http {
@@ -30,6 +32,11 @@ struct ApiServices {
   bool internal_on_public = true;
   // Where agents' LLM calls go out (http/llm_gateway_api.hpp). Null: the gateway answers 503.
   std::shared_ptr<llm::ProviderClient> llm_client;
+  // What agents use through the gateway (GET /api/usage, /api/admin/usage). Null: not counted,
+  // and the usage routes answer 503.
+  std::shared_ptr<service::UsageLedger> usage;
+  // Where the gateway's counters go. Null: none.
+  MetricsRegistry* metrics = nullptr;
 };
 
 // Registers the REST API (health, admin, user, and the internal agent-config endpoint when

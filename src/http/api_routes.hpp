@@ -15,6 +15,7 @@ namespace berth::http::api {
 void RegisterUserRoutes(Router& router, const ApiServices& services);
 void RegisterProviderRoutes(Router& router, const ApiServices& services);
 void RegisterAgentRoutes(Router& router, const ApiServices& services);
+void RegisterUsageRoutes(Router& router, const ApiServices& services);
 
 // A handler that returns the awaitable of its whole response without a coroutine frame of its
 // own (http/offload.hpp explains why), as the router's AsyncHandler.

@@ -7,8 +7,9 @@
 #include <optional>
 
 #include "agentconfig/llm_routing.hpp"
-#include "crypto/tokens.hpp"
 #include "lifecycle/pool_llm.hpp"
+#include "llm/prices.hpp"
+#include "llm/usage_meter.hpp"
 
 namespace berth::http {
 namespace {
@@ -59,10 +60,12 @@ bool PassedBack(beast::string_view name) {
          starts("x-ratelimit-") || starts("anthropic-ratelimit-");
 }
 
-// The provider's answer onto the agent's connection.
-class WriterSink final : public llm::AnswerSink {
+// The provider's answer onto the agent's connection, through a meter that reads its usage (and
+// removes the usage chunk berth asked for on the agent's behalf).
+class MeteredSink final : public llm::AnswerSink {
  public:
-  explicit WriterSink(ResponseWriter& writer) : writer_(writer) {}
+  MeteredSink(ResponseWriter& writer, llm::WireApi api, bool strip_usage_chunk)
+      : writer_(writer), api_(api), strip_(strip_usage_chunk) {}
 
   net::awaitable<bool> Head(unsigned status, const bhttp::fields& headers) override {
     ResponseHead head;
@@ -70,15 +73,122 @@ class WriterSink final : public llm::AnswerSink {
     for (const auto& field : headers) {
       if (PassedBack(field.name_string())) head.insert(field.name_string(), field.value());
     }
+    const auto type = headers.find(bhttp::field::content_type);
+    const bool stream = type != headers.end() &&
+                        type->value().find("text/event-stream") != beast::string_view::npos;
+    answered_ok_ = status >= 200 && status < 300;
+    meter_.emplace(api_, answered_ok_, stream, strip_);
     if (!co_await writer_.Begin(head)) co_return false;
     co_return co_await writer_.Flush();  // the agent sees the answer begin before a long think
   }
-  net::awaitable<bool> Body(std::string_view piece) override { return writer_.Write(piece); }
+  net::awaitable<bool> Body(std::string_view piece) override {
+    out_.clear();
+    meter_->Feed(piece, out_);
+    if (out_.empty()) co_return true;
+    co_return co_await writer_.Write(out_);
+  }
   void OnGone(std::function<void()> cancel) override { writer_.WatchClient(std::move(cancel)); }
+
+  // The answer is whole: what the meter held back goes out.
+  net::awaitable<bool> Finish() {
+    out_.clear();
+    if (meter_) meter_->Finish(out_);
+    if (out_.empty()) co_return true;
+    co_return co_await writer_.Write(out_);
+  }
+
+  bool answered_ok() const { return answered_ok_; }
+  const llm::UsageMeter* meter() const { return meter_ ? &*meter_ : nullptr; }
 
  private:
   ResponseWriter& writer_;
+  const llm::WireApi api_;
+  const bool strip_;
+  bool answered_ok_ = false;
+  std::optional<llm::UsageMeter> meter_;
+  std::string out_;
 };
+
+llm::WireApi WireApiOf(std::string_view path) {
+  if (path == "/chat/completions") return llm::WireApi::kOpenAiCompletions;
+  if (path == "/responses") return llm::WireApi::kOpenAiResponses;
+  if (path == "/v1/messages") return llm::WireApi::kAnthropicMessages;
+  return llm::WireApi::kOther;
+}
+
+std::string_view ApiLabel(llm::WireApi api) {
+  switch (api) {
+    case llm::WireApi::kOpenAiCompletions:
+      return "openai-completions";
+    case llm::WireApi::kOpenAiResponses:
+      return "openai-responses";
+    case llm::WireApi::kAnthropicMessages:
+      return "anthropic-messages";
+    case llm::WireApi::kOther:
+      break;
+  }
+  return "other";
+}
+
+// The gateway's metric families, registered once.
+struct LlmMetrics {
+  CounterFamily* tokens = nullptr;
+  CounterFamily* cost = nullptr;
+  CounterFamily* requests = nullptr;
+};
+
+std::shared_ptr<const LlmMetrics> RegisterMetrics(MetricsRegistry* registry) {
+  auto out = std::make_shared<LlmMetrics>();
+  if (registry == nullptr) return out;
+  out->tokens = &registry->Counter("berth_llm_tokens_total",
+                                   "Tokens agents used through berth's LLM gateway, by API.",
+                                   {"api", "kind"});
+  out->cost = &registry->Counter(
+      "berth_llm_cost_usd_total",
+      "What agents' LLM calls through berth cost, in USD at known prices, by API.", {"api"});
+  out->requests = &registry->Counter(
+      "berth_llm_requests_total",
+      "LLM calls answered 2xx through berth's gateway, by API and whether their usage was "
+      "reported and priced.",
+      {"api", "usage"});
+  return out;
+}
+
+// One answered call into the ledger and the metrics: the usage the meter read, priced by the
+// model the agent asked for (the provider's own, often dated, name as a fallback).
+void Charge(const LlmGatewayServices& s, const LlmMetrics& metrics,
+            const service::ProviderService::LlmRoute& route, const llm::PreparedRequest& request,
+            llm::WireApi api, const llm::UsageMeter& meter) {
+  const llm::TokenUsage& used = meter.usage();
+  const std::string& model = !request.model.empty() ? request.model : meter.model();
+  auto price = llm::PriceFor(route.models, model);
+  if (!price && !meter.model().empty()) price = llm::BuiltInPrice(meter.model());
+  store::UsageRow row;
+  row.user_id = route.user_id;
+  row.provider = route.provider;
+  row.model = model.empty() ? "unknown" : model;
+  row.requests = 1;
+  row.input_tokens = used.input;
+  row.output_tokens = used.output;
+  row.cache_read_tokens = used.cache_read;
+  row.cache_write_tokens = used.cache_write;
+  row.reasoning_tokens = used.reasoning;
+  row.cost_nano_usd = price ? llm::CostNanoUsd(used, *price) : 0;
+  row.unpriced_requests = price ? 0 : 1;
+  if (metrics.tokens != nullptr) {
+    const std::string label(ApiLabel(api));
+    metrics.tokens->With({label, "input"}).Inc(static_cast<double>(used.input));
+    metrics.tokens->With({label, "output"}).Inc(static_cast<double>(used.output));
+    metrics.tokens->With({label, "cache_read"}).Inc(static_cast<double>(used.cache_read));
+    metrics.tokens->With({label, "cache_write"}).Inc(static_cast<double>(used.cache_write));
+    metrics.cost->With({label}).Inc(static_cast<double>(row.cost_nano_usd) / 1e9);
+    metrics.requests->With({label, !used.reported ? "unreported"
+                                   : price        ? "priced"
+                                                  : "unpriced"})
+        .Inc();
+  }
+  if (s.usage) s.usage->Record(std::move(row));
+}
 
 Response GatewayError(const Status& error) {
   switch (error.code()) {
@@ -110,7 +220,6 @@ llm::UpstreamCall CallFor(const Request& r, const service::ProviderService::LlmR
   } else if (route.api_key) {
     call.headers.emplace_back("authorization", "Bearer " + *route.api_key);
   }
-  call.body = r.raw.body();
   return call;
 }
 
@@ -142,8 +251,9 @@ std::function<Status(Request&, const BeastRequest&)> Admit(LlmGatewayServices s)
   };
 }
 
-StreamHandler Forwarder(LlmGatewayServices s, std::string path) {
-  return [s, path](Request& r, ResponseWriter& writer) -> net::awaitable<void> {
+StreamHandler Forwarder(LlmGatewayServices s, std::shared_ptr<const LlmMetrics> metrics,
+                        std::string path) {
+  return [s, metrics, path](Request& r, ResponseWriter& writer) -> net::awaitable<void> {
     const auto* source = std::any_cast<store::AgentConfigSource>(&r.admitted);
     auto route = source != nullptr ? s.providers->RouteFor(*source, r.Param("provider"))
                                    : Result<service::ProviderService::LlmRoute>(
@@ -153,10 +263,19 @@ StreamHandler Forwarder(LlmGatewayServices s, std::string path) {
       co_await writer.Send(res);
       co_return;
     }
-    const llm::UpstreamCall call = CallFor(r, *route, path, s.idle_timeout);
-    WriterSink sink(writer);
+    const llm::WireApi api = WireApiOf(path);
+    llm::PreparedRequest prepared = llm::PrepareRequest(api, std::move(r.raw.body()));
+    llm::UpstreamCall call = CallFor(r, *route, path, s.idle_timeout);
+    call.body = std::move(prepared.body);
+    MeteredSink sink(writer, api, prepared.strip_usage_chunk);
     net::awaitable<Status> forwarded = s.client->Call(call, sink);
-    const Status status = co_await std::move(forwarded);
+    Status status = co_await std::move(forwarded);
+    if (status.ok() && !co_await sink.Finish()) status = Aborted("the agent is gone");
+    // A 2xx answer is charged what was read of it, whole or cut (a cut stream's input and the
+    // output counted so far, when the provider reported them before the cut).
+    if (sink.answered_ok() && api != llm::WireApi::kOther) {
+      Charge(s, *metrics, *route, prepared, api, *sink.meter());
+    }
     if (!writer.started()) {
       spdlog::info("llm gateway: {} {} for user {}: {}", route->provider, path, route->user_id,
                    status.message());
@@ -181,6 +300,7 @@ void RegisterLlmGateway(Router& router, const LlmGatewayServices& services) {
   RouteOptions options;
   options.errors = ErrorStyle::kOpenAi;
   options.admit = Admit(services);
+  const auto metrics = RegisterMetrics(services.metrics);
   struct Served {
     bhttp::verb method;
     const char* path;
@@ -189,7 +309,8 @@ void RegisterLlmGateway(Router& router, const LlmGatewayServices& services) {
        {Served{bhttp::verb::post, "/chat/completions"}, Served{bhttp::verb::post, "/responses"},
         Served{bhttp::verb::post, "/v1/messages"}, Served{bhttp::verb::get, "/models"},
         Served{bhttp::verb::get, "/v1/models"}}) {
-    router.AddStream(served.method, base + served.path, Forwarder(services, served.path), options);
+    router.AddStream(served.method, base + served.path, Forwarder(services, metrics, served.path),
+                     options);
   }
 }
 

@@ -3,11 +3,13 @@
 #include <chrono>
 #include <memory>
 
+#include "common/metrics.hpp"
 #include "http/attempt_limiter.hpp"
 #include "http/router.hpp"
 #include "llm/provider_client.hpp"
 #include "service/containers.hpp"
 #include "service/providers.hpp"
+#include "service/usage_ledger.hpp"
 
 namespace berth::http {
 
@@ -16,6 +18,8 @@ struct LlmGatewayServices {
   std::shared_ptr<service::ProviderService> providers;
   std::shared_ptr<llm::ProviderClient> client;
   std::shared_ptr<AttemptLimiter> limiter;  // failed key attempts, per peer (shared with config)
+  std::shared_ptr<service::UsageLedger> usage;  // null: nothing is counted
+  MetricsRegistry* metrics = nullptr;           // null: no llm metrics
   // The longest silence of a provider, before its answer or within it (a model may think long
   // before its first token): then 502, or a cut stream.
   std::chrono::milliseconds idle_timeout{std::chrono::minutes(5)};
@@ -33,6 +37,10 @@ struct LlmGatewayServices {
 // berth's own are OpenAI-shaped: 401 (no or a wrong key), 404 (no such provider for this agent;
 // any other path), 400 (a WebSocket upgrade), 403 (a provider address berth refuses to reach,
 // llm/destination.hpp), 502 (the provider cannot be reached or answered nothing).
+// Usage: an openai-completions stream is made to report its usage (stream_options.include_usage,
+// the extra chunk removed again when the agent did not ask for it); every 2xx answer's usage is
+// read as it passes (llm/usage_meter.hpp), priced (llm/prices.hpp) and added to the ledger under
+// the owner, provider and the model the agent asked for; /metrics counts tokens and USD by API.
 void RegisterLlmGateway(Router& router, const LlmGatewayServices& services);
 
 }  // namespace berth::http

@@ -125,6 +125,12 @@ Status ProviderService::ApplyAndValidate(const ProviderChange& change,
     for (const auto& m : *parsed) {
       nlohmann::json entry = {{"id", m.id}};
       if (m.name) entry["name"] = *m.name;
+      if (m.cost) {
+        entry["cost"] = {{"input", m.cost->input},
+                         {"output", m.cost->output},
+                         {"cacheRead", m.cost->cache_read},
+                         {"cacheWrite", m.cost->cache_write}};
+      }
       stored.push_back(std::move(entry));
     }
     p->models_json = stored.dump();
@@ -289,6 +295,7 @@ Result<ProviderService::LlmRoute> ProviderService::RouteFor(const store::AgentCo
     route.upstream_base = std::move(*upstream);
     route.api_type = input->api_type.value_or(std::string(agentconfig::kDefaultModelApi));
     route.api_key = std::move(input->api_key);
+    route.models = std::move(input->models);
     return route;
   }
   return NotFound("no provider named '" + std::string(provider) + "' for this agent");

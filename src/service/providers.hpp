@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agentconfig/provider_input.hpp"
 #include "common/clock.hpp"
 #include "common/result.hpp"
 #include "crypto/secret_box.hpp"
@@ -93,9 +94,10 @@ class ProviderService {
   struct LlmRoute {
     std::string user_id;
     std::string provider;
-    std::string upstream_base;           // agentconfig::UpstreamBaseUrl
-    std::string api_type;                // explicit, or the default for custom providers
-    std::optional<std::string> api_key;  // opened
+    std::string upstream_base;                    // agentconfig::UpstreamBaseUrl
+    std::string api_type;                         // explicit, or the default for custom providers
+    std::optional<std::string> api_key;           // opened
+    std::vector<agentconfig::ModelEntry> models;  // with their costs, for charging usage
   };
   Result<LlmRoute> RouteFor(const store::AgentConfigSource& source,
                             std::string_view provider) const;

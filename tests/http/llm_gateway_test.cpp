@@ -38,8 +38,15 @@ class LlmGatewayTest : public ServiceTest {
     auto tls = llm::ProviderClient::SystemTlsContext();
     ASSERT_TRUE(tls.ok()) << tls.status().ToString();
     client_ = std::make_shared<llm::ProviderClient>(std::move(*policy), *tls);
-    http::RegisterLlmGateway(
-        router_, {containers_, providers_, client_, std::make_shared<http::AttemptLimiter>()});
+    usage_ = std::make_shared<service::UsageLedger>(store_, clock_);
+    http::LlmGatewayServices services;
+    services.containers = containers_;
+    services.providers = providers_;
+    services.client = client_;
+    services.limiter = std::make_shared<http::AttemptLimiter>();
+    services.usage = usage_;
+    services.metrics = &metrics_;
+    http::RegisterLlmGateway(router_, services);
     ASSERT_TRUE(server_.Start(router_).ok());
   }
 
@@ -55,6 +62,38 @@ class LlmGatewayTest : public ServiceTest {
     }
     if (r.target.find("/models") != std::string::npos) {
       x.Respond(200, R"({"object":"list","data":[{"id":"m1"}]})");
+      return;
+    }
+    if (r.target.find("/metered/chat/completions") != std::string::npos) {
+      x.StartChunked(200, "text/event-stream");
+      x.Chunk(
+          "data: {\"model\":\"gpt-4o-2024-08-06\",\"choices\":[{\"delta\":{\"content\":"
+          "\"Hi\"}}],\"usage\":null}\n\n");
+      x.Chunk(
+          "data: {\"model\":\"gpt-4o-2024-08-06\",\"choices\":[],\"usage\":{"
+          "\"prompt_tokens\":1200,\"completion_tokens\":300,\"prompt_tokens_details\":{"
+          "\"cached_tokens\":1000}}}\n\n");
+      x.Chunk("data: [DONE]\n\n");
+      x.EndChunked();
+      return;
+    }
+    if (r.target.find("/metered/v1/messages") != std::string::npos) {
+      x.StartChunked(200, "text/event-stream");
+      x.Chunk(
+          "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{"
+          "\"usage\":{\"input_tokens\":40,\"cache_read_input_tokens\":0,"
+          "\"output_tokens\":1}}}\n\n");
+      x.Chunk(
+          "event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{"
+          "\"output_tokens\":12}}\n\n");
+      x.Chunk(
+          "event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{"
+          "\"output_tokens\":20}}\n\n");
+      x.EndChunked();
+      return;
+    }
+    if (r.target.find("/metered/responses") != std::string::npos) {
+      x.Respond(200, R"({"model":"x","usage":{"input_tokens":7,"output_tokens":3}})");
       return;
     }
     if (r.target.find("/limited") != std::string::npos) {
@@ -98,6 +137,8 @@ class LlmGatewayTest : public ServiceTest {
   std::promise<void> first_promise_;
   std::shared_future<void> first_seen_ = first_promise_.get_future().share();
   std::shared_ptr<llm::ProviderClient> client_;
+  std::shared_ptr<service::UsageLedger> usage_;
+  MetricsRegistry metrics_;
   http::Router router_;
   LoopbackServer server_;
 };
@@ -141,7 +182,8 @@ TEST_F(LlmGatewayTest, AStreamArrivesInPiecesWithTheRealKeyAndNoneOfTheAgents) {
   EXPECT_EQ(sent.Header("authorization"), std::string("Bearer ") + kRealKey);
   EXPECT_EQ(sent.Header("x-api-key"), "");
   EXPECT_EQ(sent.Header("cookie"), "");
-  EXPECT_EQ(sent.body, body);
+  // The agent did not ask for the stream's usage: berth did, in front of the agent's own fields.
+  EXPECT_EQ(sent.body, R"({"stream_options":{"include_usage":true},"model":"m1","stream":true})");
   for (const auto& [name, value] : sent.headers) {
     EXPECT_EQ(value.find(key.substr(3)), std::string::npos) << name << " carries the agent's key";
   }
@@ -173,6 +215,76 @@ TEST_F(LlmGatewayTest, EachApiTypeGetsItsPathAndCredentialStyle) {
   EXPECT_EQ(requests[1].Header("authorization"), std::string("Bearer ") + kRealKey);
   EXPECT_EQ(requests[2].method, "GET");
   EXPECT_EQ(requests[2].target, "/v1/models");
+}
+
+TEST_F(LlmGatewayTest, UsageOfEachApiIsCountedPricedAndTheChunkBerthAskedForRemoved) {
+  const std::string uid = NewUser();
+  // gpt-4o from the built-in list; claude-x priced by the provider definition; "free" unpriced.
+  AddProvider(uid, "chat", ProviderUrl("/metered"));
+  service::ProviderChange c;
+  c.name = std::optional<std::string>("claude");
+  c.type = std::optional<std::string>("custom");
+  c.base_url = std::optional<std::string>(ProviderUrl("/metered"));
+  c.api_key = std::optional<std::string>(std::string(kRealKey));
+  c.api_type = std::optional<std::string>("anthropic-messages");
+  c.models = std::optional<json>(
+      json::parse(R"([{"id": "claude-x", "cost": {"input": 3, "output": 15, "cacheRead": 0.3}}])"));
+  ASSERT_TRUE(providers_->Create(uid, c).ok());
+  AddProvider(uid, "resp", ProviderUrl("/metered"), "openai-responses");
+  const std::string key = crypto::AgentLlmKey(AgentToken(uid));
+  const std::map<std::string, std::string> auth = {{"Authorization", "Bearer " + key}};
+  first_promise_.set_value();
+
+  auto chat = Call("POST", "/chat/chat/completions", R"({"model":"gpt-4o","stream":true})", auth);
+  EXPECT_EQ(chat.status, 200) << chat.body;
+  EXPECT_NE(chat.body.find("\"Hi\""), std::string::npos) << chat.body;
+  EXPECT_EQ(chat.body.find("prompt_tokens"), std::string::npos) << "not asked for: removed";
+  EXPECT_NE(chat.body.find("[DONE]"), std::string::npos) << chat.body;
+  auto asked =
+      Call("POST", "/chat/chat/completions",
+           R"({"model":"gpt-4o","stream":true,"stream_options":{"include_usage":true}})", auth);
+  EXPECT_NE(asked.body.find("prompt_tokens"), std::string::npos) << "asked for: kept";
+  auto messages = Call("POST", "/claude/v1/messages",
+                       R"({"model":"claude-x","stream":true,"max_tokens":64})", auth);
+  EXPECT_EQ(messages.status, 200) << messages.body;
+  auto responses = Call("POST", "/resp/responses", R"({"model":"free"})", auth);
+  EXPECT_EQ(responses.status, 200) << responses.body;
+
+  auto rows = usage_->List({uid, usage_->Today(), usage_->Today()});
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  ASSERT_EQ(rows->size(), 3u);
+  const store::UsageRow& gpt = (*rows)[0];  // by provider: chat, claude, resp
+  EXPECT_EQ(gpt.provider, "chat");
+  EXPECT_EQ(gpt.model, "gpt-4o");
+  EXPECT_EQ(gpt.requests, 2);
+  EXPECT_EQ(gpt.input_tokens, 400);
+  EXPECT_EQ(gpt.cache_read_tokens, 2000);
+  EXPECT_EQ(gpt.output_tokens, 600);
+  // 400 x $2.50 + 2000 x $1.25 + 600 x $10 per million = $0.0095.
+  EXPECT_EQ(gpt.cost_nano_usd, 9'500'000);
+  const store::UsageRow& claude = (*rows)[1];
+  EXPECT_EQ(claude.model, "claude-x");
+  EXPECT_EQ(claude.input_tokens, 40);
+  EXPECT_EQ(claude.output_tokens, 20) << "message_delta counts are cumulative: the last wins";
+  EXPECT_EQ(claude.cost_nano_usd, 40 * 3000 + 20 * 15000);
+  const store::UsageRow& free = (*rows)[2];
+  EXPECT_EQ(free.model, "free");
+  EXPECT_EQ(free.input_tokens, 7);
+  EXPECT_EQ(free.unpriced_requests, 1);
+  EXPECT_EQ(free.cost_nano_usd, 0);
+
+  // Written in one batch; a second listing reads the same back from the store.
+  ASSERT_TRUE(usage_->Flush().ok());
+  auto stored = store_->ListUsage({uid, usage_->Today(), usage_->Today()});
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(*stored, *rows);
+  const std::string text = metrics_.Render();
+  EXPECT_NE(text.find("berth_llm_tokens_total{api=\"anthropic-messages\",kind=\"output\"} 20"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("berth_llm_requests_total{api=\"openai-responses\",usage=\"unpriced\"} 1"),
+            std::string::npos)
+      << text;
 }
 
 TEST_F(LlmGatewayTest, AKeyOpensOnlyItsOwnAgentsProvidersAndDiesWithTheUser) {
@@ -262,8 +374,13 @@ TEST_F(LlmGatewayTest, AProviderThatNeverAnswersEndsIn502AtTheIdleTimeout) {
   const std::string uid = NewUser();
   const std::string key = AddProvider(uid, "hang", ProviderUrl("/hang"));
   http::Router router;
-  http::RegisterLlmGateway(
-      router, {containers_, providers_, client_, std::make_shared<http::AttemptLimiter>(), 300ms});
+  http::LlmGatewayServices services;
+  services.containers = containers_;
+  services.providers = providers_;
+  services.client = client_;
+  services.limiter = std::make_shared<http::AttemptLimiter>();
+  services.idle_timeout = 300ms;
+  http::RegisterLlmGateway(router, services);
   LoopbackServer quick;
   ASSERT_TRUE(quick.Start(router).ok());
   const auto begin = std::chrono::steady_clock::now();
