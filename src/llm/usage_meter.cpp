@@ -99,26 +99,26 @@ void ReadModel(const json& object, std::string& model) {
   if (it != object.end() && it->is_string()) model = it->get<std::string>();
 }
 
-// OpenAI chat completions: prompt_tokens include the cached ones.
-void ReadCompletionsUsage(const json& usage, TokenUsage& out) {
-  const json* prompt = Child(usage, "prompt_tokens_details");
-  const json* completion = Child(usage, "completion_tokens_details");
-  const int64_t cached = prompt != nullptr ? Count(*prompt, "cached_tokens") : 0;
-  out.cache_read = cached;
-  out.input = std::max<int64_t>(0, Count(usage, "prompt_tokens") - cached);
-  out.output = Count(usage, "completion_tokens");
-  out.reasoning = completion != nullptr ? Count(*completion, "reasoning_tokens") : 0;
-  out.reported = true;
-}
+// OpenAI's usage objects: the input count includes the cached tokens. Chat completions call
+// its fields prompt_tokens/completion_tokens(_details), responses input_tokens/output_tokens.
+struct OpenAiNames {
+  const char* input;
+  const char* output;
+  const char* input_details;
+  const char* output_details;
+};
+constexpr OpenAiNames kCompletionsNames{"prompt_tokens", "completion_tokens",
+                                        "prompt_tokens_details", "completion_tokens_details"};
+constexpr OpenAiNames kResponsesNames{"input_tokens", "output_tokens", "input_tokens_details",
+                                      "output_tokens_details"};
 
-// OpenAI responses: input_tokens include the cached ones.
-void ReadResponsesUsage(const json& usage, TokenUsage& out) {
-  const json* input = Child(usage, "input_tokens_details");
-  const json* output = Child(usage, "output_tokens_details");
+void ReadOpenAiUsage(const json& usage, const OpenAiNames& names, TokenUsage& out) {
+  const json* input = Child(usage, names.input_details);
+  const json* output = Child(usage, names.output_details);
   const int64_t cached = input != nullptr ? Count(*input, "cached_tokens") : 0;
   out.cache_read = cached;
-  out.input = std::max<int64_t>(0, Count(usage, "input_tokens") - cached);
-  out.output = Count(usage, "output_tokens");
+  out.input = std::max<int64_t>(0, Count(usage, names.input) - cached);
+  out.output = Count(usage, names.output);
   out.reasoning = output != nullptr ? Count(*output, "reasoning_tokens") : 0;
   out.reported = true;
 }
@@ -145,7 +145,7 @@ bool ReadDocument(WireApi api, const json& doc, TokenUsage& usage, std::string& 
       ReadModel(doc, model);
       const json* found = Child(doc, "usage");
       if (found == nullptr) return false;
-      ReadCompletionsUsage(*found, usage);
+      ReadOpenAiUsage(*found, kCompletionsNames, usage);
       const auto choices = doc.find("choices");
       return choices == doc.end() || (choices->is_array() && choices->empty());
     }
@@ -154,7 +154,9 @@ bool ReadDocument(WireApi api, const json& doc, TokenUsage& usage, std::string& 
       const json* response = Child(doc, "response");
       const json& body = response != nullptr ? *response : doc;
       ReadModel(body, model);
-      if (const json* found = Child(body, "usage")) ReadResponsesUsage(*found, usage);
+      if (const json* found = Child(body, "usage")) {
+        ReadOpenAiUsage(*found, kResponsesNames, usage);
+      }
       return false;
     }
     case WireApi::kAnthropicMessages: {
