@@ -193,7 +193,8 @@ ALTER TABLE user_containers ADD COLUMN node_id TEXT, ADD COLUMN node_name TEXT;
 ALTER TABLE system_containers ADD COLUMN node_id TEXT, ADD COLUMN node_name TEXT;
 )sql";
 
-// What agents used through berth's LLM gateway, per user, provider, model and UTC day.
+// What agents used through berth's LLM gateway, per user, provider, model and UTC day; the
+// limits admins set per user, and the budget windows that enforce them (reservations).
 constexpr const char* kLlmUsage = R"sql(
 CREATE TABLE llm_usage (
   user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
@@ -211,6 +212,28 @@ CREATE TABLE llm_usage (
   PRIMARY KEY (user_id, day, provider, model)
 );
 CREATE INDEX llm_usage_day ON llm_usage(day);
+CREATE TABLE llm_limits (
+  user_id TEXT NOT NULL PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+  nano_usd_per_day BIGINT,
+  nano_usd_per_month BIGINT,
+  tokens_per_day BIGINT,
+  tokens_per_month BIGINT,
+  requests_per_minute BIGINT,
+  tokens_per_minute BIGINT,
+  updated_at BIGINT NOT NULL
+);
+CREATE TABLE llm_budget (
+  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  period TEXT NOT NULL,
+  spent_nano_usd BIGINT NOT NULL,
+  spent_tokens BIGINT NOT NULL,
+  requests BIGINT NOT NULL,
+  reserved_nano_usd BIGINT NOT NULL,
+  reserved_tokens BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  PRIMARY KEY (user_id, period)
+);
+CREATE INDEX llm_budget_expiry ON llm_budget(expires_at);
 )sql";
 
 constexpr std::array kMigrations = {
@@ -218,7 +241,7 @@ constexpr std::array kMigrations = {
     PostgresMigration{4, "leases and change feed", kReplicas},
     PostgresMigration{5, "bulk copy without a lock per container", kBulkTokenHashCheck},
     PostgresMigration{6, "agent nodes", kAgentNodes},
-    PostgresMigration{7, "llm usage", kLlmUsage},
+    PostgresMigration{7, "llm usage and budgets", kLlmUsage},
 };
 
 // Any fixed key: every berth on one database takes the same one.

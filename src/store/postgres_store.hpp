@@ -112,6 +112,14 @@ class PostgresStore final : public SnapshotStore {
   // LLM usage (sqlite_usage.cpp / postgres_usage.cpp).
   Status AddUsage(const std::vector<UsageRow>& rows) override;
   Result<std::vector<UsageRow>> ListUsage(const UsageQuery& query) override;
+  Status SetLlmLimits(const LlmLimits& limits) override;
+  Result<std::optional<LlmLimits>> GetLlmLimits(const std::string& user_id) override;
+  Result<std::optional<std::string>> ReserveBudget(const std::string& user_id,
+                                                   const std::vector<BudgetWindow>& windows,
+                                                   const BudgetCharge& charge) override;
+  Status SettleBudget(const std::string& user_id, const std::vector<std::string>& periods,
+                      const BudgetCharge& reserved, const BudgetCharge& spent) override;
+  Status PruneBudgets(int64_t now_ms) override;
 
   // Coordination of replicas (sqlite_coordination.cpp / postgres_coordination.cpp).
   Result<std::optional<int64_t>> AcquireLease(const std::string& name, const std::string& holder,

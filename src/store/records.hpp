@@ -153,6 +153,38 @@ struct UsageQuery {
   std::string to_day;
 };
 
+// An admin's limits on what one user's agents may use through berth's LLM gateway; nullopt: no
+// limit of that kind. Money in nano-USD; tokens as UsageRow's, all kinds summed.
+struct LlmLimits {
+  std::string user_id;
+  std::optional<int64_t> nano_usd_per_day;
+  std::optional<int64_t> nano_usd_per_month;
+  std::optional<int64_t> tokens_per_day;
+  std::optional<int64_t> tokens_per_month;
+  std::optional<int64_t> requests_per_minute;
+  std::optional<int64_t> tokens_per_minute;
+  int64_t updated_at = 0;
+
+  friend bool operator==(const LlmLimits&, const LlmLimits&) = default;
+};
+
+// One period a call counts in ("d:2026-12-07", "m:2026-12", "t:2026-12-07T10:31"), with that
+// period's maxima (nullopt: not limited) and when its row may be forgotten.
+struct BudgetWindow {
+  std::string period;
+  std::optional<int64_t> max_nano_usd;
+  std::optional<int64_t> max_tokens;
+  std::optional<int64_t> max_requests;
+  int64_t expires_at_ms = 0;
+};
+
+// What a call reserves before it runs, or spends when it ends.
+struct BudgetCharge {
+  int64_t nano_usd = 0;
+  int64_t tokens = 0;
+  int64_t requests = 0;
+};
+
 // One sealed value and where it lives, for key rotation.
 enum class SecretColumn { kProviderApiKey, kUserContainerToken, kSystemContainerToken };
 struct StoredSecret {

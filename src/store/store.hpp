@@ -172,6 +172,22 @@ class Store {
   virtual Status AddUsage(const std::vector<UsageRow>& rows) = 0;
   virtual Result<std::vector<UsageRow>> ListUsage(const UsageQuery& query) = 0;
 
+  // LLM budgets. SetLlmLimits replaces the user's limits (kNotFound: no such user); GetLlmLimits
+  // is nullopt when none were set. ReserveBudget adds `charge` as reserved to each window of the
+  // user, creating its row, in one transaction and only when every window stays within its
+  // maxima (spent + reserved + charge <= max): else nothing is written and the period of the
+  // first window that would overflow is returned. Concurrent reservations, from any replica,
+  // never overshoot together. SettleBudget takes `reserved` back (never below 0) and adds
+  // `spent`, always. PruneBudgets forgets windows that expired before now_ms.
+  virtual Status SetLlmLimits(const LlmLimits& limits) = 0;
+  virtual Result<std::optional<LlmLimits>> GetLlmLimits(const std::string& user_id) = 0;
+  virtual Result<std::optional<std::string>> ReserveBudget(const std::string& user_id,
+                                                           const std::vector<BudgetWindow>& windows,
+                                                           const BudgetCharge& charge) = 0;
+  virtual Status SettleBudget(const std::string& user_id, const std::vector<std::string>& periods,
+                              const BudgetCharge& reserved, const BudgetCharge& spent) = 0;
+  virtual Status PruneBudgets(int64_t now_ms) = 0;
+
   // Key rotation support. ListSecrets returns every non-null sealed value. ReplaceSecret is a
   // compare-and-swap: it writes new_value only while the column still holds secret.value, and
   // returns false (not an error) when the row changed or vanished meanwhile.

@@ -42,4 +42,59 @@ UsageRow ReadUsage(const Row& r) {
   return u;
 }
 
+// Parameters 1..8: user_id, the six limits in LlmLimits' order, updated_at.
+template <typename Params>
+void BindLimits(Params& p, const LlmLimits& l) {
+  p.Bind(1, l.user_id);
+  p.Bind(2, l.nano_usd_per_day);
+  p.Bind(3, l.nano_usd_per_month);
+  p.Bind(4, l.tokens_per_day);
+  p.Bind(5, l.tokens_per_month);
+  p.Bind(6, l.requests_per_minute);
+  p.Bind(7, l.tokens_per_minute);
+  p.Bind(8, l.updated_at);
+}
+
+// Columns in the same order as BindLimits' parameters.
+template <typename Row>
+LlmLimits ReadLimits(const Row& r) {
+  LlmLimits l;
+  l.user_id = r.Text(0);
+  l.nano_usd_per_day = r.OptionalInt64(1);
+  l.nano_usd_per_month = r.OptionalInt64(2);
+  l.tokens_per_day = r.OptionalInt64(3);
+  l.tokens_per_month = r.OptionalInt64(4);
+  l.requests_per_minute = r.OptionalInt64(5);
+  l.tokens_per_minute = r.OptionalInt64(6);
+  l.updated_at = r.Int64(7);
+  return l;
+}
+
+// ReserveBudget's window update: 1 user_id, 2 period, 3..5 the charge (nano-USD, tokens,
+// requests), 6..8 the maxima (NULL: none).
+template <typename Params>
+void BindReservation(Params& p, const std::string& user_id, const BudgetWindow& w,
+                     const BudgetCharge& c) {
+  p.Bind(1, user_id);
+  p.Bind(2, w.period);
+  p.Bind(3, c.nano_usd);
+  p.Bind(4, c.tokens);
+  p.Bind(5, c.requests);
+  p.Bind(6, w.max_nano_usd);
+  p.Bind(7, w.max_tokens);
+  p.Bind(8, w.max_requests);
+}
+
+// SettleBudget's update: 1 user_id, 2 period, 3..4 reserved back, 5..6 spent.
+template <typename Params>
+void BindSettlement(Params& p, const std::string& user_id, const std::string& period,
+                    const BudgetCharge& reserved, const BudgetCharge& spent) {
+  p.Bind(1, user_id);
+  p.Bind(2, period);
+  p.Bind(3, reserved.nano_usd);
+  p.Bind(4, reserved.tokens);
+  p.Bind(5, spent.nano_usd);
+  p.Bind(6, spent.tokens);
+}
+
 }  // namespace berth::store::rows

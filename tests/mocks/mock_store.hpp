@@ -57,6 +57,18 @@ class MockStore : public store::Store {
   MOCK_METHOD(Status, AddUsage, (const std::vector<store::UsageRow>&), (override));
   MOCK_METHOD(Result<std::vector<store::UsageRow>>, ListUsage, (const store::UsageQuery&),
               (override));
+  MOCK_METHOD(Status, SetLlmLimits, (const store::LlmLimits&), (override));
+  MOCK_METHOD(Result<std::optional<store::LlmLimits>>, GetLlmLimits, (const std::string&),
+              (override));
+  MOCK_METHOD(Result<std::optional<std::string>>, ReserveBudget,
+              (const std::string&, const std::vector<store::BudgetWindow>&,
+               const store::BudgetCharge&),
+              (override));
+  MOCK_METHOD(Status, SettleBudget,
+              (const std::string&, const std::vector<std::string>&, const store::BudgetCharge&,
+               const store::BudgetCharge&),
+              (override));
+  MOCK_METHOD(Status, PruneBudgets, (int64_t), (override));
   MOCK_METHOD(Result<bool>, ReplaceSecret, (const store::StoredSecret&, const std::string&),
               (override));
   MOCK_METHOD(Result<std::optional<int64_t>>, AcquireLease,

@@ -71,7 +71,7 @@ TEST_F(PostgresStoreTest, MigratesAnEmptyDatabaseOnceAndRecordsTheVersion) {
                                                    {"4", "leases and change feed"},
                                                    {"5", "bulk copy without a lock per container"},
                                                    {"6", "agent nodes"},
-                                                   {"7", "llm usage"}}));
+                                                   {"7", "llm usage and budgets"}}));
 }
 
 TEST_F(PostgresStoreTest, ReplicasStartingTogetherOnAnEmptyDatabaseAllSucceed) {

@@ -70,6 +70,8 @@ TEST(SqliteStoreMigrations, CreatesEveryTableWithWalJournal) {
                                                    {"berth_meta"},
                                                    {"changes"},
                                                    {"leases"},
+                                                   {"llm_budget"},
+                                                   {"llm_limits"},
                                                    {"llm_providers"},
                                                    {"llm_usage"},
                                                    {"schema_migrations"},
