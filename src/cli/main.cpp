@@ -17,6 +17,7 @@
 #include "cli/provider_policy.hpp"
 #include "cli/signals.hpp"
 #include "common/logging.hpp"
+#include "common/periodic_thread.hpp"
 #include "config/settings.hpp"
 #include "crypto/secret_box.hpp"
 #include "http/api.hpp"
@@ -280,6 +281,7 @@ int Serve(const std::map<std::string, std::string>& flags,
 
   // Usage through the gateway, written in batches (every replica its own; the store adds up).
   services.usage = std::make_shared<service::UsageLedger>(o.store, clock);
+  services.budget = std::make_shared<service::LlmBudget>(o.store, clock);
   auto metrics = std::make_shared<http::BerthMetrics>();
   services.metrics = &metrics->registry();
   http::Router internal_router;
@@ -330,6 +332,8 @@ int Serve(const std::map<std::string, std::string>& flags,
 
   services.accounts->Start();
   services.usage->Start(std::chrono::seconds(2));
+  PeriodicThread budget_pruner;  // ended budget windows are forgotten
+  budget_pruner.Start(std::chrono::minutes(10), [&] { services.budget->Prune(); });
   FollowChanges(replication, services.accounts, agents);
   std::thread signals = cli::StartSignalWaiter([&server] { server.Stop(); });
   if (Status st = server.Listen(); !st.ok()) {

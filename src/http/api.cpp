@@ -105,6 +105,7 @@ void RegisterInternalRoutes(Router& router, const ApiServices& s) {
   gateway.client = s.llm_client;
   gateway.limiter = limiter;
   gateway.usage = s.usage;
+  gateway.budget = s.budget;
   gateway.metrics = s.metrics;
   RegisterLlmGateway(router, gateway);
   constexpr const char* kPath = "/api/internal/agent-config/:id";

@@ -9,6 +9,7 @@
 #include "llm/provider_client.hpp"
 #include "service/accounts.hpp"
 #include "service/containers.hpp"
+#include "service/llm_budget.hpp"
 #include "service/providers.hpp"
 #include "service/usage_ledger.hpp"
 #include "store/store.hpp"
@@ -35,6 +36,9 @@ struct ApiServices {
   // What agents use through the gateway (GET /api/usage, /api/admin/usage). Null: not counted,
   // and the usage routes answer 503.
   std::shared_ptr<service::UsageLedger> usage;
+  // Each user's LLM limits (PUT /api/admin/users/:id/limits) and their enforcement on the
+  // gateway. Null: none, and the limits routes answer 503.
+  std::shared_ptr<service::LlmBudget> budget;
   // Where the gateway's counters go. Null: none.
   MetricsRegistry* metrics = nullptr;
 };

@@ -156,9 +156,10 @@ std::shared_ptr<const LlmMetrics> RegisterMetrics(MetricsRegistry* registry) {
 
 // One answered call into the ledger and the metrics: the usage the meter read, priced by the
 // model the agent asked for (the provider's own, often dated, name as a fallback).
-void Charge(const LlmGatewayServices& s, const LlmMetrics& metrics,
-            const service::ProviderService::LlmRoute& route, const llm::PreparedRequest& request,
-            llm::WireApi api, const llm::UsageMeter& meter) {
+store::UsageRow Charge(const LlmGatewayServices& s, const LlmMetrics& metrics,
+                       const service::ProviderService::LlmRoute& route,
+                       const llm::PreparedRequest& request, llm::WireApi api,
+                       const llm::UsageMeter& meter) {
   const llm::TokenUsage& used = meter.usage();
   const std::string& model = !request.model.empty() ? request.model : meter.model();
   auto price = llm::PriceFor(route.models, model);
@@ -187,7 +188,32 @@ void Charge(const LlmGatewayServices& s, const LlmMetrics& metrics,
                                                   : "unpriced"})
         .Inc();
   }
-  if (s.usage) s.usage->Record(std::move(row));
+  if (s.usage) s.usage->Record(row);
+  return row;
+}
+
+// The call's worst case against the user's limits (none: an inactive ticket, no store write).
+Result<service::LlmBudget::Ticket> Reserve(const LlmGatewayServices& s,
+                                           const service::ProviderService::LlmRoute& route,
+                                           const llm::PreparedRequest& request,
+                                           std::size_t body_bytes, int* retry_after_s) {
+  if (!s.budget) return service::LlmBudget::Ticket{};
+  const int64_t input = static_cast<int64_t>(body_bytes / 3) + 1;
+  const int64_t output = request.max_tokens.value_or(kDefaultOutputCap);
+  std::optional<int64_t> nano;
+  if (auto price = llm::PriceFor(route.models, request.model)) {
+    price->input = std::max(price->input, price->cache_write);
+    nano = llm::CostNanoUsd(llm::TokenUsage{input, output, 0, 0, 0, true}, *price);
+  }
+  return s.budget->Admit(route.user_id, nano, input + output, retry_after_s);
+}
+
+Response BudgetRefusal(const Status& refused, int retry_after_s) {
+  if (refused.code() != ErrorCode::kResourceExhausted) return OpenAiErrorResponse(refused);
+  Response res =
+      OpenAiErrorResponse(bhttp::status::too_many_requests, "budget_exceeded", refused.message());
+  if (retry_after_s > 0) res.set(bhttp::field::retry_after, std::to_string(retry_after_s));
+  return res;
 }
 
 Response GatewayError(const Status& error) {
@@ -267,15 +293,30 @@ StreamHandler Forwarder(LlmGatewayServices s, std::shared_ptr<const LlmMetrics> 
     llm::PreparedRequest prepared = llm::PrepareRequest(api, std::move(r.raw.body()));
     llm::UpstreamCall call = CallFor(r, *route, path, s.idle_timeout);
     call.body = std::move(prepared.body);
+    int retry_after_s = 0;
+    auto ticket = api != llm::WireApi::kOther
+                      ? Reserve(s, *route, prepared, call.body.size(), &retry_after_s)
+                      : Result<service::LlmBudget::Ticket>(service::LlmBudget::Ticket{});
+    if (!ticket.ok()) {
+      Response res = BudgetRefusal(ticket.status(), retry_after_s);
+      co_await writer.Send(res);
+      co_return;
+    }
     MeteredSink sink(writer, api, prepared.strip_usage_chunk);
     net::awaitable<Status> forwarded = s.client->Call(call, sink);
     Status status = co_await std::move(forwarded);
     if (status.ok() && !co_await sink.Finish()) status = Aborted("the agent is gone");
     // A 2xx answer is charged what was read of it, whole or cut (a cut stream's input and the
     // output counted so far, when the provider reported them before the cut).
+    store::BudgetCharge spent;  // nothing for a call the provider refused or never answered
     if (sink.answered_ok() && api != llm::WireApi::kOther) {
-      Charge(s, *metrics, *route, prepared, api, *sink.meter());
+      const store::UsageRow row = Charge(s, *metrics, *route, prepared, api, *sink.meter());
+      spent = {
+          row.cost_nano_usd,
+          row.input_tokens + row.output_tokens + row.cache_read_tokens + row.cache_write_tokens, 0};
+      if (!sink.meter()->usage().reported) spent = ticket->reserved;  // never reported: all of it
     }
+    if (s.budget) s.budget->Settle(*ticket, spent.nano_usd, spent.tokens);
     if (!writer.started()) {
       spdlog::info("llm gateway: {} {} for user {}: {}", route->provider, path, route->user_id,
                    status.message());

@@ -8,6 +8,7 @@
 #include "http/router.hpp"
 #include "llm/provider_client.hpp"
 #include "service/containers.hpp"
+#include "service/llm_budget.hpp"
 #include "service/providers.hpp"
 #include "service/usage_ledger.hpp"
 
@@ -19,6 +20,7 @@ struct LlmGatewayServices {
   std::shared_ptr<llm::ProviderClient> client;
   std::shared_ptr<AttemptLimiter> limiter;  // failed key attempts, per peer (shared with config)
   std::shared_ptr<service::UsageLedger> usage;  // null: nothing is counted
+  std::shared_ptr<service::LlmBudget> budget;   // null: no limits are enforced
   MetricsRegistry* metrics = nullptr;           // null: no llm metrics
   // The longest silence of a provider, before its answer or within it (a model may think long
   // before its first token): then 502, or a cut stream.
@@ -41,6 +43,13 @@ struct LlmGatewayServices {
 // the extra chunk removed again when the agent did not ask for it); every 2xx answer's usage is
 // read as it passes (llm/usage_meter.hpp), priced (llm/prices.hpp) and added to the ledger under
 // the owner, provider and the model the agent asked for; /metrics counts tokens and USD by API.
+// Limits (service/llm_budget.hpp): a call of a user with limits is admitted only once its worst
+// case (body bytes / 3 input tokens at the dearer of the input and cache-write price, plus its
+// max_tokens, or kDefaultOutputCap, output tokens) is reserved; else 429 with an OpenAI-shaped
+// `budget_exceeded` error (Retry-After for minute limits), or 403 for a model without a price
+// under a USD limit. It is settled with what it used, or with its reservation when its usage was
+// never reported (an interrupted stream).
+inline constexpr int64_t kDefaultOutputCap = 8192;
 void RegisterLlmGateway(Router& router, const LlmGatewayServices& services);
 
 }  // namespace berth::http

@@ -1,6 +1,9 @@
-// What agents used through berth's LLM gateway: /api/usage (the caller's), /api/admin/usage.
+// What agents used through berth's LLM gateway: /api/usage (the caller's), /api/admin/usage;
+// and the limits admins set on it: /api/admin/users/:id/limits.
 #include <charconv>
 #include <chrono>
+#include <cmath>
+#include <set>
 
 #include "http/api_routes.hpp"
 
@@ -88,13 +91,100 @@ Response Answer(const Request& r, const std::shared_ptr<service::UsageLedger>& l
   });
 }
 
+// The limits' JSON names, beside their fields; USD ones are kept in nano-USD.
+struct LimitField {
+  const char* name;
+  std::optional<int64_t> store::LlmLimits::*field;
+  bool usd;
+};
+constexpr LimitField kLimitFields[] = {
+    {"usdPerDay", &store::LlmLimits::nano_usd_per_day, true},
+    {"usdPerMonth", &store::LlmLimits::nano_usd_per_month, true},
+    {"tokensPerDay", &store::LlmLimits::tokens_per_day, false},
+    {"tokensPerMonth", &store::LlmLimits::tokens_per_month, false},
+    {"requestsPerMinute", &store::LlmLimits::requests_per_minute, false},
+    {"tokensPerMinute", &store::LlmLimits::tokens_per_minute, false},
+};
+constexpr double kMaxUsdLimit = 1e9;
+
+json LimitsJson(const std::optional<store::LlmLimits>& limits) {
+  json out = json::object();
+  for (const LimitField& f : kLimitFields) {
+    const std::optional<int64_t> value = limits ? (*limits).*f.field : std::nullopt;
+    if (!value) {
+      out[f.name] = nullptr;
+    } else if (f.usd) {
+      out[f.name] = static_cast<double>(*value) / 1e9;
+    } else {
+      out[f.name] = *value;
+    }
+  }
+  return out;
+}
+
+// PUT replaces: a limit left out, or null, is no limit.
+Result<store::LlmLimits> ReadLimits(const Request& r, const std::string& user_id) {
+  std::set<std::string> allowed;
+  for (const LimitField& f : kLimitFields) allowed.insert(f.name);
+  auto body = ParseObject(r, allowed);
+  if (!body.ok()) return body.status();
+  store::LlmLimits limits;
+  limits.user_id = user_id;
+  for (const LimitField& f : kLimitFields) {
+    const auto it = body->find(f.name);
+    if (it == body->end() || it->is_null()) continue;
+    if (f.usd) {
+      if (!it->is_number() || !std::isfinite(it->get<double>()) || it->get<double>() < 0 ||
+          it->get<double>() > kMaxUsdLimit) {
+        return InvalidArgument(std::string(f.name) + " must be a number of USD, 0 to 1e9, or null");
+      }
+      limits.*f.field = std::llround(it->get<double>() * 1e9);
+    } else {
+      if (!it->is_number_integer() || it->get<int64_t>() < 0) {
+        return InvalidArgument(std::string(f.name) + " must be a whole number >= 0, or null");
+      }
+      limits.*f.field = it->get<int64_t>();
+    }
+  }
+  return limits;
+}
+
 }  // namespace
 
 void RegisterUsageRoutes(Router& router, const ApiServices& s) {
   router.Add(
       V::get, "/api/usage",
-      [u = s.usage](Request& r) { return Answer(r, u, r.caller().user_id, false); },
+      [u = s.usage, b = s.budget](Request& r) {
+        Response res = Answer(r, u, r.caller().user_id, false);
+        if (res.result() != bhttp::status::ok || !b) return res;
+        // The caller's own limits beside their usage, so that an agent's 429 can be understood.
+        auto limits = b->GetLimits(r.caller().user_id);
+        if (!limits.ok()) return ErrorResponse(limits.status());
+        json body = json::parse(res.body());
+        body["limits"] = LimitsJson(*limits);
+        return Ok(std::move(body));
+      },
       RouteOptions{Access::kUser});
+  router.Add(
+      V::get, "/api/admin/users/:id/limits",
+      [a = s.accounts, b = s.budget](Request& r) {
+        if (!b) return ErrorResponse(Unavailable("limits are not enforced by this berth"));
+        if (auto user = a->GetUser(r.Param("id")); !user.ok()) return ErrorResponse(user.status());
+        return Respond(b->GetLimits(r.Param("id")), [](const std::optional<store::LlmLimits>& l) {
+          return Ok({{"limits", LimitsJson(l)}});
+        });
+      },
+      RouteOptions{Access::kAdmin});
+  router.Add(
+      V::put, "/api/admin/users/:id/limits",
+      [b = s.budget](Request& r) {
+        if (!b) return ErrorResponse(Unavailable("limits are not enforced by this berth"));
+        auto limits = ReadLimits(r, r.Param("id"));
+        if (!limits.ok()) return ErrorResponse(limits.status());
+        if (Status set = b->SetLimits(*limits); !set.ok()) return ErrorResponse(set);
+        return Ok({{"limits", LimitsJson(*limits)}});
+      },
+      RouteOptions{Access::kAdmin});
   router.Add(
       V::get, "/api/admin/usage",
       [u = s.usage](Request& r) {
