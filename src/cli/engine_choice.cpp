@@ -24,6 +24,7 @@ Result<runtime::ContainerRuntimePtr> MakeRuntime(const config::Settings& s, int 
   options.docker_host = s.docker_host;
   options.tls_verify = tls_verify;
   options.cert_path = s.docker_cert_path;
+  options.agent_egress = s.agent_egress != "berth-only";
   auto docker = runtime::DockerRuntime::Create(options);
   if (!docker.ok()) return docker.status();
   return runtime::ContainerRuntimePtr(std::move(docker).value());

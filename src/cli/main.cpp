@@ -10,6 +10,7 @@
 #include <map>
 #include <thread>
 
+#include "cli/agent_firewall.hpp"
 #include "cli/db_command.hpp"
 #include "cli/engine_choice.hpp"
 #include "cli/image_push_cli.hpp"
@@ -289,10 +290,16 @@ int Serve(const std::map<std::string, std::string>& flags,
   metrics->Watch(agents);
   http::InternalListener internal(o.settings.internal_listen, internal_router,
                                   metrics->RequestObserver());
-  agents->SetApiUrlResolver([&](const runtime::NetworkInfo& network) {
+  agents->SetApiUrlResolver([&](const runtime::NetworkInfo& network) -> Result<std::string> {
     auto url = internal.Open(network.gateway);
-    if (url.ok()) {
-      if (auto listener = cli::EndpointOfUrl(*url)) add_own_listener(*listener);
+    if (!url.ok()) return url;
+    const auto listener = cli::EndpointOfUrl(*url);
+    if (listener) add_own_listener(*listener);
+    if (o.settings.agent_egress == "berth-only") {
+      // The internal network routes nothing out; the host firewall leaves agents berth alone.
+      if (!listener) return Internal("the internal listener's URL has no port: " + *url);
+      BERTH_RETURN_IF_ERROR(cli::LockAgentNetwork(network, listener->port()));
+      spdlog::info("agents on {} ({}) reach only {}", network.name, network.bridge, *url);
     }
     return url;
   });

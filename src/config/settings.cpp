@@ -131,6 +131,7 @@ const std::vector<std::string>& SettingNames() {
                                                   "BERTH_THREADS",
                                                   "BERTH_INTERNAL_LISTEN",
                                                   "BERTH_PROVIDER_ALLOW",
+                                                  "BERTH_AGENT_EGRESS",
                                                   "BERTH_AGENT_ADDRESSING",
                                                   "BERTH_AGENT_MEMORY",
                                                   "BERTH_AGENT_CPUS",
@@ -320,6 +321,12 @@ Result<Settings> LoadSettings(const std::map<std::string, std::string>& flags,
   }
   // Checked where the LLM gateway's destination policy is made (llm/destination.hpp).
   if (auto v = get("BERTH_PROVIDER_ALLOW")) s.provider_allow = *v;
+  if (auto v = get("BERTH_AGENT_EGRESS")) {
+    if (*v != "open" && *v != "berth-only") {
+      return Bad("BERTH_AGENT_EGRESS", "expected open or berth-only");
+    }
+    s.agent_egress = *v;
+  }
   if (auto v = get("BERTH_AGENT_ADDRESSING")) {
     if (*v != "ip" && *v != "name" && *v != "published") {
       return Bad("BERTH_AGENT_ADDRESSING", "expected ip, name or published");
@@ -409,6 +416,13 @@ Result<Settings> LoadSettings(const std::map<std::string, std::string>& flags,
     return Bad("BERTH_RUNTIME",
                "swarm needs MOSAIC_API_URL, or BERTH_INTERNAL_LISTEN with the address the nodes "
                "reach berth at (host:port)");
+  }
+  if (s.agent_egress == "berth-only" &&
+      (s.runtime == "swarm" || s.mosaic_api_url || s.internal_listen == "off")) {
+    // Agents then reach berth only at its internal listener on their network's gateway.
+    return Bad("BERTH_AGENT_EGRESS",
+               "berth-only needs BERTH_RUNTIME=docker, berth's internal listener (not off) and no "
+               "MOSAIC_API_URL");
   }
   return s;
 }

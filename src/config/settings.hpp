@@ -50,6 +50,9 @@ struct Settings {
   // BERTH_PROVIDER_ALLOW: CIDRs or addresses, comma or space separated, of private networks
   // berth's LLM gateway may reach providers on (llm/destination.hpp); none by default.
   std::string provider_allow;
+  // BERTH_AGENT_EGRESS: "open" (agents reach anything the host routes to) or "berth-only" (an
+  // internal agent network and a host firewall: berth's internal listener is all they reach).
+  std::string agent_egress = "open";
   std::string agent_addressing = "ip";            // BERTH_AGENT_ADDRESSING: ip | name | published
   int64_t agent_memory_bytes = int64_t{2} << 30;  // BERTH_AGENT_MEMORY, e.g. 2g, 1536m
   double agent_cpus = 1.0;                        // BERTH_AGENT_CPUS

@@ -110,6 +110,7 @@ NetworkDetails NetworkFromJson(const json& j) {
   n.driver = Str(j, "Driver");
   n.scope = Str(j, "Scope");
   n.config_only = Bool(j, "ConfigOnly");
+  n.internal = Bool(j, "Internal");
   n.config_from = Str(Field(j, "ConfigFrom"), "Network");
   n.options = StringMap(j, "Options");
   n.labels = StringMap(j, "Labels");
@@ -284,6 +285,7 @@ json NetworkCreateToJson(const NetworkCreate& n) {
   if (n.config_only) body["ConfigOnly"] = true;
   if (!n.config_from.empty()) body["ConfigFrom"] = {{"Network", n.config_from}};
   if (n.attachable) body["Attachable"] = true;
+  if (n.internal) body["Internal"] = true;
   return body;
 }
 

@@ -55,6 +55,7 @@ struct NetworkCreate {
   bool config_only = false;
   std::string config_from;  // ConfigFrom.Network
   bool attachable = false;  // Attachable: plain containers may join a swarm-scoped network
+  bool internal = false;    // Internal: the engine routes nothing from it to other networks
 };
 
 // GET /networks/{id}
@@ -67,6 +68,7 @@ struct NetworkDetails {
   std::string config_from;  // ConfigFrom.Network
   std::string subnet;       // first IPv4 IPAM.Config entry
   std::string gateway;      // its Gateway
+  bool internal = false;
   std::map<std::string, std::string> options;
   LabelMap labels;
 };

@@ -93,8 +93,10 @@ struct ContainerSummary {
 struct NetworkInfo {
   std::string id;
   std::string name;
-  std::string subnet;   // IPv4 CIDR
-  std::string gateway;  // IPv4 address of the host on this network
+  std::string subnet;     // IPv4 CIDR
+  std::string gateway;    // IPv4 address of the host on this network
+  bool internal = false;  // no route out: only the host's own addresses answer (EnsureNetwork)
+  std::string bridge;     // the host's interface on it (bridge networks), for a firewall
 };
 
 // What happened to a container, in berth's words. Implementations translate their engine's

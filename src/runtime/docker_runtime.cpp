@@ -18,8 +18,25 @@ std::string Env(const char* name) {
   return value ? value : "";
 }
 
+constexpr char kBridgeNameOption[] = "com.docker.network.bridge.name";
+
 NetworkInfo ToNetworkInfo(const docker::NetworkDetails& n) {
-  return NetworkInfo{n.id, n.name, n.subnet, n.gateway};
+  NetworkInfo info{n.id, n.name, n.subnet, n.gateway, n.internal, ""};
+  if (n.driver == "bridge") {
+    auto named = n.options.find(kBridgeNameOption);
+    info.bridge = named != n.options.end() ? named->second : "br-" + n.id.substr(0, 12);
+  }
+  return info;
+}
+
+// An existing agents' network must route out exactly as BERTH_AGENT_EGRESS says.
+Status CheckEgress(const docker::NetworkDetails& n, bool agent_egress) {
+  if (n.internal == !agent_egress) return Status::Ok();
+  return InvalidArgument("network " + n.name +
+                         (agent_egress ? " has no route out but BERTH_AGENT_EGRESS is open"
+                                       : " routes out but BERTH_AGENT_EGRESS is berth-only") +
+                         ": remove it once no agent uses it (docker network rm " + n.name +
+                         "), or name another network in OPENCLAW_NETWORK");
 }
 
 // The address on the network named by the berth.network label, else on the only (or first
@@ -121,11 +138,15 @@ Result<std::shared_ptr<DockerRuntime>> DockerRuntime::Create(const DockerRuntime
   client_options.call_timeout = options.call_timeout;
   auto client = DockerClient::Create(std::move(endpoint).value(), client_options);
   if (!client.ok()) return client.status();
-  return std::make_shared<DockerRuntime>(std::move(client).value(), options.network_labels);
+  return std::make_shared<DockerRuntime>(std::move(client).value(), options.network_labels,
+                                         options.agent_egress);
 }
 
-DockerRuntime::DockerRuntime(std::unique_ptr<DockerClient> client, Labels network_labels)
-    : client_(std::move(client)), network_labels_(std::move(network_labels)) {}
+DockerRuntime::DockerRuntime(std::unique_ptr<DockerClient> client, Labels network_labels,
+                             bool agent_egress)
+    : client_(std::move(client)),
+      network_labels_(std::move(network_labels)),
+      agent_egress_(agent_egress) {}
 
 DockerRuntime::~DockerRuntime() = default;
 
@@ -158,6 +179,7 @@ Result<NetworkInfo> DockerRuntime::EnsureNetwork(const std::string& name, bool i
     for (std::size_t i = 1; i < existing->size(); ++i) {
       RemoveDuplicateNetwork(*client_, name, (*existing)[i].id);
     }
+    BERTH_RETURN_IF_ERROR(CheckEgress(existing->front(), agent_egress_));
     return ToNetworkInfo(existing->front());
   }
   docker::NetworkCreate create;
@@ -165,6 +187,7 @@ Result<NetworkInfo> DockerRuntime::EnsureNetwork(const std::string& name, bool i
   create.driver = "bridge";
   if (isolated) create.options[kIccOption] = "false";
   create.labels = network_labels_;
+  create.internal = !agent_egress_;
   auto id = client_->CreateNetwork(create);
   // kAlreadyExists: another process created it first; use theirs.
   if (!id.ok() && id.status().code() != ErrorCode::kAlreadyExists) return id.status();
@@ -176,6 +199,7 @@ Result<NetworkInfo> DockerRuntime::EnsureNetwork(const std::string& name, bool i
   // may be missed; the next EnsureNetwork then removes the unused duplicates).
   const docker::NetworkDetails& winner = named->front();
   if (id.ok() && *id != winner.id) RemoveDuplicateNetwork(*client_, name, *id);
+  BERTH_RETURN_IF_ERROR(CheckEgress(winner, agent_egress_));
   return ToNetworkInfo(winner);
 }
 

@@ -24,6 +24,9 @@ struct DockerRuntimeOptions {
   std::chrono::milliseconds call_timeout{std::chrono::seconds(30)};
   // Labels put on networks EnsureNetwork creates.
   Labels network_labels;
+  // BERTH_AGENT_EGRESS: false ("berth-only") makes the networks EnsureNetwork creates internal
+  // (nothing routed out) and refuses an existing one that is not, and the other way round.
+  bool agent_egress = true;
 
   // docker_host as given, tls_verify and cert_path from DOCKER_TLS_VERIFY and DOCKER_CERT_PATH.
   static DockerRuntimeOptions FromEnvironment(std::string docker_host);
@@ -42,16 +45,19 @@ struct DockerRuntimeOptions {
 // - Kill of a container that is not running is success.
 // - EnsureImage: kNotFound naming the image when it is missing and the pull fails; kUnavailable
 //   only when the engine itself cannot be reached.
-// - EnsureNetwork returns an existing network as it is, isolated or not. The engine does not keep
-//   network names unique under concurrent creates, so calls are serialized in this process; when
-//   several processes race, the network with the smallest id wins and unused duplicates are
-//   removed (by the loser at once when it sees the winner, else by the next EnsureNetwork).
+// - EnsureNetwork returns an existing network as it is, isolated or not, unless its egress
+//   (DockerRuntimeOptions::agent_egress) differs: then kInvalidArgument saying what to do. The
+//   engine does not keep network names unique under concurrent creates, so calls are serialized in
+//   this process; when several processes race, the network with the smallest id wins and unused
+//   duplicates are removed (by the loser at once when it sees the winner, else by the next
+//   EnsureNetwork).
 class DockerRuntime final : public ContainerRuntime {
  public:
   // kInvalidArgument for a malformed DOCKER_HOST or unreadable TLS files. Does not contact the
   // engine (Ping does).
   static Result<std::shared_ptr<DockerRuntime>> Create(const DockerRuntimeOptions& options);
-  explicit DockerRuntime(std::unique_ptr<docker::DockerClient> client, Labels network_labels = {});
+  explicit DockerRuntime(std::unique_ptr<docker::DockerClient> client, Labels network_labels = {},
+                         bool agent_egress = true);
   ~DockerRuntime() override;
 
   // The client underneath, for calls outside the interface (image import). Callers include
@@ -85,6 +91,7 @@ class DockerRuntime final : public ContainerRuntime {
  private:
   std::unique_ptr<docker::DockerClient> client_;
   const Labels network_labels_;
+  const bool agent_egress_;
   std::mutex network_mu_;  // serializes EnsureNetwork
 };
 

@@ -93,7 +93,7 @@ Result<NetworkInfo> EnsureSwarmBridge(docker::DockerClient& manager,
         return AlreadyExists(Where(manager) + ": swarm network " + name + " (" + n.id +
                              ") is not made from " + config_name);
       }
-      return NetworkInfo{n.id, n.name, options.subnet, ""};
+      return NetworkInfo{n.id, n.name, options.subnet, "", false, ""};
     }
     // No labels, options or IPAM: the engine refuses them on a network made from a config.
     docker::NetworkCreate network;
@@ -102,7 +102,7 @@ Result<NetworkInfo> EnsureSwarmBridge(docker::DockerClient& manager,
     network.scope = "swarm";
     network.config_from = config_name;
     auto created = manager.CreateNetwork(network);
-    if (created.ok()) return NetworkInfo{*created, name, options.subnet, ""};
+    if (created.ok()) return NetworkInfo{*created, name, options.subnet, "", false, ""};
     if (created.status().code() != ErrorCode::kAlreadyExists) {
       return Status(created.status().code(), Where(manager) + ": create swarm network " + name +
                                                  ": " + created.status().message());

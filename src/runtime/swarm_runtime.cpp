@@ -152,7 +152,7 @@ Result<NetworkInfo> SwarmRuntime::EnsureNetwork(const std::string& name, bool is
   auto named = client_->ListNetworksNamed(name);
   if (!named.ok()) return named.status();
   for (const docker::NetworkDetails& n : *named) {
-    if (n.scope == "swarm") return NetworkInfo{n.id, n.name, n.subnet, ""};
+    if (n.scope == "swarm") return NetworkInfo{n.id, n.name, n.subnet, "", false, ""};
   }
   const std::string config = SwarmBridgeConfigName(name);
   std::string how =

@@ -91,6 +91,22 @@ TEST(Settings, ParsesLifecycleSettings) {
   EXPECT_EQ(s->docker_cert_path, "/etc/docker-certs");
 }
 
+TEST(Settings, AgentEgressIsOpenOrBerthOnlyWhereAgentsCanStillReachBerth) {
+  EXPECT_EQ(LoadSettings({}, {}, std::nullopt)->agent_egress, "open");
+  auto closed = LoadSettings({}, {{"BERTH_AGENT_EGRESS", "berth-only"}}, std::nullopt);
+  ASSERT_TRUE(closed.ok()) << closed.status().ToString();
+  EXPECT_EQ(closed->agent_egress, "berth-only");
+  auto typo = LoadSettings({}, {{"BERTH_AGENT_EGRESS", "closed"}}, std::nullopt);
+  EXPECT_EQ(typo.status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(typo.status().message().find("BERTH_AGENT_EGRESS"), std::string::npos);
+  for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
+           {"BERTH_INTERNAL_LISTEN", "off"}, {"MOSAIC_API_URL", "http://berth:3000/api"}}) {
+    auto unreachable =
+        LoadSettings({}, {{"BERTH_AGENT_EGRESS", "berth-only"}, {name, value}}, std::nullopt);
+    EXPECT_EQ(unreachable.status().code(), ErrorCode::kInvalidArgument) << name;
+  }
+}
+
 TEST(Settings, DatabaseWaitIsSecondsAndZeroMeansOneAttempt) {
   auto none = LoadSettings({}, {{"BERTH_DATABASE_WAIT", "0"}}, std::nullopt);
   ASSERT_TRUE(none.ok()) << none.status().ToString();

@@ -79,7 +79,7 @@ class FakeRuntime final : public runtime::ContainerRuntime {
       std::lock_guard lock(mu_);
       if (network_error_) return *network_error_;
     }
-    return runtime::NetworkInfo{"net-1", name, "172.30.0.0/16", "172.30.0.1"};
+    return runtime::NetworkInfo{"net-1", name, "172.30.0.0/16", "172.30.0.1", false, ""};
   }
   Result<std::string> Create(const runtime::ContainerSpec& spec) override {
     ++calls;

@@ -141,6 +141,34 @@ TEST_F(DockerRuntimeTest, EnsureNetworkCreatesAnIsolatedBridgeOnce) {
   EXPECT_EQ(again->gateway, network->gateway);
 }
 
+TEST_F(DockerRuntimeTest, BerthOnlyEgressMakesAnInternalNetworkAndRefusesAMismatchedOne) {
+  DockerRuntimeOptions options = DockerRuntimeOptions::FromEnvironment(env().docker_host());
+  options.network_labels = env().Labels();
+  options.agent_egress = false;
+  auto walled = DockerRuntime::Create(options);
+  ASSERT_TRUE(walled.ok());
+  const std::string name = env().Name("walled");
+  auto network = (*walled)->EnsureNetwork(name, /*isolated=*/true);
+  ASSERT_TRUE(network.ok()) << network.status().ToString();
+  env().TrackNetwork(network->id);
+  EXPECT_TRUE(network->internal);
+  EXPECT_EQ(network->bridge, "br-" + network->id.substr(0, 12));
+  EXPECT_TRUE(client().InspectNetwork(network->id)->internal);
+  // The same name under BERTH_AGENT_EGRESS=open: refused, saying what to do.
+  auto open = runtime_->EnsureNetwork(name, /*isolated=*/true);
+  ASSERT_FALSE(open.ok());
+  EXPECT_EQ(open.status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(open.status().message().find("docker network rm " + name), std::string::npos)
+      << open.status().message();
+  // And the other way round.
+  const std::string other = env().Name("open");
+  auto routed = runtime_->EnsureNetwork(other, /*isolated=*/true);
+  ASSERT_TRUE(routed.ok());
+  env().TrackNetwork(routed->id);
+  EXPECT_FALSE(routed->internal);
+  EXPECT_EQ((*walled)->EnsureNetwork(other, true).status().code(), ErrorCode::kInvalidArgument);
+}
+
 TEST_F(DockerRuntimeTest, ConcurrentEnsureNetworkYieldsOneNetwork) {
   const std::string name = env().Name("race");
   std::vector<std::thread> threads;
