@@ -369,6 +369,8 @@ int Serve(const std::map<std::string, std::string>& flags,
   agents->Stop();
   if (replication.lease) replication.lease->Stop();  // after the last pass; another leads next
   internal.Stop();
+  // Pooled provider sockets belong to the listeners' io_contexts, which go with main's scope.
+  services.llm_client->CloseIdle();
   services.accounts->Stop();
   services.usage->Stop();  // the last batch is written
   spdlog::info("berth stopped");

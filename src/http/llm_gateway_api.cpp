@@ -67,7 +67,8 @@ class MeteredSink final : public llm::AnswerSink {
   MeteredSink(ResponseWriter& writer, llm::WireApi api, bool strip_usage_chunk)
       : writer_(writer), api_(api), strip_(strip_usage_chunk) {}
 
-  net::awaitable<bool> Head(unsigned status, const bhttp::fields& headers) override {
+  net::awaitable<bool> Head(unsigned status, const bhttp::fields& headers,
+                            bool body_follows) override {
     ResponseHead head;
     head.result(status);
     for (const auto& field : headers) {
@@ -79,6 +80,7 @@ class MeteredSink final : public llm::AnswerSink {
     answered_ok_ = status >= 200 && status < 300;
     meter_.emplace(api_, answered_ok_, stream, strip_);
     if (!co_await writer_.Begin(head)) co_return false;
+    if (body_follows) co_return true;    // goes out with the first piece
     co_return co_await writer_.Flush();  // the agent sees the answer begin before a long think
   }
   net::awaitable<bool> Body(std::string_view piece) override {

@@ -3,6 +3,7 @@
 #include <boost/asio/ssl.hpp>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -35,14 +36,19 @@ struct UpstreamCall {
 class AnswerSink {
  public:
   virtual ~AnswerSink() = default;
-  // The provider's status and headers. false: stop (the agent is gone).
-  virtual net::awaitable<bool> Head(unsigned status, const bhttp::fields& headers) = 0;
-  // One piece of the body, at once. false: stop.
+  // The provider's status and headers. `body_follows`: body bytes have already arrived and go
+  // to Body at once (no need to push the head out alone). false: stop (the agent is gone).
+  virtual net::awaitable<bool> Head(unsigned status, const bhttp::fields& headers,
+                                    bool body_follows) = 0;
+  // The body as it arrives: what one wait on the provider's socket brought (up to 16 KiB), at
+  // once, never held for more. false: stop.
   virtual net::awaitable<bool> Body(std::string_view piece) = 0;
   // Runs `cancel` (on the call's executor) once the agent is gone, so that a call waiting on a
   // silent provider ends at once instead of at its idle timeout.
   virtual void OnGone(std::function<void()> cancel) = 0;
 };
+
+struct ProviderConnection;  // provider_client.cpp
 
 // An absolute http(s) URL, split for a connection.
 struct ProviderUrl {
@@ -59,7 +65,11 @@ Result<ProviderUrl> ParseProviderUrl(std::string_view url);
 // berth's HTTP client for providers: resolves the host, connects only to an address the
 // DestinationPolicy allows (checked on the address connected to, not the URL: DNS may change),
 // verifies TLS against the system's CA bundle and the host name, sends the call and streams the
-// answer into the sink as it arrives, never buffered whole. One connection per call.
+// answer into the sink as it arrives, never buffered whole. Connections are kept alive and reused
+// (per scheme, host and port; at most kMaxIdlePerHost idle, each for kIdleKeep), as a reverse
+// proxy's upstream connections are: a new TCP (and TLS) connection per call costs more than the
+// call's forwarding. A reused connection's address is checked against the current policy again;
+// one the provider closed meanwhile is replaced before anything reaches the sink.
 // Thread-safe; each call runs on the caller's executor.
 class ProviderClient {
  public:
@@ -79,12 +89,29 @@ class ProviderClient {
   // Replaces the policy (a listener of berth's opened later); calls under way keep theirs.
   void SetPolicy(DestinationPolicy policy);
 
+  static constexpr std::size_t kMaxIdlePerHost = 64;
+  static constexpr std::chrono::seconds kIdleKeep{30};
+  // Closes every idle connection. Call it before the io_contexts the calls ran on are destroyed
+  // (a pooled socket belongs to one): at shutdown, once the server has stopped.
+  void CloseIdle();
+
+  // Connections opened so far (for tests and metrics: reuse shows as fewer opens than calls).
+  std::size_t connections_opened() const;
+
  private:
   std::shared_ptr<const DestinationPolicy> Policy() const;
+  std::shared_ptr<ProviderConnection> TakeIdle(const std::string& key) const;
+  void PutIdle(const std::string& key, std::shared_ptr<ProviderConnection> connection) const;
+  net::awaitable<Result<std::shared_ptr<ProviderConnection>>> Open(
+      const UpstreamCall& call, const ProviderUrl& url, const DestinationPolicy& policy) const;
 
   mutable std::mutex mu_;
   std::shared_ptr<const DestinationPolicy> policy_;  // guarded by mu_
   const std::shared_ptr<net::ssl::context> tls_;
+  mutable std::mutex pool_mu_;
+  // Idle connections by "<scheme>://<host>:<port>", newest last. Guarded by pool_mu_.
+  mutable std::map<std::string, std::vector<std::shared_ptr<ProviderConnection>>> idle_;
+  mutable std::size_t opened_ = 0;  // guarded by pool_mu_
 };
 
 }  // namespace berth::llm

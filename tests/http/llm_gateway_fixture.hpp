@@ -54,6 +54,12 @@ class LlmGatewayTest : public ServiceTest {
     ASSERT_TRUE(server_.Start(router_).ok());
   }
 
+  void TearDown() override {
+    // Pooled provider connections belong to the server's io_contexts: closed before it goes.
+    if (client_) client_->CloseIdle();
+    ServiceTest::TearDown();
+  }
+
   // The fake provider: answers by path; records every request (FakeHttpServer does).
   void Answer(const FakeRequest& r, FakeExchange& x) {
     if (r.target.find("/hang") != std::string::npos) {

@@ -151,6 +151,43 @@ TEST_F(LlmGatewayTest, UsageOfEachApiIsCountedPricedAndTheChunkBerthAskedForRemo
       << text;
 }
 
+TEST_F(LlmGatewayTest, ConnectionsToAProviderThatKeepsThemAliveAreReused) {
+  // A provider that keeps connections alive (berth's own HTTP server, on this machine's address).
+  http::Router keeping;
+  std::atomic<int> answered{0};
+  keeping.Add(bhttp::verb::post, "/v1/chat/completions", [&](http::Request&) {
+    ++answered;
+    return http::JsonResponse(bhttp::status::ok,
+                              {{"choices", json::array()}, {"usage", {{"prompt_tokens", 1}}}});
+  });
+  LoopbackServer provider;
+  ASSERT_TRUE(provider.Start(keeping, 1, address_).ok());
+  const std::string uid = NewUser();
+  const std::string key = AddProvider(
+      uid, "alive", "http://" + address_ + ":" + std::to_string(provider.port()) + "/v1");
+  first_promise_.set_value();
+  for (int i = 0; i < 5; ++i) {
+    auto r = Call("POST", "/alive/chat/completions", R"({"model":"m1"})",
+                  {{"Authorization", "Bearer " + key}});
+    EXPECT_EQ(r.status, 200) << r.body;
+  }
+  EXPECT_EQ(answered.load(), 5);
+  EXPECT_EQ(client_->connections_opened(), 1u) << "one connection for five calls";
+  // A provider that closes its connections: each call opens its own (the fake answers with
+  // Connection: close), and nothing is reused that the provider closed.
+  const std::string closing = AddProvider(uid, "closing", ProviderUrl());
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(Call("GET", "/closing/models", "", {{"Authorization", "Bearer " + closing}}).status,
+              200);
+  }
+  EXPECT_EQ(client_->connections_opened(), 4u);
+  // The keep-alive provider goes away: its idle connection is dropped, not used, and a call
+  // gets a clear 502.
+  provider.Stop();
+  auto gone = Call("POST", "/alive/chat/completions", "{}", {{"Authorization", "Bearer " + key}});
+  EXPECT_EQ(gone.status, 502) << gone.body;
+}
+
 TEST_F(LlmGatewayTest, AKeyOpensOnlyItsOwnAgentsProvidersAndDiesWithTheUser) {
   const std::string alice = NewUser("alice");
   const std::string bob = NewUser("bob");

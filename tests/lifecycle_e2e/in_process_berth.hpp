@@ -84,6 +84,7 @@ class InProcessBerth {
   void Stop() {
     if (manager_) manager_->Stop();
     if (internal_) internal_->Stop();
+    if (llm_client_) llm_client_->CloseIdle();  // while the server's io_contexts still exist
     if (internal_thread_.joinable()) internal_thread_.join();
   }
 

@@ -8,8 +8,8 @@
 
 namespace berth::testing {
 
-// An http::Server on 127.0.0.1 at a free port, serving a router on a thread of its own from
-// Start() until Stop() or destruction. Header-only: only tests that link berth's HTTP library
+// An http::Server on 127.0.0.1 (or `host`) at a free port, serving a router on a thread of its own
+// from Start() until Stop() or destruction. Header-only: only tests that link berth's HTTP library
 // include it.
 class LoopbackServer {
  public:
@@ -18,9 +18,9 @@ class LoopbackServer {
   LoopbackServer(const LoopbackServer&) = delete;
   LoopbackServer& operator=(const LoopbackServer&) = delete;
 
-  Status Start(http::Router& router, int threads = 2) {
+  Status Start(http::Router& router, int threads = 2, const std::string& host = "127.0.0.1") {
     http::ServerOptions options;
-    options.host = "127.0.0.1";
+    options.host = host;
     options.port = 0;
     options.threads = threads;
     server_ = std::make_unique<http::Server>(options, router);
