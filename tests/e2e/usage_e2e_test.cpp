@@ -124,9 +124,14 @@ TEST_P(UsageE2e, TwoReplicasHoldOneBudgetTogether) {
   EXPECT_GE(admitted, 4);
   EXPECT_LE(admitted, 5);
   // Each replica writes its usage every 2 s; the listing adds this replica's unwritten part.
-  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
-  auto usage = berth_->Get("/api/admin/usage?userId=" + id, kAdminToken);
-  ASSERT_EQ(usage.status, 200) << usage.body;
+  HttpResult usage;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  do {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    usage = berth_->Get("/api/admin/usage?userId=" + id, kAdminToken);
+    ASSERT_EQ(usage.status, 200) << usage.body;
+  } while (usage.Json()["totals"]["requests"] != admitted &&
+           std::chrono::steady_clock::now() < deadline);
   EXPECT_EQ(usage.Json()["totals"]["requests"], admitted);
   EXPECT_LE(usage.Json()["totals"]["costUsd"].get<double>(), 0.05);
 }

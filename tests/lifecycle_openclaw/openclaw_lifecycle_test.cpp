@@ -258,6 +258,17 @@ TEST_F(OpenClawLifecycle, ChatsThroughBerthFromAStoppedAgentStreamedAndNot) {
   auto calls = llm.Calls();
   ASSERT_GE(calls.size(), 2u);
   EXPECT_EQ(calls.back().model, "fake-model-2");
+
+  // berth's LLM gateway counted every call the real gateway made through it, with the fake's
+  // 42 prompt and 7 completion tokens each; its models have no price, so none is counted free.
+  auto usage = berth_->Get("/api/usage", token);
+  ASSERT_EQ(usage.status, 200) << usage.body;
+  const json totals = usage.Json()["totals"];
+  EXPECT_EQ(totals["requests"], calls.size()) << usage.body;
+  EXPECT_EQ(totals["inputTokens"], 42 * calls.size()) << usage.body;
+  EXPECT_EQ(totals["outputTokens"], 7 * calls.size()) << usage.body;
+  EXPECT_EQ(totals["unpricedRequests"], calls.size()) << usage.body;
+  EXPECT_EQ(totals["costUsd"], 0.0) << usage.body;
 }
 
 }  // namespace
