@@ -364,10 +364,12 @@ TEST_F(WarmPoolTest, APooledAgentThatDiesIsStartedAgain) {
   const std::string id = *Pooled().at(0).container_id;
   runtime_->Crash(id, 137);
   // The event watcher hears of it; the next pass starts it again (it never served anyone).
+  // The new process's warm-up turn follows its readiness on the pool's own time: waited for too.
   bool restarted = false;
   for (int i = 0; i < 200 && !restarted; ++i) {
     Manager().KeepWarmPool();
-    restarted = runtime_->starts.load() == 2 && Manager().warm_pool().ready() == 1;
+    restarted = runtime_->starts.load() == 2 && Manager().warm_pool().ready() == 1 &&
+                probe_->posts.load() >= 2;
     std::this_thread::sleep_for(10ms);
   }
   EXPECT_TRUE(restarted);
