@@ -80,17 +80,6 @@ json UsageJson(const store::UsageQuery& query, const std::vector<store::UsageRow
           {"usage", std::move(list)}};
 }
 
-Response Answer(const Request& r, const std::shared_ptr<service::UsageLedger>& ledger,
-                std::optional<std::string> user, bool with_user) {
-  if (!ledger) return ErrorResponse(Unavailable("usage is not counted by this berth"));
-  auto query = ReadRange(r, *ledger);
-  if (!query.ok()) return ErrorResponse(query.status());
-  query->user_id = std::move(user);
-  return Respond(ledger->List(*query), [&](const std::vector<store::UsageRow>& rows) {
-    return Ok(UsageJson(*query, rows, with_user));
-  });
-}
-
 // The limits' JSON names, beside their fields; USD ones are kept in nano-USD.
 struct LimitField {
   const char* name;
@@ -149,20 +138,33 @@ Result<store::LlmLimits> ReadLimits(const Request& r, const std::string& user_id
   return limits;
 }
 
+// The usage report; with `budget`, the user's own limits beside it (so that an agent's 429 can be
+// understood).
+Response Answer(const Request& r, const std::shared_ptr<service::UsageLedger>& ledger,
+                std::optional<std::string> user, bool with_user,
+                service::LlmBudget* budget = nullptr) {
+  if (!ledger) return ErrorResponse(Unavailable("usage is not counted by this berth"));
+  auto query = ReadRange(r, *ledger);
+  if (!query.ok()) return ErrorResponse(query.status());
+  query->user_id = std::move(user);
+  return Respond(ledger->List(*query), [&](const std::vector<store::UsageRow>& rows) {
+    json body = UsageJson(*query, rows, with_user);
+    if (budget != nullptr && query->user_id) {
+      auto limits = budget->GetLimits(*query->user_id);
+      if (!limits.ok()) return ErrorResponse(limits.status());
+      body["limits"] = LimitsJson(*limits);
+    }
+    return Ok(body);
+  });
+}
+
 }  // namespace
 
 void RegisterUsageRoutes(Router& router, const ApiServices& s) {
   router.Add(
       V::get, "/api/usage",
       [u = s.usage, b = s.budget](Request& r) {
-        Response res = Answer(r, u, r.caller().user_id, false);
-        if (res.result() != bhttp::status::ok || !b) return res;
-        // The caller's own limits beside their usage, so that an agent's 429 can be understood.
-        auto limits = b->GetLimits(r.caller().user_id);
-        if (!limits.ok()) return ErrorResponse(limits.status());
-        json body = json::parse(res.body());
-        body["limits"] = LimitsJson(*limits);
-        return Ok(std::move(body));
+        return Answer(r, u, r.caller().user_id, false, b.get());
       },
       RouteOptions{Access::kUser});
   router.Add(
