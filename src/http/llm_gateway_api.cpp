@@ -313,9 +313,7 @@ StreamHandler Forwarder(LlmGatewayServices s, std::shared_ptr<const LlmMetrics> 
     store::BudgetCharge spent;  // nothing for a call the provider refused or never answered
     if (sink.answered_ok() && api != llm::WireApi::kOther) {
       const store::UsageRow row = Charge(s, *metrics, *route, prepared, api, *sink.meter());
-      spent = {
-          row.cost_nano_usd,
-          row.input_tokens + row.output_tokens + row.cache_read_tokens + row.cache_write_tokens, 0};
+      spent = {row.cost_nano_usd, sink.meter()->usage().total(), 0};
       if (!sink.meter()->usage().reported) spent = ticket->reserved;  // never reported: all of it
     }
     if (s.budget) s.budget->Settle(*ticket, spent.nano_usd, spent.tokens);
