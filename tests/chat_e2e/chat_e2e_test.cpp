@@ -7,7 +7,6 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -19,6 +18,7 @@
 #include "../lifecycle_e2e/lifecycle_fixture.hpp"
 #include "../lifecycle_openclaw/fake_llm.hpp"
 #include "../lifecycle_openclaw/http_exchange.hpp"
+#include "support/run_command.hpp"
 
 namespace berth::testing {
 namespace {
@@ -293,23 +293,6 @@ TEST_F(ChatE2e, ConcurrentChatsOfManyUsers) {
   int running = 0;
   for (const json& agent : fleet["containers"]) running += agent["status"] == "running" ? 1 : 0;
   EXPECT_EQ(running, kUsers);
-}
-
-// Runs `command` through the shell; its exit code, with stdout and stderr in `output`.
-int RunCommand(const std::string& command, std::string* output) {
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return -1;
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) output->append(buf, n);
-  const int status = ::pclose(pipe);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-std::string ShellQuote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
 }
 
 TEST_F(ChatE2e, TheOfficialOpenAiClientWorksAgainstBerth) {

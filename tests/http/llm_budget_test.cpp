@@ -1,15 +1,13 @@
 // Limits on berth's LLM gateway (service/llm_budget.hpp) in process: concurrent calls of a user
 // near the limit never spend more than it, refusals are OpenAI-shaped 429s the official client
 // surfaces, and the windows reset with their period (a clock moved by hand).
-#include <stdio.h>
-#include <sys/wait.h>
-
 #include <atomic>
 #include <filesystem>
 #include <thread>
 #include <vector>
 
 #include "http/llm_gateway_fixture.hpp"
+#include "support/run_command.hpp"
 
 namespace berth::testing {
 namespace {
@@ -126,17 +124,12 @@ TEST_F(LlmBudgetTest, TheOfficialOpenAiClientSurfacesTheRefusal) {
   store::LlmLimits limits;
   limits.nano_usd_per_day = 1'000'000;  // $0.001: less than one call's worst case
   const std::string key = Setup(limits);
-  const std::string command =
-      "cd '" + dir + "' && GATEWAY_URL=http://127.0.0.1:" + std::to_string(server_.port()) +
-      "/api/internal/llm/b AGENT_KEY='" + key + "' node budget_429.mjs 2>&1";
-  FILE* pipe = ::popen(command.c_str(), "r");
-  ASSERT_NE(pipe, nullptr);
+  const std::string command = "cd " + ShellQuote(dir) +
+                              " && GATEWAY_URL=http://127.0.0.1:" + std::to_string(server_.port()) +
+                              "/api/internal/llm/b AGENT_KEY=" + ShellQuote(key) +
+                              " node budget_429.mjs";
   std::string output;
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) output.append(buf, n);
-  const int status = ::pclose(pipe);
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << output;
+  ASSERT_EQ(RunCommand(command, &output), 0) << output;
   EXPECT_NE(output.find("\"code\":\"budget_exceeded\""), std::string::npos) << output;
   EXPECT_NE(output.find("daily LLM limit ($0.00)"), std::string::npos) << output;
   EXPECT_EQ(Spent(), 0);

@@ -15,20 +15,10 @@
 
 #include "lifecycle_e2e/lifecycle_fixture.hpp"
 #include "support/local_address.hpp"
+#include "support/run_command.hpp"
 
 namespace berth::testing {
 namespace {
-
-int Shell(const std::string& command, std::string* output = nullptr) {
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return -1;
-  char buffer[4096];
-  std::string out;
-  while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
-  const int status = ::pclose(pipe);
-  if (output != nullptr) *output = out;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 // A TCP listener on `address`:`port`, inside the network namespace at `netns_path` ("" = this
 // process's), accepting until destroyed. setns() moves only the listener's own thread.
@@ -108,16 +98,16 @@ class EgressE2e : public LifecycleE2eTest {
         host_if_ + " up && ip -n " + ns_ + " addr add " + ns_ip_ + "/30 dev eth0 && ip -n " + ns_ +
         " link set eth0 up && ip -n " + ns_ + " link set lo up && ip -n " + ns_ +
         " route add default via " + host_ip_;
-    ASSERT_EQ(Shell(script, &out), 0) << out;
+    ASSERT_EQ(RunCommand(script, &out), 0) << out;
   }
   void TearDown() override {
     if (!bridge_.empty()) {  // the firewall berth put on the agents' network
       const std::string chain = "BERTH-" + bridge_;
-      Shell("while iptables -w -D INPUT -i " + bridge_ + " -j " + chain +
-            "; do :; done; iptables -w -F " + chain + "; iptables -w -X " + chain);
+      RunCommand("while iptables -w -D INPUT -i " + bridge_ + " -j " + chain +
+                 "; do :; done; iptables -w -F " + chain + "; iptables -w -X " + chain);
     }
     LifecycleE2eTest::TearDown();
-    if (!ns_.empty()) Shell("ip netns del " + ns_);  // its end of the veth pair goes with it
+    if (!ns_.empty()) RunCommand("ip netns del " + ns_);  // its end of the veth pair goes with it
   }
 
   std::string ns_;
@@ -142,7 +132,7 @@ TEST_F(EgressE2e, BerthOnlyAgentsReachBerthsInternalListenerAndNothingElse) {
                             "=" + env().run_id() + " --network bridge --entrypoint /bin/sh " +
                             TestAgentImages::Get().agent() + " -c 'echo | nc -w 3 " + ns_ip_ + " " +
                             std::to_string(kPort) + "'";
-  EXPECT_EQ(Shell("DOCKER_HOST='" + env().docker_host() + "' " + probe, &out), 0) << out;
+  EXPECT_EQ(RunCommand("DOCKER_HOST='" + env().docker_host() + "' " + probe, &out), 0) << out;
   EXPECT_EQ(elsewhere.accepted(), 1);
 
   env_["BERTH_AGENT_EGRESS"] = "berth-only";
