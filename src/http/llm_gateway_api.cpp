@@ -160,11 +160,12 @@ std::shared_ptr<const LlmMetrics> RegisterMetrics(MetricsRegistry* registry) {
 // model the agent asked for (the provider's own, often dated, name as a fallback).
 store::UsageRow Charge(const LlmGatewayServices& s, const LlmMetrics& metrics,
                        const service::ProviderService::LlmRoute& route,
-                       const llm::PreparedRequest& request, llm::WireApi api,
-                       const llm::UsageMeter& meter) {
+                       const llm::PreparedRequest& request,
+                       const std::optional<agentconfig::ModelCost>& requested_price,
+                       llm::WireApi api, const llm::UsageMeter& meter) {
   const llm::TokenUsage& used = meter.usage();
   const std::string& model = !request.model.empty() ? request.model : meter.model();
-  auto price = llm::PriceFor(route.models, model);
+  auto price = !request.model.empty() ? requested_price : llm::PriceFor(route.models, model);
   if (!price && !meter.model().empty()) price = llm::BuiltInPrice(meter.model());
   store::UsageRow row;
   row.user_id = route.user_id;
@@ -195,15 +196,16 @@ store::UsageRow Charge(const LlmGatewayServices& s, const LlmMetrics& metrics,
 }
 
 // The call's worst case against the user's limits (none: an inactive ticket, no store write).
-Result<service::LlmBudget::Ticket> Reserve(const LlmGatewayServices& s,
-                                           const service::ProviderService::LlmRoute& route,
-                                           const llm::PreparedRequest& request,
-                                           std::size_t body_bytes, int* retry_after_s) {
+Result<service::LlmBudget::Ticket> Reserve(
+    const LlmGatewayServices& s, const service::ProviderService::LlmRoute& route,
+    const llm::PreparedRequest& request,
+    const std::optional<agentconfig::ModelCost>& requested_price, std::size_t body_bytes,
+    int* retry_after_s) {
   if (!s.budget) return service::LlmBudget::Ticket{};
   const int64_t input = static_cast<int64_t>(body_bytes / 3) + 1;
   const int64_t output = request.max_tokens.value_or(kDefaultOutputCap);
   std::optional<int64_t> nano;
-  if (auto price = llm::PriceFor(route.models, request.model)) {
+  if (std::optional<agentconfig::ModelCost> price = requested_price) {
     price->input = std::max(price->input, price->cache_write);
     nano = llm::CostNanoUsd(llm::TokenUsage{input, output, 0, 0, 0, true}, *price);
   }
@@ -295,10 +297,14 @@ StreamHandler Forwarder(LlmGatewayServices s, std::shared_ptr<const LlmMetrics> 
     llm::PreparedRequest prepared = llm::PrepareRequest(api, std::move(r.raw.body()));
     llm::UpstreamCall call = CallFor(r, *route, path, s.idle_timeout);
     call.body = std::move(prepared.body);
+    // The price of the model asked for, once: the reservation and the charge both need it.
+    const std::optional<agentconfig::ModelCost> requested_price =
+        api != llm::WireApi::kOther ? llm::PriceFor(route->models, prepared.model) : std::nullopt;
     int retry_after_s = 0;
-    auto ticket = api != llm::WireApi::kOther
-                      ? Reserve(s, *route, prepared, call.body.size(), &retry_after_s)
-                      : Result<service::LlmBudget::Ticket>(service::LlmBudget::Ticket{});
+    auto ticket =
+        api != llm::WireApi::kOther
+            ? Reserve(s, *route, prepared, requested_price, call.body.size(), &retry_after_s)
+            : Result<service::LlmBudget::Ticket>(service::LlmBudget::Ticket{});
     if (!ticket.ok()) {
       Response res = BudgetRefusal(ticket.status(), retry_after_s);
       co_await writer.Send(res);
@@ -312,7 +318,8 @@ StreamHandler Forwarder(LlmGatewayServices s, std::shared_ptr<const LlmMetrics> 
     // output counted so far, when the provider reported them before the cut).
     store::BudgetCharge spent;  // nothing for a call the provider refused or never answered
     if (sink.answered_ok() && api != llm::WireApi::kOther) {
-      const store::UsageRow row = Charge(s, *metrics, *route, prepared, api, *sink.meter());
+      const store::UsageRow row =
+          Charge(s, *metrics, *route, prepared, requested_price, api, *sink.meter());
       spent = {row.cost_nano_usd, sink.meter()->usage().total(), 0};
       if (!sink.meter()->usage().reported) spent = ticket->reserved;  // never reported: all of it
     }
