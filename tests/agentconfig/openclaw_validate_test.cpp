@@ -154,7 +154,7 @@ TEST_F(OpenClawValidate, AcceptsUserConfigs) {
 
   std::vector<ModelEntry> many;
   for (std::size_t i = 0; i < kMaxModelsPerProvider; ++i) {
-    many.push_back({"model-" + std::to_string(i), std::nullopt});
+    many.push_back({"model-" + std::to_string(i), std::nullopt, std::nullopt});
   }
   many.front().id = std::string(kMaxModelIdLength, 'i');
   many.front().name = std::string(kMaxModelNameLength, 'n');
@@ -178,10 +178,13 @@ TEST_F(OpenClawValidate, AcceptsUserConfigs) {
       Provider("bad-api", "https://x.example", {}, {}, "openai-codex-responses");
   configs.emplace_back(
       "stored rows that fail validation",
-      BuildUserConfig("", {Provider("custom", std::nullopt, {{"m", std::nullopt}}),
-                           Provider("Upper Case", "https://x.example", {}), bad_api,
-                           Provider("__proto__", "https://x.example", {}),
-                           Provider("kept", "not a url", {{"", "x"}, {"a", ""}, {"a", "b"}})}));
+      BuildUserConfig(
+          "", {Provider("custom", std::nullopt, {{"m", std::nullopt, std::nullopt}}),
+               Provider("Upper Case", "https://x.example", {}), bad_api,
+               Provider("__proto__", "https://x.example", {}),
+               Provider(
+                   "kept", "not a url",
+                   {{"", "x", std::nullopt}, {"a", "", std::nullopt}, {"a", "b", std::nullopt}})}));
 
   ExpectAllValid(configs);
 }
@@ -198,7 +201,7 @@ TEST_F(OpenClawValidate, AcceptsSystemConfigs) {
 TEST_F(OpenClawValidate, AcceptsEveryBundledProviderWithoutBaseUrl) {
   std::vector<ProviderInput> bundled;
   for (std::string_view id : kBuiltInProviderIds) {
-    bundled.push_back(Provider(std::string(id), std::nullopt, {{"m", std::nullopt}}));
+    bundled.push_back(Provider(std::string(id), std::nullopt, {{"m", std::nullopt, std::nullopt}}));
   }
   const Json config = BuildUserConfig(std::nullopt, Validated(bundled));
   ASSERT_EQ(config["models"]["providers"].size(), kBuiltInProviderIds.size());
@@ -210,7 +213,8 @@ TEST_F(OpenClawValidate, AcceptsEveryBundledProviderWithoutBaseUrl) {
 // providers need baseUrl (ValidateProvider requires it, the builder drops stored rows without
 // it), and the accepted api values are exactly kModelApis.
 TEST_F(OpenClawValidate, RejectsWhatTheGatewayRefuses) {
-  const ProviderInput acme = Provider("acme", "https://acme.example", {{"m", std::nullopt}});
+  const ProviderInput acme =
+      Provider("acme", "https://acme.example", {{"m", std::nullopt, std::nullopt}});
 
   Json seed_map = BuildUserConfig(std::nullopt, {acme});
   seed_map["models"]["providers"]["acme"]["models"] = {{"m", Json::object()}};
@@ -238,9 +242,9 @@ TEST_F(OpenClawValidate, RejectsWhatTheGatewayRefuses) {
 
 // Escaped user text comes out of OpenClaw's env substitution exactly as the user wrote it.
 TEST_F(OpenClawValidate, ReadsEscapedTextLiterally) {
-  const Json config = BuildUserConfig(
-      "acme/m-${HOME}",
-      {Provider("acme", "https://x.example/${HOME}/$${HOME}", {{"m-${HOME}", "n-${PATH}"}})});
+  const Json config =
+      BuildUserConfig("acme/m-${HOME}", {Provider("acme", "https://x.example/${HOME}/$${HOME}",
+                                                  {{"m-${HOME}", "n-${PATH}", std::nullopt}})});
   const std::string text = config.dump();
   const std::vector<Outcome> got =
       runner_.RunAll({{{"config", "get", "models.providers.acme", "--json"}, text},
