@@ -197,7 +197,9 @@ inline constexpr const char kDeleteEverything[] =
 inline constexpr const char kCountRows[] =
     "SELECT (SELECT COUNT(*) FROM users), (SELECT COUNT(*) FROM api_tokens), "
     "(SELECT COUNT(*) FROM llm_providers), (SELECT COUNT(*) FROM user_agent_configs), "
-    "(SELECT COUNT(*) FROM user_containers), (SELECT COUNT(*) FROM system_containers)";
+    "(SELECT COUNT(*) FROM user_containers), (SELECT COUNT(*) FROM system_containers), "
+    "(SELECT COUNT(*) FROM llm_usage), (SELECT COUNT(*) FROM llm_limits), "
+    "(SELECT COUNT(*) FROM llm_budget), (SELECT COUNT(*) FROM llm_request_log)";
 
 // The warm pool's hand-over (postgres_pool_claim.cpp).
 inline constexpr const char kLockUserContainerByUser[] =

@@ -120,6 +120,9 @@ class PostgresStore final : public SnapshotStore {
   Status SettleBudget(const std::string& user_id, const std::vector<std::string>& periods,
                       const BudgetCharge& reserved, const BudgetCharge& spent) override;
   Status PruneBudgets(int64_t now_ms) override;
+  Status AddRequestLog(const std::vector<LlmRequestLogEntry>& entries) override;
+  Result<std::vector<LlmRequestLogEntry>> ListRequestLog(const std::optional<std::string>& user_id,
+                                                         std::size_t limit) override;
 
   // Coordination of replicas (sqlite_coordination.cpp / postgres_coordination.cpp).
   Result<std::optional<int64_t>> AcquireLease(const std::string& name, const std::string& holder,

@@ -153,6 +153,44 @@ struct UsageQuery {
   std::string to_day;
 };
 
+// One call through berth's LLM gateway, for the bounded log of recent requests (store.hpp,
+// AddRequestLog). Tokens and cost as UsageRow's; a call refused before it reached the provider
+// (over budget) has none.
+struct LlmRequestLogEntry {
+  int64_t id = 0;  // set by the store, ascending in insertion order
+  std::string user_id;
+  int64_t at_ms = 0;  // when berth received the call (Unix ms)
+  std::string provider;
+  std::string model;    // "" when the call named none (e.g. GET /models)
+  std::string api;      // "openai-completions", "openai-responses", "anthropic-messages", "other"
+  int status = 0;       // the HTTP status the agent got; 0 when the call was cut before a head
+  std::string outcome;  // "ok", "error" (non-2xx or unreachable provider), "cut", "refused"
+  int64_t input_tokens = 0;
+  int64_t output_tokens = 0;
+  int64_t cache_read_tokens = 0;
+  int64_t cache_write_tokens = 0;
+  int64_t reasoning_tokens = 0;
+  int64_t cost_nano_usd = 0;
+  bool priced = false;  // cost is known (a model with a price and a reported usage)
+  int64_t duration_ms = 0;
+
+  friend bool operator==(const LlmRequestLogEntry&, const LlmRequestLogEntry&) = default;
+};
+
+// A budget window's row (ReserveBudget), as `berth db copy` moves it.
+struct BudgetRow {
+  std::string user_id;
+  std::string period;
+  int64_t spent_nano_usd = 0;
+  int64_t spent_tokens = 0;
+  int64_t requests = 0;
+  int64_t reserved_nano_usd = 0;
+  int64_t reserved_tokens = 0;
+  int64_t expires_at_ms = 0;
+
+  friend bool operator==(const BudgetRow&, const BudgetRow&) = default;
+};
+
 // An admin's limits on what one user's agents may use through berth's LLM gateway; nullopt: no
 // limit of that kind. Money in nano-USD; tokens as UsageRow's, all kinds summed.
 struct LlmLimits {

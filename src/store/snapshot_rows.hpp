@@ -1,11 +1,15 @@
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 
 #include "common/result.hpp"
 #include "store/record_rows.hpp"
+#include "store/request_log_rows.hpp"
 #include "store/store_snapshot.hpp"
+#include "store/usage_rows.hpp"
 
 // Whole-database reads and writes (SnapshotStore) in terms of statements, shared by the SQL
 // backends. Private to the store module.
@@ -28,6 +32,15 @@ struct Statements {
   const char* insert_user_container;
   const char* insert_system_container;
   const char* set_instance_id;  // parameter 1: the id
+  const char* all_usage;
+  const char* all_limits;
+  const char* all_budgets;
+  const char* all_request_log;
+  const char* insert_usage;
+  const char* insert_limits;
+  const char* insert_budget;
+  const char* insert_request_log;  // with the id as parameter 16
+  const char* after_request_log;   // run once after the log's inserts (nullptr: none)
 };
 
 // Reads every table with `query(sql, read)`, which returns Result<std::vector<T>> of the rows
@@ -51,6 +64,10 @@ Result<StoreSnapshot> Read(const Statements& sql, Query&& query) {
   BERTH_SNAPSHOT_READ(agent_configs, all_agent_configs, ReadAgentConfig)
   BERTH_SNAPSHOT_READ(user_containers, all_user_containers, ReadUserContainer)
   BERTH_SNAPSHOT_READ(system_containers, all_system_containers, ReadSystemContainer)
+  BERTH_SNAPSHOT_READ(usage, all_usage, ReadUsage)
+  BERTH_SNAPSHOT_READ(limits, all_limits, ReadLimits)
+  BERTH_SNAPSHOT_READ(budgets, all_budgets, ReadBudget)
+  BERTH_SNAPSHOT_READ(request_log, all_request_log, ReadRequestLog)
 #undef BERTH_SNAPSHOT_READ
   return s;
 }
@@ -86,8 +103,29 @@ Status Insert(const Statements& sql, const StoreSnapshot& s, Exec&& exec) {
       rows::BindSystemContainer(p, c, /*for_update=*/false);
     }));
   }
+  for (const UsageRow& u : s.usage) {
+    BERTH_RETURN_IF_ERROR(exec(sql.insert_usage, [&](auto& p) { rows::BindUsage(p, u); }));
+  }
+  for (const LlmLimits& l : s.limits) {
+    BERTH_RETURN_IF_ERROR(exec(sql.insert_limits, [&](auto& p) { rows::BindLimits(p, l); }));
+  }
+  for (const BudgetRow& b : s.budgets) {
+    BERTH_RETURN_IF_ERROR(exec(sql.insert_budget, [&](auto& p) { rows::BindBudget(p, b); }));
+  }
+  for (const LlmRequestLogEntry& e : s.request_log) {
+    BERTH_RETURN_IF_ERROR(exec(sql.insert_request_log, [&](auto& p) {
+      rows::BindRequestLog(p, e);
+      p.Bind(16, e.id);
+    }));
+  }
+  if (sql.after_request_log != nullptr) {
+    BERTH_RETURN_IF_ERROR(exec(sql.after_request_log, [](auto&) {}));
+  }
   return exec(sql.set_instance_id, [&](auto& p) { p.Bind(1, s.instance_id); });
 }
+
+// The ten counts of a backend's count statement, column i read by `column(i)`.
+TableCounts ReadCounts(const std::function<int64_t(int)>& column);
 
 // kAlreadyExists unless `counts` (a database's tables before writing) are all zero.
 Status ExpectEmpty(const TableCounts& counts);

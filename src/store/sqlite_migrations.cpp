@@ -206,6 +206,29 @@ CREATE TABLE llm_budget (
 CREATE INDEX llm_budget_expiry ON llm_budget(expires_at);
 )sql";
 
+// The bounded log of recent LLM calls (store.hpp, AddRequestLog): newest entries per user.
+constexpr const char* kLlmRequestLog = R"sql(
+CREATE TABLE llm_request_log (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  at_ms INTEGER NOT NULL,
+  provider TEXT NOT NULL,
+  model TEXT NOT NULL,
+  api TEXT NOT NULL,
+  status INTEGER NOT NULL,
+  outcome TEXT NOT NULL,
+  input_tokens INTEGER NOT NULL,
+  output_tokens INTEGER NOT NULL,
+  cache_read_tokens INTEGER NOT NULL,
+  cache_write_tokens INTEGER NOT NULL,
+  reasoning_tokens INTEGER NOT NULL,
+  cost_nano_usd INTEGER NOT NULL,
+  priced INTEGER NOT NULL,
+  duration_ms INTEGER NOT NULL
+);
+CREATE INDEX llm_request_log_user ON llm_request_log(user_id, id);
+)sql";
+
 constexpr std::array kMigrations = {
     SqliteMigration{1, "initial schema", kInitialSchema},
     SqliteMigration{2, "instance id", kInstanceId},
@@ -214,6 +237,7 @@ constexpr std::array kMigrations = {
     SqliteMigration{5, "bulk copy without a lock per container", kBulkCopy},
     SqliteMigration{6, "agent nodes", kAgentNodes},
     SqliteMigration{7, "llm usage and budgets", kLlmUsage},
+    SqliteMigration{8, "llm request log", kLlmRequestLog},
 };
 
 constexpr const char* kCreateMigrationsTable =

@@ -188,6 +188,16 @@ class Store {
                               const BudgetCharge& reserved, const BudgetCharge& spent) = 0;
   virtual Status PruneBudgets(int64_t now_ms) = 0;
 
+  // The log of recent LLM calls, bounded per user. AddRequestLog inserts every entry (ids are
+  // the store's, ascending) in one transaction, drops entries of users that no longer exist, and
+  // then keeps only the newest kRequestLogPerUser entries of each user it wrote for.
+  // ListRequestLog: newest first, one user or all, at most min(limit, kRequestLogPerUser).
+  // Deleting a user deletes their entries.
+  static constexpr std::size_t kRequestLogPerUser = 1000;
+  virtual Status AddRequestLog(const std::vector<LlmRequestLogEntry>& entries) = 0;
+  virtual Result<std::vector<LlmRequestLogEntry>> ListRequestLog(
+      const std::optional<std::string>& user_id, std::size_t limit) = 0;
+
   // Key rotation support. ListSecrets returns every non-null sealed value. ReplaceSecret is a
   // compare-and-swap: it writes new_value only while the column still holds secret.value, and
   // returns false (not an error) when the row changed or vanished meanwhile.

@@ -6,7 +6,8 @@ namespace {
 bool SameRecords(const StoreSnapshot& a, const StoreSnapshot& b) {
   return a.users == b.users && a.api_tokens == b.api_tokens && a.providers == b.providers &&
          a.agent_configs == b.agent_configs && a.user_containers == b.user_containers &&
-         a.system_containers == b.system_containers;
+         a.system_containers == b.system_containers && a.usage == b.usage && a.limits == b.limits &&
+         a.budgets == b.budgets && a.request_log == b.request_log;
 }
 
 // The first table whose records differ, or "" when none does.
@@ -18,6 +19,10 @@ std::string FirstDifference(const StoreSnapshot& a, const StoreSnapshot& b) {
   if (a.agent_configs != b.agent_configs) return "user_agent_configs";
   if (a.user_containers != b.user_containers) return "user_containers";
   if (a.system_containers != b.system_containers) return "system_containers";
+  if (a.usage != b.usage) return "llm_usage";
+  if (a.limits != b.limits) return "llm_limits";
+  if (a.budgets != b.budgets) return "llm_budget";
+  if (a.request_log != b.request_log) return "llm_request_log";
   return "";
 }
 

@@ -26,11 +26,12 @@ struct CopyReport {
 // Moves an installation between databases (`berth db copy`), e.g. SQLite to PostgreSQL or back.
 //
 // Copies every record of every table (users, API tokens, providers, agent configs, user and
-// system containers) and the instance id, so containers labelled by the source's berth still
+// system containers; LLM usage, limits, budget windows and the log of recent calls) and the
+// instance id, so containers labelled by the source's berth still
 // match. Values are copied byte for byte: sealed secrets stay sealed under the same key, token
 // hashes and timestamps stay as they were, and each list keeps its order.
 //
-// The target is "empty" when its six record tables hold no row (its schema_migrations and its
+// The target is "empty" when its record tables hold no row (its schema_migrations and its
 // own instance id do not count: every opened database has them). Then:
 // - empty target: everything is written in one transaction (a failed or interrupted copy leaves
 //   it empty, so it can simply be run again);

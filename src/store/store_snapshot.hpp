@@ -21,15 +21,22 @@ struct StoreSnapshot {
   std::vector<UserAgentConfig> agent_configs;
   std::vector<UserContainer> user_containers;
   std::vector<SystemContainer> system_containers;
+  // What agents used through berth's LLM gateway, the limits on it and the budget windows that
+  // enforce them, and the log of recent calls (ordered by user and key; the log by id).
+  std::vector<UsageRow> usage;
+  std::vector<LlmLimits> limits;
+  std::vector<BudgetRow> budgets;
+  std::vector<LlmRequestLogEntry> request_log;
 };
 
 // Row counts per table, in StoreSnapshot's order.
 struct TableCounts {
   std::size_t users = 0, api_tokens = 0, providers = 0, agent_configs = 0, user_containers = 0,
-              system_containers = 0;
+              system_containers = 0, usage = 0, limits = 0, budgets = 0, request_log = 0;
   static TableCounts Of(const StoreSnapshot& snapshot);
   std::size_t total() const {
-    return users + api_tokens + providers + agent_configs + user_containers + system_containers;
+    return users + api_tokens + providers + agent_configs + user_containers + system_containers +
+           usage + limits + budgets + request_log;
   }
   bool operator==(const TableCounts&) const = default;
   // "3 users, 4 api tokens, ..."
@@ -43,7 +50,7 @@ class SnapshotStore : public Store {
   // snapshot, taken while writers go on).
   virtual Result<StoreSnapshot> ReadSnapshot() = 0;
 
-  // In one transaction: when `replace`, first deletes every row of the six record tables;
+  // In one transaction: when `replace`, first deletes every row of the record tables;
   // otherwise fails with kAlreadyExists (and writes nothing) if any of them holds a row. Then
   // inserts every record of `snapshot` in its order (so lists keep their order and tiebreaks),
   // values byte for byte (sealed secrets stay as they are), sets the instance id to the

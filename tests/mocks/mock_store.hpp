@@ -69,6 +69,9 @@ class MockStore : public store::Store {
                const store::BudgetCharge&),
               (override));
   MOCK_METHOD(Status, PruneBudgets, (int64_t), (override));
+  MOCK_METHOD(Status, AddRequestLog, (const std::vector<store::LlmRequestLogEntry>&), (override));
+  MOCK_METHOD(Result<std::vector<store::LlmRequestLogEntry>>, ListRequestLog,
+              (const std::optional<std::string>&, std::size_t), (override));
   MOCK_METHOD(Result<bool>, ReplaceSecret, (const store::StoredSecret&, const std::string&),
               (override));
   MOCK_METHOD(Result<std::optional<int64_t>>, AcquireLease,

@@ -71,7 +71,8 @@ TEST_F(PostgresStoreTest, MigratesAnEmptyDatabaseOnceAndRecordsTheVersion) {
                                                    {"4", "leases and change feed"},
                                                    {"5", "bulk copy without a lock per container"},
                                                    {"6", "agent nodes"},
-                                                   {"7", "llm usage and budgets"}}));
+                                                   {"7", "llm usage and budgets"},
+                                                   {"8", "llm request log"}}));
 }
 
 TEST_F(PostgresStoreTest, ReplicasStartingTogetherOnAnEmptyDatabaseAllSucceed) {
@@ -91,7 +92,7 @@ TEST_F(PostgresStoreTest, ReplicasStartingTogetherOnAnEmptyDatabaseAllSucceed) {
     EXPECT_EQ(*id, instance);  // one database, one fleet
   }
   EXPECT_EQ(Sql("SELECT COUNT(*) FROM schema_migrations"),
-            (std::vector<std::vector<std::string>>{{"5"}}));  // each migration once
+            (std::vector<std::vector<std::string>>{{"6"}}));  // each migration once
 }
 
 TEST_F(PostgresStoreTest, ADatabaseFromANewerBerthIsRefused) {

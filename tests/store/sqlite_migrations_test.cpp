@@ -73,6 +73,7 @@ TEST(SqliteStoreMigrations, CreatesEveryTableWithWalJournal) {
                                                    {"llm_budget"},
                                                    {"llm_limits"},
                                                    {"llm_providers"},
+                                                   {"llm_request_log"},
                                                    {"llm_usage"},
                                                    {"schema_migrations"},
                                                    {"sqlite_sequence"},

@@ -104,6 +104,58 @@ TEST_P(StoreBudgetTest, ConcurrentReservationsFromSeveralReplicasNeverOvershoot)
   EXPECT_EQ(admitted.load(), 1000 / 70) << "exactly as many as fit, never one more";
 }
 
+LlmRequestLogEntry Call(const std::string& user, int n) {
+  LlmRequestLogEntry e;
+  e.user_id = user;
+  e.at_ms = 1765000000000 + n;
+  e.provider = "work";
+  e.model = "m" + std::to_string(n);
+  e.api = "openai-completions";
+  e.status = 200;
+  e.outcome = "ok";
+  e.input_tokens = n;
+  e.cost_nano_usd = 10 * n;
+  e.priced = n % 2 == 0;
+  e.duration_ms = 5;
+  return e;
+}
+
+TEST_P(StoreBudgetTest, TheRequestLogKeepsEachUsersNewestCallsNewestFirst) {
+  CreateTwoUsers();
+  ASSERT_OK(store_->AddRequestLog({Call("u1", 1), Call("u2", 2), Call("ghost", 3)}));
+  ASSERT_OK(store_->AddRequestLog({Call("u1", 4)}));
+  auto all = store_->ListRequestLog(std::nullopt, 10);
+  ASSERT_OK(all);
+  ASSERT_EQ(all->size(), 3u) << "the ghost's entry is dropped, not the batch";
+  EXPECT_EQ((*all)[0].model, "m4");
+  EXPECT_EQ((*all)[2].model, "m1");
+  LlmRequestLogEntry expected = Call("u1", 4);
+  expected.id = (*all)[0].id;
+  EXPECT_EQ((*all)[0], expected) << "every field read back";
+  EXPECT_GT((*all)[0].id, (*all)[1].id);
+  auto mine = store_->ListRequestLog(std::string("u2"), 10);
+  ASSERT_OK(mine);
+  ASSERT_EQ(mine->size(), 1u);
+  EXPECT_EQ((*mine)[0].model, "m2");
+  EXPECT_EQ(store_->ListRequestLog(std::nullopt, 1)->size(), 1u);
+
+  // Bounded: past kRequestLogPerUser the oldest of that user go, other users' stay.
+  std::vector<LlmRequestLogEntry> many;
+  for (int i = 0; i < static_cast<int>(Store::kRequestLogPerUser) + 5; ++i) {
+    many.push_back(Call("u1", 100 + i));
+  }
+  ASSERT_OK(store_->AddRequestLog(many));
+  auto kept = store_->ListRequestLog(std::string("u1"), Store::kRequestLogPerUser + 50);
+  ASSERT_OK(kept);
+  ASSERT_EQ(kept->size(), Store::kRequestLogPerUser);
+  EXPECT_EQ(kept->front().model, "m" + std::to_string(100 + Store::kRequestLogPerUser + 4));
+  EXPECT_EQ(kept->back().model, "m105");
+  EXPECT_EQ(store_->ListRequestLog(std::string("u2"), 10)->size(), 1u);
+
+  ASSERT_OK(store_->DeleteUser("u1"));
+  EXPECT_TRUE(store_->ListRequestLog(std::string("u1"), 10)->empty());
+}
+
 BERTH_ON_EVERY_BACKEND(StoreBudgetTest);
 
 }  // namespace

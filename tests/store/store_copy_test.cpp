@@ -64,6 +64,25 @@ void Populate(Store& s) {
   ASSERT_OK(s.CreateSystemContainer(MakeSystemContainer("s1", "indexer", "ctr-3")));
   ASSERT_OK(s.PinAgentNode(ContainerKind::kUser, "c1", "node-id-1", "worker-1"));
   ASSERT_OK(s.PinAgentNode(ContainerKind::kSystem, "s1", "node-id-2", "worker-2"));
+  // What agents used through the LLM gateway, the limits on it, a budget window mid-day and
+  // the log of recent calls: a moved installation keeps its users' spend.
+  ASSERT_OK(
+      s.AddUsage({UsageRow{"zeta", "work", "gpt-4o", "2026-12-07", 3, 300, 30, 5, 0, 2, 12345, 0},
+                  UsageRow{"alpha", "work", "local", "2026-12-06", 1, 9, 1, 0, 0, 0, 0, 1}}));
+  ASSERT_OK(s.SetLlmLimits(
+      {"zeta", 5'000'000'000, std::nullopt, std::nullopt, 1'000'000, 60, std::nullopt, 77}));
+  auto reserved = s.ReserveBudget(
+      "zeta", {BudgetWindow{"d:2026-12-07", 5'000'000'000, std::nullopt, std::nullopt, 99999}},
+      {400, 40, 1});
+  ASSERT_OK(reserved);
+  ASSERT_OK(s.SettleBudget("zeta", {"d:2026-12-07"}, {400, 40, 0}, {300, 35, 0}));
+  LlmRequestLogEntry call{0,   "zeta", 1765000000000, "work", "gpt-4o", "openai-completions",
+                          200, "ok",   300,           30,     5,        0,
+                          2,   12345,  true,          812};
+  LlmRequestLogEntry refused = call;
+  refused.status = 429;
+  refused.outcome = "refused";
+  ASSERT_OK(s.AddRequestLog({call, refused}));
 }
 
 class StoreCopyTest : public ::testing::TestWithParam<Direction> {
@@ -90,7 +109,7 @@ TEST_P(StoreCopyTest, CopiesEveryRecordByteForByteAndTheInstanceId) {
   EXPECT_EQ(report->outcome, CopyReport::Outcome::kCopied);
   EXPECT_EQ(report->counts.ToString(),
             "3 users, 3 api tokens, 3 providers, 2 agent configs, 2 user containers, "
-            "1 system containers");
+            "1 system containers, 2 usage rows, 1 limits, 1 budget windows, 2 logged requests");
 
   auto source = from_->ReadSnapshot();
   auto copy = to_->ReadSnapshot();
@@ -104,6 +123,12 @@ TEST_P(StoreCopyTest, CopiesEveryRecordByteForByteAndTheInstanceId) {
   EXPECT_EQ(copy->agent_configs, source->agent_configs);
   EXPECT_EQ(copy->user_containers, source->user_containers);
   EXPECT_EQ(copy->system_containers, source->system_containers);
+  EXPECT_EQ(copy->usage, source->usage);
+  EXPECT_EQ(copy->limits, source->limits);
+  EXPECT_EQ(copy->budgets, source->budgets);
+  ASSERT_EQ(copy->budgets.size(), 1u);
+  EXPECT_EQ(copy->budgets[0].spent_nano_usd, 300);
+  EXPECT_EQ(copy->request_log, source->request_log);
 
   // Through the Store API as berth will use it: order, secrets and lookups as before.
   EXPECT_THAT(Ids(*to_->ListUsers()), ElementsAre("old", "zeta", "alpha"));
@@ -117,9 +142,23 @@ TEST_P(StoreCopyTest, CopiesEveryRecordByteForByteAndTheInstanceId) {
   ASSERT_OK(source_config);
   EXPECT_EQ(source_config->primary_model, "work/gpt-4o-mini");
   EXPECT_THAT(Ids(source_config->active_providers), ElementsAre("p1"));
+  EXPECT_EQ(to_->GetLlmLimits("zeta")->value().requests_per_minute, 60);
+  auto usage = to_->ListUsage({"zeta", "2026-12-01", "2026-12-31"});
+  ASSERT_OK(usage);
+  ASSERT_EQ(usage->size(), 1u);
+  EXPECT_EQ((*usage)[0].cost_nano_usd, 12345);
   // The copy is a working database: writes go on from where the source stopped.
   EXPECT_CODE(to_->CreateUser(MakeUser("zeta")), kAlreadyExists);
   EXPECT_OK(to_->CreateUser(MakeUser("new")));
+  // New log entries come after the copied ones (PostgreSQL's identity was moved past them).
+  LlmRequestLogEntry later = source->request_log.back();
+  later.outcome = "later";
+  ASSERT_OK(to_->AddRequestLog({later}));
+  auto log = to_->ListRequestLog(std::string("zeta"), 10);
+  ASSERT_OK(log);
+  ASSERT_EQ(log->size(), 3u);
+  EXPECT_EQ((*log)[0].outcome, "later");
+  EXPECT_GT((*log)[0].id, (*log)[1].id);
 }
 
 TEST_P(StoreCopyTest, RunningItAgainChangesNothing) {
