@@ -4,6 +4,7 @@
 
 #include <any>
 #include <array>
+#include <chrono>
 #include <optional>
 
 #include "agentconfig/llm_routing.hpp"
@@ -77,6 +78,7 @@ class MeteredSink final : public llm::AnswerSink {
     const auto type = headers.find(bhttp::field::content_type);
     const bool stream = type != headers.end() &&
                         type->value().find("text/event-stream") != beast::string_view::npos;
+    status_ = status;
     answered_ok_ = status >= 200 && status < 300;
     meter_.emplace(api_, answered_ok_, stream, strip_);
     if (!co_await writer_.Begin(head)) co_return false;
@@ -100,6 +102,7 @@ class MeteredSink final : public llm::AnswerSink {
   }
 
   bool answered_ok() const { return answered_ok_; }
+  unsigned status() const { return status_; }  // the provider's; 0 before its head
   const llm::UsageMeter* meter() const { return meter_ ? &*meter_ : nullptr; }
 
  private:
@@ -107,6 +110,7 @@ class MeteredSink final : public llm::AnswerSink {
   const llm::WireApi api_;
   const bool strip_;
   bool answered_ok_ = false;
+  unsigned status_ = 0;
   std::optional<llm::UsageMeter> meter_;
   std::string out_;
 };
@@ -193,6 +197,33 @@ store::UsageRow Charge(const LlmGatewayServices& s, const LlmMetrics& metrics,
   }
   if (s.usage) s.usage->Record(row);
   return row;
+}
+
+// One call into the log of recent calls. `charged`: what the call was charged (null: nothing).
+void LogCall(const LlmGatewayServices& s, const service::ProviderService::LlmRoute& route,
+             const std::string& model, llm::WireApi api, unsigned status, const char* outcome,
+             const store::UsageRow* charged, std::chrono::steady_clock::time_point began) {
+  if (!s.usage) return;
+  store::LlmRequestLogEntry entry;
+  entry.user_id = route.user_id;
+  entry.provider = route.provider;
+  entry.model = charged != nullptr ? charged->model : model;
+  entry.api = ApiLabel(api);
+  entry.status = static_cast<int>(status);
+  entry.outcome = outcome;
+  if (charged != nullptr) {
+    entry.input_tokens = charged->input_tokens;
+    entry.output_tokens = charged->output_tokens;
+    entry.cache_read_tokens = charged->cache_read_tokens;
+    entry.cache_write_tokens = charged->cache_write_tokens;
+    entry.reasoning_tokens = charged->reasoning_tokens;
+    entry.cost_nano_usd = charged->cost_nano_usd;
+    entry.priced = charged->unpriced_requests == 0;
+  }
+  entry.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now() - began)
+                          .count();
+  s.usage->Log(std::move(entry));
 }
 
 // The call's worst case against the user's limits (none: an inactive ticket, no store write).
@@ -293,6 +324,7 @@ StreamHandler Forwarder(LlmGatewayServices s, std::shared_ptr<const LlmMetrics> 
       co_await writer.Send(res);
       co_return;
     }
+    const auto began = std::chrono::steady_clock::now();
     const llm::WireApi api = WireApiOf(path);
     llm::PreparedRequest prepared = llm::PrepareRequest(api, std::move(r.raw.body()));
     llm::UpstreamCall call = CallFor(r, *route, path, s.idle_timeout);
@@ -307,6 +339,7 @@ StreamHandler Forwarder(LlmGatewayServices s, std::shared_ptr<const LlmMetrics> 
             : Result<service::LlmBudget::Ticket>(service::LlmBudget::Ticket{});
     if (!ticket.ok()) {
       Response res = BudgetRefusal(ticket.status(), retry_after_s);
+      LogCall(s, *route, prepared.model, api, res.result_int(), "refused", nullptr, began);
       co_await writer.Send(res);
       co_return;
     }
@@ -317,20 +350,30 @@ StreamHandler Forwarder(LlmGatewayServices s, std::shared_ptr<const LlmMetrics> 
     // A 2xx answer is charged what was read of it, whole or cut (a cut stream's input and the
     // output counted so far, when the provider reported them before the cut).
     store::BudgetCharge spent;  // nothing for a call the provider refused or never answered
+    std::optional<store::UsageRow> charged;
     if (sink.answered_ok() && api != llm::WireApi::kOther) {
-      const store::UsageRow row =
-          Charge(s, *metrics, *route, prepared, requested_price, api, *sink.meter());
-      spent = {row.cost_nano_usd, sink.meter()->usage().total(), 0};
-      if (!sink.meter()->usage().reported) spent = ticket->reserved;  // never reported: all of it
+      charged = Charge(s, *metrics, *route, prepared, requested_price, api, *sink.meter());
+      spent = {charged->cost_nano_usd, sink.meter()->usage().total(), 0};
+      if (!sink.meter()->usage().reported) {
+        spent = ticket->reserved;        // never reported: all of it
+        charged->unpriced_requests = 1;  // and no cost known for the log
+      }
     }
     if (s.budget) s.budget->Settle(*ticket, spent.nano_usd, spent.tokens);
+    const char* outcome = !status.ok() && writer.started()    ? "cut"
+                          : status.ok() && sink.answered_ok() ? "ok"
+                                                              : "error";
     if (!writer.started()) {
       spdlog::info("llm gateway: {} {} for user {}: {}", route->provider, path, route->user_id,
                    status.message());
       Response res = GatewayError(status);
+      LogCall(s, *route, prepared.model, api, res.result_int(), outcome,
+              charged ? &*charged : nullptr, began);
       co_await writer.Send(res);
       co_return;
     }
+    LogCall(s, *route, prepared.model, api, sink.status(), outcome, charged ? &*charged : nullptr,
+            began);
     if (status.ok()) {
       co_await writer.End();
     } else if (status.code() != ErrorCode::kAborted) {

@@ -1,5 +1,6 @@
 // What agents used through berth's LLM gateway: /api/usage (the caller's), /api/admin/usage;
-// and the limits admins set on it: /api/admin/users/:id/limits.
+// their recent calls: /api/usage/requests, /api/admin/usage/requests; and the limits admins set
+// on it: /api/admin/users/:id/limits.
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -158,6 +159,50 @@ Response Answer(const Request& r, const std::shared_ptr<service::UsageLedger>& l
   });
 }
 
+constexpr std::size_t kDefaultLogLimit = 100;
+
+json RequestLogJson(const std::vector<store::LlmRequestLogEntry>& entries, bool with_user) {
+  json list = json::array();
+  for (const store::LlmRequestLogEntry& e : entries) {
+    json entry = {{"at", Time(e.at_ms)},
+                  {"provider", e.provider},
+                  {"model", e.model},
+                  {"api", e.api},
+                  {"status", e.status},
+                  {"outcome", e.outcome},
+                  {"inputTokens", e.input_tokens},
+                  {"outputTokens", e.output_tokens},
+                  {"cacheReadTokens", e.cache_read_tokens},
+                  {"cacheWriteTokens", e.cache_write_tokens},
+                  {"reasoningTokens", e.reasoning_tokens},
+                  {"costUsd", e.priced ? json(static_cast<double>(e.cost_nano_usd) / 1e9) : json()},
+                  {"durationMs", e.duration_ms}};
+    if (with_user) entry["userId"] = e.user_id;
+    list.push_back(std::move(entry));
+  }
+  return {{"requests", std::move(list)}};
+}
+
+// The newest logged calls; ?limit= 1..kRequestLogPerUser (default 100).
+Response AnswerLog(const Request& r, const std::shared_ptr<service::UsageLedger>& ledger,
+                   std::optional<std::string> user, bool with_user) {
+  if (!ledger) return ErrorResponse(Unavailable("usage is not counted by this berth"));
+  std::size_t limit = kDefaultLogLimit;
+  if (auto it = r.query.find("limit"); it != r.query.end()) {
+    const std::string& text = it->second;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), limit);
+    if (ec != std::errc() || end != text.data() + text.size() || limit == 0 ||
+        limit > store::Store::kRequestLogPerUser) {
+      return ErrorResponse(InvalidArgument("limit must be a whole number from 1 to " +
+                                           std::to_string(store::Store::kRequestLogPerUser)));
+    }
+  }
+  return Respond(ledger->ListRequests(user, limit),
+                 [&](const std::vector<store::LlmRequestLogEntry>& entries) {
+                   return Ok(RequestLogJson(entries, with_user));
+                 });
+}
+
 }  // namespace
 
 void RegisterUsageRoutes(Router& router, const ApiServices& s) {
@@ -193,6 +238,18 @@ void RegisterUsageRoutes(Router& router, const ApiServices& s) {
         std::optional<std::string> user;
         if (auto it = r.query.find("userId"); it != r.query.end()) user = it->second;
         return Answer(r, u, std::move(user), true);
+      },
+      RouteOptions{Access::kAdmin});
+  router.Add(
+      V::get, "/api/usage/requests",
+      [u = s.usage](Request& r) { return AnswerLog(r, u, r.caller().user_id, false); },
+      RouteOptions{Access::kUser});
+  router.Add(
+      V::get, "/api/admin/usage/requests",
+      [u = s.usage](Request& r) {
+        std::optional<std::string> user;
+        if (auto it = r.query.find("userId"); it != r.query.end()) user = it->second;
+        return AnswerLog(r, u, std::move(user), true);
       },
       RouteOptions{Access::kAdmin});
 }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <iterator>
 
 namespace berth::service {
 
@@ -43,8 +44,49 @@ void UsageLedger::Record(store::UsageRow row) {
   }
 }
 
+void UsageLedger::Log(store::LlmRequestLogEntry entry) {
+  if (entry.at_ms == 0) entry.at_ms = ToUnixMillis(clock_->Now());
+  std::lock_guard lock(mu_);
+  pending_log_.push_back(std::move(entry));
+  if (pending_log_.size() > kMaxPendingLog) {
+    pending_log_.pop_front();
+    if (dropped_log_++ % 1000 == 0) {
+      spdlog::warn("llm request log: {} entries dropped: the store has not taken the pending log",
+                   dropped_log_);
+    }
+  }
+}
+
+Status UsageLedger::FlushLog() {
+  std::vector<store::LlmRequestLogEntry> entries;
+  {
+    std::lock_guard lock(mu_);
+    entries.assign(std::make_move_iterator(pending_log_.begin()),
+                   std::make_move_iterator(pending_log_.end()));
+    pending_log_.clear();
+  }
+  if (entries.empty()) return Status::Ok();
+  Status written = store_->AddRequestLog(entries);
+  if (!written.ok()) {
+    spdlog::warn("llm request log: cannot write {} entries, keeping them for the next try: {}",
+                 entries.size(), written.message());
+    std::lock_guard lock(mu_);
+    // Older than what came meanwhile: back in front, then the cap again.
+    pending_log_.insert(pending_log_.begin(), std::make_move_iterator(entries.begin()),
+                        std::make_move_iterator(entries.end()));
+    while (pending_log_.size() > kMaxPendingLog) pending_log_.pop_front();
+  }
+  return written;
+}
+
 Status UsageLedger::Flush() {
   std::lock_guard flushing(flush_mu_);
+  Status usage = FlushUsage();
+  Status log = FlushLog();
+  return usage.ok() ? log : usage;
+}
+
+Status UsageLedger::FlushUsage() {
   std::map<Key, store::UsageRow> batch;
   {
     std::lock_guard lock(mu_);
@@ -74,6 +116,25 @@ void UsageLedger::Start(std::chrono::milliseconds interval) {
 void UsageLedger::Stop() {
   loop_.Stop();
   Flush().ok();  // a failure is logged inside
+}
+
+Result<std::vector<store::LlmRequestLogEntry>> UsageLedger::ListRequests(
+    const std::optional<std::string>& user_id, std::size_t limit) {
+  Flush().ok();  // what cannot be written now still shows below
+  auto stored = store_->ListRequestLog(user_id, limit);
+  if (!stored.ok()) return stored.status();
+  std::vector<store::LlmRequestLogEntry> out;
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = pending_log_.rbegin(); it != pending_log_.rend() && out.size() < limit; ++it) {
+      if (!user_id || it->user_id == *user_id) out.push_back(*it);
+    }
+  }
+  for (auto& entry : *stored) {
+    if (out.size() >= limit) break;
+    out.push_back(std::move(entry));
+  }
+  return out;
 }
 
 Result<std::vector<store::UsageRow>> UsageLedger::List(const store::UsageQuery& query) {

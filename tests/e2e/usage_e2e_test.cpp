@@ -93,6 +93,30 @@ TEST_P(UsageE2e, AnAdminSetsLimitsAndTheUserAndAdminSeeTheUsage) {
             std::string::npos)
       << metrics;
   EXPECT_EQ(metrics.find(id), std::string::npos) << "no user ids in /metrics";
+
+  // The log of recent calls: the user's own, and any user's for an admin.
+  auto log = berth_->Get("/api/usage/requests?limit=5", token);
+  ASSERT_EQ(log.status, 200) << log.body;
+  ASSERT_EQ(log.Json()["requests"].size(), 1u) << log.body;
+  const json call = log.Json()["requests"][0];
+  EXPECT_EQ(call["provider"], "work");
+  EXPECT_EQ(call["model"], "gpt-4o");
+  EXPECT_EQ(call["api"], "openai-completions");
+  EXPECT_EQ(call["status"], 200);
+  EXPECT_EQ(call["outcome"], "ok");
+  EXPECT_EQ(call["inputTokens"], 100);
+  EXPECT_EQ(call["outputTokens"], 900);
+  EXPECT_DOUBLE_EQ(call["costUsd"].get<double>(), kCallNano / 1e9);
+  EXPECT_TRUE(call["at"].is_string());
+  EXPECT_FALSE(call.contains("userId"));
+  EXPECT_EQ(berth_->Get("/api/usage/requests?limit=0", token).status, 400);
+  EXPECT_EQ(berth_->Get("/api/usage/requests?limit=x", token).status, 400);
+  EXPECT_EQ(berth_->Get("/api/usage/requests?limit=100000", token).status, 400);
+  EXPECT_EQ(berth_->Get("/api/admin/usage/requests", token).status, 403);
+  auto admin_log = berth_->Get("/api/admin/usage/requests?userId=" + id, kAdminToken);
+  ASSERT_EQ(admin_log.status, 200) << admin_log.body;
+  ASSERT_EQ(admin_log.Json()["requests"].size(), 1u);
+  EXPECT_EQ(admin_log.Json()["requests"][0]["userId"], id);
 }
 
 TEST_P(UsageE2e, TwoReplicasHoldOneBudgetTogether) {

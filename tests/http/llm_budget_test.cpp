@@ -96,6 +96,14 @@ TEST_F(LlmBudgetTest, AMinuteLimitSaysWhenToRetryAndFreesUpTheNextMinute) {
   EXPECT_LE(wait, 60);
   budget_clock_->Advance(std::chrono::seconds(wait));
   EXPECT_EQ(Chat(key).status, 200);
+  // The refusal is in the log of recent calls, between the admitted ones, with nothing charged.
+  auto log = usage_->ListRequests(uid_, 10);
+  ASSERT_TRUE(log.ok());
+  ASSERT_EQ(log->size(), 4u);
+  EXPECT_EQ((*log)[1].outcome, "refused");
+  EXPECT_EQ((*log)[1].status, 429);
+  EXPECT_EQ((*log)[1].input_tokens, 0);
+  EXPECT_EQ((*log)[0].outcome, "ok");
 }
 
 TEST_F(LlmBudgetTest, AModelWithoutAPriceIsRefusedUnderAUsdLimitOnlyAndTokensCountToo) {

@@ -149,6 +149,26 @@ TEST_F(LlmGatewayTest, UsageOfEachApiIsCountedPricedAndTheChunkBerthAskedForRemo
   EXPECT_NE(text.find("berth_llm_requests_total{api=\"openai-responses\",usage=\"unpriced\"} 1"),
             std::string::npos)
       << text;
+
+  // Each call is in the log of recent calls, newest first, with what it was charged.
+  auto log = usage_->ListRequests(uid, 10);
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  ASSERT_EQ(log->size(), 4u);
+  EXPECT_EQ((*log)[0].api, "openai-responses");
+  EXPECT_EQ((*log)[0].model, "free");
+  EXPECT_FALSE((*log)[0].priced);
+  EXPECT_EQ((*log)[1].api, "anthropic-messages");
+  EXPECT_EQ((*log)[1].provider, "claude");
+  EXPECT_EQ((*log)[1].output_tokens, 20);
+  EXPECT_EQ((*log)[1].cost_nano_usd, 40 * 3000 + 20 * 15000);
+  EXPECT_TRUE((*log)[1].priced);
+  for (const store::LlmRequestLogEntry& e : *log) {
+    EXPECT_EQ(e.status, 200);
+    EXPECT_EQ(e.outcome, "ok");
+    EXPECT_EQ(e.user_id, uid);
+    EXPECT_GT(e.at_ms, 0);
+  }
+  EXPECT_EQ(store_->ListRequestLog(uid, 10)->size(), 4u) << "written in the flush";
 }
 
 TEST_F(LlmGatewayTest, ConnectionsToAProviderThatKeepsThemAliveAreReused) {
@@ -269,6 +289,17 @@ TEST_F(LlmGatewayTest, BadCallsGetClearErrorsAndTheProvidersOwnPassesThrough) {
   // A provider that cuts its answer short: the agent sees a cut connection, never a whole body.
   auto cut = Call("POST", "/garbage/chat/completions", "{}", auth);
   EXPECT_FALSE(cut.status == 200 && cut.body == "da") << cut.status << " " << cut.body;
+
+  // The log of recent calls holds the calls that reached a provider, each once, as they ended.
+  auto log = usage_->ListRequests(uid, 10);
+  ASSERT_TRUE(log.ok());
+  ASSERT_EQ(log->size(), 2u);
+  EXPECT_EQ((*log)[0].provider, "garbage");
+  EXPECT_EQ((*log)[0].outcome, "cut");
+  EXPECT_EQ((*log)[0].status, 200);
+  EXPECT_EQ((*log)[1].provider, "limited");
+  EXPECT_EQ((*log)[1].outcome, "error");
+  EXPECT_EQ((*log)[1].status, 429);
 }
 
 TEST_F(LlmGatewayTest, AProviderThatNeverAnswersEndsIn502AtTheIdleTimeout) {
