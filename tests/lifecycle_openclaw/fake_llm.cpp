@@ -1,7 +1,10 @@
 #include "lifecycle_openclaw/fake_llm.hpp"
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <thread>
+
+#include "lifecycle_openclaw/fake_llm_apis.hpp"
 
 namespace berth::testing {
 namespace {
@@ -26,33 +29,24 @@ bool TrueMember(const json& object, const char* key) {
 json Chunk(const std::string& id, const std::string& model, const json& choices) {
   return {{"id", id},
           {"object", "chat.completion.chunk"},
-          {"created", 1767225600},
+          {"created", fake_llm::kCreated},
           {"model", model},
           {"choices", choices}};
 }
 
-json Usage() { return {{"prompt_tokens", 42}, {"completion_tokens", 7}, {"total_tokens", 49}}; }
+json Usage() {
+  return {{"prompt_tokens", fake_llm::kInputTokens},
+          {"completion_tokens", fake_llm::kOutputTokens},
+          {"total_tokens", fake_llm::kInputTokens + fake_llm::kOutputTokens}};
+}
 
-void Answer(const FakeRequest& request, FakeExchange& exchange,
-            std::chrono::milliseconds chunk_gap) {
-  if (request.method != "POST" || request.target != "/v1/chat/completions") {
-    exchange.Respond(404,
-                     R"({"error":{"message":"no such route","type":"invalid_request_error"}})");
-    return;
-  }
-  const json body = ParseBody(request.body);
-  const std::string model = StringMember(body, "model");
-  if (model.empty()) {
-    exchange.Respond(400,
-                     R"({"error":{"message":"model is required","type":"invalid_request_error"}})");
-    return;
-  }
-  const std::string id =
-      "chatcmpl-fake-" + std::to_string(std::hash<std::string>{}(request.body) % 100000);
-  if (!TrueMember(body, "stream")) {
+void AnswerChatCompletions(const fake_llm::Ask& ask, FakeExchange& exchange) {
+  const std::string& model = ask.model;
+  const std::string id = "chatcmpl-fake-" + ask.id_suffix;
+  if (!ask.stream) {
     json completion = {{"id", id},
                        {"object", "chat.completion"},
-                       {"created", 1767225600},
+                       {"created", fake_llm::kCreated},
                        {"model", model},
                        {"choices",
                         {{{"index", 0},
@@ -71,7 +65,7 @@ void Answer(const FakeRequest& request, FakeExchange& exchange,
     return;
   }
   for (const std::string& piece : FakeLlm::Pieces(model)) {
-    std::this_thread::sleep_for(chunk_gap);
+    std::this_thread::sleep_for(ask.chunk_gap);
     if (!send(
             Chunk(id, model,
                   {{{"index", 0}, {"delta", {{"content", piece}}}, {"finish_reason", nullptr}}}))) {
@@ -90,6 +84,41 @@ void Answer(const FakeRequest& request, FakeExchange& exchange,
   exchange.EndChunked();
 }
 
+using Answerer = void (*)(const fake_llm::Ask&, FakeExchange&);
+
+// The API served at `target`, or nullptr.
+Answerer AnswererFor(const std::string& target) {
+  if (target == "/v1/chat/completions") return AnswerChatCompletions;
+  if (target == "/v1/responses") return fake_llm::AnswerResponses;
+  if (target == "/v1/messages") return fake_llm::AnswerMessages;
+  return nullptr;
+}
+
+void Answer(const FakeRequest& request, FakeExchange& exchange,
+            std::chrono::milliseconds chunk_gap) {
+  const Answerer answer = request.method == "POST" ? AnswererFor(request.target) : nullptr;
+  if (answer == nullptr) {
+    exchange.Respond(404,
+                     R"({"error":{"message":"no such route","type":"invalid_request_error"}})");
+    return;
+  }
+  const json body = ParseBody(request.body);
+  const std::string model = StringMember(body, "model");
+  if (model.empty()) {
+    exchange.Respond(400,
+                     R"({"error":{"message":"model is required","type":"invalid_request_error"}})");
+    return;
+  }
+  answer(
+      fake_llm::Ask{
+          .model = model,
+          .stream = TrueMember(body, "stream"),
+          .id_suffix = std::to_string(std::hash<std::string>{}(request.body) % 100000),
+          .chunk_gap = chunk_gap,
+      },
+      exchange);
+}
+
 }  // namespace
 
 FakeLlm::FakeLlm(const std::string& host, std::chrono::milliseconds chunk_gap)
@@ -105,6 +134,7 @@ std::vector<UpstreamCall> FakeLlm::Calls() const {
     call.method = request.method;
     call.target = request.target;
     call.authorization = request.Header("authorization");
+    call.api_key = request.Header("x-api-key");
     call.model = StringMember(body, "model");
     call.stream = TrueMember(body, "stream");
     if (auto options = body.find("stream_options"); options != body.end() && options->is_object()) {

@@ -1,9 +1,15 @@
 #pragma once
 
-// A fake OpenAI-compatible LLM upstream for the real OpenClaw gateway: it answers
-// POST /v1/chat/completions, streamed (SSE in several chunks, a usage chunk, `data: [DONE]`) when
-// the request says `stream: true` and as one JSON completion otherwise, and records what it got.
-// Its answer names the model it was asked for, so a client of the gateway can tell which
+// A fake LLM upstream for the real OpenClaw gateway, speaking the three APIs berth's LLM gateway
+// forwards (ARCHITECTURE.md, "LLM gateway"), each streamed when the request says `stream: true`
+// and as one JSON answer otherwise:
+//   POST /v1/chat/completions  OpenAI chat completions: SSE `data:` chunks, a usage chunk,
+//                              `data: [DONE]`; or one chat.completion.
+//   POST /v1/responses         OpenAI Responses: typed `event:`/`data:` events from
+//                              response.created to response.completed; or one response object.
+//   POST /v1/messages          Anthropic Messages: message_start … message_stop; or one message.
+// Every answer reports 42 input and 7 output tokens, in the API's own fields. It records what it
+// got. Its answer names the model it was asked for, so a client of the gateway can tell which
 // upstream model produced the text it received.
 
 #include <chrono>
@@ -19,6 +25,7 @@ struct UpstreamCall {
   std::string method;
   std::string target;
   std::string authorization;   // the Authorization header as sent
+  std::string api_key;         // the x-api-key header as sent (Anthropic's style)
   std::string model;           // the body's "model" ("" when the body is not a JSON object)
   bool stream = false;         // the body's "stream"
   bool include_usage = false;  // the body's stream_options.include_usage
@@ -31,8 +38,10 @@ class FakeLlm {
   explicit FakeLlm(const std::string& host,
                    std::chrono::milliseconds chunk_gap = std::chrono::milliseconds(40));
 
-  // "http://host:port/v1": the provider's baseUrl.
+  // "http://host:port/v1": the baseUrl of an openai-completions or openai-responses provider.
   std::string BaseUrl() const { return server_.Url() + "/v1"; }
+  // "http://host:port": the baseUrl of an anthropic-messages provider (its SDK adds /v1/messages).
+  std::string RootUrl() const { return server_.Url(); }
   std::vector<UpstreamCall> Calls() const;
 
   // The text the upstream answers a request for `model` with, and the pieces it streams it in.

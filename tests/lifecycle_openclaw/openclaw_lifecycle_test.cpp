@@ -10,11 +10,16 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
 
 #include "lifecycle_openclaw/openclaw_fixture.hpp"
 
@@ -26,6 +31,45 @@ using namespace std::chrono_literals;
 
 constexpr char kUpstreamKey[] = "sk-fake-upstream-key-0123456789";
 constexpr char kRotatedUpstreamKey[] = "sk-fake-rotated-key-9876543210";
+constexpr char kResponsesKey[] = "sk-fake-responses-key-2468013579";
+constexpr char kAnthropicKey[] = "sk-fake-anthropic-key-1357924680";
+// The price of the models of those two providers, USD per million tokens (OpenClaw's cost).
+constexpr double kInputPrice = 3;
+constexpr double kOutputPrice = 15;
+
+// The rows of /api/usage for one provider, summed over its models and days.
+struct ProviderUsage {
+  int64_t requests = 0;
+  int64_t input_tokens = 0;
+  int64_t output_tokens = 0;
+  int64_t unpriced_requests = 0;
+  double cost_usd = 0;
+  std::set<std::string> models;
+};
+
+ProviderUsage UsageOf(const json& report, const std::string& provider) {
+  ProviderUsage sum;
+  const json rows = report.value("usage", json::array());
+  for (const json& row : rows) {
+    if (row.value("provider", "") != provider) continue;
+    sum.requests += row.value("requests", int64_t{0});
+    sum.input_tokens += row.value("inputTokens", int64_t{0});
+    sum.output_tokens += row.value("outputTokens", int64_t{0});
+    sum.unpriced_requests += row.value("unpricedRequests", int64_t{0});
+    sum.cost_usd += row.value("costUsd", 0.0);
+    sum.models.insert(row.value("model", ""));
+  }
+  return sum;
+}
+
+// The POST calls the fake upstream received at `target`.
+std::vector<UpstreamCall> CallsTo(const FakeLlm& llm, const std::string& target) {
+  std::vector<UpstreamCall> out;
+  for (UpstreamCall& call : llm.Calls()) {
+    if (call.method == "POST" && call.target == target) out.push_back(std::move(call));
+  }
+  return out;
+}
 
 TEST_F(OpenClawLifecycle, AgentFetchesConfigGetsReadyChatsThroughFakeUpstreamAndHotReloads) {
   StartBerth();
@@ -205,7 +249,10 @@ TEST_F(OpenClawLifecycle, AgentFetchesConfigGetsReadyChatsThroughFakeUpstreamAnd
 // The chat path: a user with a provider at the fake upstream chats through berth while
 // their agent is stopped. berth starts the real gateway (keeping the streamed request alive with
 // SSE comments meanwhile) and streams its answer back; then a non-streamed chat for another of
-// the provider's models goes through berth's x-openclaw-model mapping.
+// the provider's models goes through berth's x-openclaw-model mapping; then streamed chats for
+// the user's two other providers at the same fake, an OpenAI Responses one and an Anthropic
+// Messages one, each with its own key and priced models: berth's LLM gateway forwards each API
+// with the real key in its own style and counts and prices what each call used.
 TEST_F(OpenClawLifecycle, ChatsThroughBerthFromAStoppedAgentStreamedAndNot) {
   env_["BERTH_CHAT_KEEPALIVE_MS"] = "2000";
   StartBerth();
@@ -214,6 +261,25 @@ TEST_F(OpenClawLifecycle, ChatsThroughBerthFromAStoppedAgentStreamedAndNot) {
   FakeLlm llm(network->gateway);
   auto [user_id, token] = CreateUser("chatter");
   AddFakeProvider(token, llm.BaseUrl(), kUpstreamKey, {"fake-model-1", "fake-model-2"});
+  // Added after fakellm, so that fakellm/fake-model-1 stays the primary model. The Anthropic
+  // SDK adds /v1/messages to its base URL; the OpenAI one adds /responses.
+  auto add_provider = [&](const std::string& name, const std::string& api_type,
+                          const std::string& base_url, const std::string& key,
+                          const std::string& model) {
+    const json cost = {{"input", kInputPrice}, {"output", kOutputPrice}};
+    auto added = berth_->Post("/api/providers",
+                              json{{"name", name},
+                                   {"type", "custom"},
+                                   {"apiType", api_type},
+                                   {"baseUrl", base_url},
+                                   {"apiKey", key},
+                                   {"models", json::array({json{{"id", model}, {"cost", cost}}})}}
+                                  .dump(),
+                              token);
+    EXPECT_EQ(added.status, 201) << added.body;
+  };
+  add_provider("fakeresp", "openai-responses", llm.BaseUrl(), kResponsesKey, "fake-resp-1");
+  add_provider("fakeanth", "anthropic-messages", llm.RootUrl(), kAnthropicKey, "fake-anth-1");
   ASSERT_FALSE(HasFailure());
   ASSERT_EQ(berth_->Get("/api/agent", token).Json()["status"], "stopped");
 
@@ -259,16 +325,91 @@ TEST_F(OpenClawLifecycle, ChatsThroughBerthFromAStoppedAgentStreamedAndNot) {
   ASSERT_GE(calls.size(), 2u);
   EXPECT_EQ(calls.back().model, "fake-model-2");
 
+  // The other two providers' models, streamed: the gateway reads their typed event streams and
+  // streams the text on in pieces as chat completion chunks.
+  for (const auto& [provider, model] :
+       {std::pair<std::string, std::string>{"fakeresp", "fake-resp-1"},
+        std::pair<std::string, std::string>{"fakeanth", "fake-anth-1"}}) {
+    json body = {{"model", provider + "/" + model},
+                 {"stream", true},
+                 {"messages", {{{"role", "user"}, {"content", "Say hello."}}}}};
+    ExchangeResult answer = chat_through_berth(body);
+    ASSERT_EQ(answer.http.status, 200) << model << ": " << answer.error << answer.http.body;
+    EXPECT_NE(answer.http.headers["content-type"].find("text/event-stream"), std::string::npos)
+        << model;
+    StreamedChat streamed_chat = ReadChatStream(answer.http.body);
+    EXPECT_TRUE(streamed_chat.problem.empty()) << model << ": " << streamed_chat.problem;
+    EXPECT_EQ(streamed_chat.text, FakeLlm::Reply(model)) << answer.http.body;
+    EXPECT_GT(streamed_chat.content_events, 1u) << model << ":\n" << answer.http.body;
+    EXPECT_GT(answer.body_reads, 2u) << model;
+    EXPECT_TRUE(streamed_chat.done) << model << ":\n" << answer.http.body;
+  }
+
+  // Each API reached the fake in its own path and with the real key in its own style: Bearer for
+  // OpenAI Responses; x-api-key, and no Authorization, for Anthropic Messages.
+  const std::vector<UpstreamCall> completions = CallsTo(llm, "/v1/chat/completions");
+  const std::vector<UpstreamCall> responses = CallsTo(llm, "/v1/responses");
+  const std::vector<UpstreamCall> messages = CallsTo(llm, "/v1/messages");
+  ASSERT_FALSE(responses.empty());
+  ASSERT_FALSE(messages.empty());
+  for (const UpstreamCall& call : responses) {
+    EXPECT_EQ(call.authorization, std::string("Bearer ") + kResponsesKey);
+    EXPECT_EQ(call.model, "fake-resp-1");
+    EXPECT_TRUE(call.stream);
+  }
+  for (const UpstreamCall& call : messages) {
+    EXPECT_EQ(call.api_key, kAnthropicKey);
+    EXPECT_EQ(call.authorization, "");
+    EXPECT_EQ(call.model, "fake-anth-1");
+    EXPECT_TRUE(call.stream);
+  }
+
   // berth's LLM gateway counted every call the real gateway made through it, with the fake's
-  // 42 prompt and 7 completion tokens each; its models have no price, so none is counted free.
-  auto usage = berth_->Get("/api/usage", token);
+  // 42 input and 7 output tokens each, read from each API's own usage fields. fakellm's models
+  // have no price, so each of its calls is counted unpriced; the other two providers' calls are
+  // priced at their models' cost. (The count is settled as the upstream's stream ends, which may
+  // be a moment after the client's.)
+  const std::size_t all_calls = completions.size() + responses.size() + messages.size();
+  HttpResult usage;
+  const bool settled = Eventually([&] {
+    usage = berth_->Get("/api/usage", token);
+    const json body = usage.Json();
+    return usage.status == 200 && body.is_object() &&
+           body.value(json::json_pointer("/totals/requests"), std::size_t{0}) >= all_calls;
+  });
   ASSERT_EQ(usage.status, 200) << usage.body;
-  const json totals = usage.Json()["totals"];
-  EXPECT_EQ(totals["requests"], calls.size()) << usage.body;
-  EXPECT_EQ(totals["inputTokens"], 42 * calls.size()) << usage.body;
-  EXPECT_EQ(totals["outputTokens"], 7 * calls.size()) << usage.body;
-  EXPECT_EQ(totals["unpricedRequests"], calls.size()) << usage.body;
-  EXPECT_EQ(totals["costUsd"], 0.0) << usage.body;
+  EXPECT_TRUE(settled) << usage.body;
+  const json report = usage.Json();
+  const json totals = report["totals"];
+  const double per_call_usd = (42 * kInputPrice + 7 * kOutputPrice) / 1e6;  // 0.000231
+  const auto priced_calls = static_cast<double>(responses.size() + messages.size());
+  EXPECT_EQ(totals["requests"], all_calls) << usage.body;
+  EXPECT_EQ(totals["inputTokens"], 42 * all_calls) << usage.body;
+  EXPECT_EQ(totals["outputTokens"], 7 * all_calls) << usage.body;
+  EXPECT_EQ(totals["unpricedRequests"], completions.size()) << usage.body;
+  EXPECT_NEAR(totals.value("costUsd", -1.0), priced_calls * per_call_usd, 1e-9) << usage.body;
+
+  const ProviderUsage fakellm = UsageOf(report, "fakellm");
+  EXPECT_EQ(fakellm.requests, static_cast<int64_t>(completions.size())) << usage.body;
+  EXPECT_EQ(fakellm.input_tokens, 42 * fakellm.requests) << usage.body;
+  EXPECT_EQ(fakellm.output_tokens, 7 * fakellm.requests) << usage.body;
+  EXPECT_EQ(fakellm.unpriced_requests, fakellm.requests) << usage.body;
+  EXPECT_EQ(fakellm.cost_usd, 0.0) << usage.body;
+  EXPECT_EQ(fakellm.models, (std::set<std::string>{"fake-model-1", "fake-model-2"})) << usage.body;
+  for (const auto& [provider, model, recorded] :
+       {std::tuple<std::string, std::string, std::size_t>{"fakeresp", "fake-resp-1",
+                                                          responses.size()},
+        std::tuple<std::string, std::string, std::size_t>{"fakeanth", "fake-anth-1",
+                                                          messages.size()}}) {
+    const ProviderUsage used = UsageOf(report, provider);
+    EXPECT_EQ(used.requests, static_cast<int64_t>(recorded)) << provider << ": " << usage.body;
+    EXPECT_EQ(used.input_tokens, 42 * used.requests) << provider << ": " << usage.body;
+    EXPECT_EQ(used.output_tokens, 7 * used.requests) << provider << ": " << usage.body;
+    EXPECT_EQ(used.unpriced_requests, 0) << provider << ": " << usage.body;
+    EXPECT_NEAR(used.cost_usd, static_cast<double>(used.requests) * per_call_usd, 1e-9)
+        << provider << ": " << usage.body;
+    EXPECT_EQ(used.models, std::set<std::string>{model}) << provider << ": " << usage.body;
+  }
 }
 
 }  // namespace
