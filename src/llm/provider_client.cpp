@@ -50,7 +50,10 @@ net::awaitable<Status> Exchange(Stream& stream, beast::tcp_stream& tcp, const Up
   co_await bhttp::async_write(stream, request, redirect_error(use_awaitable, ec));
   if (ec) co_return Unavailable("cannot send to the provider: " + ec.message());
 
+  // Beast reads into what the buffer can hold beyond 512 bytes: an empty buffer would read the
+  // answer 512 bytes at a time, and each read would be a write to the agent.
   beast::flat_buffer buffer;
+  buffer.reserve(kPiece);
   bhttp::response_parser<bhttp::buffer_body> parser;
   // Not boost::none: Beast 1.74 compares a Content-Length against it as "greater than none",
   // which is always true, and refuses every body of known length.
