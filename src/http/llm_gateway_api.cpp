@@ -85,20 +85,23 @@ class MeteredSink final : public llm::AnswerSink {
     if (body_follows) co_return true;    // goes out with the first piece
     co_return co_await writer_.Flush();  // the agent sees the answer begin before a long think
   }
-  net::awaitable<bool> Body(std::string_view piece) override {
+  net::awaitable<bool> Body(std::string_view piece, bool last) override {
     out_.clear();
     meter_->Feed(piece, out_);
+    if (last) {
+      tail_ += out_;  // goes out with the end of the answer (Tail)
+      co_return true;
+    }
     if (out_.empty()) co_return true;
     co_return co_await writer_.Write(out_);
   }
   void OnGone(std::function<void()> cancel) override { writer_.WatchClient(std::move(cancel)); }
 
-  // The answer is whole: what the meter held back goes out.
-  net::awaitable<bool> Finish() {
-    out_.clear();
-    if (meter_) meter_->Finish(out_);
-    if (out_.empty()) co_return true;
-    co_return co_await writer_.Write(out_);
+  // The answer is whole: what is still to go out (the last piece and what the meter held back),
+  // for the agent's answer's last write.
+  std::string_view Tail() {
+    if (meter_) meter_->Finish(tail_);
+    return tail_;
   }
 
   bool answered_ok() const { return answered_ok_; }
@@ -113,6 +116,7 @@ class MeteredSink final : public llm::AnswerSink {
   unsigned status_ = 0;
   std::optional<llm::UsageMeter> meter_;
   std::string out_;
+  std::string tail_;
 };
 
 llm::WireApi WireApiOf(std::string_view path) {
@@ -346,7 +350,7 @@ StreamHandler Forwarder(LlmGatewayServices s, std::shared_ptr<const LlmMetrics> 
     MeteredSink sink(writer, api, prepared.strip_usage_chunk);
     net::awaitable<Status> forwarded = s.client->Call(call, sink);
     Status status = co_await std::move(forwarded);
-    if (status.ok() && !co_await sink.Finish()) status = Aborted("the agent is gone");
+    const std::string_view tail = status.ok() ? sink.Tail() : std::string_view();
     // A 2xx answer is charged what was read of it, whole or cut (a cut stream's input and the
     // output counted so far, when the provider reported them before the cut).
     store::BudgetCharge spent;  // nothing for a call the provider refused or never answered
@@ -375,7 +379,7 @@ StreamHandler Forwarder(LlmGatewayServices s, std::shared_ptr<const LlmMetrics> 
     LogCall(s, *route, prepared.model, api, sink.status(), outcome, charged ? &*charged : nullptr,
             began);
     if (status.ok()) {
-      co_await writer.End();
+      co_await writer.End(tail);
     } else if (status.code() != ErrorCode::kAborted) {
       // Returning without End closes the connection: the agent sees a cut, never a whole answer.
       spdlog::info("llm gateway: {} {} for user {}: {}", route->provider, path, route->user_id,

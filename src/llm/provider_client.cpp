@@ -86,7 +86,7 @@ net::awaitable<Status> Exchange(Stream& stream, beast::tcp_stream& tcp, const Up
       if (more) ec = more;
     }
     const std::size_t got = piece.size() - parser.get().body().size;
-    if (got > 0 && !co_await sink.Body(std::string_view(piece.data(), got))) {
+    if (got > 0 && !co_await sink.Body(std::string_view(piece.data(), got), parser.is_done())) {
       co_return Aborted("the agent is gone");
     }
     if (ec == bhttp::error::end_of_stream && parser.is_done()) break;

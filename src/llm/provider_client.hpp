@@ -41,8 +41,9 @@ class AnswerSink {
   virtual net::awaitable<bool> Head(unsigned status, const bhttp::fields& headers,
                                     bool body_follows) = 0;
   // The body as it arrives: what one wait on the provider's socket brought (up to 16 KiB), at
-  // once, never held for more. false: stop.
-  virtual net::awaitable<bool> Body(std::string_view piece) = 0;
+  // once, never held for more. `last`: the body is whole with this piece, so the sink may keep it
+  // to go out with the end of its own answer (one write instead of two). false: stop.
+  virtual net::awaitable<bool> Body(std::string_view piece, bool last) = 0;
   // Runs `cancel` (on the call's executor) once the agent is gone, so that a call waiting on a
   // silent provider ends at once instead of at its idle timeout.
   virtual void OnGone(std::function<void()> cancel) = 0;
