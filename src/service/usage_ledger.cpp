@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <iterator>
+#include <unordered_map>
 
 namespace berth::service {
 
@@ -66,6 +67,23 @@ Status UsageLedger::FlushLog() {
     pending_log_.clear();
   }
   if (entries.empty()) return Status::Ok();
+  // The store keeps each user's newest kRequestLogPerUser: older ones of a busy user would be
+  // written only to be deleted in the same transaction.
+  std::unordered_map<std::string, std::size_t> per_user;
+  std::vector<bool> keep(entries.size());
+  std::size_t kept = 0;
+  for (std::size_t i = entries.size(); i-- > 0;) {
+    keep[i] = ++per_user[entries[i].user_id] <= store::Store::kRequestLogPerUser;
+    kept += keep[i] ? 1 : 0;
+  }
+  if (kept < entries.size()) {
+    std::vector<store::LlmRequestLogEntry> newest;
+    newest.reserve(kept);
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      if (keep[i]) newest.push_back(std::move(entries[i]));
+    }
+    entries = std::move(newest);
+  }
   Status written = store_->AddRequestLog(entries);
   if (!written.ok()) {
     spdlog::warn("llm request log: cannot write {} entries, keeping them for the next try: {}",
