@@ -364,7 +364,13 @@ TEST_F(DockerRuntimeTest, PauseAndUnpauseAreIdempotentAndAStopThawsAPausedContai
   ASSERT_TRUE(runtime_->Unpause(id).ok());
   Status again = runtime_->Unpause(id);
   EXPECT_TRUE(again.ok()) << "unpausing a running container is success: " << again.ToString();
-  EXPECT_EQ(runtime_->Inspect(id)->state, ContainerState::kRunning);
+  // The engine records the unpause once containerd's event arrives: a moment later at most.
+  auto state = runtime_->Inspect(id)->state;
+  for (int i = 0; i < 40 && state != ContainerState::kRunning; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    state = runtime_->Inspect(id)->state;
+  }
+  EXPECT_EQ(state, ContainerState::kRunning);
 
   ASSERT_TRUE(runtime_->Pause(id).ok());
   ASSERT_TRUE(runtime_->Stop(id, seconds(20)).ok());
