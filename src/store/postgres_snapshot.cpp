@@ -11,25 +11,11 @@ namespace q = postgres_queries;
 using namespace postgres_helpers;  // NOLINT: this file's vocabulary
 
 // The LLM tables, copied as they are (snapshot_rows.hpp).
-#define BERTH_SNAPSHOT_USAGE_COLUMNS                                                          \
-  "user_id, provider, model, day, requests, input_tokens, output_tokens, cache_read_tokens, " \
-  "cache_write_tokens, reasoning_tokens, cost_nano_usd, unpriced_requests"
-#define BERTH_SNAPSHOT_LIMITS_COLUMNS                                                 \
-  "user_id, nano_usd_per_day, nano_usd_per_month, tokens_per_day, tokens_per_month, " \
-  "requests_per_minute, tokens_per_minute, updated_at"
-constexpr const char kAllUsage[] =
-    "SELECT " BERTH_SNAPSHOT_USAGE_COLUMNS " FROM llm_usage ORDER BY user_id, day, provider, model";
-constexpr const char kAllLimits[] =
-    "SELECT " BERTH_SNAPSHOT_LIMITS_COLUMNS " FROM llm_limits ORDER BY user_id";
-constexpr const char kAllBudgets[] =
-    "SELECT " BERTH_BUDGET_COLUMNS " FROM llm_budget ORDER BY user_id, period";
-constexpr const char kAllRequestLog[] =
-    "SELECT " BERTH_REQUEST_LOG_COLUMNS ", id FROM llm_request_log ORDER BY id";
 constexpr const char kInsertUsage[] =
-    "INSERT INTO llm_usage (" BERTH_SNAPSHOT_USAGE_COLUMNS
+    "INSERT INTO llm_usage (" BERTH_USAGE_COLUMNS
     ") VALUES ($1, $2, $3, $4, $5::bigint, $6::bigint, $7::bigint, $8::bigint, $9::bigint, "
     "$10::bigint, $11::bigint, $12::bigint)";
-constexpr const char kInsertLimits[] = "INSERT INTO llm_limits (" BERTH_SNAPSHOT_LIMITS_COLUMNS
+constexpr const char kInsertLimits[] = "INSERT INTO llm_limits (" BERTH_LIMITS_COLUMNS
                                        ") VALUES ($1, $2::bigint, $3::bigint, $4::bigint, "
                                        "$5::bigint, $6::bigint, $7::bigint, $8::bigint)";
 constexpr const char kInsertBudget[] =
@@ -39,8 +25,6 @@ constexpr const char kInsertRequestLog[] =
     "INSERT INTO llm_request_log (" BERTH_REQUEST_LOG_COLUMNS
     ", id) VALUES ($1, $2::bigint, $3, $4, $5, $6::bigint, $7, $8::bigint, $9::bigint, "
     "$10::bigint, $11::bigint, $12::bigint, $13::bigint, $14::bigint, $15::bigint, $16::bigint)";
-#undef BERTH_SNAPSHOT_USAGE_COLUMNS
-#undef BERTH_SNAPSHOT_LIMITS_COLUMNS
 
 // Inserts with explicit ids leave the identity's sequence behind: set it past them.
 constexpr const char kAfterRequestLog[] =
@@ -62,10 +46,6 @@ constexpr snapshot::Statements kStatements = {
     .insert_user_container = q::kInsertUserContainer,
     .insert_system_container = q::kInsertSystemContainer,
     .set_instance_id = q::kSetInstanceId,
-    .all_usage = kAllUsage,
-    .all_limits = kAllLimits,
-    .all_budgets = kAllBudgets,
-    .all_request_log = kAllRequestLog,
     .insert_usage = kInsertUsage,
     .insert_limits = kInsertLimits,
     .insert_budget = kInsertBudget,

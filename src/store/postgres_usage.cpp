@@ -31,16 +31,12 @@ constexpr const char kAddUsage[] =
     "cost_nano_usd = llm_usage.cost_nano_usd + EXCLUDED.cost_nano_usd, "
     "unpriced_requests = llm_usage.unpriced_requests + EXCLUDED.unpriced_requests";
 
-#define BERTH_USAGE_COLUMNS                                                                   \
-  "user_id, provider, model, day, requests, input_tokens, output_tokens, cache_read_tokens, " \
-  "cache_write_tokens, reasoning_tokens, cost_nano_usd, unpriced_requests"
 constexpr const char kListUsage[] = "SELECT " BERTH_USAGE_COLUMNS
                                     " FROM llm_usage WHERE day >= $1 AND day <= $2 "
                                     "ORDER BY day, user_id, provider, model LIMIT $3::bigint";
 constexpr const char kListUserUsage[] = "SELECT " BERTH_USAGE_COLUMNS
                                         " FROM llm_usage WHERE user_id = $4 AND day >= $1 AND "
                                         "day <= $2 ORDER BY day, provider, model LIMIT $3::bigint";
-#undef BERTH_USAGE_COLUMNS
 
 constexpr const char kSetLimits[] =
     "INSERT INTO llm_limits (user_id, nano_usd_per_day, nano_usd_per_month, tokens_per_day, "

@@ -32,16 +32,22 @@ struct Statements {
   const char* insert_user_container;
   const char* insert_system_container;
   const char* set_instance_id;  // parameter 1: the id
-  const char* all_usage;
-  const char* all_limits;
-  const char* all_budgets;
-  const char* all_request_log;
   const char* insert_usage;
   const char* insert_limits;
   const char* insert_budget;
   const char* insert_request_log;  // with the id as parameter 16
   const char* after_request_log;   // run once after the log's inserts (nullptr: none)
 };
+
+// The LLM tables' selects: the same SQL on both backends.
+inline constexpr const char kAllUsage[] =
+    "SELECT " BERTH_USAGE_COLUMNS " FROM llm_usage ORDER BY user_id, day, provider, model";
+inline constexpr const char kAllLimits[] =
+    "SELECT " BERTH_LIMITS_COLUMNS " FROM llm_limits ORDER BY user_id";
+inline constexpr const char kAllBudgets[] =
+    "SELECT " BERTH_BUDGET_COLUMNS " FROM llm_budget ORDER BY user_id, period";
+inline constexpr const char kAllRequestLog[] =
+    "SELECT " BERTH_REQUEST_LOG_COLUMNS ", id FROM llm_request_log ORDER BY id";
 
 // Reads every table with `query(sql, read)`, which returns Result<std::vector<T>> of the rows
 // `read(row)` made, inside the caller's read transaction.
@@ -52,22 +58,22 @@ Result<StoreSnapshot> Read(const Statements& sql, Query&& query) {
   if (!id.ok()) return id.status();
   if (id->empty()) return Internal("database has no instance id");
   s.instance_id = id->front();
-#define BERTH_SNAPSHOT_READ(field, statement, reader)                               \
-  {                                                                                 \
-    auto all = query(sql.statement, [](const auto& r) { return rows::reader(r); }); \
-    if (!all.ok()) return all.status();                                             \
-    s.field = std::move(*all);                                                      \
+#define BERTH_SNAPSHOT_READ(field, statement, reader)                           \
+  {                                                                             \
+    auto all = query(statement, [](const auto& r) { return rows::reader(r); }); \
+    if (!all.ok()) return all.status();                                         \
+    s.field = std::move(*all);                                                  \
   }
-  BERTH_SNAPSHOT_READ(users, all_users, ReadUser)
-  BERTH_SNAPSHOT_READ(api_tokens, all_api_tokens, ReadApiToken)
-  BERTH_SNAPSHOT_READ(providers, all_providers, ReadProvider)
-  BERTH_SNAPSHOT_READ(agent_configs, all_agent_configs, ReadAgentConfig)
-  BERTH_SNAPSHOT_READ(user_containers, all_user_containers, ReadUserContainer)
-  BERTH_SNAPSHOT_READ(system_containers, all_system_containers, ReadSystemContainer)
-  BERTH_SNAPSHOT_READ(usage, all_usage, ReadUsage)
-  BERTH_SNAPSHOT_READ(limits, all_limits, ReadLimits)
-  BERTH_SNAPSHOT_READ(budgets, all_budgets, ReadBudget)
-  BERTH_SNAPSHOT_READ(request_log, all_request_log, ReadRequestLog)
+  BERTH_SNAPSHOT_READ(users, sql.all_users, ReadUser)
+  BERTH_SNAPSHOT_READ(api_tokens, sql.all_api_tokens, ReadApiToken)
+  BERTH_SNAPSHOT_READ(providers, sql.all_providers, ReadProvider)
+  BERTH_SNAPSHOT_READ(agent_configs, sql.all_agent_configs, ReadAgentConfig)
+  BERTH_SNAPSHOT_READ(user_containers, sql.all_user_containers, ReadUserContainer)
+  BERTH_SNAPSHOT_READ(system_containers, sql.all_system_containers, ReadSystemContainer)
+  BERTH_SNAPSHOT_READ(usage, kAllUsage, ReadUsage)
+  BERTH_SNAPSHOT_READ(limits, kAllLimits, ReadLimits)
+  BERTH_SNAPSHOT_READ(budgets, kAllBudgets, ReadBudget)
+  BERTH_SNAPSHOT_READ(request_log, kAllRequestLog, ReadRequestLog)
 #undef BERTH_SNAPSHOT_READ
   return s;
 }

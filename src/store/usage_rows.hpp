@@ -4,6 +4,14 @@
 
 // UsageRow <-> row mapping shared by the SQL backends, as record_rows.hpp's. Private to the
 // store module.
+// The columns of llm_usage and llm_limits, in the order of BindUsage's and BindLimits' parameters.
+#define BERTH_USAGE_COLUMNS                                                                   \
+  "user_id, provider, model, day, requests, input_tokens, output_tokens, cache_read_tokens, " \
+  "cache_write_tokens, reasoning_tokens, cost_nano_usd, unpriced_requests"
+#define BERTH_LIMITS_COLUMNS                                                          \
+  "user_id, nano_usd_per_day, nano_usd_per_month, tokens_per_day, tokens_per_month, " \
+  "requests_per_minute, tokens_per_minute, updated_at"
+
 namespace berth::store::rows {
 
 // Parameters 1..12: user_id, provider, model, day, then the counts in UsageRow's order.
