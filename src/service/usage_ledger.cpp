@@ -46,7 +46,8 @@ void UsageLedger::Record(store::UsageRow row) {
 }
 
 void UsageLedger::Log(store::LlmRequestLogEntry entry) {
-  if (entry.at_ms == 0) entry.at_ms = ToUnixMillis(clock_->Now());
+  // Logged as the call ends: it began its duration ago.
+  if (entry.at_ms == 0) entry.at_ms = ToUnixMillis(clock_->Now()) - entry.duration_ms;
   std::lock_guard lock(mu_);
   pending_log_.push_back(std::move(entry));
   if (pending_log_.size() > kMaxPendingLog) {

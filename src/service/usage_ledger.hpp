@@ -40,7 +40,8 @@ class UsageLedger {
   // here, from the clock (UTC).
   void Record(store::UsageRow row);
 
-  // Adds one call to the log of recent calls; its at_ms is the clock's now when 0.
+  // Adds one call, as it ends, to the log of recent calls; an at_ms of 0 becomes when it began
+  // (the clock's now less its duration_ms).
   void Log(store::LlmRequestLogEntry entry);
 
   // Writes the batch and the pending log. On failure what was not written is kept (usage merged

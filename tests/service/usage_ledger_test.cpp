@@ -54,11 +54,16 @@ TEST_F(UsageLedgerTest, TheLogIsWrittenInBatchesAndABusyUsersOldestAreNeverWritt
   ASSERT_EQ(calm_log->size(), 3u);
   EXPECT_EQ(calm_log->front().model, "m1000");
 
-  ledger.Log(Call(calm, 7777));
+  store::LlmRequestLogEntry slow = Call(calm, 7777);
+  slow.duration_ms = 60'000;
+  const int64_t ended = ToUnixMillis(clock_->Now());
+  ledger.Log(slow);
   auto with_pending = ledger.ListRequests(calm, 2);
   ASSERT_TRUE(with_pending.ok());
   ASSERT_EQ(with_pending->size(), 2u);
   EXPECT_EQ((*with_pending)[0].model, "m7777");
+  EXPECT_LE((*with_pending)[0].at_ms, ended - 60'000 + 1000) << "stamped when the call began";
+  EXPECT_GE((*with_pending)[0].at_ms, ended - 60'000);
   EXPECT_EQ((*with_pending)[1].model, "m1000");
 }
 
