@@ -71,20 +71,15 @@ Status UsageLedger::FlushLog() {
   // The store keeps each user's newest kRequestLogPerUser: older ones of a busy user would be
   // written only to be deleted in the same transaction.
   std::unordered_map<std::string, std::size_t> per_user;
-  std::vector<bool> keep(entries.size());
-  std::size_t kept = 0;
-  for (std::size_t i = entries.size(); i-- > 0;) {
-    keep[i] = ++per_user[entries[i].user_id] <= store::Store::kRequestLogPerUser;
-    kept += keep[i] ? 1 : 0;
-  }
-  if (kept < entries.size()) {
-    std::vector<store::LlmRequestLogEntry> newest;
-    newest.reserve(kept);
-    for (std::size_t i = 0; i < entries.size(); ++i) {
-      if (keep[i]) newest.push_back(std::move(entries[i]));
+  std::vector<store::LlmRequestLogEntry> newest;
+  newest.reserve(entries.size());
+  for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
+    if (++per_user[it->user_id] <= store::Store::kRequestLogPerUser) {
+      newest.push_back(std::move(*it));
     }
-    entries = std::move(newest);
   }
+  std::reverse(newest.begin(), newest.end());
+  entries = std::move(newest);
   Status written = store_->AddRequestLog(entries);
   if (!written.ok()) {
     spdlog::warn("llm request log: cannot write {} entries, keeping them for the next try: {}",
