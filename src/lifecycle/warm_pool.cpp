@@ -43,6 +43,9 @@ WarmPool::WarmPool(const LifecycleOptions& options, AgentRecords& records, Agent
       runtime_(runtime),
       probe_(probe),
       clock_(clock),
+      // As if the last hand-over were a whole wait ago: the steady clock's epoch is the machine's
+      // boot, so a default time point made the first refills wait on a machine up for less.
+      last_hand_over_(std::chrono::steady_clock::now() - options.pool_refill_delay),
       warmer_("berth-warmup", 1, 1024) {}
 
 WarmPool::~WarmPool() { Stop(); }

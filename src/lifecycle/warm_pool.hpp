@@ -150,7 +150,7 @@ class WarmPool {
   std::map<std::string, std::chrono::steady_clock::time_point> warmed_at_;
   std::atomic<bool> stopping_{false};
   // This replica's last hand-over (real time): refills wait options.pool_refill_delay after it.
-  std::atomic<std::chrono::steady_clock::time_point> last_hand_over_{};
+  std::atomic<std::chrono::steady_clock::time_point> last_hand_over_;
   WorkerPool warmer_;  // last member: its thread goes first
   std::atomic<int> ready_{0};
   std::atomic<int64_t> hits_{0};
