@@ -154,25 +154,44 @@ nlohmann::json BuildSystemConfig(const std::optional<std::string>& primary_model
 
 namespace {
 
-nlohmann::json PlaceholderConfig(const std::string& provider, const std::string& llm_base_url) {
+// The config naming `provider`/`model` at `llm_base_url`, after `others`.
+nlohmann::json PlaceholderConfig(const std::string& provider, const std::string& model,
+                                 const std::string& llm_base_url,
+                                 const std::string& api_key = "none",
+                                 const std::vector<ProviderInput>& others = {}) {
   ProviderInput placeholder;
   placeholder.name = provider;
   placeholder.type = "custom";
   placeholder.base_url = llm_base_url;
-  placeholder.api_key = "none";
-  placeholder.models = {ModelEntry{"idle", std::nullopt, std::nullopt}};
-  const std::vector<ProviderInput> inputs = {placeholder};
-  return Assemble(provider + "/idle", EmittedProviders(inputs));
+  placeholder.api_key = api_key;
+  placeholder.models = {ModelEntry{model, std::nullopt, std::nullopt}};
+  std::vector<ProviderInput> inputs = others;
+  inputs.push_back(std::move(placeholder));
+  return Assemble(provider + "/" + model, EmittedProviders(inputs));
 }
 
 }  // namespace
 
 nlohmann::json BuildPoolConfig(const std::string& llm_base_url) {
-  return PlaceholderConfig("berth-pool", llm_base_url);  // primary: kPoolModel
+  return PlaceholderConfig("berth-pool", "idle", llm_base_url);  // primary: kPoolModel
 }
 
 nlohmann::json BuildPoolRehearsalConfig(const std::string& llm_base_url) {
-  return PlaceholderConfig("berth-pool-rehearsal", llm_base_url);
+  return PlaceholderConfig("berth-pool-rehearsal", "idle", llm_base_url);
+}
+
+bool DefinesProviderOf(const std::string& model_ref, const std::vector<ProviderInput>& providers) {
+  const std::string provider = model_ref.substr(0, model_ref.find('/'));
+  for (const EmittedProvider& emitted : EmittedProviders(providers)) {
+    if (emitted.input->name == provider) return true;
+  }
+  return false;
+}
+
+nlohmann::json BuildNoProviderConfig(const std::string& llm_base_url, const std::string& api_key,
+                                     const std::vector<ProviderInput>& providers) {
+  const std::string model = std::string(kNoProviderModel).substr(sizeof(kNoProviderName));
+  return PlaceholderConfig(kNoProviderName, model, llm_base_url, api_key, providers);
 }
 
 }  // namespace berth::agentconfig

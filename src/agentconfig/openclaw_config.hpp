@@ -84,4 +84,20 @@ nlohmann::json BuildPoolConfig(const std::string& llm_base_url);
 // 1.0-1.2 s to apply, later ones 0.5 s; bench/README.md).
 nlohmann::json BuildPoolRehearsalConfig(const std::string& llm_base_url);
 
+// Whether the config BuildUserConfig makes of `providers` defines the provider `model_ref`
+// ("<provider>/<model id>") names.
+bool DefinesProviderOf(const std::string& model_ref, const std::vector<ProviderInput>& providers);
+
+// A user whose primary model (ResolvePrimaryModel) names no provider of their config, most often
+// one with no provider at all (kDefaultPrimaryModel), would get a config the gateway refuses: a
+// bundled provider it has no plugin for stops it at start (exit 78, as above), so the agent could
+// never run, not even to take the provider the user adds next. Instead the config names model
+// kNoProviderModel on a custom provider kNoProviderName at `llm_base_url` (berth's LLM gateway,
+// which answers every call to it with an error saying what to do) with the agent's `api_key`,
+// besides `providers` as BuildUserConfig emits them.
+inline constexpr char kNoProviderName[] = "berth-no-provider";
+inline constexpr char kNoProviderModel[] = "berth-no-provider/register-a-provider";
+nlohmann::json BuildNoProviderConfig(const std::string& llm_base_url, const std::string& api_key,
+                                     const std::vector<ProviderInput>& providers = {});
+
 }  // namespace berth::agentconfig

@@ -220,8 +220,13 @@ Result<AgentSettings> ProviderService::GetAgentSettings(const std::string& user_
   if (!providers.ok()) return providers.status();
   auto inputs = ToInputs(*providers, nullptr);  // the primary model chain needs no keys
   if (!inputs.ok()) return inputs.status();
-  settings.effective_primary_model =
-      agentconfig::ResolvePrimaryModel(settings.primary_model, *inputs);
+  // What the agent's config names (AssembleUserConfig): when that would name no provider of the
+  // config, the placeholder that says what to do.
+  const auto routed = agentconfig::RouteThroughGateway(*inputs, "", "");
+  std::string effective = agentconfig::ResolvePrimaryModel(settings.primary_model, routed);
+  settings.effective_primary_model = agentconfig::DefinesProviderOf(effective, routed)
+                                         ? std::move(effective)
+                                         : std::string(agentconfig::kNoProviderModel);
   return settings;
 }
 
@@ -277,8 +282,14 @@ Result<nlohmann::json> ProviderService::AssembleUserConfig(
   if (agent_key.empty()) return Internal("the agent's container token has an unexpected form");
   auto inputs = ToInputs(active_providers, nullptr);  // no key is opened for an agent's config
   if (!inputs.ok()) return inputs.status();
-  return agentconfig::BuildUserConfig(
-      primary_model, agentconfig::RouteThroughGateway(*inputs, gateway, agent_key));
+  std::vector<agentconfig::ProviderInput> routed =
+      agentconfig::RouteThroughGateway(*inputs, gateway, agent_key);
+  const std::string primary = agentconfig::ResolvePrimaryModel(primary_model, routed);
+  if (!agentconfig::DefinesProviderOf(primary, routed)) {
+    return agentconfig::BuildNoProviderConfig(gateway + "/" + agentconfig::kNoProviderName,
+                                              agent_key, routed);
+  }
+  return agentconfig::BuildUserConfig(primary_model, routed);
 }
 
 Result<ProviderService::LlmRoute> ProviderService::RouteFor(const store::AgentConfigSource& source,
@@ -297,6 +308,13 @@ Result<ProviderService::LlmRoute> ProviderService::RouteFor(const store::AgentCo
     route.api_key = std::move(input->api_key);
     route.models = std::move(input->models);
     return route;
+  }
+  if (provider == agentconfig::kNoProviderName) {
+    // The placeholder of a config with no usable provider (BuildNoProviderConfig).
+    return NotFound(
+        "this agent's model names no registered LLM provider: add a provider (POST "
+        "/api/providers) or choose one of GET /v1/models as the primary model (PUT "
+        "/api/agent-config); the agent takes either without a restart");
   }
   return NotFound("no provider named '" + std::string(provider) + "' for this agent");
 }

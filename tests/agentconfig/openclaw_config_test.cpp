@@ -273,6 +273,49 @@ TEST(BuildPoolConfig, APooledAgentGetsAPlaceholderProviderWithoutAKey) {
   EXPECT_EQ(rehearsal["models"]["providers"].size(), 1u);
 }
 
+TEST(BuildNoProviderConfig, AUserWithNoProviderGetsAPlaceholderOnBerthsGateway) {
+  const Json config =
+      BuildNoProviderConfig("http://172.30.0.1:3001/api/internal/llm/berth-no-provider", "bk_x.y");
+  EXPECT_EQ(config["agents"]["defaults"]["model"]["primary"], kNoProviderModel);
+  EXPECT_EQ(std::string(kNoProviderModel).rfind(std::string(kNoProviderName) + "/", 0), 0u);
+  ASSERT_EQ(config["models"]["providers"].size(), 1u);
+  const Json& provider = config["models"]["providers"][kNoProviderName];
+  EXPECT_EQ(provider["baseUrl"], "http://172.30.0.1:3001/api/internal/llm/berth-no-provider");
+  EXPECT_EQ(provider["apiKey"], "bk_x.y");
+  EXPECT_EQ(provider["api"], "openai-completions");
+  ASSERT_EQ(provider["models"].size(), 1u);
+  EXPECT_EQ(provider["models"][0]["id"], "register-a-provider");
+  // The rest is a user's config like any other.
+  EXPECT_EQ(config["gateway"], BuildUserConfig(std::nullopt, {})["gateway"]);
+
+  // A user's providers that the model does not name stay beside it.
+  ProviderInput other;
+  other.name = "other";
+  other.type = "custom";
+  other.base_url = "http://172.30.0.1:3001/api/internal/llm/other";
+  const std::vector<ProviderInput> others = {other};
+  const Json with_others = BuildNoProviderConfig(
+      "http://172.30.0.1:3001/api/internal/llm/berth-no-provider", "k", others);
+  EXPECT_EQ(with_others["models"]["providers"].size(), 2u);
+  EXPECT_TRUE(with_others["models"]["providers"].contains("other"));
+  EXPECT_EQ(with_others["agents"]["defaults"]["model"]["primary"], kNoProviderModel);
+}
+
+TEST(DefinesProviderOf, TellsWhetherTheConfigDefinesTheModelsProvider) {
+  ProviderInput work;
+  work.name = "work";
+  work.type = "custom";
+  work.base_url = "http://127.0.0.1:9/v1";
+  const std::vector<ProviderInput> providers = {work};
+  EXPECT_TRUE(DefinesProviderOf("work/m1", providers)) << "a model it does not list: its business";
+  EXPECT_FALSE(DefinesProviderOf("workshop/m1", providers));
+  EXPECT_FALSE(DefinesProviderOf(std::string(kDefaultPrimaryModel), providers));
+  EXPECT_FALSE(DefinesProviderOf("work/m1", {}));
+  ProviderInput no_url = work;
+  no_url.base_url.reset();  // a custom provider without one is left out of the config
+  EXPECT_FALSE(DefinesProviderOf("work/m1", {no_url}));
+}
+
 // --- Schema facts --------------------------------------------------------------------------------
 
 TEST(OpenClawSchema, KnowsTheBundledProviders) {

@@ -122,6 +122,10 @@ TEST_F(OpenClawValidate, AcceptsUserConfigs) {
   std::vector<std::pair<std::string, Json>> configs;
 
   configs.emplace_back("no providers", BuildUserConfig(std::nullopt, {}));
+  // What berth serves such a user (the one above makes the real gateway exit 78 at start).
+  configs.emplace_back(
+      "no usable provider",
+      BuildNoProviderConfig("http://172.30.0.1:3001/api/internal/llm/berth-no-provider", "bk_a.b"));
 
   configs.emplace_back(
       "several providers, with and without key and baseUrl, string and object models",

@@ -217,7 +217,8 @@ TEST_P(ApiE2e, AgentConfigPrimaryModelChain) {
   auto initial = berth_->Get("/api/agent-config", token);
   ASSERT_EQ(initial.status, 200);
   EXPECT_EQ(initial.Json(),
-            json({{"primaryModel", nullptr}, {"effectivePrimaryModel", "openai/gpt-4o-mini"}}));
+            json({{"primaryModel", nullptr},
+                  {"effectivePrimaryModel", "berth-no-provider/register-a-provider"}}));
   ASSERT_EQ(berth_
                 ->Post("/api/providers",
                        R"({"name":"work","type":"openai","baseUrl":"http://127.0.0.1:9/v1",
@@ -296,12 +297,18 @@ TEST_P(ApiE2e, InternalEndpointServesEachContainerItsOwnConfig) {
   auto cross = berth_->Get("/api/internal/agent-config/" + cid, other.Json()["token"]);
   EXPECT_EQ(cross.status, 403);
   EXPECT_EQ(ErrorMessage(cross), "Token is not authorized for the requested container");
-  // bob has no providers: default primary model, no providers.
+  // bob has no providers: only the placeholder that says to register one, on berth's gateway.
   auto bob = berth_->Get("/api/internal/agent-config/" + other.Json()["id"].get<std::string>(),
                          other.Json()["token"]);
   ASSERT_EQ(bob.status, 200);
-  EXPECT_EQ(bob.Json()["agents"]["defaults"]["model"]["primary"], "openai/gpt-4o-mini");
-  EXPECT_EQ(bob.Json()["models"]["providers"], json::object());
+  EXPECT_EQ(bob.Json()["agents"]["defaults"]["model"]["primary"],
+            "berth-no-provider/register-a-provider");
+  ASSERT_EQ(bob.Json()["models"]["providers"].size(), 1u);
+  EXPECT_NE(
+      bob.Json()["models"]["providers"]["berth-no-provider"]["baseUrl"].get<std::string>().find(
+          "/internal/llm/berth-no-provider"),
+      std::string::npos)
+      << bob.body;
 
   // Rotation: same record, new token, old token dead at once.
   auto rotated =

@@ -107,7 +107,12 @@ TEST_F(OpenClawE2e, EveryEmittedConfigIsValid) {
   }
 
   // The emitted configs differ as intended (a check that the matrix is what it says).
-  EXPECT_EQ(configs[0].second["models"]["providers"], json::object());
+  // No provider, or only inactive ones: the placeholder that says to register one.
+  for (int i : {0, 2}) {
+    EXPECT_EQ(configs[i].second["models"]["providers"].size(), 1u) << configs[i].first;
+    EXPECT_TRUE(configs[i].second["models"]["providers"].contains("berth-no-provider"))
+        << configs[i].first;
+  }
   EXPECT_EQ(configs[1].second["models"]["providers"].size(), 4u);
   EXPECT_FALSE(configs[1].second["models"]["providers"].contains("off"));
   EXPECT_EQ(configs[1].second["agents"]["defaults"]["model"]["primary"], "local-llm/qwen3");

@@ -96,10 +96,16 @@ TEST_F(ContainerServiceTest, ConfigComesFromTheOwnersCurrentSettings) {
   std::string uid = NewUser();
   auto p = containers_->ProvisionUserContainer(uid, false);
   ASSERT_TRUE(p.ok());
-  ASSERT_TRUE(providers_->SetPrimaryModel(uid, std::string("x/y")).ok());
+  service::ProviderChange provider;
+  provider.name = std::optional<std::string>("x");
+  provider.type = std::optional<std::string>("openai");
+  provider.base_url = std::optional<std::string>("http://127.0.0.1:9/v1");
+  provider.models = std::optional<nlohmann::json>(nlohmann::json::array({"y", "z"}));
+  ASSERT_TRUE(providers_->Create(uid, provider).ok());
+  ASSERT_TRUE(providers_->SetPrimaryModel(uid, std::string("x/z")).ok());
   auto config = containers_->ConfigForToken(p->token, p->record.id);
   ASSERT_TRUE(config.ok());
-  EXPECT_EQ((*config)["agents"]["defaults"]["model"]["primary"], "x/y");
+  EXPECT_EQ((*config)["agents"]["defaults"]["model"]["primary"], "x/z");
   EXPECT_EQ(*config, *providers_->BuildUserConfig(uid));
 }
 

@@ -1,5 +1,6 @@
 #include "service/providers.hpp"
 
+#include "agentconfig/openclaw_config.hpp"
 #include "service/service_fixture.hpp"
 
 namespace berth::testing {
@@ -65,6 +66,41 @@ TEST_F(ProviderServiceTest, AUserConfigNeedsTheGatewaysAddressAndTheAgentsRecord
   EXPECT_EQ(fresh.BuildUserConfig(uid).status().code(), ErrorCode::kUnavailable)
       << "the lifecycle has not told it where the gateway is";
   EXPECT_TRUE(providers_->BuildUserConfig(uid).ok());
+}
+
+TEST_F(ProviderServiceTest, AModelNamingNoProviderOfTheConfigGivesThePlaceholderThatSaysSo) {
+  std::string uid = NewUser();
+  const std::string agent_key = crypto::AgentLlmKey(AgentToken(uid));
+  ASSERT_TRUE(providers_->SetPrimaryModel(uid, std::string("work/m2")).ok());
+  auto check = [&](const char* when) {
+    auto config = providers_->BuildUserConfig(uid);
+    ASSERT_TRUE(config.ok()) << config.status().ToString();
+    EXPECT_EQ((*config)["agents"]["defaults"]["model"]["primary"], agentconfig::kNoProviderModel)
+        << when << ": not the setting, which names no provider of the config";
+    const json& placeholder = (*config)["models"]["providers"][agentconfig::kNoProviderName];
+    EXPECT_EQ(placeholder["baseUrl"], std::string(kGatewayUrl) + "/berth-no-provider") << when;
+    EXPECT_EQ(placeholder["apiKey"], agent_key) << when;
+    EXPECT_EQ(providers_->GetAgentSettings(uid)->effective_primary_model,
+              agentconfig::kNoProviderModel)
+        << when;
+    auto route = Route(uid, agentconfig::kNoProviderName);
+    EXPECT_EQ(route.status().code(), ErrorCode::kNotFound) << when;
+    EXPECT_NE(route.status().message().find("POST /api/providers"), std::string::npos) << when;
+  };
+  check("no provider");
+  // Another provider, which the setting does not name, changes nothing: it is kept beside.
+  ProviderChange other = Provider("other");
+  other.models = Set<json>(json::array());
+  ASSERT_TRUE(providers_->Create(uid, other).ok());
+  check("only another provider");
+  EXPECT_TRUE((*providers_->BuildUserConfig(uid))["models"]["providers"].contains("other"));
+
+  ASSERT_TRUE(providers_->Create(uid, Provider("work")).ok());
+  auto config = providers_->BuildUserConfig(uid);
+  ASSERT_TRUE(config.ok());
+  EXPECT_EQ((*config)["agents"]["defaults"]["model"]["primary"], "work/m2") << "the setting again";
+  EXPECT_FALSE((*config)["models"]["providers"].contains(agentconfig::kNoProviderName));
+  EXPECT_EQ(providers_->GetAgentSettings(uid)->effective_primary_model, "work/m2");
 }
 
 TEST_F(ProviderServiceTest, ModelsAreStoredNormalised) {
@@ -138,7 +174,7 @@ TEST_F(ProviderServiceTest, PrimaryModelSettingAndChain) {
   auto initial = providers_->GetAgentSettings(uid);
   ASSERT_TRUE(initial.ok());
   EXPECT_FALSE(initial->primary_model);
-  EXPECT_EQ(initial->effective_primary_model, "openai/gpt-4o-mini");
+  EXPECT_EQ(initial->effective_primary_model, agentconfig::kNoProviderModel);
   ASSERT_TRUE(providers_->Create(uid, Provider("work")).ok());
   EXPECT_EQ(providers_->GetAgentSettings(uid)->effective_primary_model, "work/m1");
   auto set = providers_->SetPrimaryModel(uid, std::string("work/m2"));
