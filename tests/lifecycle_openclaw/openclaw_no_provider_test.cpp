@@ -54,8 +54,11 @@ TEST_F(OpenClawLifecycle, AUserWithNoProviderGetsARunningAgentThatTakesTheFirstO
   auto before = client().InspectContainer(agent_container_);
   ASSERT_TRUE(before.ok()) << before.status().ToString();
 
-  // A chat now: the gateway calls the placeholder, and berth's LLM gateway refuses the call.
-  ChatThroughBerth(*berth_, token);
+  // A chat now: the gateway calls the placeholder, berth's LLM gateway refuses the call, and the
+  // user reads why (OpenClaw 2026.9.6 passes the 404 and its message on).
+  ExchangeResult refused = ChatThroughBerth(*berth_, token);
+  EXPECT_EQ(refused.http.status, 404) << refused.http.body;
+  EXPECT_NE(refused.http.body.find("POST /api/providers"), std::string::npos) << refused.http.body;
   EXPECT_TRUE(Eventually(
       [&] {
         const std::string log = berth_->Stderr() + berth_->Stdout();
