@@ -148,6 +148,14 @@ void FollowChanges(const Replication& r, const std::shared_ptr<service::AccountS
   r.feed->On(ChangeFeed::kAgentSettings, [weak](const std::string& user_id) {
     if (auto a = weak.lock()) a->RefreshAgent(user_id);
   });
+  r.feed->On(ChangeFeed::kAgentPaused, [weak](const std::string& user_id) {
+    if (auto a = weak.lock()) a->PausedElsewhere(user_id);
+  });
+  // The engine tells every replica of a pause, except on Swarm, where it is made through a node's
+  // engine that only the replica making it hears from.
+  agents->SetPauseListener([feed = r.feed](const std::string& user_id) {
+    feed->Publish(ChangeFeed::kAgentPaused, user_id);
+  });
   // The first poll before anything is served, so the cursor predates every token cached here.
   if (Status polled = r.feed->Poll(); !polled.ok()) {
     spdlog::warn("changes: cannot read the change feed yet (retrying): {}", polled.message());

@@ -166,6 +166,14 @@ void AgentManager::InvalidateAgent(const std::string& user_id) {
   registry_.MarkStale(AgentKey::User(user_id));
 }
 
+void AgentManager::PausedElsewhere(const std::string& user_id) {
+  AgentRegistry::Locked locked = registry_.Lock();
+  if (AgentEntry* entry = locked.Find(AgentKey::User(user_id))) {
+    entry->paused = true;
+    entry->verified = false;
+  }
+}
+
 void AgentManager::RefreshAgent(const std::string& user_id) {
   const AgentKey key = AgentKey::User(user_id);
   auto record = records_.Find(key);

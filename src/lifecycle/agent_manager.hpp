@@ -101,6 +101,13 @@ class AgentManager {
   // The user's container token changed: the running container holds the old one, so the next
   // start recreates it.
   void InvalidateAgent(const std::string& user_id);
+  // Another replica paused the user's agent (Reaper): a use here goes through a start, which
+  // resumes it, instead of the warm path to a frozen gateway. Memory only.
+  void PausedElsewhere(const std::string& user_id);
+  // Told of each pause this replica's reaper makes (to tell the other replicas); before Start().
+  void SetPauseListener(std::function<void(const std::string& user_id)> listener) {
+    reaper_.SetPausedListener(std::move(listener));
+  }
   // Another replica changed the user's agent settings (the idle timeout): take them from the
   // record. Blocks on the store.
   void RefreshAgent(const std::string& user_id);

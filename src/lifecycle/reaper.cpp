@@ -113,6 +113,7 @@ void Reaper::Pause(const AgentKey& key) {
   }
   spdlog::info("lifecycle: paused idle agent of user {}", key.owner);
   ++pauses_total_;
+  if (paused_listener_) paused_listener_(key.owner);
 }
 
 }  // namespace berth::lifecycle

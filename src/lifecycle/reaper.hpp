@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,10 @@ namespace berth::lifecycle {
 // then on goes through a start (which resumes it); a use that got in anyway shows as activity
 // after the call, and the agent is resumed at once.
 //
+// Other replicas learn of a pause from the engine's events, except where the engine has none for
+// it (Swarm: the manager never sees a pause made through a node's engine): the paused listener
+// hears of each pause, to tell them.
+//
 // Blocks on each stop (up to stop_grace each, one after another). A failed pause or stop is
 // logged and the agent skipped. Lock order: AgentRegistry's lock alone, released before each
 // store and engine call. Thread-safe.
@@ -40,6 +45,10 @@ class Reaper {
   // Agents stopped and paused since construction, for metrics.
   int64_t reaps_total() const { return reaps_total_.load(); }
   int64_t pauses_total() const { return pauses_total_.load(); }
+  // Called with the user id after each pause this reaper made; set before the first Reap().
+  void SetPausedListener(std::function<void(const std::string& user_id)> listener) {
+    paused_listener_ = std::move(listener);
+  }
 
  private:
   enum class Verdict { kKeep, kPause, kStop };
@@ -56,6 +65,7 @@ class Reaper {
   const Clock& clock_;
   std::atomic<int64_t> reaps_total_{0};
   std::atomic<int64_t> pauses_total_{0};
+  std::function<void(const std::string& user_id)> paused_listener_;
 };
 
 }  // namespace berth::lifecycle

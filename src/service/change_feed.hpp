@@ -45,6 +45,7 @@ class ChangeFeed {
   static constexpr const char* kTokenRevoked = store::kChangeTokenRevoked;
   static constexpr const char* kAgentChanged = "agent_changed";    // its token: user id
   static constexpr const char* kAgentSettings = "agent_settings";  // idle timeout: user id
+  static constexpr const char* kAgentPaused = "agent_paused";      // by the reaper: user id
 
   ChangeFeed(store::StorePtr store, std::chrono::milliseconds interval = kDefaultInterval);
   ~ChangeFeed();  // Stop()

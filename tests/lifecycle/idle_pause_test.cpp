@@ -94,6 +94,33 @@ TEST_F(IdlePauseTest, APausedAgentIsNeverHandedOutWarmEvenWhenPausedOutsideBerth
   EXPECT_GT(probe_->probes.load(), probes);  // resumed and checked, not answered from memory
 }
 
+TEST_F(IdlePauseTest, APauseNoEngineEventTellsOfReachesTheOtherReplicasThroughTheListener) {
+  runtime_->pause_events = false;  // as on Swarm
+  auto started = Manager().EnsureRunning(user_);
+  ASSERT_TRUE(started.ok());
+  std::vector<std::string> told;  // what berth publishes on the change feed (cli/main.cpp)
+  Manager().SetPauseListener([&](const std::string& user_id) { told.push_back(user_id); });
+  fake_clock_->Advance(5min);
+  ASSERT_EQ(*Manager().Reap(), Reaped{});
+  ASSERT_EQ(StateOf(started->container_id), ContainerState::kPaused);
+  EXPECT_EQ(told, std::vector<std::string>{user_});
+
+  // Here as another replica: resumed by a use, then paused silently by the leader elsewhere.
+  ASSERT_TRUE(Manager().EnsureRunning(user_).ok());
+  ASSERT_TRUE(runtime_->Pause(started->container_id).ok());
+  SettleEvents();
+  EXPECT_EQ(ViewStatus(), "running") << "nothing has told this replica yet";
+  // The leader's notice arrives: the next use resumes the agent instead of answering from memory
+  // to a frozen gateway.
+  Manager().PausedElsewhere(user_);
+  EXPECT_EQ(ViewStatus(), "paused");
+  const int unpauses = runtime_->unpauses.load();
+  ASSERT_TRUE(Manager().EnsureRunning(user_).ok());
+  EXPECT_EQ(runtime_->unpauses.load(), unpauses + 1);
+  EXPECT_EQ(StateOf(started->container_id), ContainerState::kRunning);
+  EXPECT_EQ(told.size(), 1u) << "only the reaper's own pauses are told";
+}
+
 TEST_F(IdlePauseTest, APausedAgentIsNotHealthCheckedAndNotFailed) {
   auto started = Manager().EnsureRunning(user_);
   ASSERT_TRUE(started.ok());
