@@ -25,8 +25,9 @@ std::string Unusable(const docker::SwarmNode& node) {
 }  // namespace
 
 std::vector<NodeMemory> MemoryByNode(const std::vector<docker::SwarmNode>& nodes,
-                                     const std::vector<docker::SwarmTask>& tasks) {
-  std::map<std::string, int64_t> reserved;
+                                     const std::vector<docker::SwarmTask>& tasks,
+                                     const std::map<std::string, int64_t>& pending) {
+  std::map<std::string, int64_t> reserved = pending;
   for (const docker::SwarmTask& t : tasks) {
     if (t.desired_state != "running" || t.node_id.empty()) continue;
     reserved[t.node_id] += std::max<int64_t>(t.memory_reservation, 0);
@@ -43,9 +44,9 @@ std::vector<NodeMemory> MemoryByNode(const std::vector<docker::SwarmNode>& nodes
 }
 
 Result<NodePlacement> ChooseNode(const std::vector<docker::SwarmNode>& nodes,
-                                 const std::vector<docker::SwarmTask>& tasks,
-                                 int64_t memory_bytes) {
-  const std::vector<NodeMemory> memory = MemoryByNode(nodes, tasks);
+                                 const std::vector<docker::SwarmTask>& tasks, int64_t memory_bytes,
+                                 const std::map<std::string, int64_t>& pending) {
+  const std::vector<NodeMemory> memory = MemoryByNode(nodes, tasks, pending);
   const NodeMemory* best = nullptr;
   std::string each;
   for (const NodeMemory& m : memory) {

@@ -23,15 +23,18 @@ struct NodeMemory {
 };
 
 // Every node with the memory reservations of the tasks meant to run on it (desired state
-// running; tasks not yet assigned to a node count nowhere), by node id.
+// running; tasks not yet assigned to a node count nowhere) and `pending` (placements whose tasks
+// are not listed yet: PendingPlacements), by node id.
 std::vector<NodeMemory> MemoryByNode(const std::vector<docker::SwarmNode>& nodes,
-                                     const std::vector<docker::SwarmTask>& tasks);
+                                     const std::vector<docker::SwarmTask>& tasks,
+                                     const std::map<std::string, int64_t>& pending = {});
 
 // The node a new agent needing `memory_bytes` goes to: of the ready, active nodes, the one with
 // the most free memory that fits it (ties: the smallest node id). kResourceExhausted when none
 // fits, listing each node's free memory (and why a node does not count).
 Result<NodePlacement> ChooseNode(const std::vector<docker::SwarmNode>& nodes,
-                                 const std::vector<docker::SwarmTask>& tasks, int64_t memory_bytes);
+                                 const std::vector<docker::SwarmTask>& tasks, int64_t memory_bytes,
+                                 const std::map<std::string, int64_t>& pending = {});
 
 // True for a node state in which the manager no longer hears from the node's engine (down,
 // unknown, disconnected): its tasks' last reported states are stale.

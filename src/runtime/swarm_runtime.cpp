@@ -21,6 +21,9 @@ using docker::DockerClient;
 using Clock = std::chrono::steady_clock;
 
 constexpr int kScaleAttempts = 8;
+// How long a placement counts against its node while its service shows no task (PendingPlacements):
+// past any start's create and scale, which then failed.
+constexpr std::chrono::seconds kPendingPlacementTtl{60};
 
 bool IsDigestReference(const std::string& image) {
   return image.find("@sha256:") != std::string::npos;
@@ -84,7 +87,8 @@ SwarmRuntime::SwarmRuntime(std::unique_ptr<DockerClient> client,
                            SwarmRuntimeOptions options)
     : client_(std::move(client)),
       node_engines_(std::move(node_engines)),
-      options_(std::move(options)) {}
+      options_(std::move(options)),
+      pending_(kPendingPlacementTtl) {}
 
 SwarmRuntime::~SwarmRuntime() = default;
 
@@ -170,8 +174,17 @@ Result<std::string> SwarmRuntime::Create(const ContainerSpec& spec) {
     return InvalidArgument("service " + spec.name + ": volume " + spec.volume_name +
                            " has no mount point");
   }
-  return client_->CreateService(
+  auto created = client_->CreateService(
       ToServiceSpec(spec, DigestReference(spec.image), options_.gateway_port, options_.stop_grace));
+  if (!spec.node_id.empty()) {
+    std::lock_guard lock(placement_mu_);
+    if (created.ok()) {
+      pending_.Name(spec.node_id, *created);
+    } else {
+      pending_.Forget(spec.node_id);
+    }
+  }
+  return created;
 }
 
 Status SwarmRuntime::Scale(const std::string& id, uint64_t replicas) {
@@ -207,6 +220,11 @@ Status SwarmRuntime::Start(const std::string& id) {
 }
 
 Status SwarmRuntime::Stop(const std::string& id, std::chrono::seconds grace) {
+  if (SupportsPause()) {
+    // A paused container gets the stop's signal only once thawed (DockerRuntime::Stop).
+    auto task = FindRunningTask(id, "service " + id);
+    if (task.ok()) (void)task->engine->UnpauseContainer(task->container_id);
+  }
   BERTH_RETURN_IF_ERROR(Scale(id, 0));
   const auto deadline = Clock::now() + options_.stop_grace + grace + options_.call_timeout;
   for (;;) {
@@ -315,6 +333,13 @@ Result<ContainerInfo> SwarmRuntime::Inspect(const std::string& id_or_name) {
     return info;
   }
   info.state = ParseTaskState(task->state);
+  if (runs && SupportsPause() && !task->container_id.empty()) {
+    // Paused through its node's engine (swarm_pause.cpp): the manager still says running.
+    if (auto engine = node_engines_->ForNode(task->node_id)) {
+      auto container = engine->InspectContainer(task->container_id);
+      if (container.ok() && container->status == "paused") info.state = ContainerState::kPaused;
+    }
+  }
   info.exit_code = task->exit_code;
   info.error = task->error;
   info.node = hostname(task->node_id);
@@ -365,6 +390,12 @@ Result<std::vector<ContainerSummary>> SwarmRuntime::List(const Labels& labels) {
   if (!tasks.ok()) return tasks.status();
   std::map<std::string, std::vector<docker::SwarmTask>> by_service;
   for (docker::SwarmTask& t : *tasks) by_service[t.service_id].push_back(std::move(t));
+  std::vector<docker::SwarmTask> ours;  // the tasks of the listed services
+  for (const docker::ServiceDetails& s : *services) {
+    const auto it = by_service.find(s.id);
+    if (it != by_service.end()) ours.insert(ours.end(), it->second.begin(), it->second.end());
+  }
+  const std::set<std::string> paused = PausedContainers(ours, labels);
   std::vector<ContainerSummary> out;
   out.reserve(services->size());
   for (docker::ServiceDetails& s : *services) {
@@ -376,7 +407,8 @@ Result<std::vector<ContainerSummary>> SwarmRuntime::List(const Labels& labels) {
     if (!runs && NewestOnLostNode(mine, nodes) != nullptr) {
       state = ContainerState::kDead;
     } else if (task != nullptr) {
-      state = ParseTaskState(task->state);
+      state = runs && paused.count(task->container_id) > 0 ? ContainerState::kPaused
+                                                           : ParseTaskState(task->state);
     } else if (s.running_tasks.value_or(0) > 0) {
       state = ContainerState::kRunning;  // scaled to 0, its task still stopping
     } else if (s.spec.replicas > 0) {
@@ -395,25 +427,12 @@ Result<std::string> SwarmRuntime::Logs(const std::string& id, int tail) {
 }
 
 Status SwarmRuntime::PutFile(const std::string& id, const FileSpec& file) {
-  const std::string what = "cannot write " + file.dir + "/" + file.name + " into service " + id;
-  auto tasks = client_->ListTasks({{"service", {id}}, {"desired-state", {"running"}}});
-  if (!tasks.ok()) return tasks.status();
-  const docker::SwarmTask* task = nullptr;
-  for (const docker::SwarmTask& t : *tasks) {
-    if (t.state == "running" && !t.container_id.empty() &&
-        (task == nullptr || t.created_at > task->created_at)) {
-      task = &t;
-    }
-  }
-  if (task == nullptr) return NotFound(what + ": it has no running task");
-  auto engine = node_engines_ ? node_engines_->ForNode(task->node_id) : nullptr;
-  if (engine == nullptr) {
-    return Unavailable(what + ": its task runs on node " + NodeName(task->node_id) +
-                       ", whose engine is not among BERTH_SWARM_NODE_ENGINES (or does not answer)");
-  }
+  auto task =
+      FindRunningTask(id, "cannot write " + file.dir + "/" + file.name + " into service " + id);
+  if (!task.ok()) return task.status();
   auto tar = FileArchive(file);
   if (!tar.ok()) return tar.status();
-  return engine->PutArchive(task->container_id, file.dir, *tar);
+  return task->engine->PutArchive(task->container_id, file.dir, *tar);
 }
 
 Result<std::unique_ptr<EventStream>> SwarmRuntime::Events(const Labels& labels) {
@@ -421,12 +440,15 @@ Result<std::unique_ptr<EventStream>> SwarmRuntime::Events(const Labels& labels) 
 }
 
 Result<std::optional<NodePlacement>> SwarmRuntime::PlaceAgent(int64_t memory_bytes) {
+  std::lock_guard lock(placement_mu_);
   auto nodes = client_->ListNodes();
   if (!nodes.ok()) return nodes.status();
   auto tasks = client_->ListTasks({{"desired-state", {"running"}}});
   if (!tasks.ok()) return tasks.status();
-  auto chosen = ChooseNode(*nodes, *tasks, memory_bytes);
+  const auto now = Clock::now();
+  auto chosen = ChooseNode(*nodes, *tasks, memory_bytes, pending_.Reserved(*tasks, now));
   if (!chosen.ok()) return chosen.status();
+  pending_.Add(chosen->id, memory_bytes, now);
   return std::optional<NodePlacement>(std::move(chosen).value());
 }
 

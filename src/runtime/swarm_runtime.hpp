@@ -3,11 +3,14 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "runtime/container_runtime.hpp"
+#include "runtime/swarm_pending.hpp"
 
 namespace berth::docker {
 class DockerClient;
@@ -35,9 +38,9 @@ struct SwarmRuntimeOptions {
   // How often Stop looks at the tasks while it waits.
   std::chrono::milliseconds poll_interval{200};
   // The nodes' own engines (BERTH_SWARM_NODE_ENGINES), in DOCKER_HOST's forms, with the manager's
-  // TLS settings: PutFile and RemoveVolume need the engine of the node concerned. Any order; the
-  // manager's own engine may be listed too. Empty: RemoveVolume asks the manager's engine only
-  // and PutFile is kUnavailable.
+  // TLS settings: PutFile, Pause and RemoveVolume need the engine of the node concerned. Any
+  // order; the manager's own engine may be listed too. Empty: RemoveVolume asks the manager's
+  // engine only, PutFile is kUnavailable and SupportsPause() false.
   std::vector<std::string> node_engines;
   // A node engine that did not answer is asked again after this long.
   std::chrono::milliseconds node_engine_retry{std::chrono::seconds(10)};
@@ -53,9 +56,9 @@ struct SwarmRuntimeOptions {
 // digest, ContainerSpec::node_id as a node.id== constraint), Start scales it to 1, Stop and Kill to
 // 0, Remove removes it. Every scale is a compare-and-swap on the service's version, retried on a
 // conflict. Inspect reports the newest task meant to run (else the newest task): its state
-// (ParseTaskState), the task's own error, its node's hostname, and as ip_address the address of
-// the task's node and as published_port the port that node picked: an agent answers at
-// ip_address:published_port (lifecycle::AddressMode::kNodePort).
+// (ParseTaskState; kPaused when its node's engine says so), the task's own error, its node's
+// hostname, and as ip_address the address of the task's node and as published_port the port that
+// node picked: an agent answers at ip_address:published_port (lifecycle::AddressMode::kNodePort).
 //
 // A node whose engine dies keeps its tasks "running" on the manager for minutes, so Inspect, List
 // and Events judge by the node: a task meant to run on a node that is down, unknown or
@@ -115,9 +118,18 @@ class SwarmRuntime final : public ContainerRuntime {
   // Into the container of the service's running task, through its node's engine: kNotFound when
   // no task runs, kUnavailable when that node's engine is not among node_engines (or is down).
   Status PutFile(const std::string& id, const FileSpec& file) override;
+  // The engine's pause and thaw of the service's running task's container, through its node's
+  // engine (swarm_pause.cpp), so only with node engines. The manager never sees a pause (the task
+  // stays running), so Inspect and List ask the node's engine whether a running task's container
+  // is paused, and Stop thaws it first. No running task: kAlreadyExists, as the seam says.
+  bool SupportsPause() const override;
+  Status Pause(const std::string& id) override;
+  Status Unpause(const std::string& id) override;
   // SwarmEvents (swarm_events.hpp).
   Result<std::unique_ptr<EventStream>> Events(const Labels& labels) override;
-  // One node list and one task list (ChooseNode, swarm_placement.hpp); never nullopt.
+  // One node list and one task list (ChooseNode, swarm_placement.hpp); never nullopt. Placements
+  // are made one at a time, and this runtime's placements whose tasks the manager does not list
+  // yet count against their nodes (PendingPlacements), so agents started together spread.
   Result<std::optional<NodePlacement>> PlaceAgent(int64_t memory_bytes) override;
   // One node inspection (CheckNodeUsable, swarm_placement.hpp).
   Status CheckNode(const NodePlacement& node) override;
@@ -132,10 +144,26 @@ class SwarmRuntime final : public ContainerRuntime {
   std::string NodeName(const std::string& node_id);
   // `image` as a digest reference when the manager's engine knows one, else as it is.
   std::string DigestReference(const std::string& image);
+  struct RunningTask {
+    std::string container_id;
+    std::string node_id;
+    std::shared_ptr<docker::DockerClient> engine;  // its node's
+  };
+  // The service's newest running task and its node's engine: kNotFound when no task runs,
+  // kUnavailable when that node's engine is not among node_engines (or is down). `what` begins
+  // the messages.
+  Result<RunningTask> FindRunningTask(const std::string& id, const std::string& what);
+  // Which of the containers of `tasks` (running tasks of services carrying `labels`) are paused:
+  // one container list on the engine of each node they run on. A node engine that is not known
+  // or does not answer counts none of its containers paused.
+  std::set<std::string> PausedContainers(const std::vector<docker::SwarmTask>& tasks,
+                                         const Labels& labels);
 
   std::shared_ptr<docker::DockerClient> client_;    // the manager's; shared with event streams
   std::unique_ptr<SwarmNodeEngines> node_engines_;  // null when none are listed
   const SwarmRuntimeOptions options_;
+  std::mutex placement_mu_;  // guards pending_; held through a placement
+  PendingPlacements pending_;
 };
 
 }  // namespace berth::runtime
