@@ -122,12 +122,12 @@ void ContainerService::SetPoolLlmUrl(std::string url) {
 }
 
 Result<ProvisionedSystemContainer> ContainerService::CreatePoolContainer() {
-  // Docker's name alphabet in lower case, as admins' names (a clash is refused by the store).
-  std::string suffix = NewId(12);
-  for (char& c : suffix) {
-    c = c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return NewSystemContainer(std::string(kPoolNamePrefix) + suffix,
+  // 80 random bits in lowercase hex (a clash is refused by the store): the container's name must
+  // also be a DNS name component for Swarm's service, which base64url's '-' and '_' at the end
+  // of it are not ("name must be valid as a DNS name component").
+  std::string bytes;
+  if (!Base64UrlDecode(NewId(10), &bytes)) return Internal("cannot make a pooled agent's name");
+  return NewSystemContainer(std::string(kPoolNamePrefix) + HexEncode(bytes),
                             std::string(agentconfig::kPoolModel));
 }
 

@@ -1,5 +1,8 @@
 #include "service/containers.hpp"
 
+#include <regex>
+#include <set>
+
 #include "crypto/tokens.hpp"
 #include "mocks/mock_store.hpp"
 #include "service/service_fixture.hpp"
@@ -90,6 +93,23 @@ TEST_F(ContainerServiceTest, SystemContainers) {
               ErrorCode::kInvalidArgument)
         << bad;
   }
+}
+
+TEST_F(ContainerServiceTest, PooledAgentsAreNamedAsSwarmAcceptsAServiceName) {
+  // Swarm refuses a service name that is not a DNS name component: letters, digits and inner
+  // hyphens, at most 63 characters ("name must be valid as a DNS name component").
+  const std::regex dns_component("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
+  std::set<std::string> names;
+  for (int i = 0; i < 64; ++i) {
+    auto made = containers_->CreatePoolContainer();
+    ASSERT_TRUE(made.ok()) << made.status().ToString();
+    const std::string& name = made->record.container_name;
+    EXPECT_TRUE(std::regex_match(name, dns_component)) << name;
+    EXPECT_LE(name.size(), 63u) << name;
+    EXPECT_TRUE(service::IsPoolName(made->record.name)) << made->record.name;
+    names.insert(name);
+  }
+  EXPECT_EQ(names.size(), 64u);
 }
 
 TEST_F(ContainerServiceTest, ConfigComesFromTheOwnersCurrentSettings) {
