@@ -5,6 +5,9 @@ Standard library only.
 BerthServe(binary, name, env, admin) starts berth on 127.0.0.1 (a free port) with a fresh data dir
 (BERTH_DATA_DIR, removed by stop()), waits for its "listening on" line and, unless wait_ready is
 false, for /api/ready to answer 200. Its standard error goes to a file in the data dir (log()).
+Unless `env` says otherwise, berth's LLM gateway may connect to the private ranges (as in the
+tests' harness, tests/support/berth_process.hpp): the benchmarks' fake LLMs listen on docker
+bridge gateways, which berth refuses by default.
 """
 
 import http.client
@@ -26,7 +29,8 @@ class BerthServe:
         self.name, self.admin, self.stop_timeout = name, admin, stop_timeout
         self.dir = tempfile.mkdtemp(prefix="berth-%s-" % name)
         full = {"PATH": os.environ.get("PATH", ""), "BERTH_DATA_DIR": self.dir,
-                "BERTH_ADMIN_TOKEN": admin}
+                "BERTH_ADMIN_TOKEN": admin,
+                "BERTH_PROVIDER_ALLOW": "172.16.0.0/12,192.168.0.0/16,10.0.0.0/8"}
         full.update(env)
         self.err = open(os.path.join(self.dir, "err"), "w+")
         self.proc = subprocess.Popen([binary, "serve", "--listen", "127.0.0.1:0", *args],
