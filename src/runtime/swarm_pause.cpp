@@ -32,21 +32,24 @@ Result<SwarmRuntime::RunningTask> SwarmRuntime::FindRunningTask(const std::strin
   return RunningTask{task->container_id, task->node_id, std::move(engine)};
 }
 
+namespace {
+
+// The seam's answer for a service with no running task: kAlreadyExists ("not running").
+Status NotRunning(const Status& found) {
+  return found.code() == ErrorCode::kNotFound ? AlreadyExists(found.message()) : found;
+}
+
+}  // namespace
+
 Status SwarmRuntime::Pause(const std::string& id) {
   auto task = FindRunningTask(id, "cannot pause service " + id);
-  if (!task.ok()) {
-    if (task.status().code() != ErrorCode::kNotFound) return task.status();
-    return AlreadyExists(task.status().message());
-  }
+  if (!task.ok()) return NotRunning(task.status());
   return task->engine->PauseContainer(task->container_id);
 }
 
 Status SwarmRuntime::Unpause(const std::string& id) {
   auto task = FindRunningTask(id, "cannot resume service " + id);
-  if (!task.ok()) {
-    if (task.status().code() != ErrorCode::kNotFound) return task.status();
-    return AlreadyExists(task.status().message());
-  }
+  if (!task.ok()) return NotRunning(task.status());
   return task->engine->UnpauseContainer(task->container_id);
 }
 
